@@ -1,0 +1,34 @@
+/**
+ * The `fraud-engine` CLI: one binary, subcommands. Each subcommand lives in src/commands/
+ * (a composition root) and is imported lazily so that `simulate` never loads onnxruntime.
+ */
+type CommandModule = { default: (argv: string[]) => Promise<number> };
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  run: { summary: 'consume authorizations from Kafka and produce decisions', load: () => import('../commands/run.js') },
+  simulate: { summary: 'generate synthetic card transactions (file or Kafka load)', load: () => import('../commands/simulate.js') },
+  features: { summary: 'compute the feature vector of every transaction in a file (backfill, parity)', load: () => import('../commands/features.js') },
+  replay: { summary: 'run the decision pipeline embedded over a file of past transactions', load: () => import('../commands/replay.js') },
+  topics: { summary: 'create the topics of config/topics.tsv (ensure)', load: () => import('../commands/topics.js') },
+  schemas: { summary: 'register the Avro schemas of config/schemas with the registry', load: () => import('../commands/schemas.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: fraud-engine <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'fraud-engine <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await cmd.load();
+  return mod.default(rest);
+}

@@ -1,0 +1,70 @@
+/**
+ * Event types shared by every stage. Field names follow the Avro schemas in
+ * config/schemas/ exactly, so decoded records are used as they are (no mapping on the hot path).
+ * Times are epoch milliseconds, UTC.
+ */
+
+export type Channel = 'POS' | 'ECOM' | 'ATM' | 'MOTO' | 'UNKNOWN';
+
+export interface AuthorizationEvent {
+  auth_id: string;
+  event_time: number;
+  card_token: string;
+  customer_id: string;
+  terminal_id: string;
+  merchant_id: string | null;
+  mcc: string | null;
+  /** Minor units (cents). */
+  amount_minor: number;
+  currency: string;
+  channel: Channel;
+  device_id: string | null;
+  ip: string | null;
+  email_hash: string | null;
+  country: string | null;
+  description: string | null;
+}
+
+export interface LabelEvent {
+  auth_id: string;
+  card_token: string;
+  customer_id: string;
+  terminal_id: string;
+  /** event_time of the labelled authorization. */
+  tx_time: number;
+  /** When the label became known (chargeback / verdict time). */
+  label_time: number;
+  fraud: boolean;
+  source: string;
+}
+
+export type Outcome = 'APPROVE' | 'REVIEW' | 'DECLINE';
+export type RuleMode = 'ACTIVE' | 'SHADOW';
+
+export interface RuleHit {
+  rule_id: string;
+  action: string;
+  mode: RuleMode;
+}
+
+export interface Decision {
+  auth_id: string;
+  card_token: string;
+  outcome: Outcome;
+  score: number | null;
+  reasons: string[];
+  rule_hits: RuleHit[];
+  tags: string[];
+  model_version: string;
+  ruleset_version: string;
+  degraded: string[];
+  features: Record<string, number | null>;
+  event_time: number;
+  decided_time: number;
+  engine_latency_ms: number;
+}
+
+export const CHANNELS: readonly Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];
+
+/** Minor units per major unit. Every currency the simulator emits has exponent 2. */
+export const MINOR_PER_MAJOR = 100;

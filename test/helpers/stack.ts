@@ -1,0 +1,32 @@
+/**
+ * Connection settings of the local stack for integration tests: the environment first,
+ * then .stack/stack.env written by scripts/stack (npm test starts the stack before vitest).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+function stackEnv(): Record<string, string> {
+  const file = resolve(process.env.FRAUD_STACK_DIR ?? resolve(import.meta.dirname, '../../.stack'), 'stack.env');
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+const file = stackEnv();
+const get = (k: string, d: string): string => process.env[k] ?? file[k] ?? d;
+
+export const stack = {
+  kafkaBrokers: get('FRAUD_KAFKA_BROKERS', '127.0.0.1:9092').split(','),
+  schemaRegistryUrl: get('FRAUD_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7'),
+  redisUrl: get('FRAUD_REDIS_URL', 'redis://127.0.0.1:6379'),
+  postgresUrl: get('FRAUD_POSTGRES_URL', 'postgres://fraud@127.0.0.1:5432/fraud'),
+};
+
+/** A name unique to this test run, for topics, groups, key prefixes and schemas. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
