@@ -1,0 +1,49 @@
+/**
+ * The engine's Prometheus metrics (ARCHITECTURE.md §5), prefixed `fraud_`. One registry per
+ * process; created in the composition root and passed to the stages that record.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+// Milliseconds; dense below 100 ms, where the budget lives.
+const LATENCY_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000];
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'fraud_process_' });
+  const m = {
+    registry,
+    decisions: new Counter({ name: 'fraud_decisions_total', help: 'Decisions produced, by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+    e2eLatency: new Histogram({
+      name: 'fraud_decision_latency_ms', help: 'End-to-end latency from the event_time to the decision acknowledged by the broker (ms)',
+      buckets: LATENCY_MS, registers: [registry],
+    }),
+    engineLatency: new Histogram({
+      name: 'fraud_engine_latency_ms', help: 'Engine latency from the batch fetched to the decision acknowledged (ms)',
+      buckets: LATENCY_MS, registers: [registry],
+    }),
+    stageLatency: new Histogram({
+      name: 'fraud_stage_latency_ms', help: 'Per-batch latency of each pipeline stage (ms)', labelNames: ['stage'] as const,
+      buckets: LATENCY_MS, registers: [registry],
+    }),
+    batchSize: new Histogram({ name: 'fraud_batch_size', help: 'Events per decision batch', buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000], registers: [registry] }),
+    ruleHits: new Counter({ name: 'fraud_rule_hits_total', help: 'Rule hits by rule id and mode', labelNames: ['rule', 'mode'] as const, registers: [registry] }),
+    ruleErrors: new Counter({ name: 'fraud_rule_errors_total', help: 'Rules that failed at run time (counted as not hit), by rule id', labelNames: ['rule'] as const, registers: [registry] }),
+    score: new Histogram({ name: 'fraud_model_score', help: 'Model fraud score', buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: [registry] }),
+    dlq: new Counter({ name: 'fraud_dlq_total', help: 'Events sent to the dead-letter topic, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    degraded: new Counter({ name: 'fraud_degraded_total', help: 'Decisions made on partial information, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    labels: new Counter({ name: 'fraud_labels_applied_total', help: 'Fraud labels applied to the feature store', labelNames: ['fraud'] as const, registers: [registry] }),
+    consumerLag: new Gauge({ name: 'fraud_consumer_lag', help: 'Messages behind the high watermark, by topic and partition', labelNames: ['topic', 'partition'] as const, registers: [registry] }),
+    rulesetInfo: new Gauge({ name: 'fraud_ruleset_info', help: 'Active ruleset version (value 1)', labelNames: ['version'] as const, registers: [registry] }),
+    modelInfo: new Gauge({ name: 'fraud_model_info', help: 'Loaded model version (value 1)', labelNames: ['version'] as const, registers: [registry] }),
+    rulesetReloads: new Counter({ name: 'fraud_ruleset_reloads_total', help: 'Ruleset reload attempts, by result', labelNames: ['result'] as const, registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Sets an info gauge to exactly one version. */
+export function setInfo(g: Gauge<'version'>, version: string): void {
+  g.reset();
+  g.set({ version }, 1);
+}
