@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   simulate: { summary: 'generate synthetic card transactions (file or Kafka load)', load: () => import('../commands/simulate.js') },
   features: { summary: 'compute the feature vector of every transaction in a file (backfill, parity)', load: () => import('../commands/features.js') },
   replay: { summary: 'run the decision pipeline embedded over a file of past transactions', load: () => import('../commands/replay.js') },
+  demo: { summary: 'the engine end to end on the local stack with a live summary (npm run demo)', load: () => import('../commands/demo.js') },
   topics: { summary: 'create the topics of config/topics.tsv (ensure)', load: () => import('../commands/topics.js') },
   schemas: { summary: 'register the Avro schemas of config/schemas with the registry', load: () => import('../commands/schemas.js') },
 };

@@ -1,0 +1,68 @@
+/**
+ * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) through a
+ * Confluent-compatible schema registry. Schemas are registered once at start-up; decoding
+ * fetches a writer schema once per id and caches it (inside the registry client).
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { AuthorizationEvent, Decision, LabelEvent } from './types.js';
+
+export const SCHEMA_DIR = resolve(import.meta.dirname, '../../config/schemas');
+
+export function readSchema(name: 'authorization' | 'decision' | 'label'): string {
+  return readFileSync(resolve(SCHEMA_DIR, `${name}.avsc`), 'utf8');
+}
+
+export interface TopicNames {
+  authorizations: string;
+  decisions: string;
+  labels: string;
+}
+
+export class DecodeError extends Error {
+  constructor(readonly reason: string, detail: string) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+export class AvroCodecs {
+  private constructor(
+    readonly registry: SchemaRegistry,
+    readonly ids: { authorization: number; decision: number; label: number },
+  ) {}
+
+  /** Registers (idempotently) the three schemas under `<topic>-value` subjects. */
+  static async create(registryUrl: string, topics: TopicNames, auth?: { username: string; password: string }): Promise<AvroCodecs> {
+    const registry = new SchemaRegistry({
+      host: registryUrl,
+      ...(auth?.username ? { auth: { username: auth.username, password: auth.password } } : {}),
+    });
+    const reg = async (name: 'authorization' | 'decision' | 'label', topic: string) =>
+      (await registry.register({ type: SchemaType.AVRO, schema: readSchema(name) }, { subject: `${topic}-value` })).id;
+    const [authorization, decision, label] = await Promise.all([
+      reg('authorization', topics.authorizations),
+      reg('decision', topics.decisions),
+      reg('label', topics.labels),
+    ]);
+    return new AvroCodecs(registry, { authorization, decision, label });
+  }
+
+  encodeAuthorization(ev: AuthorizationEvent): Promise<Buffer> { return this.registry.encode(this.ids.authorization, ev); }
+  encodeDecision(d: Decision): Promise<Buffer> { return this.registry.encode(this.ids.decision, d); }
+  encodeLabel(l: LabelEvent): Promise<Buffer> { return this.registry.encode(this.ids.label, l); }
+
+  /** Decodes any registered record, classifying failures into DLQ reasons. */
+  async decode<T>(buf: Buffer | null): Promise<T> {
+    if (!buf || buf.length === 0) throw new DecodeError('empty_payload', 'no value');
+    if (buf.length < 6) throw new DecodeError('truncated', `${buf.length} bytes`);
+    if (buf[0] !== 0) throw new DecodeError('bad_magic_byte', `magic byte ${buf[0]}`);
+    try {
+      return (await this.registry.decode(buf)) as T;
+    } catch (err) {
+      const msg = (err as Error).message ?? String(err);
+      if (/not found|404|40403/i.test(msg)) throw new DecodeError('unknown_schema_id', `schema id ${buf.readInt32BE(1)}`);
+      throw new DecodeError('avro_decode_failed', msg.slice(0, 200));
+    }
+  }
+}

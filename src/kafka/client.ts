@@ -1,0 +1,31 @@
+/** kafkajs client from the configuration: SASL/SCRAM and TLS when configured. */
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { EngineConfig } from '../config/config.js';
+
+const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+};
+
+export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuffix = ''): Kafka {
+  const kc: KafkaConfig = {
+    clientId: cfg.client_id + clientSuffix,
+    brokers: cfg.brokers,
+    ssl: cfg.ssl,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+  };
+  if (cfg.sasl_mechanism !== 'none') {
+    kc.sasl = { mechanism: cfg.sasl_mechanism, username: cfg.sasl_username, password: cfg.sasl_password } as SASLOptions;
+  }
+  if (log) {
+    const child = log.child({ component: 'kafkajs' });
+    kc.logCreator = () => ({ level, log: entry }) => {
+      const { message, ...extra } = entry.log;
+      child[LEVEL[level] ?? 'info']({ ns: entry.namespace, ...extra }, message);
+    };
+  }
+  return new Kafka(kc);
+}

@@ -1,0 +1,33 @@
+/** The topic layout of config/topics.tsv, shared with scripts/stack and docker-compose.yml. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Admin } from 'kafkajs';
+
+export interface TopicSpec { topic: string; partitions: number; config: Record<string, string> }
+
+export const TOPICS_FILE = resolve(import.meta.dirname, '../../config/topics.tsv');
+
+export function readTopicSpecs(file = TOPICS_FILE): TopicSpec[] {
+  return readFileSync(file, 'utf8').split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => {
+      const [topic, parts, conf = ''] = l.split('\t');
+      const config = Object.fromEntries(conf.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      return { topic: topic!, partitions: Number(parts), config };
+    });
+}
+
+/** Creates missing topics (single node: replication factor 1 unless given). Returns the created names. */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], replicationFactor = 1): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  if (missing.length === 0) return [];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((s) => ({
+      topic: s.topic, numPartitions: s.partitions, replicationFactor,
+      configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+    })),
+  });
+  return missing.map((s) => s.topic);
+}

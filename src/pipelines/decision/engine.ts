@@ -1,0 +1,134 @@
+/**
+ * The decision logic of one batch, shared line for line by `run` (Kafka, Redis) and
+ * `replay` (files, memory): features (one store round trip), model (one batched run),
+ * rules (compiled, per event), policy. Stage failures or overruns degrade the decision
+ * instead of stalling the partition.
+ */
+import type { AuthorizationEvent, Decision, RuleHit } from '../../events/types.js';
+import type { FeatureStore, FeatureVector } from '../../features/store.js';
+import { FEATURE_NAMES } from '../../features/names.js';
+import { txOnlyVector } from '../../features/definitions.js';
+import type { Scorer } from '../../models/onnx-scorer.js';
+import { toFloat32Rows } from '../../models/onnx-scorer.js';
+import type { CompiledRuleset } from '../../rules/compile.js';
+import { evaluateRules, ruleContext } from '../../rules/evaluate.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { applyPolicy } from './policy.js';
+
+export interface RulesetSource {
+  current(): CompiledRuleset;
+}
+
+export interface EngineOptions {
+  store: FeatureStore;
+  scorer: Scorer | null;
+  rules: RulesetSource;
+  metrics?: Metrics;
+  /** Budgets per batch (ms). 0 disables the timer (replay). */
+  featureTimeoutMs?: number;
+  modelTimeoutMs?: number;
+  /** Clock for decided_time; replay passes event time so outputs are reproducible. */
+  clock?: (ev: AuthorizationEvent) => number;
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
+  if (!ms) return p;
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError()), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export interface BatchResult {
+  decisions: Decision[];
+  vectors: FeatureVector[];
+}
+
+export class DecisionEngine {
+  constructor(private readonly opts: EngineOptions) {}
+
+  get modelVersion(): string {
+    return this.opts.scorer?.version ?? 'none';
+  }
+
+  async decideBatch(events: readonly AuthorizationEvent[], fetchedAt = performance.now()): Promise<BatchResult> {
+    const { metrics } = this.opts;
+    const n = events.length;
+    if (n === 0) return { decisions: [], vectors: [] };
+    const batchDegraded: string[] = [];
+
+    // 1. Features: read + update, one round trip.
+    let t = performance.now();
+    let vectors: FeatureVector[];
+    try {
+      vectors = await withTimeout(this.opts.store.enrich(events), this.opts.featureTimeoutMs);
+    } catch (err) {
+      batchDegraded.push(err instanceof TimeoutError ? 'features_timeout' : 'features_unavailable');
+      vectors = events.map(txOnlyVector);
+    }
+    metrics?.stageLatency.observe({ stage: 'features' }, performance.now() - t);
+
+    // 2. Model: one batched run.
+    t = performance.now();
+    let scores: Float32Array | null = null;
+    if (this.opts.scorer) {
+      try {
+        scores = await withTimeout(this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n), this.opts.modelTimeoutMs);
+      } catch (err) {
+        batchDegraded.push(err instanceof TimeoutError ? 'model_timeout' : 'model_error');
+      }
+    } else {
+      batchDegraded.push('model_unavailable');
+    }
+    metrics?.stageLatency.observe({ stage: 'model' }, performance.now() - t);
+
+    // 3. Rules and policy, per event, on the ruleset in force for the whole batch.
+    t = performance.now();
+    const rs = this.opts.rules.current();
+    const decisions: Decision[] = new Array(n);
+    const modelVersion = this.modelVersion;
+    for (let i = 0; i < n; i++) {
+      const ev = events[i]!;
+      const vec = vectors[i]!;
+      const score = scores ? scores[i]! : null;
+      const ctx = ruleContext(ev, FEATURE_NAMES, vec, score, rs.lists);
+      const hits = evaluateRules(rs, ctx);
+      const policy = applyPolicy(score, rs.thresholds, hits.active);
+      const ruleHits: RuleHit[] = [];
+      for (const r of hits.active) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'ACTIVE' });
+      for (const r of hits.shadow) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'SHADOW' });
+      const features: Record<string, number | null> = {};
+      for (let j = 0; j < FEATURE_NAMES.length; j++) features[FEATURE_NAMES[j]!] = vec[j] ?? null;
+      if (metrics) {
+        for (const r of hits.active) metrics.ruleHits.inc({ rule: r.def.id, mode: 'active' });
+        for (const r of hits.shadow) metrics.ruleHits.inc({ rule: r.def.id, mode: 'shadow' });
+        for (const id of hits.errors) metrics.ruleErrors.inc({ rule: id });
+        if (score !== null) metrics.score.observe(score);
+      }
+      decisions[i] = {
+        auth_id: ev.auth_id,
+        card_token: ev.card_token,
+        outcome: policy.outcome,
+        score: score === null ? null : Math.round(score * 1e6) / 1e6,
+        reasons: policy.reasons,
+        rule_hits: ruleHits,
+        tags: policy.tags,
+        model_version: modelVersion,
+        ruleset_version: rs.version,
+        degraded: batchDegraded,
+        features,
+        event_time: ev.event_time,
+        decided_time: this.opts.clock ? this.opts.clock(ev) : Date.now(),
+        engine_latency_ms: 0,
+      };
+    }
+    const engineMs = performance.now() - fetchedAt;
+    for (const d of decisions) d.engine_latency_ms = Math.round(engineMs * 1000) / 1000;
+    metrics?.stageLatency.observe({ stage: 'rules' }, performance.now() - t);
+    if (metrics) for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
+    return { decisions, vectors };
+  }
+}
