@@ -1,0 +1,407 @@
+/**
+ * The Redis feature store (`run`): the aggregates of ./definitions.ts computed by Lua scripts
+ * next to the data, combined into vectors by the same TypeScript as the in-memory store.
+ *
+ * Keys, hash-tagged by entity so that one script call touches one Redis Cluster slot:
+ *   <prefix>:{c:<customer_id>}:tx     ZSET score=pos member=auth|amount|terminal|merchant|device
+ *   <prefix>:{t:<terminal_id>}:tx     ZSET score=pos member=auth_id
+ *   <prefix>:{t:<terminal_id>}:fraud  ZSET score=tx_time of the label member=auth_id (currently fraud)
+ *   <prefix>:{k:<card_token>}:tx      ZSET score=pos member=auth_id
+ * where pos = event_time * 1024 + rank at that millisecond (definitions.ts: TIE_SLOTS), an
+ * exact integer score that orders ties by recording order.
+ * In a customer member, `%` and `|` of the ids are escaped (%25, %7C), null is the empty field
+ * and the empty string is `%`.
+ *
+ * `enrich` is one round trip: a pipeline of EVALSHA, three per event (customer, terminal, card),
+ * in event order. Each script records the event idempotently, trims the entity to its retention
+ * (relative to its newest event), refreshes the TTL (retention + 1 day) and returns integer
+ * aggregates only (counts, minor-unit sums, times); means and ratios are computed in TS.
+ * `applyLabels` is one round trip too (ZADD/ZREM on the terminal's fraud set).
+ *
+ * With a Redis Cluster client, the calls are sent as individual commands in parallel (a
+ * pipeline must hold one slot in ioredis); create the Cluster with `enableAutoPipelining: true`
+ * so that they are written per node in one batch.
+ */
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { AuthorizationEvent, LabelEvent } from '../events/types.js';
+import type { FeatureStore, FeatureVector } from './store.js';
+import {
+  DAY_MS,
+  HOUR_MS,
+  RETENTION_MS,
+  TERMINAL_DELAY_MS,
+  TIE_SLOTS,
+  checkEvent,
+  combine,
+  type CardAggregates,
+  type CustomerAggregates,
+  type TerminalAggregates,
+} from './definitions.js';
+
+export interface RedisFeatureStoreOptions {
+  /** Key namespace (default `fe`); keys are `<prefix>:{…}:…`. Must not contain `{` or `}`. */
+  prefix?: string;
+  /** Quit the client on close() (default false: the caller owns it). */
+  closeClient?: boolean;
+}
+
+/** TTL of an entity's keys, refreshed on every write: retention + 1 day. */
+export const KEY_TTL_MS = {
+  customer: RETENTION_MS.customer + DAY_MS,
+  terminal: RETENTION_MS.terminal + DAY_MS,
+  card: RETENTION_MS.card + DAY_MS,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Lua. Arithmetic is on integers only (epoch ms and minor units, exact in doubles below 2^53).
+
+// Positions (scores) are event_time * TIE_SLOTS + rank, see definitions.ts.
+const LUA_COMMON = `
+local SLOTS = ${TIE_SLOTS}
+local function f(x) return string.format('%.0f', x) end
+-- last position of millisecond t: every entry with time <= t has a score <= this
+local function lastpos(t) return t * SLOTS + (SLOTS - 1) end
+local function timeof(pos) return math.floor(pos / SLOTS) end
+-- drops entries older than the retention, relative to the entity's newest entry; returns the bound time
+local function trim(k, retention)
+  local last = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+  local bound = timeof(tonumber(last[2])) - retention
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', f(lastpos(bound)))
+  return bound
+end
+-- records auth_id at time t once (by auth_id); returns its position
+local function record(k, t, auth)
+  local known = redis.call('ZSCORE', k, auth)
+  if known then return tonumber(known) end
+  local same = redis.call('ZCOUNT', k, f(t * SLOTS), f(lastpos(t)))
+  local pos = t * SLOTS + math.min(same, SLOTS - 1)
+  redis.call('ZADD', k, f(pos), auth)
+  return pos
+end
+-- number of entries with time > lo and position < pos
+local function prior(k, lo, pos)
+  return redis.call('ZCOUNT', k, '(' .. f(lastpos(lo)), '(' .. f(pos))
+end
+`;
+
+/**
+ * KEYS[1] customer zset. ARGV: event_time, escaped auth_id, amount_minor, escaped terminal,
+ * escaped merchant ('' = null), escaped device ('' = null).
+ * Returns {n1d, sum1d, n7d, sum7d, n30d, sum30d, hasPrev, prevTime, nbTerminals1d, nbMerchants1d, terminalSeen, deviceSeen}.
+ */
+export const LUA_CUSTOMER = `${LUA_COMMON}
+local key = KEYS[1]
+local eauth, amount, term, merch, dev = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local t = tonumber(ARGV[1])
+-- record once per (event_time, auth_id)
+local p = eauth .. '|'
+local pos = nil
+local same = redis.call('ZRANGEBYSCORE', key, f(t * SLOTS), f(lastpos(t)), 'WITHSCORES')
+for i = 1, #same, 2 do
+  if string.sub(same[i], 1, #p) == p then pos = tonumber(same[i + 1]) break end
+end
+if pos == nil then
+  pos = t * SLOTS + math.min(#same / 2, SLOTS - 1)
+  redis.call('ZADD', key, f(pos), p .. amount .. '|' .. term .. '|' .. merch .. '|' .. dev)
+end
+trim(key, ${RETENTION_MS.customer})
+redis.call('PEXPIRE', key, ${KEY_TTL_MS.customer})
+-- prior transactions in (t-30d, t]
+local rows = redis.call('ZRANGEBYSCORE', key, '(' .. f(lastpos(t - ${30 * DAY_MS})), '(' .. f(pos), 'WITHSCORES')
+local n1, s1, n7, s7, n30, s30 = 0, 0, 0, 0, 0, 0
+local hasPrev, prev = 0, 0
+local terms, nterms = {}, 1
+terms[term] = true
+local merchs, nmerchs = {}, 0
+if merch ~= '' then merchs[merch] = true nmerchs = 1 end
+local tseen, dseen = 0, 0
+local lo7, lo1 = t - ${7 * DAY_MS}, t - ${DAY_MS}
+for i = 1, #rows, 2 do
+  local s = timeof(tonumber(rows[i + 1]))
+  local am, te, me, de = string.match(rows[i], '^[^|]*|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local a = tonumber(am)
+  n30 = n30 + 1
+  s30 = s30 + a
+  if te == term then tseen = 1 end
+  if dev ~= '' and de == dev then dseen = 1 end
+  if s > lo7 then n7 = n7 + 1 s7 = s7 + a end
+  if s > lo1 then
+    n1 = n1 + 1
+    s1 = s1 + a
+    if not terms[te] then terms[te] = true nterms = nterms + 1 end
+    if me ~= '' and not merchs[me] then merchs[me] = true nmerchs = nmerchs + 1 end
+  end
+  if hasPrev == 0 or s > prev then hasPrev = 1 prev = s end
+end
+return {n1, s1, n7, s7, n30, s30, hasPrev, prev, nterms, nmerchs, tseen, dseen}
+`;
+
+/**
+ * KEYS[1] terminal tx zset, KEYS[2] terminal fraud zset. ARGV: event_time, auth_id.
+ * Returns {nb1h, nb1d, fraud1d, nb7d, fraud7d, nb30d, fraud30d}.
+ */
+export const LUA_TERMINAL = `${LUA_COMMON}
+local k, fk = KEYS[1], KEYS[2]
+local t, auth = tonumber(ARGV[1]), ARGV[2]
+local pos = record(k, t, auth)
+local bound = trim(k, ${RETENTION_MS.terminal})
+redis.call('ZREMRANGEBYSCORE', fk, '-inf', f(bound))
+redis.call('PEXPIRE', k, ${KEY_TTL_MS.terminal})
+redis.call('PEXPIRE', fk, ${KEY_TTL_MS.terminal})
+local nb1h = prior(k, t - ${HOUR_MS}, pos) + 1
+-- delayed windows (hi-n, hi]
+local hi = t - ${TERMINAL_DELAY_MS}
+local top = f(lastpos(hi))
+local lo1, lo7, lo30 = hi - ${DAY_MS}, hi - ${7 * DAY_MS}, hi - ${30 * DAY_MS}
+local n1 = redis.call('ZCOUNT', k, '(' .. f(lastpos(lo1)), top)
+local n7 = redis.call('ZCOUNT', k, '(' .. f(lastpos(lo7)), top)
+local n30 = redis.call('ZCOUNT', k, '(' .. f(lastpos(lo30)), top)
+-- frauds among them: labels indexed by tx_time, placed by the transaction's own time
+local f1, f7, f30 = 0, 0, 0
+local fr = redis.call('ZRANGEBYSCORE', fk, '(' .. f(lo30), f(hi))
+for i = 1, #fr do
+  local sc = redis.call('ZSCORE', k, fr[i])
+  if sc then
+    local s = timeof(tonumber(sc))
+    if s <= hi then
+      if s > lo30 then f30 = f30 + 1 end
+      if s > lo7 then f7 = f7 + 1 end
+      if s > lo1 then f1 = f1 + 1 end
+    end
+  end
+end
+return {nb1h, n1, f1, n7, f7, n30, f30}
+`;
+
+/** KEYS[1] card zset. ARGV: event_time, auth_id. Returns {nb1d, nb7d}. */
+export const LUA_CARD = `${LUA_COMMON}
+local k = KEYS[1]
+local t, auth = tonumber(ARGV[1]), ARGV[2]
+local pos = record(k, t, auth)
+trim(k, ${RETENTION_MS.card})
+redis.call('PEXPIRE', k, ${KEY_TTL_MS.card})
+return {prior(k, t - ${DAY_MS}, pos) + 1, prior(k, t - ${7 * DAY_MS}, pos) + 1}
+`;
+
+interface LoadedScript {
+  lua: string;
+  sha: string;
+}
+
+function script(lua: string): LoadedScript {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+const SCRIPTS = {
+  customer: script(LUA_CUSTOMER),
+  terminal: script(LUA_TERMINAL),
+  card: script(LUA_CARD),
+} as const;
+
+/** Escapes an id for a customer member: `%`→%25, `|`→%7C, null → '', '' → '%'. */
+export function escapeField(s: string | null): string {
+  if (s === null) return '';
+  if (s === '') return '%';
+  if (s.indexOf('%') < 0 && s.indexOf('|') < 0) return s;
+  return s.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
+}
+
+type Call = { sha: string; keys: string[]; args: string[] };
+type Reply = [Error | null, unknown];
+
+export class RedisFeatureStore implements FeatureStore {
+  readonly prefix: string;
+  private readonly ns: string;
+  private loaded = false;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    private readonly opts: RedisFeatureStoreOptions = {},
+  ) {
+    const prefix = opts.prefix ?? 'fe';
+    if (/[{}]/.test(prefix)) throw new Error(`feature store prefix must not contain '{' or '}': '${prefix}'`);
+    this.prefix = prefix;
+    this.ns = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
+  }
+
+  customerKey(id: string): string {
+    return `${this.ns}{c:${id}}:tx`;
+  }
+  terminalKey(id: string): string {
+    return `${this.ns}{t:${id}}:tx`;
+  }
+  fraudKey(terminalId: string): string {
+    return `${this.ns}{t:${terminalId}}:fraud`;
+  }
+  cardKey(token: string): string {
+    return `${this.ns}{k:${token}}:tx`;
+  }
+
+  async enrich(events: readonly AuthorizationEvent[]): Promise<FeatureVector[]> {
+    if (events.length === 0) return [];
+    const calls: Call[] = new Array(events.length * 3);
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i]!;
+      checkEvent(ev);
+      const ts = String(ev.event_time);
+      calls[3 * i] = {
+        sha: SCRIPTS.customer.sha,
+        keys: [this.customerKey(ev.customer_id)],
+        args: [ts, escapeField(ev.auth_id), String(ev.amount_minor), escapeField(ev.terminal_id), escapeField(ev.merchant_id), escapeField(ev.device_id)],
+      };
+      calls[3 * i + 1] = {
+        sha: SCRIPTS.terminal.sha,
+        keys: [this.terminalKey(ev.terminal_id), this.fraudKey(ev.terminal_id)],
+        args: [ts, ev.auth_id],
+      };
+      calls[3 * i + 2] = { sha: SCRIPTS.card.sha, keys: [this.cardKey(ev.card_token)], args: [ts, ev.auth_id] };
+    }
+    const replies = await this.evalAll(calls);
+    const out: FeatureVector[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const c = ints(replies[3 * i]!, 12);
+      const t = ints(replies[3 * i + 1]!, 7);
+      const k = ints(replies[3 * i + 2]!, 2);
+      const customer: CustomerAggregates = {
+        n1d: c[0]!, sum1d: c[1]!, n7d: c[2]!, sum7d: c[3]!, n30d: c[4]!, sum30d: c[5]!,
+        prevTime: c[6] === 1 ? c[7]! : null,
+        nbTerminals1d: c[8]!, nbMerchants1d: c[9]!,
+        terminalSeen: c[10] === 1 ? 1 : 0, deviceSeen: c[11] === 1 ? 1 : 0,
+      };
+      const terminal: TerminalAggregates = {
+        nb1h: t[0]!, nb1d: t[1]!, fraud1d: t[2]!, nb7d: t[3]!, fraud7d: t[4]!, nb30d: t[5]!, fraud30d: t[6]!,
+      };
+      const card: CardAggregates = { nb1d: k[0]!, nb7d: k[1]! };
+      out[i] = combine(events[i]!, customer, terminal, card);
+    }
+    return out;
+  }
+
+  async applyLabels(labels: readonly LabelEvent[]): Promise<void> {
+    if (labels.length === 0) return;
+    const client = this.client;
+    if (isCluster(client)) {
+      await Promise.all(
+        labels.map((l) => {
+          const key = this.fraudKey(l.terminal_id);
+          if (!l.fraud) return client.zrem(key, l.auth_id);
+          return Promise.all([client.zadd(key, String(l.tx_time), l.auth_id), client.pexpire(key, KEY_TTL_MS.terminal)]);
+        }),
+      );
+      return;
+    }
+    const p = client.pipeline();
+    for (const l of labels) {
+      const key = this.fraudKey(l.terminal_id);
+      if (l.fraud) p.zadd(key, String(l.tx_time), l.auth_id).pexpire(key, KEY_TTL_MS.terminal);
+      else p.zrem(key, l.auth_id);
+    }
+    const res = (await p.exec()) ?? [];
+    const err = res.find(([e]) => e)?.[0];
+    if (err) throw err;
+  }
+
+  async close(): Promise<void> {
+    if (this.opts.closeClient) await this.client.quit();
+  }
+
+  /** Loads the scripts (SCRIPT LOAD on every node); called lazily by the first enrich. */
+  async loadScripts(): Promise<void> {
+    const nodes: Redis[] = isCluster(this.client) ? this.client.nodes('master') : [this.client];
+    await Promise.all(nodes.flatMap((n) => Object.values(SCRIPTS).map((s) => n.script('LOAD', s.lua))));
+    this.loaded = true;
+  }
+
+  private async evalAll(calls: Call[]): Promise<unknown[]> {
+    if (!this.loaded) await this.loadScripts();
+    let replies = await this.send(calls);
+    if (replies.some(([e]) => e && /NOSCRIPT/.test(e.message))) {
+      // Script cache flushed (restart, failover): load and resend the batch; safe because
+      // recording is idempotent by auth_id and no label was applied in between.
+      await this.loadScripts();
+      replies = await this.send(calls);
+    }
+    return replies.map(([e, r]) => {
+      if (e) throw e;
+      return r;
+    });
+  }
+
+  private async send(calls: Call[]): Promise<Reply[]> {
+    const client = this.client;
+    if (isCluster(client)) {
+      return Promise.all(
+        calls.map((c) =>
+          client.evalsha(c.sha, c.keys.length, ...c.keys, ...c.args).then(
+            (r): Reply => [null, r],
+            (e: Error): Reply => [e, null],
+          ),
+        ),
+      );
+    }
+    const p = client.pipeline();
+    for (const c of calls) p.evalsha(c.sha, c.keys.length, ...c.keys, ...c.args);
+    return ((await p.exec()) ?? []) as Reply[];
+  }
+
+  // ---- maintenance (tests, CLI, benchmarks) ------------------------------------------------
+
+  /** Every key under this store's prefix (SCAN on every master). */
+  async keys(): Promise<string[]> {
+    const nodes: Redis[] = isCluster(this.client) ? this.client.nodes('master') : [this.client];
+    const pattern = `${this.ns.replace(/[*?[\]\\]/g, '\\$&')}{*`;
+    const out: string[] = [];
+    for (const n of nodes) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await n.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        out.push(...batch);
+      } while (cursor !== '0');
+    }
+    return out;
+  }
+
+  /** Deletes every key under this store's prefix; returns how many. */
+  async deleteAll(): Promise<number> {
+    const keys = await this.keys();
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      if (isCluster(this.client)) await Promise.all(chunk.map((k) => this.client.unlink(k)));
+      else await this.client.unlink(...chunk);
+    }
+    return keys.length;
+  }
+
+  /** MEMORY USAGE summed over the prefix's keys, by entity. */
+  async memoryUsage(): Promise<{ keys: number; bytes: number; customers: number; byEntity: Record<'customer' | 'terminal' | 'card', { keys: number; bytes: number }> }> {
+    const keys = await this.keys();
+    const byEntity = { customer: { keys: 0, bytes: 0 }, terminal: { keys: 0, bytes: 0 }, card: { keys: 0, bytes: 0 } };
+    let bytes = 0;
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000);
+      const sizes = await Promise.all(chunk.map((k) => this.client.memory('USAGE', k, 'SAMPLES', '0') as Promise<number | null>));
+      chunk.forEach((k, j) => {
+        const b = sizes[j] ?? 0;
+        const tag = k.slice(this.ns.length + 1, this.ns.length + 2);
+        const e = tag === 'c' ? byEntity.customer : tag === 't' ? byEntity.terminal : byEntity.card;
+        e.keys++;
+        e.bytes += b;
+        bytes += b;
+      });
+    }
+    return { keys: keys.length, bytes, customers: byEntity.customer.keys, byEntity };
+  }
+}
+
+function isCluster(c: Redis | Cluster): c is Cluster {
+  return (c as { isCluster?: boolean }).isCluster === true;
+}
+
+function ints(reply: unknown, n: number): number[] {
+  if (!Array.isArray(reply) || reply.length !== n) {
+    throw new Error(`feature script returned ${JSON.stringify(reply)}, expected ${n} integers`);
+  }
+  return reply as number[];
+}
