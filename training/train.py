@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""Fit the fraud model on the engine's own feature vectors and export it to ONNX + metadata.
+
+    python train.py --features FEATURES.csv --labels LABELS.csv \
+        --train-from 2018-04-01 --train-to 2018-05-01 [--delay-days 7] [--valid-days 7] \
+        --out models/model.onnx [--version V] [--n-jobs 2] [--seed 42]
+
+FEATURES.csv (written by `replay --features-out`): `auth_id`, then one column per feature in
+the engine's order (src/features/names.ts). An empty cell (or NaN/null) is a missing value.
+No feature is computed here: the columns are used as they are, in the order they come.
+
+LABELS.csv: `auth_id` (or `transaction_id`), `tx_datetime` (ISO 8601, UTC when no offset is
+given) and `tx_fraud` (0/1); other columns are ignored. The simulator's transactions CSV works
+as it is (joined on auth_id == transaction_id, compared as strings).
+
+Protocol (the handbook's hold-out with delay, Le Borgne et al. ch. 5):
+
+    train_from                      valid_start - delay   valid_start            train_to
+    |------ selection-train -----------|------ delay -------|----- validation -----|
+
+  * every hyper-parameter combination of a small grid is fitted on selection-train and scored
+    on validation by average precision; the delay gap stands for the labels (chargebacks) that
+    are not yet known when a model is trained, exactly as in production;
+  * the best combination is refitted on the whole window [train_from, train_to);
+  * review/decline thresholds are read off the selection model's validation scores.
+Deploy the result for transactions after train_to + delay (train_to itself must be chosen so
+that its labels are known, i.e. train_to <= today - delay).
+
+Outputs MODEL.onnx (input `features` float32 [N, F]; outputs `label` int64 [N] and
+`probabilities` float32 [N, 2]; the engine reads probabilities[:, 1], the fraud probability)
+and MODEL.json beside it (see write_metadata), then prints a short summary.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from typing import NoReturn
+
+import numpy as np
+
+INPUT_NAME = "features"
+OUTPUT_NAME = "probabilities"
+OUTPUT_COLUMN = 1  # probabilities[:, 1] = P(fraud)
+MAX_MODEL_BYTES = 2 * 1024 * 1024
+
+# Small grid. n_estimators is not fitted separately: one fit with the largest value is scored
+# at each smaller iteration count (predict(num_iteration=k)), which is the same model.
+GRID = {
+    "num_leaves": [15, 31],
+    "learning_rate": [0.05, 0.1],
+    "min_child_samples": [20, 100],
+    # scale_pos_weight: none = 1, sqrt = sqrt(neg/pos), balanced = neg/pos (= is_unbalance)
+    "imbalance": ["none", "sqrt", "balanced"],
+}
+N_ESTIMATORS = [100, 200, 300]
+
+# Threshold rule (on the selection model's validation scores; a transaction is declined when
+# score >= decline, sent to review when review <= score < decline):
+#   decline = the cut with the highest recall among those whose flagged transactions are fraud
+#             with precision >= 0.8 (the highest such cut when several catch as many frauds), and
+#             that catches at least DECLINE_MIN_FRAUDS frauds, so one lucky top score does not set
+#             it; when no cut reaches that precision, the score of the top 0.1% of transactions.
+#   review  = the cut that sends the next 1% of transactions, after the declined ones, to
+#             review (an investigation team's daily capacity: the handbook's card-precision-
+#             top-k idea).
+DECLINE_PRECISION = 0.8
+DECLINE_MIN_FRAUDS = 5
+DECLINE_FALLBACK_RATE = 0.001
+REVIEW_RATE = 0.01
+
+MISSING = {"", "nan", "NaN", "NAN", "null", "NULL", "None", "NA"}
+
+
+def die(msg: str) -> NoReturn:
+    print(f"train.py: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- input
+def parse_time(text: str, what: str) -> float:
+    """ISO 8601 date or date-time -> epoch seconds; no offset means UTC."""
+    s = text.strip()
+    try:
+        if len(s) == 10:
+            dt = datetime.strptime(s, "%Y-%m-%d")
+        else:
+            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        die(f"{what}: not an ISO 8601 date/time: {text!r}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_value(cell: str) -> float:
+    c = cell.strip()
+    if c in MISSING:
+        return math.nan
+    if c in ("true", "True", "TRUE"):
+        return 1.0
+    if c in ("false", "False", "FALSE"):
+        return 0.0
+    return float(c)
+
+
+def read_labels(path: str) -> dict[str, tuple[float, int]]:
+    out: dict[str, tuple[float, int]] = {}
+    with open(path, newline="") as f:
+        r = csv.reader(f)
+        header = next(r, None)
+        if header is None:
+            die(f"{path}: empty file")
+        header = [h.strip() for h in header]
+        id_col = "auth_id" if "auth_id" in header else "transaction_id" if "transaction_id" in header else None
+        if id_col is None:
+            die(f"{path}: needs an 'auth_id' or 'transaction_id' column (header: {','.join(header)})")
+        for need in ("tx_datetime", "tx_fraud"):
+            if need not in header:
+                die(f"{path}: missing column '{need}' (header: {','.join(header)})")
+        i_id, i_dt, i_y = header.index(id_col), header.index("tx_datetime"), header.index("tx_fraud")
+        for line_no, row in enumerate(r, start=2):
+            if not row:
+                continue
+            try:
+                y_text = row[i_y].strip()
+                y = 1 if y_text in ("1", "true", "True", "1.0") else 0 if y_text in ("0", "false", "False", "0.0") else None
+                if y is None:
+                    die(f"{path}:{line_no}: tx_fraud must be 0 or 1, got {y_text!r}")
+                out[row[i_id].strip()] = (parse_time(row[i_dt], f"{path}:{line_no} tx_datetime"), y)
+            except IndexError:
+                die(f"{path}:{line_no}: expected {len(header)} columns, got {len(row)}")
+    return out
+
+
+def read_features(path: str, labels: dict[str, tuple[float, int]]):
+    """Returns (feature_names, X float32 [n, F], y int8 [n], ts float64 [n], n_unlabelled)."""
+    with open(path, newline="") as f:
+        r = csv.reader(f)
+        header = next(r, None)
+        if header is None:
+            die(f"{path}: empty file")
+        header = [h.strip() for h in header]
+        if not header or header[0] != "auth_id":
+            die(f"{path}: the first column must be 'auth_id' (got {header[0] if header else 'nothing'!r})")
+        names = header[1:]
+        if not names:
+            die(f"{path}: no feature columns after auth_id")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            die(f"{path}: duplicate feature columns: {', '.join(dup)}")
+        width = len(header)
+        rows: list[list[float]] = []
+        ys: list[int] = []
+        tss: list[float] = []
+        seen: set[str] = set()
+        unlabelled = duplicates = 0
+        for line_no, row in enumerate(r, start=2):
+            if not row:
+                continue
+            if len(row) != width:
+                die(f"{path}:{line_no}: expected {width} columns, got {len(row)}")
+            aid = row[0].strip()
+            lab = labels.get(aid)
+            if lab is None:
+                unlabelled += 1
+                continue
+            if aid in seen:
+                duplicates += 1
+                continue
+            seen.add(aid)
+            try:
+                rows.append([parse_value(c) for c in row[1:]])
+            except ValueError as e:
+                die(f"{path}:{line_no}: {e}")
+            tss.append(lab[0])
+            ys.append(lab[1])
+    if duplicates:
+        log(f"warning: {duplicates} duplicate auth_id rows in {path} ignored (first one kept)")
+    X = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(names))
+    return names, X, np.asarray(ys, dtype=np.int8), np.asarray(tss, dtype=np.float64), unlabelled
+
+
+# ---------------------------------------------------------------- model
+def scale_pos_weight(mode: str, y: np.ndarray) -> float:
+    pos = int(y.sum())
+    neg = int(len(y) - pos)
+    if mode == "none" or pos == 0:
+        return 1.0
+    ratio = neg / pos
+    return math.sqrt(ratio) if mode == "sqrt" else ratio
+
+
+def make_model(params: dict, n_estimators: int, y: np.ndarray, seed: int, n_jobs: int):
+    import lightgbm as lgb
+
+    return lgb.LGBMClassifier(
+        objective="binary",
+        n_estimators=n_estimators,
+        num_leaves=params["num_leaves"],
+        learning_rate=params["learning_rate"],
+        min_child_samples=params["min_child_samples"],
+        scale_pos_weight=scale_pos_weight(params["imbalance"], y),
+        random_state=seed,
+        deterministic=True,
+        force_col_wise=True,
+        n_jobs=n_jobs,
+        verbose=-1,
+    )
+
+
+def metrics(y: np.ndarray, s: np.ndarray) -> dict:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    return {
+        "auc_roc": round(float(roc_auc_score(y, s)), 6),
+        "average_precision": round(float(average_precision_score(y, s)), 6),
+        "n": int(len(y)),
+        "frauds": int(y.sum()),
+    }
+
+
+def choose_thresholds(y: np.ndarray, s: np.ndarray) -> tuple[dict, dict]:
+    """The rule is described at DECLINE_PRECISION above. Returns (thresholds, what they do on validation)."""
+    n = len(s)
+    order = np.argsort(-s, kind="stable")
+    s_sorted = s[order].astype(np.float64)
+    tp = np.cumsum(y[order])
+    flagged = np.arange(1, n + 1)
+    # Only the last index of a run of equal scores is a real cut (score >= t flags the whole run).
+    cut = np.append(s_sorted[1:] != s_sorted[:-1], True)
+    prec = tp / flagged
+    ok = np.flatnonzero(cut & (prec >= DECLINE_PRECISION) & (tp >= DECLINE_MIN_FRAUDS))
+    if ok.size:
+        # Most frauds caught; among equal counts the first (highest) cut, i.e. best precision.
+        best = ok[np.argmax(tp[ok])]
+        decline = float(s_sorted[best])
+        decline_by = f"precision>={DECLINE_PRECISION}"
+    else:
+        decline = float(s_sorted[max(1, math.ceil(DECLINE_FALLBACK_RATE * n)) - 1])
+        decline_by = f"top {DECLINE_FALLBACK_RATE:.1%} (no cut reached precision {DECLINE_PRECISION})"
+    n_declined = int((s_sorted >= decline).sum())
+    review = min(float(s_sorted[min(n, n_declined + max(1, math.ceil(REVIEW_RATE * n))) - 1]), decline)
+
+    def band(lo: float, hi: float) -> dict:
+        m = (s >= lo) & (s < hi)
+        k, caught, frauds = int(m.sum()), int(y[m].sum()), int(y.sum())
+        return {
+            "rate": round(k / n, 6),
+            "precision": round(caught / k, 4) if k else None,
+            "recall": round(caught / frauds, 4) if frauds else None,
+        }
+
+    # What each action does on validation: declined = score >= decline; reviewed = the band below.
+    return ({"review": review, "decline": decline},
+            {"decline_rule": decline_by, "review": band(review, decline), "decline": band(decline, math.inf)})
+
+
+def export_onnx(model, n_features: int, version: str, names: list[str]):
+    import onnx
+    from onnxmltools import convert_lightgbm
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    onx = convert_lightgbm(
+        model,
+        name=f"fraud-{version}",
+        initial_types=[(INPUT_NAME, FloatTensorType([None, n_features]))],
+        zipmap=False,  # a plain [N, 2] tensor, not a list of maps
+    )
+    # The converter declares `label` as [1] and leaves the batch dimension unnamed; name it so
+    # the runtime does not warn on every batch and the shapes read well.
+    for value in list(onx.graph.input) + list(onx.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) >= 1:
+            dims[0].Clear()
+            dims[0].dim_param = "N"
+    names_out = [o.name for o in onx.graph.output]
+    if OUTPUT_NAME not in names_out:
+        die(f"converter produced outputs {names_out}, expected '{OUTPUT_NAME}'")
+    for key, value in (("model_version", version), ("features", ",".join(names))):
+        p = onx.metadata_props.add()
+        p.key, p.value = key, value
+    onx.doc_string = f"Fraud model {version}: input '{INPUT_NAME}' float32 [N,{n_features}], " \
+                     f"P(fraud) = {OUTPUT_NAME}[:, {OUTPUT_COLUMN}]"
+    onnx.checker.check_model(onx)
+    return onx
+
+
+def verify_onnx(data: bytes, model, X: np.ndarray) -> float:
+    """Scores X with onnxruntime and LightGBM; returns the largest difference."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    got = sess.run([OUTPUT_NAME], {INPUT_NAME: X})[0][:, OUTPUT_COLUMN]
+    want = model.predict_proba(X)[:, 1]
+    return float(np.max(np.abs(got.astype(np.float64) - want))) if len(X) else 0.0
+
+
+# ---------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--features", required=True, help="features CSV: auth_id, then the engine's feature columns")
+    ap.add_argument("--labels", required=True, help="labels CSV: auth_id|transaction_id, tx_datetime, tx_fraud")
+    ap.add_argument("--train-from", required=True, help="window start, inclusive (ISO date or date-time, UTC)")
+    ap.add_argument("--train-to", required=True, help="window end, exclusive")
+    ap.add_argument("--delay-days", type=float, default=7, help="label delay between selection-train and validation (default 7)")
+    ap.add_argument("--valid-days", type=float, default=7, help="validation period at the end of the window (default 7)")
+    ap.add_argument("--out", required=True, help="MODEL.onnx; MODEL.json is written beside it")
+    ap.add_argument("--version", help="model version (default lgbm-<train_to>-<hash of the model>)")
+    ap.add_argument("--n-jobs", type=int, default=2, help="LightGBM threads (default 2)")
+    ap.add_argument("--seed", type=int, default=42)
+    a = ap.parse_args(argv)
+
+    if not a.out.endswith(".onnx"):
+        die("--out must end with .onnx (the metadata goes to the same name with .json)")
+    t0 = time.time()
+    start, end = parse_time(a.train_from, "--train-from"), parse_time(a.train_to, "--train-to")
+    if end <= start:
+        die("--train-to must be after --train-from")
+    valid_start = end - a.valid_days * 86400
+    sel_end = valid_start - a.delay_days * 86400
+    if a.valid_days <= 0 or a.delay_days < 0:
+        die("--valid-days must be > 0 and --delay-days >= 0")
+    if sel_end <= start:
+        die(f"window too short: {a.valid_days:g} validation days + {a.delay_days:g} delay days leave no "
+            f"selection-train period after {iso(start)}")
+
+    labels = read_labels(a.labels)
+    names, X, y, ts, unlabelled = read_features(a.features, labels)
+    if unlabelled:
+        log(f"warning: {unlabelled} feature rows have no label and are ignored")
+    in_win = (ts >= start) & (ts < end)
+    sel = (ts >= start) & (ts < sel_end)
+    val = (ts >= valid_start) & (ts < end)
+    for what, m in (("training window", in_win), ("selection-train period", sel), ("validation period", val)):
+        pos = int(y[m].sum())
+        if pos == 0 or pos == int(m.sum()):
+            die(f"the {what} has {int(m.sum())} labelled transactions of which {pos} frauds: "
+                f"both classes are needed (check the dates, --delay-days and --valid-days)")
+    X_sel, y_sel, X_val, y_val = X[sel], y[sel], X[val], y[val]
+    log(f"{len(names)} features; window {iso(start)} .. {iso(end)}: {int(in_win.sum())} tx, {int(y[in_win].sum())} frauds; "
+        f"selection-train {int(sel.sum())} tx, validation {int(val.sum())} tx ({int(y_val.sum())} frauds)")
+
+    # ---- hyper-parameter selection on validation
+    results = []
+    keys = list(GRID)
+    for combo in itertools.product(*(GRID[k] for k in keys)):
+        params = dict(zip(keys, combo))
+        m = make_model(params, max(N_ESTIMATORS), y_sel, a.seed, a.n_jobs).fit(X_sel, y_sel)
+        for k in N_ESTIMATORS:
+            s = m.predict_proba(X_val, num_iteration=k)[:, 1]
+            results.append({**params, "n_estimators": k, **metrics(y_val, s)})
+    # Best average precision; ties go to the simpler model.
+    results.sort(key=lambda r: (-r["average_precision"], r["n_estimators"], r["num_leaves"], -r["min_child_samples"]))
+    best = results[0]
+    params = {k: best[k] for k in keys}
+    n_est = best["n_estimators"]
+
+    sel_model = make_model(params, n_est, y_sel, a.seed, a.n_jobs).fit(X_sel, y_sel)
+    s_val = sel_model.predict_proba(X_val)[:, 1]
+    validation = metrics(y_val, s_val)
+    thresholds, at_thresholds = choose_thresholds(y_val.astype(np.int64), s_val)
+
+    # ---- refit on the whole window
+    X_win, y_win = X[in_win], y[in_win]
+    final = make_model(params, n_est, y_win, a.seed, a.n_jobs).fit(X_win, y_win)
+    hyper = {
+        "num_leaves": params["num_leaves"],
+        "learning_rate": params["learning_rate"],
+        "n_estimators": n_est,
+        "min_child_samples": params["min_child_samples"],
+        "imbalance": params["imbalance"],
+        "scale_pos_weight": round(scale_pos_weight(params["imbalance"], y_win), 6),
+        "objective": "binary",
+        "seed": a.seed,
+    }
+
+    # ---- export + verify
+    import lightgbm
+
+    version = a.version
+    onx = export_onnx(final, len(names), version or "pending", names)
+    if not version:
+        digest = hashlib.sha256(onx.SerializeToString()).hexdigest()[:8]
+        version = f"lgbm-{iso(end)[:10]}-{digest}"
+        onx = export_onnx(final, len(names), version, names)
+    data = onx.SerializeToString()
+    probe = X_val[: min(len(X_val), 5000)]
+    probe = np.vstack([probe, np.full((1, len(names)), np.nan, dtype=np.float32)])  # all missing
+    diff = verify_onnx(data, final, probe)
+    if diff > 1e-4:
+        die(f"ONNX scores differ from LightGBM's by up to {diff:.3g}: conversion problem, model not written")
+
+    meta = {
+        "model_version": version,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "framework": f"lightgbm {lightgbm.__version__} -> onnxmltools, onnx opset "
+                     + ",".join(f"{o.domain or 'ai.onnx'}={o.version}" for o in onx.opset_import),
+        "features": names,
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "output_column": OUTPUT_COLUMN,
+        "train_window": {"from": iso(start), "to": iso(end)},
+        "delay_days": a.delay_days,
+        "hyperparameters": hyper,
+        "validation": validation,
+        "thresholds": thresholds,
+        # Extra keys, for people: how the thresholds behave on validation and how selection went.
+        "threshold_rule": (f"decline: highest-recall validation cut with precision >= {DECLINE_PRECISION} "
+                           f"(>= {DECLINE_MIN_FRAUDS} frauds), else top {DECLINE_FALLBACK_RATE:.1%}; "
+                           f"review: the next {REVIEW_RATE:.0%} of validation transactions below decline"),
+        "at_thresholds": at_thresholds,
+        "selection": {
+            "selection_train": {"from": iso(start), "to": iso(sel_end), "n": int(sel.sum()), "frauds": int(y_sel.sum())},
+            "validation_window": {"from": iso(valid_start), "to": iso(end)},
+            "grid_size": len(results),
+            "top": results[:5],
+        },
+        "training": {"n": int(in_win.sum()), "frauds": int(y_win.sum())},
+        "onnx_vs_lightgbm_max_abs_diff": diff,
+    }
+
+    out = os.path.abspath(a.out)
+    meta_path = out[: -len(".onnx")] + ".json"
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    # Write both to temporary names, then rename: a reader never sees half a model.
+    with open(out + ".tmp", "wb") as f:
+        f.write(data)
+    with open(meta_path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    os.replace(out + ".tmp", out)
+    os.replace(meta_path + ".tmp", meta_path)
+
+    size = len(data)
+    print(f"model {version}: {a.out} ({size / 1024:.0f} KiB) + {os.path.basename(meta_path)}")
+    print(f"  window {iso(start)} .. {iso(end)}: {meta['training']['n']} tx, {meta['training']['frauds']} frauds; "
+          f"delay {a.delay_days:g}d, validation {a.valid_days:g}d")
+    print(f"  chosen: {json.dumps({k: hyper[k] for k in ('num_leaves', 'learning_rate', 'n_estimators', 'min_child_samples', 'imbalance')})}")
+    print(f"  validation: AUC {validation['auc_roc']:.4f}, AP {validation['average_precision']:.4f} "
+          f"(n={validation['n']}, frauds={validation['frauds']})")
+    print(f"  thresholds: review {thresholds['review']:.4f} (rate {at_thresholds['review']['rate']:.2%}, "
+          f"precision {at_thresholds['review']['precision']}), decline {thresholds['decline']:.4f} "
+          f"(rate {at_thresholds['decline']['rate']:.2%}, precision {at_thresholds['decline']['precision']}; "
+          f"{at_thresholds['decline_rule']})")
+    print(f"  onnx: input '{INPUT_NAME}' [N,{len(names)}], P(fraud) = '{OUTPUT_NAME}'[:, {OUTPUT_COLUMN}]; "
+          f"max |onnx - lightgbm| = {diff:.2g}; {time.time() - t0:.1f}s")
+    if size > MAX_MODEL_BYTES:
+        log(f"warning: the model is {size / 1048576:.1f} MiB, over the {MAX_MODEL_BYTES // 1048576} MiB budget "
+            f"for a committed model")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
