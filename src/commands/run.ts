@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import { FEATURE_NAMES } from '../features/names.js';
@@ -37,25 +38,23 @@ export function redisClient(cfg: EngineConfig['redis']): Redis {
   });
 }
 
-export default async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' }, help: { type: 'boolean' } },
-  });
-  if (values.help) { console.log(HELP); return 0; }
-  let cfg: EngineConfig;
-  try {
-    cfg = loadConfig(values.config ?? 'config/default.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) { console.error(err.message); return 2; }
-    throw err;
-  }
-  const log = createLogger(cfg.engine.log_level);
+export interface EngineHandle {
+  runner: KafkaDecisionRunner;
+  labels: KafkaLabelRunner;
+  metrics: ReturnType<typeof createMetrics>;
+  store: RedisFeatureStore;
+  /** Stops fetching, finishes the batch in flight, commits and disconnects. */
+  stop(): Promise<void>;
+}
+
+/** Connects everything and starts deciding; the caller owns the lifecycle (signals, tests). */
+export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string; rulesDir?: string; log?: Logger } = {}): Promise<EngineHandle> {
+  const log = opts.log ?? createLogger(cfg.engine.log_level);
   const metrics = createMetrics();
 
-  const scorer = await OnnxScorer.load(values.model ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
+  const scorer = await OnnxScorer.load(opts.modelPath ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
   setInfo(metrics.modelInfo, scorer.version);
-  const rules = StaticRulesetSource.fromFiles(values.rules ?? cfg.rules.dir);
+  const rules = StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir);
   setInfo(metrics.rulesetInfo, rules.current().version);
 
   const redis = redisClient(cfg.redis);
@@ -84,7 +83,7 @@ export default async function run(argv: string[]): Promise<number> {
   });
   const labels = new KafkaLabelRunner({ consumer: labelConsumer, codecs, store, topic: cfg.kafka.topic_labels, log, metrics });
 
-  const http = await startHttp({
+  const http = cfg.engine.http_port === 0 ? null : await startHttp({
     host: cfg.engine.http_host, port: cfg.engine.http_port, registry: metrics.registry,
     readiness: {
       ready: () => {
@@ -98,26 +97,52 @@ export default async function run(argv: string[]): Promise<number> {
   await labels.start();
   log.info({ model: scorer.version, ruleset: rules.current().version, metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics` }, 'engine running');
 
+  return {
+    runner, labels, metrics, store,
+    async stop() {
+      await Promise.allSettled([runner.stop(), labels.stop()]);
+      await producer.disconnect().catch(() => undefined);
+      if (http) await new Promise((r) => http.close(r));
+      await store.close().catch(() => undefined);
+      redis.disconnect();
+      log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
+    },
+  };
+}
+
+export default async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help) { console.log(HELP); return 0; }
+  let cfg: EngineConfig;
+  try {
+    cfg = loadConfig(values.config ?? 'config/default.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) { console.error(err.message); return 2; }
+    throw err;
+  }
+  const log = createLogger(cfg.engine.log_level);
+  const engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
+
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down: finishing the batch in flight');
-      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); resolveExit(1); }, SHUTDOWN_BUDGET_MS);
+      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(1); }, SHUTDOWN_BUDGET_MS);
       hard.unref();
-      (async () => {
-        await Promise.allSettled([runner.stop(), labels.stop()]);
-        await producer.disconnect().catch(() => undefined);
-        redis.disconnect();
-        await new Promise((r) => http.close(r));
-        await store.close().catch(() => undefined);
-        clearTimeout(hard);
-        log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
-        resolveExit(0);
-        // A client library's stray timer must not keep a stopped engine alive.
-        setTimeout(() => process.exit(0), 500).unref();
-      })().catch((err) => { log.error({ err }, 'shutdown failed'); resolveExit(1); });
+      engine.stop().then(
+        () => {
+          clearTimeout(hard);
+          resolveExit(0);
+          // A client library's stray timer must not keep a stopped engine alive.
+          setTimeout(() => process.exit(0), 500).unref();
+        },
+        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(1); },
+      );
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

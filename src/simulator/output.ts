@@ -3,6 +3,7 @@
  * (one AuthorizationEvent per line plus `tx_fraud` and `tx_fraud_scenario`). Rows are formatted
  * without Date objects and written in ~1 MB chunks with back-pressure.
  */
+import { OPTIONAL_CSV_COLUMNS } from '../events/history-file.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Simulation } from './simulation.js';
@@ -21,18 +22,8 @@ export const HANDBOOK_COLUMNS = [
   'tx_fraud_scenario',
 ] as const;
 
-export const EXTRA_COLUMNS = [
-  'card_token',
-  'merchant_id',
-  'mcc',
-  'channel',
-  'device_id',
-  'ip',
-  'email_hash',
-  'country',
-  'currency',
-  'description',
-] as const;
+/** The richer columns after the handbook's seven: the ones the history-file reader accepts. */
+export const EXTRA_COLUMNS = OPTIONAL_CSV_COLUMNS;
 
 const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 
