@@ -11,13 +11,14 @@ import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js'
 import { AvroCodecs } from '../events/codec.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics, setInfo } from '../observability/metrics.js';
 import { DecisionEngine } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner } from '../pipelines/decision/kafka-runner.js';
+import { RedisDecisionMemo } from '../pipelines/decision/memo.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
 
@@ -65,7 +66,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   const kafka = createKafka(cfg.kafka, log);
   const topics = { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels };
   const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
   const consumer = kafka.consumer({ groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false });
   const labelConsumer = kafka.consumer({ groupId: `${cfg.kafka.group_id}-labels`, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
@@ -78,6 +79,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   });
   const runner = new KafkaDecisionRunner({
     consumer, producer, codecs, engine, log, metrics,
+    memo: new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }),
     topics: { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_dlq },
     maxBatch: cfg.engine.max_batch, maxMessageBytes: cfg.engine.max_message_bytes,
   });

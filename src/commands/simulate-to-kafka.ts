@@ -10,7 +10,7 @@ import type { Message } from 'kafkajs';
 import { loadConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import type { LabelEvent } from '../events/types.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { simulate } from '../simulator/index.js';
 
 const HELP = `usage: fraud-engine simulate --to-kafka [--rate 1000] [--duration 60] [--count N] [--label-delay-s 20]
@@ -56,7 +56,7 @@ export default async function simulateToKafka(argv: string[]): Promise<number> {
   const codecs = await AvroCodecs.create(cfg.schema_registry.url, {
     authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
   }, cfg.schema_registry);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
 
   const pendingLabels: { due: number; label: LabelEvent }[] = [];

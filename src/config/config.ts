@@ -15,7 +15,7 @@ export interface EngineConfig {
   redis: { url: string; password: string; key_prefix: string };
   postgres: { url: string; ssl: boolean };
   engine: {
-    max_batch: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number;
+    max_batch: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number; decision_memo_ttl_ms: number;
     http_port: number; http_host: string; log_level: string;
   };
   model: { path: string };
@@ -39,7 +39,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   redis: { url: 'string', password: 'string', key_prefix: 'string' },
   postgres: { url: 'string', ssl: 'bool' },
   engine: {
-    max_batch: 'int', max_message_bytes: 'int', redis_timeout_ms: 'int', model_timeout_ms: 'int',
+    max_batch: 'int', max_message_bytes: 'int', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'int',
     http_port: 'int', http_host: 'string', log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   model: { path: 'string' },

@@ -22,10 +22,22 @@ export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuff
   }
   if (log) {
     const child = log.child({ component: 'kafkajs' });
-    kc.logCreator = () => ({ level, log: entry }) => {
-      const { message, ...extra } = entry.log;
-      child[LEVEL[level] ?? 'info']({ ns: entry.namespace, ...extra }, message);
+    kc.logCreator = () => ({ namespace, level, log: entry }) => {
+      const { message, ...extra } = entry;
+      child[LEVEL[level] ?? 'info']({ ns: namespace, ...extra }, message);
     };
   }
   return new Kafka(kc);
 }
+
+/**
+ * Producer settings for an idempotent producer (acks=all, one request in flight, retries
+ * without limit as the idempotence protocol requires: a send waits for the broker rather
+ * than failing the batch, and the consumer does not commit past it).
+ */
+export const IDEMPOTENT_PRODUCER = {
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+} as const;

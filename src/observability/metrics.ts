@@ -31,6 +31,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     score: new Histogram({ name: 'fraud_model_score', help: 'Model fraud score', buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: [registry] }),
     dlq: new Counter({ name: 'fraud_dlq_total', help: 'Events sent to the dead-letter topic, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     degraded: new Counter({ name: 'fraud_degraded_total', help: 'Decisions made on partial information, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    redelivered: new Counter({ name: 'fraud_redelivered_total', help: 'Events seen again (crash, rebalance) answered with their first decision', registers: [registry] }),
     labels: new Counter({ name: 'fraud_labels_applied_total', help: 'Fraud labels applied to the feature store', labelNames: ['fraud'] as const, registers: [registry] }),
     consumerLag: new Gauge({ name: 'fraud_consumer_lag', help: 'Messages behind the high watermark, by topic and partition', labelNames: ['topic', 'partition'] as const, registers: [registry] }),
     rulesetInfo: new Gauge({ name: 'fraud_ruleset_info', help: 'Active ruleset version (value 1)', labelNames: ['version'] as const, registers: [registry] }),

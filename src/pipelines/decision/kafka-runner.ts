@@ -12,6 +12,7 @@ import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import { looksLikePan } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { DecisionEngine } from './engine.js';
+import type { DecisionMemo } from './memo.js';
 import { validateAuthorization } from './validate.js';
 
 export interface RunnerTopics {
@@ -25,6 +26,8 @@ export interface RunnerOptions {
   producer: Producer;
   codecs: AvroCodecs;
   engine: DecisionEngine;
+  /** Redelivered auth ids get their first decision back, byte for byte. */
+  memo?: DecisionMemo;
   topics: RunnerTopics;
   log: Logger;
   metrics: Metrics;
@@ -109,10 +112,26 @@ export class KafkaDecisionRunner {
     metrics.stageLatency.observe({ stage: 'decode' }, performance.now() - t);
     metrics.batchSize.observe(events.length);
 
-    const { decisions } = await this.o.engine.decideBatch(events, fetchedAt);
+    // The memo lookup runs beside the feature round trip, so it adds no latency.
+    const memo = this.o.memo;
+    const [{ decisions }, remembered] = await Promise.all([
+      this.o.engine.decideBatch(events, fetchedAt),
+      memo ? memo.recall(events.map((e) => e.auth_id)).catch(() => null) : Promise.resolve(null),
+    ]);
 
     t = performance.now();
-    const out: Message[] = await Promise.all(decisions.map(async (d) => ({ key: d.card_token, value: await codecs.encodeDecision(d) })));
+    const fresh: { authId: string; value: Buffer }[] = [];
+    const out: Message[] = await Promise.all(decisions.map(async (d, i) => {
+      const before = remembered?.[i];
+      if (before) return { key: d.card_token, value: before };
+      const value = await codecs.encodeDecision(d);
+      fresh.push({ authId: d.auth_id, value });
+      return { key: d.card_token, value };
+    }));
+    const redelivered = decisions.length - fresh.length;
+    if (redelivered > 0) metrics.redelivered.inc(redelivered);
+    // Remembered before it is produced: a crash after the send still finds it.
+    if (memo && fresh.length) await memo.remember(fresh).catch((err: Error) => this.o.log.warn({ err: err.message }, 'decision memo unavailable'));
     metrics.stageLatency.observe({ stage: 'encode' }, performance.now() - t);
 
     t = performance.now();

@@ -1,0 +1,91 @@
+/**
+ * Integration helpers: an engine configuration on unique topics, group and key prefix, and
+ * a reader that collects decoded messages from a topic like the gateway would.
+ */
+import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
+import { loadConfig, type EngineConfig } from '../../src/config/config.js';
+import { AvroCodecs } from '../../src/events/codec.js';
+import { stack, uniqueName } from './stack.js';
+
+export function testConfig(overrides: Record<string, string> = {}): EngineConfig {
+  const id = uniqueName('it');
+  return loadConfig('config/default.yaml', {
+    FRAUD_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    FRAUD_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    FRAUD_REDIS_URL: stack.redisUrl,
+    FRAUD_POSTGRES_URL: stack.postgresUrl,
+    FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: `${id}-auth`,
+    FRAUD_KAFKA_TOPIC_DECISIONS: `${id}-decisions`,
+    FRAUD_KAFKA_TOPIC_LABELS: `${id}-labels`,
+    FRAUD_KAFKA_TOPIC_DLQ: `${id}-dlq`,
+    FRAUD_KAFKA_GROUP_ID: `${id}-engine`,
+    FRAUD_REDIS_KEY_PREFIX: `${id}-fe`,
+    FRAUD_ENGINE_HTTP_PORT: '0',
+    FRAUD_ENGINE_LOG_LEVEL: 'warn',
+    // Integration runs share two cores with the broker: a generous feature budget keeps
+    // decisions undegraded so that they can be compared exactly.
+    FRAUD_ENGINE_REDIS_TIMEOUT_MS: '5000',
+    FRAUD_ENGINE_MODEL_TIMEOUT_MS: '5000',
+    ...overrides,
+  });
+}
+
+export function kafkaFor(cfg: EngineConfig): Kafka {
+  return new Kafka({ clientId: 'it', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
+}
+
+export async function createTopics(cfg: EngineConfig, partitions = 3): Promise<void> {
+  const admin = kafkaFor(cfg).admin();
+  await admin.connect();
+  const k = cfg.kafka;
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [k.topic_authorizations, k.topic_decisions, k.topic_labels, k.topic_dlq].map((topic) => ({ topic, numPartitions: partitions })),
+  });
+  await admin.disconnect();
+}
+
+export async function deleteTopics(cfg: EngineConfig): Promise<void> {
+  const admin = kafkaFor(cfg).admin();
+  await admin.connect();
+  const k = cfg.kafka;
+  await admin.deleteTopics({ topics: [k.topic_authorizations, k.topic_decisions, k.topic_labels, k.topic_dlq] }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+export function codecsFor(cfg: EngineConfig): Promise<AvroCodecs> {
+  return AvroCodecs.create(cfg.schema_registry.url, {
+    authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
+  });
+}
+
+export interface Collected<T> { value: T; raw: Buffer | null; headers: IHeaders; partition: number }
+
+/** Reads a topic from the beginning in a fresh group, decoding with `decode` (or keeping raw). */
+export class TopicReader<T> {
+  readonly items: Collected<T>[] = [];
+  private consumer: Consumer;
+  constructor(private readonly kafka: Kafka, private readonly topic: string, private readonly decode: (b: Buffer | null) => Promise<T>) {
+    this.consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 50 });
+  }
+  async start(): Promise<this> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        this.items.push({ value: await this.decode(message.value), raw: message.value, headers: message.headers ?? {}, partition });
+      },
+    });
+    return this;
+  }
+  async waitFor(pred: (items: Collected<T>[]) => boolean, timeoutMs = 60_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!pred(this.items)) {
+      if (Date.now() > until) throw new Error(`timed out on ${this.topic} with ${this.items.length} messages`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}
