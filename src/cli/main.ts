@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   features: { summary: 'compute the feature vector of every transaction in a file (backfill, parity)', load: () => import('../commands/features.js') },
   replay: { summary: 'run the decision pipeline embedded over a file of past transactions', load: () => import('../commands/replay.js') },
   demo: { summary: 'the engine end to end on the local stack with a live summary (npm run demo)', load: () => import('../commands/demo.js') },
+  train: { summary: 'log the engine\'s feature vectors for a history file and fit the ONNX model (training/)', load: () => import('../commands/train.js') },
   topics: { summary: 'create the topics of config/topics.tsv (ensure)', load: () => import('../commands/topics.js') },
   schemas: { summary: 'register the Avro schemas of config/schemas with the registry', load: () => import('../commands/schemas.js') },
 };
