@@ -72,6 +72,7 @@ export default async function demo(argv: string[]): Promise<number> {
   let joined = false;
   reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
   let load: ChildProcess | null = null;
+  let ticker: NodeJS.Timeout | undefined;
   try {
     await waitReady(`${metricsUrl}/readyz`, engine, 90_000);
     console.error(`[demo] engine ready; metrics at ${metricsUrl}/metrics`);
@@ -105,7 +106,7 @@ export default async function demo(argv: string[]): Promise<number> {
 
     const started = Date.now();
     let last = started, lastCount = 0;
-    const ticker = setInterval(() => {
+    ticker = setInterval(() => {
       const now = Date.now();
       const eps = ((decisions - lastCount) * 1000) / (now - last);
       const w = window.sort((a, b) => a - b);
@@ -131,6 +132,7 @@ export default async function demo(argv: string[]): Promise<number> {
     }));
     return decisions === summary.sent && dlq === summary.malformed ? 0 : 1;
   } finally {
+    clearInterval(ticker);
     load?.kill('SIGTERM');
     await reader.disconnect().catch(() => undefined);
     engine.kill('SIGTERM');

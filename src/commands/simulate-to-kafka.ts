@@ -31,7 +31,7 @@ export default async function simulateToKafka(argv: string[]): Promise<number> {
   if (values.help) { console.log(HELP); return 0; }
   const num = (name: string, v: string | undefined, d: number): number => {
     const n = v === undefined ? d : Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`);
+    if (Number.isNaN(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`);
     return n;
   };
   const rate = num('rate', values.rate, 1000);

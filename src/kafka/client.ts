@@ -1,5 +1,5 @@
 /** kafkajs client from the configuration: SASL/SCRAM and TLS when configured. */
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../config/config.js';
 
@@ -39,5 +39,7 @@ export const IDEMPOTENT_PRODUCER = {
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
+  // murmur2 on the key, as Java producers do: a card's events land on one partition whoever sends them.
+  createPartitioner: Partitioners.DefaultPartitioner,
   retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
 } as const;
