@@ -99,7 +99,7 @@ export default async function demo(argv: string[]): Promise<number> {
 
     console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
     load = spawn(process.execPath, [BIN, 'simulate', '--to-kafka', '--rate', String(rate), '--duration', String(duration),
-      '--run-id', runId, '--bad-every', '5000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      '--run-id', runId, '--bad-every', '5000', '--seed', String(Math.floor(Math.random() * 1e6))], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let loadOut = '';
     load.stdout!.on('data', (b: Buffer) => { loadOut += b.toString(); });
     const loadDone = new Promise<number>((r) => load!.on('exit', (code) => r(code ?? 1)));

@@ -42,13 +42,19 @@ export default async function simulateToKafka(argv: string[]): Promise<number> {
   const runId = values['run-id'] ?? `load-${Date.now().toString(36)}`;
   if (rate <= 0) throw new Error('--rate must be positive');
 
-  // Enough simulated days to cover the run (about 2 transactions per customer per day).
-  const customers = num('customers', values.customers, 5000);
+  // Event times are the send times, so simulated days are compressed into seconds. Enough
+  // customers that each pays about once during the run keeps velocity features near what
+  // the model saw in training (the handbook's ~2 transactions per customer per day).
+  const expected = Number.isFinite(maxCount) ? maxCount : rate * durationS;
+  const customers = num('customers', values.customers, Math.max(5000, Math.ceil(expected / 2)));
   const perDay = Math.max(1, customers * 1.9);
+  const seed = num('seed', values.seed, 0);
   const sim = simulate({
-    customers, terminals: num('terminals', values.terminals, 10000), seed: num('seed', values.seed, 0),
-    days: Math.max(1, Math.ceil(maxCount / perDay) + 1),
+    customers, terminals: num('terminals', values.terminals, 10000), seed,
+    days: Math.max(1, Math.ceil(expected / perDay) + 1),
   });
+  // Ids carry the seed: runs with different seeds are different populations in the store.
+  const ns = `s${seed}`;
   const total = Math.min(maxCount, sim.count);
 
   const cfg = loadConfig(values.config ?? 'config/default.yaml');
@@ -71,7 +77,12 @@ export default async function simulateToKafka(argv: string[]): Promise<number> {
       while (sent + bad < due && i < sim.count) {
         const tx = sim.transaction(i++);
         const now = Date.now();
-        const ev = { ...tx.event, auth_id: `${runId}-${tx.event.auth_id}`, event_time: now };
+        const e = tx.event;
+        const ev = {
+          ...e, auth_id: `${runId}-${e.auth_id}`, event_time: now, customer_id: `${ns}-${e.customer_id}`,
+          card_token: e.card_token.replace(/^tok_/, `tok_${ns}_`), terminal_id: `${ns}-${e.terminal_id}`,
+          device_id: e.device_id === null ? null : `${ns}-${e.device_id}`,
+        };
         if (badEvery > 0 && (sent + bad + 1) % badEvery === 0) {
           // A malformed payload: the right magic byte and schema id, then a truncated body.
           const good = await codecs.encodeAuthorization(ev);
