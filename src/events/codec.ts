@@ -26,11 +26,36 @@ export class DecodeError extends Error {
   }
 }
 
+/** What the registry client hands back for an Avro schema id: an avsc type. */
+interface AvroType { toBuffer(value: unknown): Buffer }
+
+/** Encodes synchronously in the Confluent wire format with a type resolved once. */
+class WireEncoder<T> {
+  private readonly header: Buffer;
+  constructor(id: number, private readonly type: AvroType) {
+    this.header = Buffer.alloc(5);
+    this.header.writeInt32BE(id, 1); // byte 0 is the magic byte 0
+  }
+  encode(value: T): Buffer {
+    return Buffer.concat([this.header, this.type.toBuffer(value)]);
+  }
+}
+
 export class AvroCodecs {
+  private readonly decisionEncoder: WireEncoder<Decision>;
+  private readonly authorizationEncoder: WireEncoder<AuthorizationEvent>;
+  private readonly labelEncoder: WireEncoder<LabelEvent>;
+
   private constructor(
     readonly registry: SchemaRegistry,
     readonly ids: { authorization: number; decision: number; label: number },
-  ) {}
+    types: { authorization: AvroType; decision: AvroType; label: AvroType },
+  ) {
+    // Producing is on the hot path: no per-message schema lookup, no promise.
+    this.decisionEncoder = new WireEncoder(ids.decision, types.decision);
+    this.authorizationEncoder = new WireEncoder(ids.authorization, types.authorization);
+    this.labelEncoder = new WireEncoder(ids.label, types.label);
+  }
 
   /** Registers (idempotently) the three schemas under `<topic>-value` subjects. */
   static async create(registryUrl: string, topics: TopicNames, auth?: { username: string; password: string }): Promise<AvroCodecs> {
@@ -45,12 +70,15 @@ export class AvroCodecs {
       reg('decision', topics.decisions),
       reg('label', topics.labels),
     ]);
-    return new AvroCodecs(registry, { authorization, decision, label });
+    const type = async (id: number) => (await registry.getSchema(id)) as unknown as AvroType;
+    return new AvroCodecs(registry, { authorization, decision, label }, {
+      authorization: await type(authorization), decision: await type(decision), label: await type(label),
+    });
   }
 
-  encodeAuthorization(ev: AuthorizationEvent): Promise<Buffer> { return this.registry.encode(this.ids.authorization, ev); }
-  encodeDecision(d: Decision): Promise<Buffer> { return this.registry.encode(this.ids.decision, d); }
-  encodeLabel(l: LabelEvent): Promise<Buffer> { return this.registry.encode(this.ids.label, l); }
+  encodeAuthorization(ev: AuthorizationEvent): Buffer { return this.authorizationEncoder.encode(ev); }
+  encodeDecision(d: Decision): Buffer { return this.decisionEncoder.encode(d); }
+  encodeLabel(l: LabelEvent): Buffer { return this.labelEncoder.encode(l); }
 
   /** Decodes any registered record, classifying failures into DLQ reasons. */
   async decode<T>(buf: Buffer | null): Promise<T> {

@@ -34,6 +34,11 @@ export interface RunnerOptions {
   maxBatch: number;
   maxMessageBytes: number;
   partitionsConsumedConcurrently?: number;
+  /**
+   * Called when the consumer crashed and kafkajs will not restart it (a non-retriable error):
+   * the engine no longer consumes, so `run` exits non-zero and the supervisor restarts it.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 interface DeadLetter {
@@ -44,6 +49,7 @@ interface DeadLetter {
 export class KafkaDecisionRunner {
   private assigned = 0;
   private running = false;
+  private memoWarnedAt = 0;
   decided = 0;
   deadLettered = 0;
 
@@ -57,13 +63,32 @@ export class KafkaDecisionRunner {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const mine = (e.payload.memberAssignment[topics.authorizations] ?? []) as number[];
       this.assigned = mine.length;
+      this.running = true;
       this.o.log.info({ partitions: mine }, 'joined consumer group');
     });
-    consumer.on(consumer.events.CRASH, (e) => this.o.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed'));
+    // kafkajs restarts the consumer itself after a retriable failure (broker gone, retries
+    // exhausted, an error thrown by a batch): the batch in flight was not committed and is
+    // delivered again. A non-retriable crash leaves it stopped for good: that is fatal.
+    consumer.on(consumer.events.CRASH, (e) => {
+      const { error, restart } = e.payload;
+      this.running = false;
+      this.assigned = 0;
+      if (restart) {
+        this.o.log.warn({ err: error.message, restart }, 'consumer crashed; kafkajs restarts it, uncommitted batches are redelivered');
+      } else {
+        this.o.log.error({ err: error.message, restart }, 'consumer crashed and will not restart');
+        this.o.onFatal?.(error);
+      }
+    });
     await consumer.subscribe({ topic: topics.authorizations, fromBeginning: true });
     this.running = true;
+    // Offsets are resolved only after the batch's decisions are acknowledged; kafkajs then
+    // commits them after every chunk (no interval or threshold) and, on stop, before it
+    // leaves the group, so a graceful shutdown re-delivers nothing.
     await consumer.run({
-      autoCommit: false,
+      autoCommit: true,
+      autoCommitInterval: null,
+      autoCommitThreshold: null,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 3,
       eachBatch: (payload) => this.onBatch(payload),
@@ -87,7 +112,7 @@ export class KafkaDecisionRunner {
       await this.processChunk(batch.topic, batch.partition, chunk, fetchedAt);
       const last = chunk[chunk.length - 1]!.offset;
       p.resolveOffset(last);
-      await this.o.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      await p.commitOffsetsIfNecessary();
       await p.heartbeat();
     }
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, 0);
@@ -102,7 +127,7 @@ export class KafkaDecisionRunner {
       if (m.value && m.value.length > this.o.maxMessageBytes) { dead.push({ reason: 'oversized_payload', message: m }); continue; }
       try {
         const ev = await codecs.decode<AuthorizationEvent>(m.value);
-        const invalid = validateAuthorization(ev);
+        const invalid = validateAuthorization(ev) ?? panInIdentifier(ev);
         if (invalid) dead.push({ reason: invalid, message: m });
         else events.push(ev);
       } catch (err) {
@@ -121,18 +146,20 @@ export class KafkaDecisionRunner {
 
     t = performance.now();
     const fresh: { authId: string; value: Buffer }[] = [];
-    const out: Message[] = await Promise.all(decisions.map(async (d, i) => {
+    const out: Message[] = decisions.map((d, i) => {
       const before = remembered?.[i];
       if (before) return { key: d.card_token, value: before };
-      const value = await codecs.encodeDecision(d);
+      const value = codecs.encodeDecision(d);
       fresh.push({ authId: d.auth_id, value });
       return { key: d.card_token, value };
-    }));
+    });
     const redelivered = decisions.length - fresh.length;
     if (redelivered > 0) metrics.redelivered.inc(redelivered);
     // Remembered before it is produced: a crash after the send still finds it.
-    if (memo && fresh.length) await memo.remember(fresh).catch((err: Error) => this.o.log.warn({ err: err.message }, 'decision memo unavailable'));
     metrics.stageLatency.observe({ stage: 'encode' }, performance.now() - t);
+    t = performance.now();
+    if (memo && fresh.length) await memo.remember(fresh).catch((err: Error) => this.memoUnavailable(err));
+    metrics.stageLatency.observe({ stage: 'memo' }, performance.now() - t);
 
     t = performance.now();
     const topicMessages = [{ topic: this.o.topics.decisions, messages: out }];
@@ -144,6 +171,14 @@ export class KafkaDecisionRunner {
     this.record(decisions, ackedAt, performance.now() - fetchedAt);
     for (const d of dead) metrics.dlq.inc({ reason: d.reason.split(':').slice(0, 2).join(':') });
     this.deadLettered += dead.length;
+  }
+
+  /** Logged at most every 10 s: during a Redis outage every batch would say it. */
+  private memoUnavailable(err: Error): void {
+    const now = Date.now();
+    if (now - this.memoWarnedAt < 10_000) return;
+    this.memoWarnedAt = now;
+    this.o.log.warn({ err: err.message }, 'decision memo unavailable (redeliveries are recomputed meanwhile)');
   }
 
   private record(decisions: Decision[], ackedAt: number, engineMs: number): void {
@@ -158,17 +193,39 @@ export class KafkaDecisionRunner {
 }
 
 /**
- * A dead letter keeps the original bytes and says why in headers. A payload that contains
- * something shaped like a card number is withheld: no PAN is stored, even in the DLQ.
+ * Identifiers are stored (Redis features) and emitted (decisions): a card number in one of
+ * them is refused like a PAN in the card token. Free text (description) is neither stored
+ * nor emitted, so it may hold anything; logs mask it.
+ */
+const PAN_CHECKED_FIELDS = ['auth_id', 'customer_id', 'terminal_id', 'merchant_id', 'device_id', 'ip', 'email_hash', 'mcc', 'country'] as const;
+function panInIdentifier(ev: AuthorizationEvent): string | null {
+  for (const k of PAN_CHECKED_FIELDS) {
+    const v = ev[k];
+    if (typeof v === 'string' && v.length >= 13 && looksLikePan(v)) return `pan_in_identifier:${k}`;
+  }
+  return null;
+}
+
+function hasPan(b: Buffer | string | (Buffer | string)[] | undefined | null): boolean {
+  if (b === null || b === undefined) return false;
+  if (Array.isArray(b)) return b.some(hasPan);
+  return looksLikePan(typeof b === 'string' ? b : b.toString('latin1'));
+}
+
+/**
+ * A dead letter keeps the original bytes and says why in headers. A payload, key or header
+ * that contains something shaped like a card number is withheld (the whole message: bytes,
+ * key and original headers): no PAN is stored, even in the DLQ.
  */
 function deadLetter(d: DeadLetter, topic: string, partition: number): Message {
   const raw = d.message.value;
-  const withheld = raw !== null && looksLikePan(raw.toString('latin1'));
+  const headers = d.message.headers ?? {};
+  const withheld = hasPan(raw) || hasPan(d.message.key) || Object.values(headers).some((h) => hasPan(h));
   return {
-    key: d.message.key,
+    key: withheld ? null : d.message.key,
     value: withheld ? null : raw,
     headers: {
-      ...(d.message.headers ?? {}),
+      ...(withheld ? {} : headers),
       'dlq.reason': d.reason,
       'dlq.source': `${topic}/${partition}/${d.message.offset}`,
       'dlq.time': new Date().toISOString(),

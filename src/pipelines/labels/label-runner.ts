@@ -17,7 +17,8 @@ export class KafkaLabelRunner {
 
   async start(): Promise<void> {
     await this.o.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
-    await this.o.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
+    // Resolved after the store took the labels; kafkajs commits per batch and on stop.
+    await this.o.consumer.run({ autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
   }
 
   async stop(): Promise<void> {
@@ -44,6 +45,6 @@ export class KafkaLabelRunner {
     this.applied += labels.length;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     p.resolveOffset(last);
-    await this.o.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    await p.commitOffsetsIfNecessary();
   }
 }

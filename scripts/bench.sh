@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `npm run bench -- [--quick] [--json FILE]`: installs what is missing, starts the stack if
+# needed (and stops it again if it was not running), then runs fraud-engine bench.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+bash scripts/bootstrap.sh
+started=0
+if ! scripts/stack status --json >/dev/null 2>&1; then scripts/stack up; started=1; fi
+set -a; source .stack/stack.env; set +a
+rc=0
+node bin/fraud-engine.js bench "$@" || rc=$?
+# Leave the stack as it was found.
+if (( started )); then scripts/stack down; fi
+exit $rc

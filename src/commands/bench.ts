@@ -1,0 +1,283 @@
+/**
+ * `fraud-engine bench` (npm run bench): end-to-end latency and throughput of the engine,
+ * measured side by side with a kafkajs passthrough (consume then produce, no work) on the
+ * same broker and the same 6-partition topic layout. The load generator and the engine are
+ * separate processes; every phase is bounded in events and time; the bench deletes the
+ * topics and Redis keys it created.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import type { Kafka, Message } from 'kafkajs';
+import { loadConfig, type EngineConfig } from '../config/config.js';
+import { AvroCodecs } from '../events/codec.js';
+import type { Decision } from '../events/types.js';
+import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
+import { simulate } from '../simulator/index.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = resolve(ROOT, 'bin/fraud-engine.js');
+const PARTITIONS = 6;
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+function pct(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string) => console.error(`[bench] ${msg}`);
+
+interface Topics { input: string; output: string; labels: string; dlq: string }
+
+async function createTopics(kafka: Kafka, names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+  await admin.disconnect();
+}
+
+async function deleteTopics(kafka: Kafka, names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: names }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+/** Fills `topic` with `n` encoded authorizations (event_time = now) as fast as the producer goes. */
+async function preload(kafka: Kafka, codecs: AvroCodecs, topic: string, n: number, runId: string): Promise<void> {
+  const sim = simulate({ customers: Math.max(5000, Math.ceil(n / 2)), terminals: 10000, days: 2, seed: 1 });
+  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
+  await producer.connect();
+  for (let i = 0; i < n; ) {
+    const messages: Message[] = [];
+    for (const end = Math.min(n, i + 2000); i < end; i++) {
+      const e = sim.event(i % sim.count);
+      const ev = { ...e, auth_id: `${runId}-${i}`, event_time: Date.now() };
+      messages.push({ key: ev.card_token, value: await codecs.encodeAuthorization(ev) });
+    }
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+}
+
+/** (a) The ceiling: a kafkajs consume-then-produce loop with no work, committing per batch like the engine. */
+async function passthrough(kafka: Kafka, input: string, output: string, n: number, timeoutMs: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${input}-passthrough`, maxWaitTimeInMs: 20 });
+  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  let seen = 0, first = 0, last = 0;
+  await consumer.run({
+    autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch, resolveOffset }) => {
+      if (!batch.messages.length) return;
+      if (!first) first = performance.now();
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }] });
+      const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
+      resolveOffset(lastOffset);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      seen += batch.messages.length;
+      last = performance.now();
+    },
+  });
+  const until = Date.now() + timeoutMs;
+  while (seen < n && Date.now() < until) await sleep(50);
+  await consumer.disconnect();
+  await producer.disconnect();
+  return seen / ((last - first) / 1000);
+}
+
+function startEngine(cfg: EngineConfig, topics: Topics, group: string, prefix: string, port: number): ChildProcess {
+  return spawn(process.execPath, [BIN, 'run'], {
+    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_DECISIONS: topics.output,
+      FRAUD_KAFKA_TOPIC_LABELS: topics.labels, FRAUD_KAFKA_TOPIC_DLQ: topics.dlq,
+      FRAUD_KAFKA_GROUP_ID: group, FRAUD_REDIS_KEY_PREFIX: prefix, FRAUD_ENGINE_HTTP_PORT: String(port),
+      FRAUD_ENGINE_LOG_LEVEL: 'warn', FRAUD_KAFKA_BROKERS: cfg.kafka.brokers.join(','),
+    },
+  });
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) if (line.startsWith(name) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+    return sum;
+  } catch {
+    return NaN;
+  }
+}
+
+async function waitReady(port: number, engine: ChildProcess): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (engine.exitCode !== null) throw new Error(`engine exited with ${engine.exitCode}`);
+    try { if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return; } catch { /* starting */ }
+    await sleep(200);
+  }
+  throw new Error('engine not ready in 60 s');
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024) : NaN;
+}
+
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let cursor = '0', n = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    n += keys.length;
+  } while (cursor !== '0');
+  return n;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+/** (c) A fixed rate from a separate load-generator process; latency read back by a separate consumer. */
+async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate: number, seconds: number, runId: string) {
+  const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 10 });
+  const latencies: number[] = [];
+  let joined = false;
+  reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
+  await reader.connect();
+  await reader.subscribe({ topic: topics.output, fromBeginning: false });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      const d = await codecs.decode<Decision>(message.value);
+      if (d.auth_id.startsWith(runId)) latencies.push(Date.now() - d.event_time);
+    },
+  });
+  while (!joined) await sleep(50);
+  await sleep(1000);
+  const load = spawn(process.execPath, [BIN, 'simulate', '--to-kafka', '--rate', String(rate), '--duration', String(seconds), '--run-id', runId,
+    '--seed', String(rate)], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_LABELS: topics.labels },
+  });
+  let out = '';
+  load.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  await new Promise((r) => load.once('exit', r));
+  const summary = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { sent: number; seconds: number };
+  const until = Date.now() + 30_000;
+  while (latencies.length < summary.sent && Date.now() < until) await sleep(100);
+  await reader.disconnect();
+  const s = latencies.sort((a, b) => a - b);
+  return {
+    rate_eps: rate, achieved_eps: Math.round(summary.sent / summary.seconds), decided: s.length, sent: summary.sent,
+    p50_ms: round(pct(s, 50)), p99_ms: round(pct(s, 99)), p999_ms: round(pct(s, 99.9)), max_ms: round(s[s.length - 1] ?? NaN),
+  };
+}
+
+export default async function bench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, json: { type: 'string' }, config: { type: 'string' } } });
+  const quick = values.quick === true;
+  const n = quick ? 60_000 : 200_000;
+  const rateSeconds = quick ? 20 : 60;
+  const cfg = loadConfig(values.config ?? resolve(ROOT, 'config/default.yaml'));
+  const runId = `bench-${Date.now().toString(36)}`;
+  const kafka = createKafka(cfg.kafka, undefined, '-bench');
+  const sat: Topics = { input: `${runId}-in`, output: `${runId}-out`, labels: `${runId}-labels`, dlq: `${runId}-dlq` };
+  const rt: Topics = { input: `${runId}-rin`, output: `${runId}-rout`, labels: `${runId}-rlabels`, dlq: `${runId}-rdlq` };
+  const passOut = `${runId}-pass`;
+  const all = [...Object.values(sat), ...Object.values(rt), passOut];
+  const redis = new Redis(cfg.redis.url, cfg.redis.password ? { password: cfg.redis.password } : {});
+  const prefix = `fe-${runId}`;
+  const port = 9470;
+  let engine: ChildProcess | null = null;
+  try {
+    await createTopics(kafka, all);
+    const codecs = await AvroCodecs.create(cfg.schema_registry.url, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
+    await AvroCodecs.create(cfg.schema_registry.url, { authorizations: rt.input, decisions: rt.output, labels: rt.labels });
+
+    log(`preloading ${n} authorizations into ${sat.input} (${PARTITIONS} partitions)`);
+    await preload(kafka, codecs, sat.input, n, runId);
+
+    log('a. passthrough: kafkajs consume-then-produce, no work');
+    const passEps = await passthrough(kafka, sat.input, passOut, n, 300_000);
+    log(`   ${Math.round(passEps)} events/s`);
+
+    log('b. engine at saturation on the same preloaded topic');
+    const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+    engine = startEngine(cfg, sat, `${runId}-engine`, prefix, port);
+    await waitReady(port, engine);
+    let first = 0, last = 0, done = 0, peakRss = 0;
+    const until = Date.now() + 600_000;
+    while (done < n && Date.now() < until) {
+      done = await metric(port, 'fraud_decisions_total');
+      const now = performance.now();
+      if (done > 0 && !first) first = now;
+      if (done > 0) last = now;
+      peakRss = Math.max(peakRss, rssMb(engine.pid!));
+      await sleep(100);
+    }
+    const engineEps = done / ((last - first) / 1000);
+    const stages: Record<string, number> = {};
+    for (const stage of ['decode', 'features', 'model', 'rules', 'encode', 'memo', 'produce']) {
+      const sum = await metric(port, `fraud_stage_latency_ms_sum{stage="${stage}"}`);
+      const count = await metric(port, `fraud_stage_latency_ms_count{stage="${stage}"}`);
+      stages[stage] = round(sum / count, 2);
+    }
+    const batches = await metric(port, 'fraud_batch_size_count');
+    const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+    const cards = await countKeys(redis, `${prefix}:{k:*}:tx`);
+    log(`   ${Math.round(engineEps)} decisions/s, peak RSS ${peakRss} MB, ${batches} batches, mean stage ms ${JSON.stringify(stages)}`);
+    await stop(engine);
+    engine = null;
+
+    log(`c. fixed rates, ${rateSeconds} s each`);
+    engine = startEngine(cfg, rt, `${runId}-rengine`, prefix, port);
+    await waitReady(port, engine);
+    const fixed = [];
+    for (const rate of [1000, 5000]) {
+      const r = await fixedRate(kafka, codecs, rt, rate, rateSeconds, `${runId}-r${rate}`);
+      log(`   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms`);
+      fixed.push(r);
+    }
+    const rss = rssMb(engine.pid!);
+    await stop(engine);
+    engine = null;
+
+    const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    const stack = readFileSync(resolve(ROOT, 'scripts/stack'), 'utf8');
+    const result = {
+      passthrough: { throughput_eps: Math.round(passEps) },
+      engine: { throughput_eps: Math.round(engineEps), rss_mb: Math.max(peakRss, rss), mean_stage_ms_per_batch: stages, mean_batch_size: round(n / batches) },
+      ratio: round(engineEps / passEps, 3),
+      fixed_rate: fixed,
+      redis_bytes_per_card: Math.round((memAfter - memBefore) / Math.max(1, cards)),
+      redis_bytes_per_1000_cards: Math.round(((memAfter - memBefore) / Math.max(1, cards)) * 1000),
+      events: { saturation: n, fixed_rate_seconds: rateSeconds, partitions: PARTITIONS, quick },
+      machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gb: round(totalmem() / 2 ** 30), node: process.version },
+      versions: {
+        engine: pkg.version, kafka: /KAFKA_VERSION:-([^}]+)/.exec(stack)?.[1], kafkajs: pkg.dependencies.kafkajs,
+        'onnxruntime-node': pkg.dependencies['onnxruntime-node'],
+        model: (JSON.parse(readFileSync(resolve(ROOT, 'models/model.json'), 'utf8')) as { model_version: string }).model_version,
+      },
+    };
+    console.log(JSON.stringify(result, null, 2));
+    if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  } finally {
+    if (engine) await stop(engine);
+    await deleteTopics(kafka, all);
+    // Leave Redis as it was found: the bench's own key prefix only.
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
