@@ -3,13 +3,15 @@
  * a closure; never `eval` of user text). Errors name the file, the rule, the line and column.
  */
 import { Environment } from '@marcbachmann/cel-js';
-import { LIST_NAMES, RuleError, type ListName, type Lists, type RuleDef, type RulesetDef, type Thresholds } from './types.js';
+import { FEATURE_FIELDS, LIST_FIELDS, RuleFeatures, RuleLists, RuleTx, TX_FIELDS } from './context.js';
+import { RuleError, type Lists, type RuleDef, type RulesetDef, type Thresholds } from './types.js';
 
+/** The variables of a rule (see ./context.ts). `score` is absent when the model was unavailable. */
 export interface RuleContext {
-  tx: Record<string, unknown>;
-  f: Record<string, number>;
+  tx: RuleTx;
+  f: RuleFeatures;
   score?: number;
-  lists: Lists;
+  lists: RuleLists;
 }
 
 export interface CompiledRule {
@@ -23,16 +25,20 @@ export interface CompiledRuleset {
   /** Sorted by priority, highest first. */
   readonly active: readonly CompiledRule[];
   readonly shadow: readonly CompiledRule[];
-  readonly lists: Lists;
+  readonly lists: RuleLists;
   readonly def: RulesetDef;
 }
 
+/** Typed variables: a misspelt field, feature or list name fails at compile time. */
 function environment(): Environment {
   return new Environment({ homogeneousAggregateLiterals: false })
-    .registerVariable('tx', 'map')
-    .registerVariable('f', 'map')
+    .registerType('Transaction', { ctor: RuleTx, fields: TX_FIELDS })
+    .registerType('Features', { ctor: RuleFeatures, fields: FEATURE_FIELDS })
+    .registerType('Lists', { ctor: RuleLists, fields: LIST_FIELDS })
+    .registerVariable('tx', 'Transaction')
+    .registerVariable('f', 'Features')
     .registerVariable('score', 'double')
-    .registerVariable('lists', 'map');
+    .registerVariable('lists', 'Lists');
 }
 
 function position(expr: string, offset: unknown): { line: number; column: number } | null {
@@ -41,14 +47,46 @@ function position(expr: string, offset: unknown): { line: number; column: number
   return { line: before.length - 1, column: (before.at(-1)?.length ?? 0) + 1 };
 }
 
+const FIELDS_OF: Record<string, readonly string[]> = {
+  tx: Object.keys(TX_FIELDS), f: Object.keys(FEATURE_FIELDS), lists: Object.keys(LIST_FIELDS),
+};
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** `No such key: amout` → ` (tx.amount?)`: the closest field of tx, f or lists. */
+function unknownFieldHint(message: string): string {
+  const m = /^No such key: ([A-Za-z_][A-Za-z0-9_]*)/.exec(message);
+  if (!m) return '';
+  const key = m[1]!;
+  let best: { name: string; d: number } | null = null;
+  for (const [v, names] of Object.entries(FIELDS_OF)) {
+    for (const n of names) {
+      const d = editDistance(key, n);
+      if (d <= Math.max(2, Math.floor(n.length / 4)) && (!best || d < best.d)) best = { name: `${v}.${n}`, d };
+    }
+  }
+  return best ? ` (did you mean ${best.name}?)` : ' (not a field of tx, a feature of f, or a list of lists)';
+}
+
 /** Compiles one rule, throwing a RuleError that says where and why. */
 export function compileRule(env: Environment, rule: RuleDef): CompiledRule {
   const file = rule.source?.file ?? '<rule>';
   const baseLine = rule.source?.line ?? null;
+  const baseColumn = rule.source?.column;
   const fail = (reason: string, offset?: unknown): never => {
     const pos = position(rule.expression, offset);
     const line = baseLine !== null && pos ? baseLine + pos.line : baseLine;
-    throw new RuleError(file, rule.id, line, pos?.column ?? null, reason);
+    // A file column when the loader knows where the expression starts; else the column in the expression.
+    const column = pos && baseColumn !== undefined ? baseColumn + pos.column - 1 : pos?.column ?? null;
+    throw new RuleError(file, rule.id, line, column, reason);
   };
   let fn: ReturnType<Environment['parse']>;
   try {
@@ -58,15 +96,16 @@ export function compileRule(env: Environment, rule: RuleDef): CompiledRule {
     return fail(`CEL: ${e.message.split('\n')[0]}`, e.node?.pos ?? e.pos);
   }
   const check = fn.check() as { valid: boolean; type?: string; error?: { message?: string; node?: { pos?: number } } };
-  if (!check.valid) fail(`CEL: ${String(check.error?.message ?? 'type error').split('\n')[0]}`, check.error?.node?.pos);
+  if (!check.valid) {
+    const msg = String(check.error?.message ?? 'type error').split('\n')[0]!;
+    fail(`CEL: ${msg}${unknownFieldHint(msg)}`, check.error?.node?.pos);
+  }
   if (check.type !== 'bool' && check.type !== 'dyn') fail(`CEL: expression must be a bool, it is ${check.type}`);
   return { def: rule, test: fn as (ctx: RuleContext) => unknown };
 }
 
-export function toLists(defs: RulesetDef['lists']): Lists {
-  const out: Partial<Record<ListName, ReadonlyMap<string, true>>> = {};
-  for (const name of LIST_NAMES) out[name] = new Map((defs[name] ?? []).map((v): [string, true] => [v, true]));
-  return out as Lists;
+export function toLists(defs: RulesetDef['lists']): RuleLists {
+  return new RuleLists(defs);
 }
 
 /** Compiles every rule; the first error aborts (the running version stays in force). */
@@ -78,7 +117,7 @@ export function compileRuleset(def: RulesetDef, lists?: Lists): CompiledRuleset 
     thresholds: def.thresholds,
     active: compiled.filter((r) => r.def.mode === 'active'),
     shadow: compiled.filter((r) => r.def.mode === 'shadow'),
-    lists: lists ?? toLists(def.lists),
+    lists: lists ? RuleLists.of(lists) : toLists(def.lists),
     def,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { LIST_NAMES, RuleError, type ListName, type RuleAction, type RuleDef, type RulesetDef } from './types.js';
 
 const ACTION_RE = /^(DECLINE|REVIEW|APPROVE|TAG:[a-z0-9_]{1,64})$/;
@@ -16,18 +16,48 @@ function lineOf(counter: LineCounter, node: Node | null | undefined): number | n
   return counter.linePos(node.range[0]).line;
 }
 
-function yamlFile(file: string): { doc: ReturnType<typeof parseDocument>; counter: LineCounter } {
+function yamlFile(file: string): { doc: ReturnType<typeof parseDocument>; counter: LineCounter; text: string } {
   const counter = new LineCounter();
-  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter, prettyErrors: false });
+  const text = readFileSync(file, 'utf8');
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   const err = doc.errors[0];
   if (err) {
     const pos = counter.linePos(err.pos[0]);
     throw new RuleError(file, null, pos.line, pos.col, `YAML: ${err.message.split('\n')[0]}`);
   }
-  return { doc, counter };
+  return { doc, counter, text };
 }
 
-function ruleFrom(file: string, counter: LineCounter, node: unknown, index: number): RuleDef {
+/**
+ * Where an expression's first character is in the file. The column is given only when the
+ * expression's characters map one to one onto the file (a one-line plain or quoted scalar
+ * without escapes, or a literal block `|`), so that a CEL error position is exact.
+ */
+function expressionPosition(counter: LineCounter, text: string, node: Node | null | undefined): { line: number; column?: number } | null {
+  if (!node?.range || !isScalar(node)) return node?.range ? { line: counter.linePos(node.range[0]).line } : null;
+  const [start, end] = node.range;
+  const pos = counter.linePos(start);
+  const raw = text.slice(start, end);
+  switch (node.type) {
+    case 'PLAIN':
+      return raw.includes('\n') ? { line: pos.line } : { line: pos.line, column: pos.col };
+    case 'QUOTE_SINGLE':
+      return raw.includes('\n') || raw.slice(1, -1).includes("''") ? { line: pos.line } : { line: pos.line, column: pos.col + 1 };
+    case 'QUOTE_DOUBLE':
+      return raw.includes('\n') || raw.includes('\\') ? { line: pos.line } : { line: pos.line, column: pos.col + 1 };
+    case 'BLOCK_LITERAL': {
+      // The content starts on the first non-blank line after the `|` header, at its indentation.
+      const m = /\n((?:[ \t]*\n)*)( *)\S/.exec(raw);
+      if (!m) return { line: pos.line };
+      const blank = m[1]!.split('\n').length - 1;
+      return { line: pos.line + 1 + blank, column: m[2]!.length + 1 };
+    }
+    default:
+      return { line: pos.line };
+  }
+}
+
+function ruleFrom(file: string, counter: LineCounter, text: string, node: unknown, index: number): RuleDef {
   if (!isMap(node)) throw new RuleError(file, null, lineOf(counter, node as Node), null, `rules[${index}] is not a mapping`);
   const line = lineOf(counter, node);
   const raw = node.toJSON() as Record<string, unknown>;
@@ -46,6 +76,7 @@ function ruleFrom(file: string, counter: LineCounter, node: unknown, index: numb
   const mode = raw.mode ?? 'active';
   if (mode !== 'active' && mode !== 'shadow') fail('mode', "'active' or 'shadow'");
   const exprNode = node.items.find((p) => (p.key as { value?: unknown })?.value === 'expression');
+  const where = expressionPosition(counter, text, exprNode?.value as Node);
   return {
     id: id!,
     description: typeof raw.description === 'string' ? raw.description : '',
@@ -54,7 +85,7 @@ function ruleFrom(file: string, counter: LineCounter, node: unknown, index: numb
     priority: priority as number,
     mode: mode as 'active' | 'shadow',
     owner: typeof raw.owner === 'string' ? raw.owner : '',
-    source: { file, line: lineOf(counter, exprNode?.value as Node) ?? line ?? 0 },
+    source: { file, line: where?.line ?? line ?? 0, ...(where?.column !== undefined ? { column: where.column } : {}) },
   };
 }
 
@@ -88,7 +119,7 @@ export function loadRulesetFiles(path: string): RulesetDef {
       lists = { ...lists, ...readLists(file) };
       continue;
     }
-    const { doc, counter } = yamlFile(file);
+    const { doc, counter, text } = yamlFile(file);
     if (!isMap(doc.contents)) throw new RuleError(file, null, 1, null, 'expected a mapping with version, thresholds and rules');
     const raw = doc.toJSON() as Record<string, unknown>;
     if (raw.version !== undefined) {
@@ -104,7 +135,7 @@ export function loadRulesetFiles(path: string): RulesetDef {
     const seq = doc.get('rules', true);
     if (seq === undefined) continue;
     if (!isSeq(seq)) throw new RuleError(file, null, lineOf(counter, seq as Node), null, 'rules must be a sequence');
-    seq.items.forEach((item, i) => rules.push(ruleFrom(file, counter, item, i)));
+    seq.items.forEach((item, i) => rules.push(ruleFrom(file, counter, text, item, i)));
   }
   if (!head) throw new RuleError(path, null, null, null, 'no file declares the ruleset `version` and `thresholds`');
   const seen = new Map<string, RuleDef>();

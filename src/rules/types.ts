@@ -11,8 +11,11 @@ export interface RuleDef {
   priority: number;
   mode: RuleModeName;
   owner: string;
-  /** Where it came from, for error messages: file and line. */
-  source?: { file: string; line: number };
+  /**
+   * Where it came from, for error messages: file and line of the expression and, when the
+   * expression maps character for character onto the file, the column of its first character.
+   */
+  source?: { file: string; line: number; column?: number };
 }
 
 export interface Thresholds {

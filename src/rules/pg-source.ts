@@ -1,0 +1,243 @@
+/**
+ * The ruleset of `run` when PostgreSQL is configured: the active version and the lists, read
+ * from the database, compiled once per version, swapped in between two batches.
+ *
+ * - LISTEN fraud_rules: an activation or a list change is taken up within milliseconds; a poll
+ *   every `rules.poll_interval_ms` is the backstop (a lost connection, a missed notification).
+ * - PostgreSQL down: the last good ruleset stays in force; each failed attempt is counted
+ *   (fraud_ruleset_reloads_total{result="error"}) and the outage is logged once.
+ * - A stored version that does not compile (it compiled when published: a library upgrade, a
+ *   renamed feature) is refused: the running one stays, result="compile_error", logged once.
+ * - No active version yet (a fresh install), or no database at start-up: the files of
+ *   `rules.dir` (config/rules) decide until a version is activated.
+ *
+ * Lists come from PostgreSQL (they take over from lists.yaml) as soon as it answers.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { EngineConfig } from '../config/config.js';
+import { setInfo, type Metrics } from '../observability/metrics.js';
+import { migrate } from '../storage/migrate.js';
+import { compileRuleset, type CompiledRuleset } from './compile.js';
+import { RuleLists } from './context.js';
+import { loadRulesetFiles } from './load.js';
+import { NOTIFY_CHANNEL, PgRulesetStore, rulesPool } from './pg-store.js';
+import { RuleError } from './types.js';
+
+export interface PgRulesetSourceOptions {
+  postgres: EngineConfig['postgres'];
+  pollIntervalMs: number;
+  /** The ruleset files used while the database has no active version (config/rules). */
+  fallbackDir: string;
+  log: Logger;
+  metrics?: Metrics;
+  /** Apply the schema migrations at start (default true). */
+  migrate?: boolean;
+  /** LISTEN for notifications (default true); false behind a transaction-mode pooler (PgBouncer), polling only. */
+  listen?: boolean;
+}
+
+type Origin = 'postgres' | 'files';
+
+export class PgRulesetSource {
+  /** Set by start(): never null once the source is handed out. */
+  private rs: CompiledRuleset | null = null;
+  private origin: Origin = 'files';
+  private fileRuleset: CompiledRuleset | null = null;
+  /** Compiled rules by version (without lists), so that a lists change never recompiles. */
+  private readonly compiled = new Map<string, CompiledRuleset>();
+  private lists: RuleLists | null = null;
+  private listsStamp: string | null = null;
+  private refused: string | null = null;
+  private down = false;
+  private inflight: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private listener: pg.Client | null = null;
+  private listenRetry: NodeJS.Timeout | null = null;
+  private listenAttempts = 0;
+  private readonly store: PgRulesetStore;
+
+  private constructor(private readonly opts: PgRulesetSourceOptions, private readonly pool: pg.Pool) {
+    this.store = new PgRulesetStore(pool);
+  }
+
+  /** Connects, migrates, loads the active version (or the files), LISTENs and starts polling. Never fails on the database. */
+  static async start(opts: PgRulesetSourceOptions): Promise<PgRulesetSource> {
+    const pool = rulesPool(opts.postgres, { applicationName: 'fraud-engine-rules-source' });
+    pool.on('error', (err) => opts.log.warn({ err: err.message }, 'postgres pool error (rules)'));
+    const src = new PgRulesetSource(opts, pool);
+    if (opts.migrate !== false) {
+      try {
+        const m = await migrate(pool);
+        if (m.applied.length) opts.log.info({ applied: m.applied }, 'schema migrations applied');
+      } catch (err) {
+        opts.log.warn({ err: (err as Error).message }, 'schema migrations not applied (PostgreSQL unavailable?)');
+      }
+    }
+    await src.refresh();
+    if (!src.rs) {
+      // PostgreSQL unreachable at start: decide with the files until it answers.
+      src.rs = src.files();
+      opts.metrics?.rulesetReloads.inc({ result: 'fallback' });
+      opts.log.warn({ ruleset: src.rs.version, dir: opts.fallbackDir }, 'PostgreSQL unavailable at start: deciding with the ruleset files until it answers');
+    }
+    if (opts.listen !== false) await src.listen();
+    src.timer = setInterval(() => { void src.refresh(); }, Math.max(50, opts.pollIntervalMs));
+    src.timer.unref();
+    return src;
+  }
+
+  /** The ruleset in force (read once per batch by the engine). */
+  current(): CompiledRuleset {
+    return this.rs!;
+  }
+
+  /** Where the ruleset in force comes from: an active version in PostgreSQL, or the files. */
+  get source(): Origin {
+    return this.origin;
+  }
+
+  /** True while the last attempt to read PostgreSQL failed. */
+  get databaseDown(): boolean {
+    return this.down;
+  }
+
+  /** Checks the database now (also run by the poll and on every notification); never throws. */
+  refresh(): Promise<void> {
+    if (this.inflight) {
+      this.again = true;
+      return this.inflight;
+    }
+    this.inflight = (async () => {
+      do {
+        this.again = false;
+        await this.refreshOnce();
+      } while (this.again && !this.stopped);
+    })().finally(() => { this.inflight = null; });
+    return this.inflight;
+  }
+
+  private files(): CompiledRuleset {
+    if (!this.fileRuleset) this.fileRuleset = compileRuleset(loadRulesetFiles(this.opts.fallbackDir));
+    return this.lists ? { ...this.fileRuleset, lists: this.lists } : this.fileRuleset;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const { log, metrics } = this.opts;
+    let state: Awaited<ReturnType<PgRulesetStore['state']>>;
+    let lists = this.lists;
+    try {
+      state = await this.store.state();
+      if (state.listsStamp !== this.listsStamp) lists = new RuleLists(await this.store.lists());
+    } catch (err) {
+      metrics?.rulesetReloads.inc({ result: 'error' });
+      if (!this.down && this.rs) log.warn({ err: (err as Error).message, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
+      this.down = true;
+      return;
+    }
+    if (this.down) log.info({ ruleset: this.rs?.version }, 'PostgreSQL available again');
+    this.down = false;
+    const listsChanged = state.listsStamp !== this.listsStamp;
+
+    let base: CompiledRuleset | null = null;
+    let origin: Origin = 'postgres';
+    if (state.active === null) {
+      origin = 'files';
+      this.lists = lists;
+      base = this.files();
+    } else if (state.active === this.refused) {
+      base = null; // already refused: keep what runs
+    } else {
+      base = this.compiled.get(state.active) ?? null;
+      if (!base) {
+        try {
+          const stored = await this.store.require(state.active);
+          base = compileRuleset(stored.def);
+          this.compiled.clear(); // keep one version: the active one
+          this.compiled.set(state.active, base);
+        } catch (err) {
+          if (err instanceof RuleError) {
+            metrics?.rulesetReloads.inc({ result: 'compile_error' });
+            log.error({ version: state.active, err: (err as Error).message, ruleset: this.rs?.version ?? null }, 'active ruleset version does not compile: keeping the ruleset in force');
+            this.refused = state.active;
+          } else {
+            metrics?.rulesetReloads.inc({ result: 'error' });
+            log.warn({ version: state.active, err: (err as Error).message }, 'could not load the active ruleset version: keeping the ruleset in force');
+          }
+          base = null;
+        }
+      }
+    }
+
+    // Nothing in force yet and the active version refused: the files decide.
+    if (!this.rs && !base) { this.lists = lists; base = this.files(); origin = 'files'; }
+    const prev = this.rs;
+    const versionChanged = base !== null && (!prev || base.version !== prev.version || origin !== this.origin);
+    if (!versionChanged && !listsChanged) return;
+    this.lists = lists;
+    this.listsStamp = state.listsStamp;
+    const next = (base ?? prev)!;
+    this.rs = lists ? { ...next, lists } : next;
+    if (versionChanged) this.origin = origin;
+    if (versionChanged) {
+      metrics?.rulesetReloads.inc({ result: 'ok' });
+      if (metrics) setInfo(metrics.rulesetInfo, this.rs.version);
+      log.info({ version: this.rs.version, previous: prev?.version ?? null, source: this.origin }, 'ruleset loaded');
+    } else {
+      metrics?.rulesetReloads.inc({ result: 'lists' });
+      log.info({ version: this.rs.version }, 'lists reloaded');
+    }
+  }
+
+  private async listen(): Promise<void> {
+    if (this.stopped) return;
+    const { postgres, log } = this.opts;
+    const client = new pg.Client({
+      connectionString: postgres.url,
+      ...(postgres.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+      application_name: 'fraud-engine-rules-listen',
+      connectionTimeoutMillis: 3_000,
+      keepAlive: true,
+    });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.listener === client) this.listener = null;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      if (err) log.debug({ err: err.message }, 'rules LISTEN connection lost; polling meanwhile');
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.listenAttempts++, 6));
+      this.listenRetry = setTimeout(() => { void this.listen(); }, delay);
+      this.listenRetry.unref();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', (n) => { if (n.channel === NOTIFY_CHANNEL) void this.refresh(); });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    } catch (err) {
+      onLost(err as Error);
+      return;
+    }
+    if (this.stopped) { await client.end().catch(() => undefined); return; }
+    this.listener = client;
+    this.listenAttempts = 0;
+    // Whatever happened while not listening.
+    void this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.listenRetry) clearTimeout(this.listenRetry);
+    await this.inflight?.catch(() => undefined);
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}

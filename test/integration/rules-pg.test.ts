@@ -1,0 +1,347 @@
+/**
+ * Rulesets in PostgreSQL for real: migrations, publish / activate / rollback, the running
+ * engine (Kafka, Redis, the model) taking up a new version and list changes within 2 s, a bad
+ * ruleset refused while the active one stays, and the last good ruleset kept while the
+ * database is unreachable. Each test file works in its own PostgreSQL schema (search_path in
+ * the connection URL), dropped at the end, so it never touches another test's rulesets.
+ */
+import pg from 'pg';
+import pino from 'pino';
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEngine, type EngineHandle } from '../../src/commands/run.js';
+import type { EngineConfig } from '../../src/config/config.js';
+import type { AvroCodecs } from '../../src/events/codec.js';
+import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { loadRulesetFiles } from '../../src/rules/load.js';
+import { PgRulesetSource } from '../../src/rules/pg-source.js';
+import { PgRulesetStore, PublishError, RulesetStoreError } from '../../src/rules/pg-store.js';
+import type { RulesetDef } from '../../src/rules/types.js';
+import { migrate, migrationFiles } from '../../src/storage/migrate.js';
+import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
+import { stack, uniqueName } from '../helpers/stack.js';
+
+const schemaName = (p: string) => uniqueName(p).replace(/[^a-z0-9]/g, '_');
+
+/** The stack's URL with the given schema first on the search path. */
+function urlFor(schema: string): string {
+  const u = new URL(stack.postgresUrl);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+const admin = new pg.Pool({ connectionString: stack.postgresUrl, max: 2 });
+const schemas: string[] = [];
+async function freshSchema(prefix: string): Promise<string> {
+  const s = schemaName(prefix);
+  await admin.query(`CREATE SCHEMA ${s}`);
+  schemas.push(s);
+  return s;
+}
+
+const silent = pino({ level: 'silent' });
+const defaults = loadRulesetFiles('config/rules');
+/** The defaults plus a marker rule: an amount of 4242.42 is declined by `it_marker`. */
+function withMarker(version: string): RulesetDef {
+  return {
+    ...defaults, version,
+    rules: [...defaults.rules, { id: 'it_marker', description: 'test marker', expression: 'tx.amount_minor == 424242', action: 'DECLINE', priority: 10, mode: 'active', owner: 'it' }],
+  };
+}
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined | Promise<T | null | undefined>, timeoutMs = 10_000, everyMs = 5): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+afterAll(async () => {
+  for (const s of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => undefined);
+  await admin.end();
+});
+
+describe('schema migrations', () => {
+  it('apply every file once, in order, and are idempotent', async () => {
+    const schema = await freshSchema('it_mig');
+    const pool = new pg.Pool({ connectionString: urlFor(schema), max: 2 });
+    try {
+      const files = migrationFiles().map((f) => f.replace(/\.sql$/, ''));
+      expect(files[0]).toBe('001_rules');
+      const first = await migrate(pool);
+      expect(first.applied).toEqual(files);
+      const second = await migrate(pool);
+      expect(second).toEqual({ applied: [], skipped: files });
+      const recorded = await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(recorded.rows.map((r) => r.version)).toEqual(files);
+      const tables = await pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema]);
+      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['rulesets', 'rules', 'lists', 'ruleset_activations', 'list_changes']));
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('are safe to run from several processes at once', async () => {
+    const schema = await freshSchema('it_migc');
+    const pools = [0, 1, 2].map(() => new pg.Pool({ connectionString: urlFor(schema), max: 1 }));
+    try {
+      const results = await Promise.all(pools.map((p) => migrate(p)));
+      const applied = results.flatMap((r) => r.applied).sort();
+      expect(applied).toEqual(migrationFiles().map((f) => f.replace(/\.sql$/, '')));
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('say which schema is missing instead of failing obscurely', async () => {
+    const pool = new pg.Pool({ connectionString: urlFor('it_no_such_schema'), max: 1 });
+    await expect(migrate(pool)).rejects.toThrow(/no schema to create tables in: search_path is 'it_no_such_schema'/);
+    await pool.end();
+  });
+});
+
+describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
+  let cfg: EngineConfig;
+  let pool: pg.Pool;
+  let store: PgRulesetStore;
+  let engine: EngineHandle | null = null;
+  let codecs: AvroCodecs;
+  let producer: Producer;
+  let decisions: TopicReader<Decision>;
+  const v2 = uniqueName('it-v2').slice(0, 60);
+  let seq = 0;
+
+  const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent => ({
+    auth_id: `rpg-${++seq}`, event_time: Date.now(), card_token: `tok_rpg_${seq}`, customer_id: `c_rpg_${seq}`, terminal_id: 'T-rpg',
+    merchant_id: 'M1', mcc: '5411', amount_minor: 1234, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null,
+    country: 'FR', description: null, ...over,
+  });
+  /** Sends one event and returns its decision. */
+  const decide = async (e: AuthorizationEvent): Promise<Decision> => {
+    await producer.send({ topic: cfg.kafka.topic_authorizations, acks: -1, messages: [{ key: e.card_token, value: await codecs.encodeAuthorization(e) }] });
+    await decisions.waitFor((items) => items.some((d) => d.value.auth_id === e.auth_id), 30_000);
+    return decisions.items.find((d) => d.value.auth_id === e.auth_id)!.value;
+  };
+  const activeVersionMetric = async (): Promise<string | undefined> =>
+    (await engine!.metrics.rulesetInfo.get()).values.find((v) => v.value === 1)?.labels.version as string | undefined;
+
+  beforeAll(async () => {
+    const schema = await freshSchema('it_rules');
+    cfg = testConfig({ FRAUD_POSTGRES_URL: urlFor(schema), FRAUD_RULES_POLL_INTERVAL_MS: '1000' });
+    pool = new pg.Pool({ connectionString: cfg.postgres.url, max: 2 });
+    store = new PgRulesetStore(pool);
+    await createTopics(cfg, 1);
+    codecs = await codecsFor(cfg);
+    producer = kafkaFor(cfg).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    // A fresh database: the engine migrates it and decides with config/rules.
+    engine = await startEngine(cfg);
+    decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) => codecs.decode<Decision>(b)).start();
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+    await decisions?.stop();
+    await producer?.disconnect();
+    await pool?.end();
+    if (cfg) await deleteTopics(cfg);
+  });
+
+  it('decides with config/rules while no version is active', async () => {
+    expect(await store.activeVersion()).toBeNull();
+    const d = await decide(event());
+    expect(d.ruleset_version).toBe(defaults.version);
+  });
+
+  it('takes up a published and activated version within 2 s, and a rollback likewise', async () => {
+    const base = await store.publish(defaults, { comment: 'it: defaults', author: 'it', version: `${v2}-base` });
+    expect(base.status).toBe('draft');
+    await store.activate(`${v2}-base`, { by: 'it' });
+    await waitFor('base version', async () => (await activeVersionMetric()) === `${v2}-base`, 5_000);
+
+    await store.publish(withMarker(v2), { comment: 'it: marker rule', author: 'it' });
+    const t0 = performance.now();
+    const a = await store.activate(v2, { by: 'it', comment: 'go' });
+    expect(a).toEqual({ version: v2, previous: `${v2}-base`, changed: true });
+    await waitFor('hot reload', async () => (await activeVersionMetric()) === v2, 2_000, 2);
+    const delayMs = performance.now() - t0;
+    console.log(`hot reload: version ${v2} in force ${delayMs.toFixed(1)} ms after activate() returned`);
+    expect(delayMs).toBeLessThan(2_000);
+
+    const d = await decide(event({ amount_minor: 424242 }));
+    expect(d.ruleset_version).toBe(v2);
+    expect(d.outcome).toBe('DECLINE');
+    expect(d.reasons).toContain('rule:it_marker');
+
+    // Rollback: activate the older version again.
+    const t1 = performance.now();
+    await store.activate(`${v2}-base`, { by: 'it', comment: 'rollback' });
+    await waitFor('rollback', async () => (await activeVersionMetric()) === `${v2}-base`, 2_000, 2);
+    console.log(`hot reload (rollback): ${(performance.now() - t1).toFixed(1)} ms`);
+    const after = await decide(event({ amount_minor: 424242 }));
+    expect(after.ruleset_version).toBe(`${v2}-base`);
+    expect(after.reasons).not.toContain('rule:it_marker');
+    const statuses = Object.fromEntries((await store.list()).map((m) => [m.version, m.status]));
+    expect(statuses).toEqual({ [`${v2}-base`]: 'active', [v2]: 'retired' });
+  });
+
+  it('refuses a ruleset that does not compile, with precise messages, and keeps the active one', async () => {
+    const active = await store.activeVersion();
+    const bad: RulesetDef = {
+      ...defaults, version: `${v2}-bad`,
+      rules: [
+        ...defaults.rules,
+        { id: 'typo_rule', description: '', expression: 'tx.amout > 100.0', action: 'REVIEW', priority: 1, mode: 'active', owner: 'it', source: { file: 'rules/extra.yaml', line: 12, column: 17 } },
+        { id: 'syntax_rule', description: '', expression: 'tx.amount >', action: 'REVIEW', priority: 1, mode: 'active', owner: 'it', source: { file: 'rules/extra.yaml', line: 17, column: 17 } },
+      ],
+    };
+    const err = await store.publish(bad, { comment: 'it: bad', author: 'it' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishError);
+    const messages = (err as PublishError).errors.map((e) => e.message);
+    expect(messages).toEqual([
+      "rules/extra.yaml:line 12:column 20 rule 'typo_rule': CEL: No such key: amout (did you mean tx.amount?)",
+      expect.stringMatching(/^rules\/extra\.yaml:line 17:column 28 rule 'syntax_rule': CEL: Unexpected token: EOF/),
+    ]);
+    expect((err as PublishError).message).toMatch(/refused: 2 rule error\(s\); the active ruleset is unchanged/);
+    expect(await store.meta(`${v2}-bad`)).toBeNull();
+    expect(await store.activeVersion()).toBe(active);
+    expect(await activeVersionMetric()).toBe(active);
+    // A version id is never reused.
+    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(RulesetStoreError);
+    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(/already exists \(retired, published .* by it\)/);
+    await expect(store.activate('no-such-version', { by: 'it' })).rejects.toThrow(/no ruleset version 'no-such-version'/);
+  });
+
+  it('applies list changes made through the store to the running engine', async () => {
+    const card = uniqueName('tok_blocked');
+    expect((await decide(event({ card_token: card }))).reasons).not.toContain('rule:blocked_card');
+    const t0 = performance.now();
+    expect(await store.addToList('block_card', card, { by: 'it', comment: 'test' })).toBe(true);
+    // The engine takes it up from the notification; decisions show it.
+    let d: Decision;
+    do {
+      d = await decide(event({ card_token: card }));
+    } while (d.outcome !== 'DECLINE' && performance.now() - t0 < 2_000);
+    console.log(`list change in force within ${(performance.now() - t0).toFixed(0)} ms (including a Kafka round trip per probe)`);
+    expect(d.outcome).toBe('DECLINE');
+    expect(d.reasons).toContain('rule:blocked_card');
+    expect((await store.listEntries('block_card')).map((e) => e.value)).toContain(card);
+
+    expect(await store.removeFromList('block_card', card, { by: 'it' })).toBe(true);
+    const t1 = performance.now();
+    do {
+      d = await decide(event({ card_token: card }));
+    } while (d.reasons.includes('rule:blocked_card') && performance.now() - t1 < 2_000);
+    expect(d.reasons).not.toContain('rule:blocked_card');
+    await expect(store.addToList('blok_card', 'x', { by: 'it' })).rejects.toThrow(/unknown list 'blok_card'/);
+  });
+});
+
+describe('PgRulesetSource without a database', () => {
+  it('keeps the last good ruleset while PostgreSQL is unreachable, counts the failures, and recovers', async () => {
+    const schema = await freshSchema('it_down');
+    const url = urlFor(schema);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const store = new PgRulesetStore(pool);
+    await migrate(pool);
+    const version = uniqueName('it-down').slice(0, 60);
+    await store.publish(withMarker(version), { comment: 'it', author: 'it' });
+    await store.activate(version, { by: 'it' });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const src = await PgRulesetSource.start({ postgres: { url, ssl: false }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
+    try {
+      expect(src.current().version).toBe(version);
+      expect(src.source).toBe('postgres');
+      // The database "goes away" for this schema: every query fails.
+      const moved = `${schema}_away`;
+      await admin.query(`ALTER SCHEMA ${schema} RENAME TO ${moved}`);
+      schemas.push(moved);
+      try {
+        await waitFor('a failed reload', () => src.databaseDown, 5_000);
+        await src.refresh();
+        expect(src.current().version).toBe(version);
+        expect(src.current().active.some((r) => r.def.id === 'it_marker')).toBe(true);
+        const errors = (await metrics.rulesetReloads.get()).values.find((v) => v.labels.result === 'error')?.value ?? 0;
+        expect(errors).toBeGreaterThan(0);
+      } finally {
+        await admin.query(`ALTER SCHEMA ${moved} RENAME TO ${schema}`);
+      }
+      await waitFor('recovery', () => !src.databaseDown, 5_000);
+      expect(src.current().version).toBe(version);
+    } finally {
+      await src.stop();
+      await pool.end();
+    }
+  });
+
+  it('refuses an active version that no longer compiles (written behind the store\'s back) and keeps the running one', async () => {
+    const schema = await freshSchema('it_refuse');
+    const url = urlFor(schema);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const store = new PgRulesetStore(pool);
+    await migrate(pool);
+    const good = uniqueName('it-good').slice(0, 60);
+    await store.publish(withMarker(good), { comment: 'it', author: 'it' });
+    await store.activate(good, { by: 'it' });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const src = await PgRulesetSource.start({ postgres: { url, ssl: false }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
+    try {
+      expect(src.current().version).toBe(good);
+      await pool.query(`INSERT INTO rulesets (version, author, comment, thresholds) VALUES ('broken', 'it', 'x', '{"review": 0.5, "decline": 0.9}')`);
+      await pool.query(`INSERT INTO rules (ruleset_version, id, expression, action, position) VALUES ('broken', 'bad', 'f.no_such_feature > 1.0', 'REVIEW', 0)`);
+      await pool.query(`UPDATE rulesets SET status = 'retired' WHERE status = 'active'`);
+      await pool.query(`UPDATE rulesets SET status = 'active' WHERE version = 'broken'`);
+      await waitFor('compile_error', async () => (await metrics.rulesetReloads.get()).values.some((v) => v.labels.result === 'compile_error'), 3_000);
+      expect(src.current().version).toBe(good);
+      // And the store refuses to activate it too.
+      await expect(store.activate('broken', { by: 'it' })).rejects.toThrow(/refused: 1 rule error\(s\)/);
+    } finally {
+      await src.stop();
+      await pool.end();
+    }
+  });
+
+  it('takes up an activation by polling alone (no LISTEN) within the poll interval', async () => {
+    const schema = await freshSchema('it_poll');
+    const url = urlFor(schema);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const store = new PgRulesetStore(pool);
+    const src = await PgRulesetSource.start({ postgres: { url, ssl: false }, pollIntervalMs: 200, fallbackDir: 'config/rules', log: silent, listen: false });
+    try {
+      expect(src.source).toBe('files');
+      const version = uniqueName('it-poll').slice(0, 60);
+      await store.publish(withMarker(version), { comment: 'it', author: 'it' });
+      const t0 = performance.now();
+      await store.activate(version, { by: 'it' });
+      await waitFor('poll', () => src.current().version === version, 2_000);
+      const ms = performance.now() - t0;
+      console.log(`hot reload by polling (200 ms interval): ${ms.toFixed(0)} ms`);
+      expect(ms).toBeLessThan(1_000);
+      expect(src.source).toBe('postgres');
+      // Lists too, without a new version.
+      await store.addToList('block_terminal', 'T-poll', { by: 'it' });
+      await waitFor('lists by poll', () => src.current().lists.block_terminal.has('T-poll'), 2_000);
+      expect(src.current().version).toBe(version);
+    } finally {
+      await src.stop();
+      await pool.end();
+    }
+  });
+
+  it('starts on config/rules when PostgreSQL cannot be reached at all', async () => {
+    const src = await PgRulesetSource.start({
+      postgres: { url: 'postgres://nobody:nothing@127.0.0.1:1/none', ssl: false }, pollIntervalMs: 60_000, fallbackDir: 'config/rules', log: silent,
+    });
+    try {
+      expect(src.current().version).toBe(defaults.version);
+      expect(src.source).toBe('files');
+      expect(src.databaseDown).toBe(true);
+    } finally {
+      await src.stop();
+    }
+  });
+});
