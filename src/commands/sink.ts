@@ -1,0 +1,168 @@
+/**
+ * `fraud-engine sink audit`: the composition root of the audit trail. Applies the audit
+ * migrations, consumes `decisions` in the consumer group `<kafka.group_id>-audit`, writes them
+ * to PostgreSQL (decision_audit, partitioned by day), serves /metrics /healthz /readyz on its
+ * own port (default 9465), and stops cleanly on SIGTERM: the batch in flight is written and its
+ * offsets committed before the group is left.
+ */
+import type { Server } from 'node:http';
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
+import { AvroCodecs } from '../events/codec.js';
+import { createKafka } from '../kafka/client.js';
+import { startHttp } from '../observability/http.js';
+import { createLogger } from '../observability/logger.js';
+import { migrateAudit } from '../sinks/audit-migrate.js';
+import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
+import { AuditConfigError, createAuditPool } from '../sinks/audit/pool.js';
+import { KafkaAuditRunner } from '../sinks/audit/runner.js';
+import { AuditWriter } from '../sinks/audit/writer.js';
+
+export const DEFAULT_AUDIT_HTTP_PORT = 9465;
+const SHUTDOWN_BUDGET_MS = 10_000;
+
+const HELP = `usage: fraud-engine sink audit [--config config/default.yaml] [--http-port ${DEFAULT_AUDIT_HTTP_PORT}] [--max-rows 1000]
+Reads the decisions topic in the consumer group <kafka.group_id>-audit and writes every decision to
+PostgreSQL (table decision_audit, one partition per day). Needs FRAUD_POSTGRES_URL.
+  --http-port N   /metrics, /healthz, /readyz (default ${DEFAULT_AUDIT_HTTP_PORT}, env FRAUD_AUDIT_HTTP_PORT; 0 = off)
+  --max-rows N    most decisions per INSERT (default 1000)`;
+
+export interface AuditSinkOptions {
+  log?: Logger;
+  /** 0 disables the HTTP server. Default 9465. */
+  httpPort?: number;
+  httpHost?: string;
+  maxRows?: number;
+  /** Consumer group; default `<kafka.group_id>-audit`. */
+  groupId?: string;
+}
+
+export interface AuditSinkHandle {
+  runner: KafkaAuditRunner;
+  writer: AuditWriter;
+  metrics: AuditMetrics;
+  pool: pg.Pool;
+  http: Server | null;
+  stop(): Promise<void>;
+}
+
+/** Connects, migrates and starts consuming; the caller owns the lifecycle (signals, tests). */
+export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions = {}): Promise<AuditSinkHandle> {
+  const log = opts.log ?? createLogger(cfg.engine.log_level, 'fraud-engine-audit');
+  const metrics = createAuditMetrics();
+  // What has been opened so far, closed in reverse order if start-up fails half-way.
+  const opened: (() => Promise<unknown>)[] = [];
+  try {
+    const pool = createAuditPool(cfg.postgres);
+    pool.on('error', (err) => log.warn({ err: err.message }, 'postgres pool error'));
+    opened.push(() => pool.end());
+    const m = await migrateAudit(pool);
+    if (m.applied.length) log.info({ applied: m.applied }, 'audit migrations applied');
+
+    const kafka = createKafka(cfg.kafka, log, '-audit');
+    const topics = { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels };
+    const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
+    const consumer = kafka.consumer({
+      groupId: opts.groupId ?? `${cfg.kafka.group_id}-audit`,
+      maxWaitTimeInMs: 200, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false,
+    });
+    await consumer.connect();
+    opened.push(() => consumer.disconnect());
+    const writer = new AuditWriter(pool);
+    const runner = new KafkaAuditRunner({ consumer, codecs, writer, topic: cfg.kafka.topic_decisions, log, metrics, maxRows: opts.maxRows });
+
+    let pgOk = true;
+    const pgProbe = setInterval(() => { pool.query('SELECT 1').then(() => { pgOk = true; }, () => { pgOk = false; }); }, 5_000);
+    pgProbe.unref();
+    opened.push(async () => clearInterval(pgProbe));
+    const port = opts.httpPort ?? DEFAULT_AUDIT_HTTP_PORT;
+    const host = opts.httpHost ?? cfg.engine.http_host;
+    const http = port === 0 ? null : await startHttp({
+      host, port, registry: metrics.registry,
+      readiness: {
+        ready: () => {
+          const checks = { kafka: runner.isRunning, assigned: runner.isAssigned, postgres: pgOk };
+          return { ok: Object.values(checks).every(Boolean), checks };
+        },
+      },
+    });
+    if (http) opened.push(() => new Promise((r) => http.close(r)));
+
+    await runner.start();
+    log.info({ topic: cfg.kafka.topic_decisions, ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}) }, 'audit sink running');
+
+    return {
+      runner, writer, metrics, pool, http,
+      async stop() {
+        clearInterval(pgProbe);
+        await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
+        if (http) await new Promise((r) => http.close(r));
+        await pool.end().catch(() => undefined);
+        log.info({ consumed: runner.consumed, written: runner.written, duplicates: runner.duplicates, skipped: runner.skipped }, 'audit sink stopped');
+      },
+    };
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function intOption(name: string, raw: string | undefined, dflt: number): number {
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(name, `expected a non-negative integer, got '${raw}'`);
+  return n;
+}
+
+export default async function sink(argv: string[]): Promise<number> {
+  const [kind, ...rest] = argv;
+  if (kind === '--help' || kind === '-h' || kind === 'help') { console.log(HELP); return 0; }
+  if (kind !== 'audit') { console.error(kind ? `unknown sink '${kind}' (known: audit)\n\n${HELP}` : HELP); return 2; }
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: 'string' }, 'http-port': { type: 'string' }, 'max-rows': { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (values.help) { console.log(HELP); return 0; }
+  let cfg: EngineConfig;
+  let httpPort: number;
+  let maxRows: number;
+  try {
+    cfg = loadConfig(values.config ?? 'config/default.yaml');
+    httpPort = intOption('--http-port', values['http-port'] ?? process.env.FRAUD_AUDIT_HTTP_PORT, DEFAULT_AUDIT_HTTP_PORT);
+    maxRows = Math.max(1, intOption('--max-rows', values['max-rows'], 1000));
+  } catch (err) {
+    if (err instanceof ConfigError) { console.error(err.message); return 2; }
+    throw err;
+  }
+  const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
+  let handle: AuditSinkHandle;
+  try {
+    handle = await startAuditSink(cfg, { log, httpPort, maxRows });
+  } catch (err) {
+    if (err instanceof AuditConfigError) { console.error(err.message); return 2; }
+    throw err;
+  }
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'audit sink shutting down: finishing the batch in flight');
+      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(1); }, SHUTDOWN_BUDGET_MS);
+      hard.unref();
+      handle.stop().then(
+        () => {
+          clearTimeout(hard);
+          resolveExit(0);
+          setTimeout(() => process.exit(0), 500).unref();
+        },
+        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(1); },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

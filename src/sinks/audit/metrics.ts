@@ -1,0 +1,24 @@
+/** The audit sink's Prometheus metrics, on a registry of its own (it is a process of its own). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+
+export function createAuditMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'fraud_audit_process_' });
+  return {
+    registry,
+    rows: new Counter({ name: 'fraud_audit_rows_total', help: 'Decision rows written to PostgreSQL (rate = rows per second)', registers: [registry] }),
+    duplicates: new Counter({ name: 'fraud_audit_duplicates_total', help: 'Redelivered decisions already stored (not written again)', registers: [registry] }),
+    skipped: new Counter({ name: 'fraud_audit_skipped_total', help: 'Messages that could not be decoded, by reason (logged with their offset)', labelNames: ['reason'] as const, registers: [registry] }),
+    writeErrors: new Counter({ name: 'fraud_audit_write_errors_total', help: 'Failed batch writes (retried; offsets not committed)', registers: [registry] }),
+    batchLatency: new Histogram({
+      name: 'fraud_audit_batch_latency_ms', help: 'Latency of one batch: decode, write to PostgreSQL, commit offsets (ms)',
+      buckets: LATENCY_MS, registers: [registry],
+    }),
+    batchRows: new Histogram({ name: 'fraud_audit_batch_rows', help: 'Decisions per written batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [registry] }),
+    consumerLag: new Gauge({ name: 'fraud_audit_consumer_lag', help: 'Messages behind the high watermark, by topic and partition', labelNames: ['topic', 'partition'] as const, registers: [registry] }),
+  };
+}
+
+export type AuditMetrics = ReturnType<typeof createAuditMetrics>;

@@ -1,0 +1,95 @@
+/**
+ * Reading the audit trail (`decisions show`, `decisions search`, `explain`) and storing an
+ * analyst explanation on a row. Times come back as ISO 8601 strings (UTC).
+ */
+import type pg from 'pg';
+import type { Outcome, RuleHit } from '../../events/types.js';
+
+export interface AuditRecord {
+  auth_id: string;
+  card_token: string;
+  outcome: Outcome;
+  score: number | null;
+  reasons: string[];
+  rule_hits: RuleHit[];
+  tags: string[];
+  degraded: string[];
+  features: Record<string, number | null>;
+  model_version: string;
+  ruleset_version: string;
+  event_time: string;
+  decided_time: string;
+  engine_latency_ms: number | null;
+  kafka_partition: number | null;
+  kafka_offset: string | null;
+  written_at: string;
+  explanation: string | null;
+  explanation_model: string | null;
+  explained_at: string | null;
+}
+
+const COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, degraded, features, model_version, ruleset_version,
+  event_time, decided_time, engine_latency_ms, kafka_partition, kafka_offset::text AS kafka_offset, written_at,
+  explanation, explanation_model, explained_at`;
+
+type Row = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {
+  event_time: Date; decided_time: Date; written_at: Date; explained_at: Date | null;
+};
+
+function toRecord(r: Row): AuditRecord {
+  return {
+    ...r,
+    event_time: r.event_time.toISOString(),
+    decided_time: r.decided_time.toISOString(),
+    written_at: r.written_at.toISOString(),
+    explained_at: r.explained_at ? r.explained_at.toISOString() : null,
+  };
+}
+
+/** The stored decision of one authorization, or null. */
+export async function getDecision(pool: pg.Pool, authId: string): Promise<AuditRecord | null> {
+  const res = await pool.query<Row>(`SELECT ${COLUMNS} FROM decision_audit WHERE auth_id = $1 ORDER BY event_time DESC LIMIT 1`, [authId]);
+  const row = res.rows[0];
+  return row ? toRecord(row) : null;
+}
+
+export interface SearchQuery {
+  card: string;
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  outcome?: Outcome;
+  /** Default 100. */
+  limit?: number;
+}
+
+/** A card's decisions in [from, to), newest first (partitions outside the range are pruned). */
+export async function searchDecisions(pool: pg.Pool, q: SearchQuery): Promise<AuditRecord[]> {
+  const where = ['card_token = $1'];
+  const args: unknown[] = [q.card];
+  if (q.from !== undefined) { args.push(new Date(q.from).toISOString()); where.push(`event_time >= $${args.length}::timestamptz`); }
+  if (q.to !== undefined) { args.push(new Date(q.to).toISOString()); where.push(`event_time < $${args.length}::timestamptz`); }
+  if (q.outcome) { args.push(q.outcome); where.push(`outcome = $${args.length}`); }
+  args.push(q.limit ?? 100);
+  const res = await pool.query<Row>(
+    `SELECT ${COLUMNS} FROM decision_audit WHERE ${where.join(' AND ')} ORDER BY event_time DESC, auth_id LIMIT $${args.length}`, args);
+  return res.rows.map(toRecord);
+}
+
+/** Stores an explanation on the decision's row; false when there is no such row. */
+export async function saveExplanation(pool: pg.Pool, authId: string, explanation: string, model: string): Promise<boolean> {
+  const res = await pool.query(
+    `UPDATE decision_audit SET explanation = $2, explanation_model = $3, explained_at = now() WHERE auth_id = $1`,
+    [authId, explanation, model]);
+  return (res.rowCount ?? 0) > 0;
+}
+
+/** The partitions of decision_audit with their bounds, for operators and tests. */
+export async function listPartitions(pool: pg.Pool): Promise<{ name: string; bounds: string }[]> {
+  const res = await pool.query<{ name: string; bounds: string }>(
+    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'decision_audit'::regclass ORDER BY c.relname`);
+  return res.rows;
+}
