@@ -3,6 +3,7 @@
 
     python train.py --features FEATURES.csv --labels LABELS.csv \
         --train-from 2018-04-01 --train-to 2018-05-01 [--delay-days 7] [--valid-days 7] \
+        [--params JSON | --no-select] [--only-features a,b,...] \
         --out models/model.onnx [--version V] [--n-jobs 2] [--seed 42]
 
 FEATURES.csv (written by `replay --features-out`): `auth_id`, then one column per feature in
@@ -25,6 +26,18 @@ Protocol (the handbook's hold-out with delay, Le Borgne et al. ch. 5):
   * review/decline thresholds are read off the selection model's validation scores.
 Deploy the result for transactions after train_to + delay (train_to itself must be chosen so
 that its labels are known, i.e. train_to <= today - delay).
+
+Fixed hyper-parameters (--params '{"num_leaves": 31, ...}', or --no-select for DEFAULT_PARAMS):
+no grid. With a validation period (--valid-days > 0) one model is fitted on selection-train
+for the validation figures and thresholds, then the whole window is refitted, as above. With
+--valid-days 0 (the handbook's protocol: train on one week, no inner validation) the whole
+window is fitted at once; the validation figures and thresholds then come from out-of-fold
+scores (the window cut into up to 7 blocks of whole days, each scored by a model fitted on the
+other blocks): no delay gap, so somewhat optimistic, and marked as such in MODEL.json.
+
+--only-features keeps the named columns and blanks the others (all missing) before fitting, so
+the model cannot use them while its input stays the engine's full feature vector (the engine
+loads it as any other model): e.g. the handbook's 15 features against all of ours.
 
 Outputs MODEL.onnx (input `features` float32 [N, F]; outputs `label` int64 [N] and
 `probabilities` float32 [N, 2]; the engine reads probabilities[:, 1], the fraud probability)
@@ -61,6 +74,31 @@ GRID = {
     "imbalance": ["none", "sqrt", "balanced"],
 }
 N_ESTIMATORS = [100, 200, 300]
+
+# Fixed hyper-parameters of --no-select, chosen once by this trainer's own selection (the grid
+# above, validation by average precision) with a one-week selection-train period, the size of
+# the handbook's training set, on the default simulation before 2018-08-01 (docs/model.md):
+#   fraud-engine train --input sim-default.csv --train-from 2018-07-11 --train-to 2018-08-01 ...
+#   (selection-train 07-11..07-18, delay 07-18..07-25, validation 07-25..08-01: AP 0.766).
+DEFAULT_PARAMS = {
+    "num_leaves": 15,
+    "learning_rate": 0.05,
+    "n_estimators": 100,
+    "min_child_samples": 100,
+    "imbalance": "none",
+}
+# Keys --params accepts (type, check); the grid's keys plus a few LightGBM regularisers.
+PARAM_TYPES = {
+    "num_leaves": (int, lambda v: v >= 2),
+    "learning_rate": (float, lambda v: v > 0),
+    "n_estimators": (int, lambda v: v >= 1),
+    "min_child_samples": (int, lambda v: v >= 1),
+    "imbalance": (str, lambda v: v in ("none", "sqrt", "balanced")),
+    "max_depth": (int, lambda v: v == -1 or v >= 1),
+    "colsample_bytree": (float, lambda v: 0 < v <= 1),
+    "reg_lambda": (float, lambda v: v >= 0),
+}
+OOF_MAX_FOLDS = 7
 
 # Threshold rule (on the selection model's validation scores; a transaction is declined when
 # score >= decline, sent to review when review <= score < decline):
@@ -216,6 +254,7 @@ def make_model(params: dict, n_estimators: int, y: np.ndarray, seed: int, n_jobs
         learning_rate=params["learning_rate"],
         min_child_samples=params["min_child_samples"],
         scale_pos_weight=scale_pos_weight(params["imbalance"], y),
+        **{k: params[k] for k in ("max_depth", "colsample_bytree", "reg_lambda") if k in params},
         random_state=seed,
         deterministic=True,
         force_col_wise=True,
@@ -314,6 +353,35 @@ def verify_onnx(data: bytes, model, X: np.ndarray) -> float:
     return float(np.max(np.abs(got.astype(np.float64) - want))) if len(X) else 0.0
 
 
+def parse_params(text: str) -> dict:
+    """--params JSON -> a full parameter dict (missing keys from DEFAULT_PARAMS)."""
+    try:
+        given = json.loads(text)
+    except json.JSONDecodeError as e:
+        die(f"--params: not JSON: {e}")
+    if not isinstance(given, dict):
+        die("--params: expected a JSON object, e.g. '{\"num_leaves\": 31, \"n_estimators\": 200}'")
+    params = dict(DEFAULT_PARAMS)
+    for k, v in given.items():
+        if k not in PARAM_TYPES:
+            die(f"--params: unknown key {k!r} (known: {', '.join(PARAM_TYPES)})")
+        typ, ok = PARAM_TYPES[k]
+        if typ is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, typ) or isinstance(v, bool) or not ok(v):
+            die(f"--params: bad value for {k!r}: {v!r}")
+        params[k] = v
+    return params
+
+
+def day_blocks(start: float, end: float) -> list[tuple[float, float]]:
+    """The window cut into up to OOF_MAX_FOLDS contiguous blocks of whole days."""
+    n_days = max(1, math.ceil((end - start) / 86400))
+    k = min(OOF_MAX_FOLDS, n_days)
+    edges = [start + round(i * n_days / k) * 86400 for i in range(k)] + [end]
+    return [(edges[i], edges[i + 1]) for i in range(k)]
+
+
 # ---------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -322,7 +390,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-from", required=True, help="window start, inclusive (ISO date or date-time, UTC)")
     ap.add_argument("--train-to", required=True, help="window end, exclusive")
     ap.add_argument("--delay-days", type=float, default=7, help="label delay between selection-train and validation (default 7)")
-    ap.add_argument("--valid-days", type=float, default=7, help="validation period at the end of the window (default 7)")
+    ap.add_argument("--valid-days", type=float, default=7,
+                    help="validation period at the end of the window (default 7); 0 (fixed parameters only): "
+                         "fit the whole window, validate out of fold")
+    fx = ap.add_mutually_exclusive_group()
+    fx.add_argument("--params", help="fixed hyper-parameters as JSON, no selection (missing keys from DEFAULT_PARAMS)")
+    fx.add_argument("--no-select", action="store_true", help="fixed hyper-parameters DEFAULT_PARAMS, no selection")
+    ap.add_argument("--only-features", help="comma-separated feature names the model may use; the others are blanked")
     ap.add_argument("--out", required=True, help="MODEL.onnx; MODEL.json is written beside it")
     ap.add_argument("--version", help="model version (default lgbm-<train_to>-<hash of the model>)")
     ap.add_argument("--n-jobs", type=int, default=2, help="LightGBM threads (default 2)")
@@ -335,52 +409,104 @@ def main(argv: list[str] | None = None) -> int:
     start, end = parse_time(a.train_from, "--train-from"), parse_time(a.train_to, "--train-to")
     if end <= start:
         die("--train-to must be after --train-from")
+    fixed = parse_params(a.params) if a.params else dict(DEFAULT_PARAMS) if a.no_select else None
+    if a.delay_days < 0 or a.valid_days < 0:
+        die("--valid-days and --delay-days must be >= 0")
+    oof = a.valid_days == 0
+    if oof and fixed is None:
+        die("--valid-days 0 needs fixed hyper-parameters (--params or --no-select): selection needs a validation period")
     valid_start = end - a.valid_days * 86400
     sel_end = valid_start - a.delay_days * 86400
-    if a.valid_days <= 0 or a.delay_days < 0:
-        die("--valid-days must be > 0 and --delay-days >= 0")
-    if sel_end <= start:
+    if not oof and sel_end <= start:
+        hint = " (with fixed hyper-parameters, --valid-days 0 fits the whole window without an inner validation)" \
+            if fixed is not None else " (or fix the hyper-parameters: --no-select --valid-days 0)"
         die(f"window too short: {a.valid_days:g} validation days + {a.delay_days:g} delay days leave no "
-            f"selection-train period after {iso(start)}")
+            f"selection-train period after {iso(start)}{hint}")
 
     labels = read_labels(a.labels)
     names, X, y, ts, unlabelled = read_features(a.features, labels)
     if unlabelled:
         log(f"warning: {unlabelled} feature rows have no label and are ignored")
+    used = names
+    if a.only_features:
+        used = [n.strip() for n in a.only_features.split(",") if n.strip()]
+        unknown = [n for n in used if n not in names]
+        if unknown or not used:
+            die(f"--only-features: unknown feature(s) {', '.join(unknown) or '(none given)'} (known: {', '.join(names)})")
+        blank = [i for i, n in enumerate(names) if n not in used]
+        X[:, blank] = np.nan
+        used = [n for n in names if n in used]  # the engine's order
+        log(f"using {len(used)} of {len(names)} features; blanked: {', '.join(names[i] for i in blank)}")
     in_win = (ts >= start) & (ts < end)
-    sel = (ts >= start) & (ts < sel_end)
-    val = (ts >= valid_start) & (ts < end)
-    for what, m in (("training window", in_win), ("selection-train period", sel), ("validation period", val)):
+    checks = [("training window", in_win)]
+    if not oof:
+        sel = (ts >= start) & (ts < sel_end)
+        val = (ts >= valid_start) & (ts < end)
+        checks += [("selection-train period", sel), ("validation period", val)]
+    for what, m in checks:
         pos = int(y[m].sum())
         if pos == 0 or pos == int(m.sum()):
             die(f"the {what} has {int(m.sum())} labelled transactions of which {pos} frauds: "
                 f"both classes are needed (check the dates, --delay-days and --valid-days)")
-    X_sel, y_sel, X_val, y_val = X[sel], y[sel], X[val], y[val]
-    log(f"{len(names)} features; window {iso(start)} .. {iso(end)}: {int(in_win.sum())} tx, {int(y[in_win].sum())} frauds; "
-        f"selection-train {int(sel.sum())} tx, validation {int(val.sum())} tx ({int(y_val.sum())} frauds)")
+    X_win, y_win = X[in_win], y[in_win]
 
-    # ---- hyper-parameter selection on validation
-    results = []
-    keys = list(GRID)
-    for combo in itertools.product(*(GRID[k] for k in keys)):
-        params = dict(zip(keys, combo))
-        m = make_model(params, max(N_ESTIMATORS), y_sel, a.seed, a.n_jobs).fit(X_sel, y_sel)
-        for k in N_ESTIMATORS:
-            s = m.predict_proba(X_val, num_iteration=k)[:, 1]
-            results.append({**params, "n_estimators": k, **metrics(y_val, s)})
-    # Best average precision; ties go to the simpler model.
-    results.sort(key=lambda r: (-r["average_precision"], r["n_estimators"], r["num_leaves"], -r["min_child_samples"]))
-    best = results[0]
-    params = {k: best[k] for k in keys}
-    n_est = best["n_estimators"]
+    if oof:
+        # ---- fixed hyper-parameters, no inner validation: out-of-fold scores over the window
+        params, n_est = fixed, fixed["n_estimators"]
+        ts_win = ts[in_win]
+        s_oof = np.full(len(y_win), np.nan)
+        blocks = day_blocks(start, end)
+        for lo, hi in blocks:
+            held = (ts_win >= lo) & (ts_win < hi)
+            if not held.any():
+                continue
+            rest = ~held
+            if int(y_win[rest].sum()) == 0:
+                die(f"out-of-fold: no fraud outside {iso(lo)} .. {iso(hi)}")
+            m = make_model(params, n_est, y_win[rest], a.seed, a.n_jobs).fit(X_win[rest], y_win[rest])
+            s_oof[held] = m.predict_proba(X_win[held])[:, 1]
+        y_val, s_val, X_val = y_win, s_oof, X_win
+        log(f"{len(names)} features; window {iso(start)} .. {iso(end)}: {int(in_win.sum())} tx, {int(y_win.sum())} frauds; "
+            f"fixed hyper-parameters, no inner validation; out-of-fold scores over {len(blocks)} blocks of days")
+        validation = {**metrics(y_val, s_val), "method": f"out-of-fold over {len(blocks)} blocks of whole days of the "
+                      f"training window (no delay gap: optimistic)"}
+        selection = {"method": "fixed", "source": "--params" if a.params else "--no-select (DEFAULT_PARAMS)",
+                     "validation": "out-of-fold", "folds": [[iso(lo), iso(hi)] for lo, hi in blocks]}
+    else:
+        X_sel, y_sel, X_val, y_val = X[sel], y[sel], X[val], y[val]
+        log(f"{len(names)} features; window {iso(start)} .. {iso(end)}: {int(in_win.sum())} tx, {int(y_win.sum())} frauds; "
+            f"selection-train {int(sel.sum())} tx, validation {int(val.sum())} tx ({int(y_val.sum())} frauds)")
+        period = {
+            "selection_train": {"from": iso(start), "to": iso(sel_end), "n": int(sel.sum()), "frauds": int(y_sel.sum())},
+            "validation_window": {"from": iso(valid_start), "to": iso(end)},
+        }
+        if fixed is None:
+            # ---- hyper-parameter selection on validation
+            results = []
+            keys = list(GRID)
+            for combo in itertools.product(*(GRID[k] for k in keys)):
+                params = dict(zip(keys, combo))
+                m = make_model(params, max(N_ESTIMATORS), y_sel, a.seed, a.n_jobs).fit(X_sel, y_sel)
+                for k in N_ESTIMATORS:
+                    s = m.predict_proba(X_val, num_iteration=k)[:, 1]
+                    results.append({**params, "n_estimators": k, **metrics(y_val, s)})
+            # Best average precision; ties go to the simpler model.
+            results.sort(key=lambda r: (-r["average_precision"], r["n_estimators"], r["num_leaves"], -r["min_child_samples"]))
+            best = results[0]
+            params = {k: best[k] for k in keys}
+            n_est = best["n_estimators"]
+            selection = {"method": "grid", **period, "grid_size": len(results), "top": results[:5]}
+        else:
+            params, n_est = fixed, fixed["n_estimators"]
+            selection = {"method": "fixed", "source": "--params" if a.params else "--no-select (DEFAULT_PARAMS)", **period}
 
-    sel_model = make_model(params, n_est, y_sel, a.seed, a.n_jobs).fit(X_sel, y_sel)
-    s_val = sel_model.predict_proba(X_val)[:, 1]
-    validation = metrics(y_val, s_val)
+        sel_model = make_model(params, n_est, y_sel, a.seed, a.n_jobs).fit(X_sel, y_sel)
+        s_val = sel_model.predict_proba(X_val)[:, 1]
+        validation = {**metrics(y_val, s_val), "method": "delayed hold-out: a model fitted on selection-train, "
+                      "scored on the validation period after the delay"}
     thresholds, at_thresholds = choose_thresholds(y_val.astype(np.int64), s_val)
 
     # ---- refit on the whole window
-    X_win, y_win = X[in_win], y[in_win]
     final = make_model(params, n_est, y_win, a.seed, a.n_jobs).fit(X_win, y_win)
     hyper = {
         "num_leaves": params["num_leaves"],
@@ -388,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         "n_estimators": n_est,
         "min_child_samples": params["min_child_samples"],
         "imbalance": params["imbalance"],
+        **{k: params[k] for k in ("max_depth", "colsample_bytree", "reg_lambda") if k in params},
         "scale_pos_weight": round(scale_pos_weight(params["imbalance"], y_win), 6),
         "objective": "binary",
         "seed": a.seed,
@@ -415,6 +542,8 @@ def main(argv: list[str] | None = None) -> int:
         "framework": f"lightgbm {lightgbm.__version__} -> onnxmltools, onnx opset "
                      + ",".join(f"{o.domain or 'ai.onnx'}={o.version}" for o in onx.opset_import),
         "features": names,
+        # The features the model may use (the others are blanked at training): see --only-features.
+        "used_features": used,
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
         "output_column": OUTPUT_COLUMN,
@@ -428,12 +557,7 @@ def main(argv: list[str] | None = None) -> int:
                            f"(>= {DECLINE_MIN_FRAUDS} frauds), else top {DECLINE_FALLBACK_RATE:.1%}; "
                            f"review: the next {REVIEW_RATE:.0%} of validation transactions below decline"),
         "at_thresholds": at_thresholds,
-        "selection": {
-            "selection_train": {"from": iso(start), "to": iso(sel_end), "n": int(sel.sum()), "frauds": int(y_sel.sum())},
-            "validation_window": {"from": iso(valid_start), "to": iso(end)},
-            "grid_size": len(results),
-            "top": results[:5],
-        },
+        "selection": selection,
         "training": {"n": int(in_win.sum()), "frauds": int(y_win.sum())},
         "onnx_vs_lightgbm_max_abs_diff": diff,
     }
@@ -453,9 +577,10 @@ def main(argv: list[str] | None = None) -> int:
     size = len(data)
     print(f"model {version}: {a.out} ({size / 1024:.0f} KiB) + {os.path.basename(meta_path)}")
     print(f"  window {iso(start)} .. {iso(end)}: {meta['training']['n']} tx, {meta['training']['frauds']} frauds; "
-          f"delay {a.delay_days:g}d, validation {a.valid_days:g}d")
-    print(f"  chosen: {json.dumps({k: hyper[k] for k in ('num_leaves', 'learning_rate', 'n_estimators', 'min_child_samples', 'imbalance')})}")
-    print(f"  validation: AUC {validation['auc_roc']:.4f}, AP {validation['average_precision']:.4f} "
+          + (f"delay {a.delay_days:g}d, validation {a.valid_days:g}d" if not oof else "no inner validation (out-of-fold)"))
+    print(f"  {'chosen' if fixed is None else 'fixed'}: {json.dumps({k: hyper[k] for k in ('num_leaves', 'learning_rate', 'n_estimators', 'min_child_samples', 'imbalance')})}")
+    print(f"  validation ({'out-of-fold' if oof else 'delayed hold-out'}): AUC {validation['auc_roc']:.4f}, "
+          f"AP {validation['average_precision']:.4f} "
           f"(n={validation['n']}, frauds={validation['frauds']})")
     print(f"  thresholds: review {thresholds['review']:.4f} (rate {at_thresholds['review']['rate']:.2%}, "
           f"precision {at_thresholds['review']['precision']}), decline {thresholds['decline']:.4f} "

@@ -16,12 +16,37 @@ import { FEATURE_NAMES } from '../features/names.js';
 import { featureCsvRow } from './features.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE [--delay-days 7] [--valid-days 7]
-       --out MODEL.onnx [--version V] [--keep-features FILE]`;
+const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE --out MODEL.onnx [options]
+
+Logs the engine's feature vectors for FILE (CSV or JSONL history) up to --train-to, then fits a
+LightGBM model on [--train-from, --train-to) with training/train.py and writes MODEL.onnx and
+MODEL.json (feature order, hyper-parameters, validation figures, suggested thresholds).
+
+options:
+  --delay-days D         label delay (default 7): labels arrive D days after their transaction,
+                         and separate selection-train from validation
+  --valid-days D         validation period at the end of the window (default 7); 0 with fixed
+                         hyper-parameters: fit the whole window, validate out of fold (the
+                         handbook's "train one week" protocol)
+  --params JSON          fixed hyper-parameters, no selection, e.g. '{"num_leaves":15,"n_estimators":200}'
+                         (keys: num_leaves, learning_rate, n_estimators, min_child_samples,
+                         imbalance none|sqrt|balanced, max_depth, colsample_bytree, reg_lambda)
+  --no-select            fixed hyper-parameters: training/train.py DEFAULT_PARAMS
+  --only-features LIST   comma-separated features the model may use, or 'handbook' (the
+                         handbook's 15); the others are blanked, the input stays the full vector
+  --version V            model version (default lgbm-<train-to>-<hash>)
+  --n-jobs N             LightGBM threads (default 2)
+  --keep-features FILE   keep the logged feature CSV
+  -h, --help             this help
+
+Default (no --params / --no-select): a small grid chosen on the delayed validation period.`;
+
+/** The handbook's features (Le Borgne et al., ch. 3.3): the first 15 of FEATURE_NAMES. */
+const HANDBOOK_FEATURES = FEATURE_NAMES.slice(0, FEATURE_NAMES.indexOf('terminal_risk_30d') + 1);
 
 async function writeLines(path: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
   const s = createWriteStream(path);
-  for await (const line of lines) if (!s.write(line + '\n')) await once(s, 'drain');
+  for await (const line of lines) if (!s.write(line.endsWith('\n') ? line : line + '\n')) await once(s, 'drain');
   s.end();
   await once(s, 'finish');
 }
@@ -32,7 +57,8 @@ export default async function train(argv: string[]): Promise<number> {
     options: {
       input: { type: 'string' }, 'train-from': { type: 'string' }, 'train-to': { type: 'string' }, 'delay-days': { type: 'string' },
       'valid-days': { type: 'string' }, out: { type: 'string' }, version: { type: 'string' }, 'keep-features': { type: 'string' },
-      help: { type: 'boolean' },
+      params: { type: 'string' }, 'no-select': { type: 'boolean' }, 'only-features': { type: 'string' }, 'n-jobs': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { console.log(HELP); return 0; }
@@ -40,6 +66,10 @@ export default async function train(argv: string[]): Promise<number> {
   const trainTo = Date.parse(/T/.test(values['train-to']) ? values['train-to'] : `${values['train-to']}T00:00:00Z`);
   if (!Number.isFinite(trainTo)) { console.error(`--train-to: not a date: '${values['train-to']}'`); return 2; }
   const delayDays = Number(values['delay-days'] ?? 7);
+  if (!Number.isFinite(delayDays) || delayDays < 0) { console.error('--delay-days must be a number >= 0'); return 2; }
+  if (values.params !== undefined && values['no-select']) { console.error('--params and --no-select: give one of them'); return 2; }
+  let onlyFeatures: string | undefined = values['only-features'];
+  if (onlyFeatures === 'handbook') onlyFeatures = HANDBOOK_FEATURES.join(',');
 
   const tmp = mkdtempSync(join(tmpdir(), 'fraud-train-'));
   try {
@@ -65,7 +95,11 @@ export default async function train(argv: string[]): Promise<number> {
     const python = setup.stdout.trim().split('\n').pop()!;
     const args = [resolve(ROOT, 'training/train.py'), '--features', features, '--labels', labels,
       '--train-from', values['train-from'], '--train-to', values['train-to'], '--delay-days', String(delayDays), '--out', values.out];
-    if (values['valid-days']) args.push('--valid-days', values['valid-days']);
+    if (values['valid-days'] !== undefined) args.push('--valid-days', values['valid-days']);
+    if (values.params !== undefined) args.push('--params', values.params);
+    if (values['no-select']) args.push('--no-select');
+    if (onlyFeatures !== undefined) args.push('--only-features', onlyFeatures);
+    if (values['n-jobs'] !== undefined) args.push('--n-jobs', values['n-jobs']);
     if (values.version) args.push('--version', values.version);
     const fit = spawnSync(python, args, { stdio: 'inherit' });
     return fit.status ?? 1;
