@@ -223,15 +223,16 @@ export default async function bench(argv: string[]): Promise<number> {
     }
     const engineEps = done / ((last - first) / 1000);
     const stages: Record<string, number> = {};
-    for (const stage of ['decode', 'features', 'model', 'rules', 'encode', 'memo', 'produce']) {
+    for (const stage of ['decode', 'features', 'model', 'rules', 'encode', 'produce']) {
       const sum = await metric(port, `fraud_stage_latency_ms_sum{stage="${stage}"}`);
       const count = await metric(port, `fraud_stage_latency_ms_count{stage="${stage}"}`);
       stages[stage] = round(sum / count, 2);
     }
     const batches = await metric(port, 'fraud_batch_size_count');
+    const degraded = await metric(port, 'fraud_degraded_total');
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     const cards = await countKeys(redis, `${prefix}:{k:*}:tx`);
-    log(`   ${Math.round(engineEps)} decisions/s, peak RSS ${peakRss} MB, ${batches} batches, mean stage ms ${JSON.stringify(stages)}`);
+    log(`   ${Math.round(engineEps)} decisions/s, peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded, mean stage ms ${JSON.stringify(stages)}`);
     await stop(engine);
     engine = null;
 
@@ -252,7 +253,7 @@ export default async function bench(argv: string[]): Promise<number> {
     const stack = readFileSync(resolve(ROOT, 'scripts/stack'), 'utf8');
     const result = {
       passthrough: { throughput_eps: Math.round(passEps) },
-      engine: { throughput_eps: Math.round(engineEps), rss_mb: Math.max(peakRss, rss), mean_stage_ms_per_batch: stages, mean_batch_size: round(n / batches) },
+      engine: { throughput_eps: Math.round(engineEps), rss_mb: Math.max(peakRss, rss), mean_stage_ms_per_batch: stages, mean_batch_size: round(n / batches), degraded_decisions: degraded },
       ratio: round(engineEps / passEps, 3),
       fixed_rate: fixed,
       redis_bytes_per_card: Math.round((memAfter - memBefore) / Math.max(1, cards)),

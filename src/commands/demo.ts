@@ -67,7 +67,7 @@ export default async function demo(argv: string[]): Promise<number> {
   let window: number[] = [];
   const outcomes: Record<string, number> = { APPROVE: 0, REVIEW: 0, DECLINE: 0 };
   const rules = new Map<string, number>();
-  let decisions = 0, dlq = 0;
+  let decisions = 0, dlq = 0, degraded = 0;
   const prefix = `${runId}-`;
   let joined = false;
   reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
@@ -90,6 +90,7 @@ export default async function demo(argv: string[]): Promise<number> {
         latencies.push(ms);
         window.push(ms);
         decisions++;
+        if (d.degraded.length) degraded++;
         outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
         for (const h of d.rule_hits) rules.set(h.rule_id, (rules.get(h.rule_id) ?? 0) + 1);
       },
@@ -112,7 +113,7 @@ export default async function demo(argv: string[]): Promise<number> {
       const w = window.sort((a, b) => a - b);
       const top = [...rules.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(' ');
       console.error(`[demo] t=${Math.round((now - started) / 1000)}s decided=${decisions} ${Math.round(eps)} ev/s p50=${round1(percentile(w, 50))}ms p99=${round1(percentile(w, 99))}ms ` +
-        `approve=${outcomes.APPROVE} review=${outcomes.REVIEW} decline=${outcomes.DECLINE} dlq=${dlq} top rules: ${top || '-'}`);
+        `approve=${outcomes.APPROVE} review=${outcomes.REVIEW} decline=${outcomes.DECLINE} dlq=${dlq} degraded=${degraded} top rules: ${top || '-'}`);
       window = [];
       last = now; lastCount = decisions;
     }, 5000);
@@ -126,7 +127,7 @@ export default async function demo(argv: string[]): Promise<number> {
     const sorted = latencies.sort((a, b) => a - b);
     console.error(`[demo] done: metrics were served at ${metricsUrl}/metrics, engine log ${engineLog}`);
     console.log(JSON.stringify({
-      events: summary.sent + summary.malformed, decisions, dlq,
+      events: summary.sent + summary.malformed, decisions, dlq, degraded,
       rate_eps: Math.round((summary.sent + summary.malformed) / summary.seconds),
       p50_ms: round1(percentile(sorted, 50)), p99_ms: round1(percentile(sorted, 99)), outcomes,
     }));
