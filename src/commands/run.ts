@@ -12,6 +12,7 @@ import { AvroCodecs } from '../events/codec.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
+import { superviseConsumer } from '../kafka/consumer-supervisor.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
@@ -19,8 +20,10 @@ import { createMetrics, setInfo } from '../observability/metrics.js';
 import { DecisionEngine } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner } from '../pipelines/decision/kafka-runner.js';
 import { RedisDecisionMemo } from '../pipelines/decision/memo.js';
+import { GuardedDecisionMemo, GuardedFeatureStore, RedisGuard } from '../pipelines/decision/redis-guard.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
+import { PgRulesetSource } from '../rules/pg-source.js';
 
 const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FILE] [--rules DIR]
 Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_REDIS_URL, FRAUD_ENGINE_HTTP_PORT.`;
@@ -46,6 +49,11 @@ export interface EngineHandle {
   store: RedisFeatureStore;
   /** Stops fetching, finishes the batch in flight, commits and disconnects. */
   stop(): Promise<void>;
+  /**
+   * Settles when a consumer keeps crashing although run again (kafka/consumer-supervisor.ts):
+   * the process should exit non-zero and be restarted by its supervisor.
+   */
+  fatal: Promise<Error>;
 }
 
 /** Connects everything and starts deciding; the caller owns the lifecycle (signals, tests). */
@@ -55,12 +63,21 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
 
   const scorer = await OnnxScorer.load(opts.modelPath ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
   setInfo(metrics.modelInfo, scorer.version);
-  const rules = StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir);
+  // PostgreSQL configured: the active version, hot-reloaded (the files while none is active);
+  // else the files of rules.dir.
+  const rules = cfg.postgres.url
+    ? await PgRulesetSource.start({ postgres: cfg.postgres, pollIntervalMs: cfg.rules.poll_interval_ms, fallbackDir: opts.rulesDir ?? cfg.rules.dir, log, metrics })
+    : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir);
   setInfo(metrics.rulesetInfo, rules.current().version);
 
   const redis = redisClient(cfg.redis);
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
-  await redis.connect();
+  let redisError = '';
+  redis.on('error', (err) => { redisError = err.message; log.warn({ err: err.message }, 'redis error'); });
+  // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
+  await redis.connect().catch((err: Error) => {
+    redis.disconnect();
+    throw new Error(`cannot connect to Redis (redis.url): ${redisError || err.message}`);
+  });
   const store = new RedisFeatureStore(redis, { prefix: cfg.redis.key_prefix });
 
   const kafka = createKafka(cfg.kafka, log);
@@ -68,20 +85,39 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
-  const consumer = kafka.consumer({ groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false });
-  const labelConsumer = kafka.consumer({ groupId: `${cfg.kafka.group_id}-labels`, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
+  // Pull-based: kafkajs fetches again only once the fetched batches are decided, so what the
+  // engine holds is bounded by the fetch sizes below, whatever the lag.
+  const fetchBounds = { maxBytesPerPartition: cfg.kafka.max_bytes_per_partition, maxBytes: cfg.kafka.max_bytes };
+  const sessionTimeout = cfg.kafka.session_timeout_ms;
+  const heartbeatInterval = Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3)));
+  const consumer = kafka.consumer({ groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false, ...fetchBounds });
+  const labelConsumer = kafka.consumer({ groupId: `${cfg.kafka.group_id}-labels`, maxWaitTimeInMs: 200, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false, ...fetchBounds });
   await Promise.all([consumer.connect(), labelConsumer.connect()]);
+  let onFatal: (err: Error) => void = () => undefined;
+  const fatal = new Promise<Error>((resolve) => { onFatal = resolve; });
+
+  // Redis calls of the decision path behind a circuit breaker and a bound on commands in
+  // flight: a slow, hung or absent Redis degrades decisions within the budget instead of
+  // holding them or piling commands up in memory.
+  const guard = new RedisGuard({
+    budgetMs: cfg.engine.redis_timeout_ms, maxPendingCommands: cfg.redis.max_pending_commands,
+    onCircuit: (open, reason) => (open
+      ? log.warn({ reason }, 'redis circuit open: deciding without features (degraded) until a probe is answered')
+      : log.info('redis circuit closed: features back')),
+  });
 
   const engine = new DecisionEngine({
-    store, scorer, rules, metrics,
+    store: new GuardedFeatureStore(store, guard), scorer, rules, metrics,
     featureTimeoutMs: cfg.engine.redis_timeout_ms,
     modelTimeoutMs: cfg.engine.model_timeout_ms,
   });
   const runner = new KafkaDecisionRunner({
     consumer, producer, codecs, engine, log, metrics,
-    memo: new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }),
+    memo: new GuardedDecisionMemo(new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }), guard,
+      cfg.engine.redis_timeout_ms, Math.min(cfg.engine.redis_timeout_ms, Math.max(1, Math.round(cfg.engine.redis_timeout_ms / 4)))),
     topics: { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_dlq },
     maxBatch: cfg.engine.max_batch, maxMessageBytes: cfg.engine.max_message_bytes,
+    onFatal: (err) => onFatal(err),
   });
   const labels = new KafkaLabelRunner({ consumer: labelConsumer, codecs, store, topic: cfg.kafka.topic_labels, log, metrics });
 
@@ -96,17 +132,21 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   });
 
   await runner.start();
+  // The label consumer too is run again after a crash kafkajs does not recover from.
+  const labelSupervisor = superviseConsumer(labelConsumer, { name: 'labels', log, run: () => labels.start(), onFatal: (err) => onFatal(err) });
   await labels.start();
   log.info({ model: scorer.version, ruleset: rules.current().version, metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics` }, 'engine running');
 
   return {
-    runner, labels, metrics, store,
+    runner, labels, metrics, store, fatal,
     async stop() {
+      labelSupervisor.stop();
       await Promise.allSettled([runner.stop(), labels.stop()]);
       await producer.disconnect().catch(() => undefined);
       if (http) await new Promise((r) => http.close(r));
       await store.close().catch(() => undefined);
       redis.disconnect();
+      if (rules instanceof PgRulesetSource) await rules.stop();
       log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
     },
   };
@@ -126,27 +166,40 @@ export default async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger(cfg.engine.log_level);
-  const engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
+  let engine: EngineHandle;
+  try {
+    engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
+  } catch (err) {
+    // A start-up failure exits non-zero even if a client library still holds a socket or a timer.
+    log.fatal({ err: (err as Error).message }, 'engine failed to start');
+    console.error(`fraud-engine run: ${(err as Error).message}`);
+    setTimeout(() => process.exit(1), 200).unref();
+    return 1;
+  }
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
-    const shutdown = (signal: string) => {
+    // A signal: exit 0 once the batch in flight is committed. A consumer that keeps crashing:
+    // exit 70 (EX_SOFTWARE) so that the supervisor starts a fresh engine; nothing is lost,
+    // the uncommitted batches are delivered again to whoever owns them next.
+    const shutdown = (reason: string, code: number) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down: finishing the batch in flight');
-      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(1); }, SHUTDOWN_BUDGET_MS);
+      log.info({ reason }, 'shutting down: finishing the batch in flight');
+      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(code || 1); }, SHUTDOWN_BUDGET_MS);
       hard.unref();
       engine.stop().then(
         () => {
           clearTimeout(hard);
-          resolveExit(0);
+          resolveExit(code);
           // A client library's stray timer must not keep a stopped engine alive.
-          setTimeout(() => process.exit(0), 500).unref();
+          setTimeout(() => process.exit(code), 500).unref();
         },
-        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(1); },
+        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(code || 1); },
       );
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+    process.once('SIGINT', () => shutdown('SIGINT', 0));
+    void engine.fatal.then((err) => shutdown(`consumer crashed: ${err.message}`, 70));
   });
 }

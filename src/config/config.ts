@@ -10,9 +10,10 @@ export interface EngineConfig {
     brokers: string[]; client_id: string; group_id: string;
     topic_authorizations: string; topic_decisions: string; topic_labels: string; topic_dlq: string;
     ssl: boolean; sasl_mechanism: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512'; sasl_username: string; sasl_password: string;
+    session_timeout_ms: number; max_bytes_per_partition: number; max_bytes: number;
   };
   schema_registry: { url: string; username: string; password: string };
-  redis: { url: string; password: string; key_prefix: string };
+  redis: { url: string; password: string; key_prefix: string; max_pending_commands: number };
   postgres: { url: string; ssl: boolean };
   engine: {
     max_batch: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number; decision_memo_ttl_ms: number;
@@ -28,18 +29,21 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | { oneOf: readonly string[] };
+// posint: at least 1 (a batch of 0, a TTL of 0 would misbehave rather than fail). url: one
+// of the schemes (empty allowed when optional); its value is never echoed, it may hold a password.
+type Kind = 'string' | 'int' | 'posint' | 'bool' | 'list' | { oneOf: readonly string[] } | { url: readonly string[]; optional?: boolean };
 const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> } = {
   kafka: {
     brokers: 'list', client_id: 'string', group_id: 'string', topic_authorizations: 'string', topic_decisions: 'string',
     topic_labels: 'string', topic_dlq: 'string', ssl: 'bool',
     sasl_mechanism: { oneOf: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] }, sasl_username: 'string', sasl_password: 'string',
+    session_timeout_ms: 'posint', max_bytes_per_partition: 'posint', max_bytes: 'posint',
   },
-  schema_registry: { url: 'string', username: 'string', password: 'string' },
-  redis: { url: 'string', password: 'string', key_prefix: 'string' },
-  postgres: { url: 'string', ssl: 'bool' },
+  schema_registry: { url: { url: ['http:', 'https:'] }, username: 'string', password: 'string' },
+  redis: { url: { url: ['redis:', 'rediss:'] }, password: 'string', key_prefix: 'string', max_pending_commands: 'int' },
+  postgres: { url: { url: ['postgres:', 'postgresql:'], optional: true }, ssl: 'bool' },
   engine: {
-    max_batch: 'int', max_message_bytes: 'int', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'int',
+    max_batch: 'posint', max_message_bytes: 'posint', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'posint',
     http_port: 'int', http_host: 'string', log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   model: { path: 'string' },
@@ -47,6 +51,14 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
 };
 
 function coerce(key: string, kind: Kind, raw: unknown): unknown {
+  if (typeof kind === 'object' && 'url' in kind) {
+    const s = raw === null || raw === undefined ? '' : String(raw).trim();
+    if (s === '' && kind.optional) return '';
+    let protocol = '';
+    try { protocol = new URL(s).protocol; } catch { /* not a URL */ }
+    if (!kind.url.includes(protocol)) throw new ConfigError(key, `expected a URL starting with ${kind.url.map((u) => `${u}//`).join(' or ')}${kind.optional ? ' (or empty)' : ''}`);
+    return s;
+  }
   if (typeof kind === 'object') {
     const s = String(raw);
     if (!kind.oneOf.includes(s)) throw new ConfigError(key, `'${s}' is not one of ${kind.oneOf.join(', ')}`);
@@ -60,6 +72,11 @@ function coerce(key: string, kind: Kind, raw: unknown): unknown {
     case 'int': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
       if (!Number.isInteger(n) || n < 0) throw new ConfigError(key, `expected a non-negative integer, got '${String(raw)}'`);
+      return n;
+    }
+    case 'posint': {
+      const n = coerce(key, 'int', raw) as number;
+      if (n < 1) throw new ConfigError(key, `must be at least 1, got '${String(raw)}'`);
       return n;
     }
     case 'bool':

@@ -11,6 +11,7 @@ import type { AuthorizationEvent, Decision } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import { looksLikePan } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { superviseConsumer, type ConsumerSupervisor } from '../../kafka/consumer-supervisor.js';
 import type { DecisionEngine } from './engine.js';
 import type { DecisionMemo } from './memo.js';
 import { validateAuthorization } from './validate.js';
@@ -35,8 +36,8 @@ export interface RunnerOptions {
   maxMessageBytes: number;
   partitionsConsumedConcurrently?: number;
   /**
-   * Called when the consumer crashed and kafkajs will not restart it (a non-retriable error):
-   * the engine no longer consumes, so `run` exits non-zero and the supervisor restarts it.
+   * Called when the consumer keeps crashing for good (non-retriable errors, run again a few
+   * times, see kafka/consumer-supervisor.ts): `run` exits non-zero for its supervisor.
    */
   onFatal?: (err: Error) => void;
 }
@@ -50,6 +51,7 @@ export class KafkaDecisionRunner {
   private assigned = 0;
   private running = false;
   private memoWarnedAt = 0;
+  private supervisor: ConsumerSupervisor | null = null;
   decided = 0;
   deadLettered = 0;
 
@@ -68,24 +70,21 @@ export class KafkaDecisionRunner {
     });
     // kafkajs restarts the consumer itself after a retriable failure (broker gone, retries
     // exhausted, an error thrown by a batch): the batch in flight was not committed and is
-    // delivered again. A non-retriable crash leaves it stopped for good: that is fatal.
+    // delivered again. After a non-retriable one the supervisor below runs it again, and
+    // gives up (onFatal) if it keeps crashing.
     consumer.on(consumer.events.CRASH, (e) => {
       const { error, restart } = e.payload;
       this.running = false;
       this.assigned = 0;
-      if (restart) {
-        this.o.log.warn({ err: error.message, restart }, 'consumer crashed; kafkajs restarts it, uncommitted batches are redelivered');
-      } else {
-        this.o.log.error({ err: error.message, restart }, 'consumer crashed and will not restart');
-        this.o.onFatal?.(error);
-      }
+      if (restart) this.o.log.warn({ err: error.message, restart }, 'consumer crashed; kafkajs restarts it, uncommitted batches are redelivered');
+      else this.o.log.error({ err: error.message, restart }, 'consumer crashed and kafkajs will not restart it');
     });
     await consumer.subscribe({ topic: topics.authorizations, fromBeginning: true });
     this.running = true;
     // Offsets are resolved only after the batch's decisions are acknowledged; kafkajs then
     // commits them after every chunk (no interval or threshold) and, on stop, before it
     // leaves the group, so a graceful shutdown re-delivers nothing.
-    await consumer.run({
+    const run = () => consumer.run({
       autoCommit: true,
       autoCommitInterval: null,
       autoCommitThreshold: null,
@@ -93,11 +92,14 @@ export class KafkaDecisionRunner {
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 3,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    this.supervisor = superviseConsumer(consumer, { name: 'authorizations', log: this.o.log, run, onFatal: (err) => this.o.onFatal?.(err) });
+    await run();
   }
 
   /** Stops fetching, lets the batch in flight finish and commit, then leaves the group. */
   async stop(): Promise<void> {
     this.running = false;
+    this.supervisor?.stop();
     await this.o.consumer.disconnect();
   }
 
@@ -155,16 +157,21 @@ export class KafkaDecisionRunner {
     });
     const redelivered = decisions.length - fresh.length;
     if (redelivered > 0) metrics.redelivered.inc(redelivered);
-    // Remembered before it is produced: a crash after the send still finds it.
     metrics.stageLatency.observe({ stage: 'encode' }, performance.now() - t);
-    t = performance.now();
-    if (memo && fresh.length) await memo.remember(fresh).catch((err: Error) => this.memoUnavailable(err));
-    metrics.stageLatency.observe({ stage: 'memo' }, performance.now() - t);
 
+    // The memo write runs beside the produce; both finish before the offsets are resolved.
+    // (A crash between the broker's ack and the memo write recomputes those decisions.)
     t = performance.now();
     const topicMessages = [{ topic: this.o.topics.decisions, messages: out }];
-    if (dead.length) topicMessages.push({ topic: this.o.topics.dlq, messages: dead.map((d) => deadLetter(d, topic, partition)) });
+    // Dead letters go in requests of bounded size: a partition's record batch over the broker's
+    // message.max.bytes fails that partition alone, and kafkajs then rewinds the idempotent
+    // sequence numbers of the whole request (out-of-order sequence, a fatal crash).
+    const letters = bySize(dead.map((d) => deadLetter(d, topic, partition, this.o.maxMessageBytes)), DLQ_REQUEST_BYTES);
+    if (letters.length) topicMessages.push({ topic: this.o.topics.dlq, messages: letters.shift()! });
+    const remembering = memo && fresh.length ? memo.remember(fresh).catch((err: Error) => this.memoUnavailable(err)) : null;
     await this.o.producer.sendBatch({ acks: -1, topicMessages });
+    for (const more of letters) await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.dlq, messages: more }] });
+    await remembering;
     const ackedAt = Date.now();
     metrics.stageLatency.observe({ stage: 'produce' }, performance.now() - t);
 
@@ -193,43 +200,74 @@ export class KafkaDecisionRunner {
 }
 
 /**
+ * For dead letters: a card-number-shaped run of digits (13-19, Luhn-valid, see the logger)
+ * also when glued to letters ("x4111…", or an Avro length byte that happens to be a letter):
+ * letters become boundaries here. Withholding too much is safe; missing a PAN is not.
+ */
+function panLike(text: string): boolean {
+  return text.length >= 13 && looksLikePan(text.replace(/[A-Za-z_]/g, '.'));
+}
+
+/**
  * Identifiers are stored (Redis features) and emitted (decisions): a card number in one of
  * them is refused like a PAN in the card token. Free text (description) is neither stored
- * nor emitted, so it may hold anything; logs mask it.
+ * nor emitted, so it may hold anything; logs mask it. Here a card number is a digit run
+ * delimited like a word (the logger's rule), not one glued to letters: hex tokens and hashes
+ * hold 13+ digit runs that pass Luhn often enough (0.7 % of the simulator's email hashes)
+ * to refuse good traffic.
  */
-const PAN_CHECKED_FIELDS = ['auth_id', 'customer_id', 'terminal_id', 'merchant_id', 'device_id', 'ip', 'email_hash', 'mcc', 'country'] as const;
+const PAN_CHECKED_FIELDS = ['card_token', 'auth_id', 'customer_id', 'terminal_id', 'merchant_id', 'device_id', 'ip', 'email_hash', 'mcc', 'country'] as const;
 function panInIdentifier(ev: AuthorizationEvent): string | null {
   for (const k of PAN_CHECKED_FIELDS) {
     const v = ev[k];
-    if (typeof v === 'string' && v.length >= 13 && looksLikePan(v)) return `pan_in_identifier:${k}`;
+    if (typeof v === 'string' && v.length >= 13 && looksLikePan(v)) return k === 'card_token' ? 'pan_in_card_token' : `pan_in_identifier:${k}`;
   }
   return null;
+}
+
+/** Dead-letter bytes per produce request at most (the broker's default message.max.bytes is 1 MiB). */
+const DLQ_REQUEST_BYTES = 512 * 1024;
+
+function bySize(messages: Message[], maxBytes: number): Message[][] {
+  const groups: Message[][] = [];
+  let size = Infinity;
+  for (const m of messages) {
+    const bytes = 64 + (m.value?.length ?? 0) + (m.key?.length ?? 0);
+    if (size + bytes > maxBytes) { groups.push([]); size = 0; }
+    groups[groups.length - 1]!.push(m);
+    size += bytes;
+  }
+  return groups;
 }
 
 function hasPan(b: Buffer | string | (Buffer | string)[] | undefined | null): boolean {
   if (b === null || b === undefined) return false;
   if (Array.isArray(b)) return b.some(hasPan);
-  return looksLikePan(typeof b === 'string' ? b : b.toString('latin1'));
+  return panLike(typeof b === 'string' ? b : b.toString('latin1'));
 }
 
 /**
  * A dead letter keeps the original bytes and says why in headers. A payload, key or header
  * that contains something shaped like a card number is withheld (the whole message: bytes,
- * key and original headers): no PAN is stored, even in the DLQ.
+ * key and original headers): no PAN is stored, even in the DLQ. An oversized payload is not
+ * copied either (dlq.source points at it in the input topic).
  */
-function deadLetter(d: DeadLetter, topic: string, partition: number): Message {
+function deadLetter(d: DeadLetter, topic: string, partition: number, maxBytes: number): Message {
   const raw = d.message.value;
   const headers = d.message.headers ?? {};
-  const withheld = hasPan(raw) || hasPan(d.message.key) || Object.values(headers).some((h) => hasPan(h));
+  const oversized = raw !== null && raw.length > maxBytes;
+  const pan = hasPan(d.message.key) || Object.values(headers).some((h) => hasPan(h)) || (!oversized && hasPan(raw));
+  const withheld = pan ? 'withheld:pan_like_content' : oversized ? 'withheld:oversized' : null;
   return {
-    key: withheld ? null : d.message.key,
+    key: pan ? null : d.message.key,
     value: withheld ? null : raw,
     headers: {
-      ...(withheld ? {} : headers),
+      ...(pan ? {} : headers),
       'dlq.reason': d.reason,
       'dlq.source': `${topic}/${partition}/${d.message.offset}`,
       'dlq.time': new Date().toISOString(),
-      ...(withheld ? { 'dlq.payload': 'withheld:pan_like_content' } : {}),
+      ...(withheld ? { 'dlq.payload': withheld } : {}),
+      ...(oversized ? { 'dlq.size': String(raw.length) } : {}),
     },
   };
 }

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { GuardedDecisionMemo, RedisGuard, RedisUnavailableError, withBudget } from '../../src/pipelines/decision/redis-guard.js';
+import type { DecisionMemo } from '../../src/pipelines/decision/memo.js';
+import { panRuns } from '../helpers/child-engine.js';
+
+const never = <T>() => new Promise<T>(() => undefined);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('redis guard', () => {
+  it('opens the circuit after failures in a row, refuses at once while open, closes on an answered probe', async () => {
+    let now = 1000;
+    const changes: boolean[] = [];
+    const g = new RedisGuard({ budgetMs: 0, maxPendingCommands: 0, failureThreshold: 2, openMs: 500, now: () => now, onCircuit: (open) => changes.push(open) });
+    const fail = () => g.call(1, () => Promise.reject(new Error('ECONNREFUSED')));
+    await expect(fail()).rejects.toThrow('ECONNREFUSED');
+    expect(g.circuitOpen).toBe(false);
+    await expect(fail()).rejects.toThrow('ECONNREFUSED');
+    expect(g.circuitOpen).toBe(true);
+    let sent = 0;
+    await expect(g.call(1, async () => { sent++; return 1; })).rejects.toBeInstanceOf(RedisUnavailableError);
+    expect(sent).toBe(0);
+    now += 501; // half-open: one probe goes through, the others are refused meanwhile
+    let answer!: (v: number) => void;
+    const probe = g.call(1, () => new Promise<number>((r) => { answer = r; }));
+    await expect(g.call(1, async () => 2)).rejects.toBeInstanceOf(RedisUnavailableError);
+    answer(7);
+    expect(await probe).toBe(7);
+    expect(g.circuitOpen).toBe(false);
+    expect(await g.call(1, async () => 3)).toBe(3);
+    expect(changes).toEqual([true, false]);
+    expect(g.refused).toBe(2);
+  });
+
+  it('counts a call unanswered within the budget as a failure (a hung Redis opens the circuit)', async () => {
+    const g = new RedisGuard({ budgetMs: 20, maxPendingCommands: 0, failureThreshold: 2, openMs: 10_000 });
+    void g.call(1, never).catch(() => undefined);
+    void g.call(1, never).catch(() => undefined);
+    expect(g.circuitOpen).toBe(false);
+    await sleep(40);
+    expect(g.circuitOpen).toBe(true);
+    expect(g.pendingCommands).toBe(2); // still in the client's queue: counted until answered
+  });
+
+  it('bounds the commands in flight, letting one call through however large', async () => {
+    const g = new RedisGuard({ budgetMs: 0, maxPendingCommands: 100 });
+    const big = g.call(300, never); // alone: allowed
+    void big.catch(() => undefined);
+    await expect(g.call(1, async () => 1)).rejects.toThrow(/backlog: 300 commands pending/);
+    expect(g.pendingCommands).toBe(300);
+  });
+
+  it('does not count a call that sends nothing', async () => {
+    const g = new RedisGuard({ budgetMs: 0, maxPendingCommands: 0, failureThreshold: 1, openMs: 10_000 });
+    await expect(g.call(1, () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    expect(g.circuitOpen).toBe(true);
+    expect(await g.call(0, async () => 'empty')).toBe('empty');
+    expect(g.circuitOpen).toBe(true);
+  });
+
+  it('memo: recall within the budget, remember awaited only briefly and never an error past it', async () => {
+    const g = new RedisGuard({ budgetMs: 30, maxPendingCommands: 0, failureThreshold: 100 });
+    const slow: DecisionMemo = { recall: () => never(), remember: () => never() };
+    const memo = new GuardedDecisionMemo(slow, g, 30, 5);
+    await expect(memo.recall(['a'])).rejects.toThrow(/budget/);
+    const t = Date.now();
+    await memo.remember([{ authId: 'a', value: Buffer.from('x') }]);
+    expect(Date.now() - t).toBeLessThan(25);
+    await expect(withBudget(Promise.resolve(1), 0)).resolves.toBe(1);
+  });
+});
+
+describe('PAN scan of logs and outputs', () => {
+  it('finds card numbers however written, ignores pino times and other digits', () => {
+    expect(panRuns('{"level":30,"time":1795616763230,"msg":"ok"}')).toEqual([]); // 1795616763230 is not the point: time is skipped
+    expect(panRuns('{"time":1,"msg":"x 4111111111111111"}')).toEqual(['4111111111111111']);
+    expect(panRuns('card 4111 1111 1111 1111 declined')).toEqual(['4111 1111 1111 1111']);
+    expect(panRuns('tok_4111111111111111')).toEqual(['4111111111111111']);
+    expect(panRuns('order 4111111111111112 and 12345678901234567890123')).toEqual([]);
+  });
+});
