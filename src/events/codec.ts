@@ -89,7 +89,8 @@ export class AvroCodecs {
       return (await this.registry.decode(buf)) as T;
     } catch (err) {
       const msg = (err as Error).message ?? String(err);
-      if (/not found|404|40403/i.test(msg)) throw new DecodeError('unknown_schema_id', `schema id ${buf.readInt32BE(1)}`);
+      // Apicurio answers an unknown id with 404 and its own wording ("No content with ID").
+      if ((err as { status?: number }).status === 404 || /not found|no content with id|404|40403/i.test(msg)) throw new DecodeError('unknown_schema_id', `schema id ${buf.readInt32BE(1)}`);
       throw new DecodeError('avro_decode_failed', msg.slice(0, 200));
     }
   }

@@ -81,9 +81,7 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     // Each case: a payload maker and the reason expected in the DLQ (a pattern), `pan` when it must be withheld.
     const cases: Record<string, { make: () => { value: Buffer | null; key?: string }; reason: RegExp; withheld?: boolean }> = {
       wrong_magic_byte: { make: () => { const b = Buffer.from(enc(event())); b[0] = 1 + int(255); return { value: b }; }, reason: /^bad_magic_byte$/ },
-      // Should be unknown_schema_id: AvroCodecs.decode misses Apicurio's 404 text ("No content with ID 'n' was found."),
-      // see the issue 8 note; either way it is dead-lettered and the partition moves on.
-      unknown_schema_id: { make: () => { const b = Buffer.from(enc(event())); b.writeInt32BE(2_000_000_000 + int(5), 1); return { value: b }; }, reason: /^(unknown_schema_id|avro_decode_failed)$/ },
+      unknown_schema_id: { make: () => { const b = Buffer.from(enc(event())); b.writeInt32BE(2_000_000_000 + int(5), 1); return { value: b }; }, reason: /^unknown_schema_id$/ },
       truncated_avro: { make: () => { const b = enc(event()); return { value: b.subarray(0, 6 + int(b.length - 6)) }; }, reason: /^avro_decode_failed$/ },
       shorter_than_header: { make: () => ({ value: Buffer.from([0, ...bytes(int(5))]) }), reason: /^truncated$/ },
       empty_payload: { make: () => ({ value: rand() < 0.5 ? null : Buffer.alloc(0) }), reason: /^empty_payload$/ },
