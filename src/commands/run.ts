@@ -131,6 +131,8 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     },
   });
 
+  // Warm before joining the group: the first batches should not pay for start-up costs.
+  await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);
   await runner.start();
   // The label consumer too is run again after a crash kafkajs does not recover from.
   const labelSupervisor = superviseConsumer(labelConsumer, { name: 'labels', log, run: () => labels.start(), onFatal: (err) => onFatal(err) });

@@ -54,6 +54,28 @@ export class DecisionEngine {
     return this.opts.scorer?.version ?? 'none';
   }
 
+  /**
+   * Runs the model and the rules once on synthetic events of each batch size class, so the
+   * first real batches do not pay for JIT compilation and onnxruntime's first-run set-up.
+   * Touches no feature state.
+   */
+  async warmUp(maxBatch: number): Promise<void> {
+    const ev: AuthorizationEvent = {
+      auth_id: 'warm-up', event_time: Date.now(), card_token: 'tok_warm_up', customer_id: 'warm-up', terminal_id: 'warm-up',
+      merchant_id: null, mcc: null, amount_minor: 1000, currency: 'EUR', channel: 'POS', device_id: null, ip: null,
+      email_hash: null, country: null, description: null,
+    };
+    const rs = this.opts.rules.current();
+    for (const n of [1, 16, Math.max(1, maxBatch)]) {
+      const vectors = Array.from({ length: n }, () => txOnlyVector(ev));
+      const scores = this.opts.scorer ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n) : null;
+      for (let i = 0; i < n; i++) {
+        const ctx = ruleContext(ev, FEATURE_NAMES, vectors[i]!, scores ? scores[i]! : null, rs.lists);
+        applyPolicy(scores ? scores[i]! : null, rs.thresholds, evaluateRules(rs, ctx).active);
+      }
+    }
+  }
+
   async decideBatch(events: readonly AuthorizationEvent[], fetchedAt = performance.now()): Promise<BatchResult> {
     const { metrics } = this.opts;
     const n = events.length;
