@@ -3,19 +3,10 @@
  * valid 13-19 digit runs at word boundaries) and then through a stricter pass that also catches a
  * PAN glued to letters or underscores (`ref_4111111111111111`), which word boundaries miss.
  */
-import { maskPans } from '../observability/logger.js';
+import { luhnOk, maskPans } from '../observability/logger.js';
 
 const GLUED_RE = /(?:\d[ -]?){12,18}\d/g;
 
-function luhnOk(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
 
 export function scrubText(text: string): string {
   return maskPans(text).replace(GLUED_RE, (m) => {

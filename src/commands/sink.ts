@@ -14,7 +14,7 @@ import { AvroCodecs } from '../events/codec.js';
 import { createKafka } from '../kafka/client.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
-import { migrateAudit } from '../sinks/audit-migrate.js';
+import { migrate } from '../storage/migrate.js';
 import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
 import { AuditConfigError, createAuditPool } from '../sinks/audit/pool.js';
 import { KafkaAuditRunner } from '../sinks/audit/runner.js';
@@ -58,7 +58,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     const pool = createAuditPool(cfg.postgres);
     pool.on('error', (err) => log.warn({ err: err.message }, 'postgres pool error'));
     opened.push(() => pool.end());
-    const m = await migrateAudit(pool);
+    const m = await migrate(pool);
     if (m.applied.length) log.info({ applied: m.applied }, 'audit migrations applied');
 
     const kafka = createKafka(cfg.kafka, log, '-audit');

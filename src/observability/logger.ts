@@ -7,7 +7,8 @@ import { pino, type Logger } from 'pino';
 
 const PAN_RE = /\b(?:\d[ -]?){12,18}\d\b/g;
 
-function luhnOk(digits: string): boolean {
+/** The Luhn check digit test of a card number (digits only). */
+export function luhnOk(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = digits.charCodeAt(digits.length - 1 - i) - 48;

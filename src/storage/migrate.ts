@@ -5,8 +5,8 @@
  *
  * Idempotent (an applied version is skipped) and safe to run from several processes at once:
  * the whole run holds the session advisory lock hashtext('schema_migrations'), so a second
- * runner waits and then finds everything applied. The bookkeeping is the one
- * src/sinks/audit-migrate.ts follows, so either runner may apply the audit files.
+ * runner waits and then finds everything applied.
+ * (The audit sink applies them with this runner too.)
  *
  * Numbering: 001-009 rules and lists, 010-019 the audit trail; a new file takes the next free
  * number of its range and is never edited once released.

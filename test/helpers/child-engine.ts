@@ -3,6 +3,7 @@
  * with FRAUD_* environment overrides; stdout and stderr go to a file (scanned by the tests
  * for PANs and secrets); RSS sampled from /proc; killed with any signal.
  */
+import { luhnOk } from '../../src/observability/logger.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,15 +146,6 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 
 // ------------------------------------------------------------------------------- leak scans
 
-function luhn(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
 
 /**
  * Every Luhn-valid run of 13-19 digits (optionally split by single spaces or dashes), bounded
@@ -173,7 +165,7 @@ export function panRuns(text: string): string[] {
     }
     for (const m of scan.matchAll(/(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g)) {
       const digits = m[0].replace(/[ -]/g, '');
-      if (digits.length >= 13 && digits.length <= 19 && luhn(digits)) found.push(m[0]);
+      if (digits.length >= 13 && digits.length <= 19 && luhnOk(digits)) found.push(m[0]);
     }
   }
   return found;
