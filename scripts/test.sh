@@ -7,5 +7,5 @@ cd "$ROOT"
 bash scripts/bootstrap.sh
 bash scripts/setup-python.sh >/dev/null
 scripts/stack status --json >/dev/null 2>&1 || scripts/stack up
-npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.test.json
 npx vitest run "$@"

@@ -2,7 +2,8 @@
  * Integration helpers: an engine configuration on unique topics, group and key prefix, and
  * a reader that collects decoded messages from a topic like the gateway would.
  */
-import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import type { Decision } from '../../src/events/types.js';
 import { loadConfig, type EngineConfig } from '../../src/config/config.js';
 import { AvroCodecs } from '../../src/events/codec.js';
 import { stack, uniqueName } from './stack.js';
@@ -88,4 +89,39 @@ export class TopicReader<T> {
   async stop(): Promise<void> {
     await this.consumer.disconnect();
   }
+}
+
+export interface PipelineIO {
+  cfg: EngineConfig;
+  codecs: AvroCodecs;
+  producer: Producer;
+  decisions: TopicReader<Decision>;
+  dlq: TopicReader<null>;
+  /** Stops the readers and the producer and deletes the topics. */
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway's side of an integration test: unique topics, the codecs, an idempotent
+ * producer for authorizations and readers of decisions and dead letters. The engine itself
+ * is started by the test (some tests restart or kill it).
+ */
+export async function pipelineIO(overrides: Record<string, string> = {}): Promise<PipelineIO> {
+  const cfg = testConfig(overrides);
+  await createTopics(cfg);
+  const codecs = await codecsFor(cfg);
+  const kafka = kafkaFor(cfg);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) => codecs.decode<Decision>(b)).start();
+  const dlq = await new TopicReader<null>(kafka, cfg.kafka.topic_dlq, async () => null).start();
+  return {
+    cfg, codecs, producer, decisions, dlq,
+    async close() {
+      await decisions.stop();
+      await dlq.stop();
+      await producer.disconnect();
+      await deleteTopics(cfg);
+    },
+  };
 }

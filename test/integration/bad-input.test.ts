@@ -16,20 +16,10 @@ import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { panRuns, runCli, TEST_PANS } from '../helpers/child-engine.js';
-import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
+import { codecsFor, createTopics, deleteTopics, kafkaFor, pipelineIO, testConfig, type PipelineIO, type TopicReader } from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
+import { rng } from '../helpers/train-fixture.js';
 
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('bad input: malformed payloads interleaved with valid events', () => {
   let cfg: EngineConfig;
@@ -40,25 +30,18 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
   let dlq: TopicReader<null>;
   let fatal: Error | null = null;
 
+  let io: PipelineIO | null = null;
+
   beforeAll(async () => {
-    cfg = testConfig();
-    await createTopics(cfg);
-    codecs = await codecsFor(cfg);
-    const kafka = kafkaFor(cfg);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    io = await pipelineIO();
+    ({ cfg, codecs, producer, decisions, dlq } = io);
     engine = await startEngine(cfg);
     void engine.fatal.then((e) => { fatal = e; });
-    decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) => codecs.decode<Decision>(b)).start();
-    dlq = await new TopicReader<null>(kafka, cfg.kafka.topic_dlq, async () => null).start();
   });
 
   afterAll(async () => {
     await engine?.stop();
-    await decisions?.stop();
-    await dlq?.stop();
-    await producer?.disconnect();
-    await deleteTopics(cfg);
+    await io?.close();
   });
 
   it('dead-letters every malformed payload with its reason, withholds card numbers, decides every valid event, and keeps running', async () => {

@@ -9,7 +9,7 @@ import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { simulate } from '../../src/simulator/index.js';
-import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
+import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
 
 const DAY = 86_400_000;
 
@@ -31,24 +31,17 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
     return (items: { value: Decision }[]) => new Set(items.map((d) => d.value.auth_id).filter((id) => want.has(id))).size >= want.size;
   };
 
+  let io: PipelineIO | null = null;
+
   beforeAll(async () => {
-    cfg = testConfig();
-    await createTopics(cfg);
-    codecs = await codecsFor(cfg);
-    const kafka = kafkaFor(cfg);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    io = await pipelineIO();
+    ({ cfg, codecs, producer, decisions, dlq } = io);
     engine = await startEngine(cfg);
-    decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) => codecs.decode<Decision>(b)).start();
-    dlq = await new TopicReader<null>(kafka, cfg.kafka.topic_dlq, async () => null).start();
   });
 
   afterAll(async () => {
     await engine?.stop();
-    await decisions?.stop();
-    await dlq?.stop();
-    await producer?.disconnect();
-    await deleteTopics(cfg);
+    await io?.close();
   });
 
   it('gives exactly one decision with valid fields per produced event', async () => {
