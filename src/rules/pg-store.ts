@@ -10,6 +10,7 @@
  * Nothing here runs in the decision path: engines read through ./pg-source.ts.
  */
 import pg from 'pg';
+import { pgPool } from '../storage/pool.js';
 import type { EngineConfig } from '../config/config.js';
 import { validateRuleset } from './compile.js';
 import { diffRulesets, type RulesetDiff } from './diff.js';
@@ -69,15 +70,10 @@ export class PublishError extends RulesetStoreError {
 /** A pool for the rules tooling and the engines' ruleset source. */
 export function rulesPool(cfg: EngineConfig['postgres'], opts: { max?: number; applicationName?: string } = {}): pg.Pool {
   if (!cfg.url) throw new RulesetStoreError('postgres.url is empty: rulesets and lists need PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)');
-  return new pg.Pool({
-    connectionString: cfg.url,
-    ...(cfg.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
-    max: opts.max ?? 2,
-    application_name: opts.applicationName ?? 'fraud-engine-rules',
-    connectionTimeoutMillis: 3_000,
-    idleTimeoutMillis: 30_000,
-    // A hung database must not hang the engine's reload loop: it keeps the last good ruleset.
-    query_timeout: 5_000,
+  // A hung database must not hang the engine's reload loop: it keeps the last good ruleset.
+  return pgPool(cfg, {
+    max: opts.max ?? 2, applicationName: opts.applicationName ?? 'fraud-engine-rules',
+    connectionTimeoutMillis: 3_000, queryTimeoutMillis: 5_000,
   });
 }
 

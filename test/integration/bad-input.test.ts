@@ -20,7 +20,6 @@ import { codecsFor, createTopics, deleteTopics, kafkaFor, pipelineIO, testConfig
 import { stack } from '../helpers/stack.js';
 import { rng } from '../helpers/train-fixture.js';
 
-
 describe('bad input: malformed payloads interleaved with valid events', () => {
   let cfg: EngineConfig;
   let codecs: AvroCodecs;

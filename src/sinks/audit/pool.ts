@@ -1,5 +1,6 @@
 /** The PostgreSQL pool of the audit trail, from the `postgres` configuration section. */
-import pg from 'pg';
+import type pg from 'pg';
+import { pgPool } from '../../storage/pool.js';
 import type { EngineConfig } from '../../config/config.js';
 
 export class AuditConfigError extends Error {}
@@ -8,14 +9,7 @@ export function createAuditPool(cfg: EngineConfig['postgres'], opts: { max?: num
   if (!cfg.url) {
     throw new AuditConfigError('postgres.url is empty: the audit trail needs PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)');
   }
-  return new pg.Pool({
-    connectionString: cfg.url,
-    ...(cfg.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
-    max: opts.max ?? 4,
-    application_name: opts.applicationName ?? 'fraud-engine-audit',
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
-  });
+  return pgPool(cfg, { max: opts.max ?? 4, applicationName: opts.applicationName ?? 'fraud-engine-audit', connectionTimeoutMillis: 5_000 });
 }
 
 /** True when the error is "relation does not exist" (the audit migration was never applied). */
