@@ -4,6 +4,7 @@
  *
  * Keys, hash-tagged by entity so that one script call touches one Redis Cluster slot:
  *   <prefix>:{c:<customer_id>}:tx     ZSET score=pos member=auth|amount|terminal|merchant|device
+ *   <prefix>:{c:<customer_id>}:agg    HASH running aggregates of that zset (LUA_CUSTOMER)
  *   <prefix>:{t:<terminal_id>}:tx     ZSET score=pos member=auth_id
  *   <prefix>:{t:<terminal_id>}:fraud  ZSET score=tx_time of the label member=auth_id (currently fraud)
  *   <prefix>:{k:<card_token>}:tx      ZSET score=pos member=auth_id
@@ -72,12 +73,10 @@ local function trim(k, retention)
 end
 -- records auth_id at time t once (by auth_id); returns its position
 local function record(k, t, auth)
-  local known = redis.call('ZSCORE', k, auth)
-  if known then return tonumber(known) end
   local same = redis.call('ZCOUNT', k, f(t * SLOTS), f(lastpos(t)))
   local pos = t * SLOTS + math.min(same, SLOTS - 1)
-  redis.call('ZADD', k, f(pos), auth)
-  return pos
+  if redis.call('ZADD', k, 'NX', f(pos), auth) == 1 then return pos end
+  return tonumber(redis.call('ZSCORE', k, auth))
 end
 -- number of entries with time > lo and position < pos
 local function prior(k, lo, pos)
@@ -86,14 +85,71 @@ end
 `;
 
 /**
- * KEYS[1] customer zset. ARGV: event_time, escaped auth_id, amount_minor, escaped terminal,
- * escaped merchant ('' = null), escaped device ('' = null).
+ * KEYS[1] customer zset, KEYS[2] customer state hash. ARGV: event_time, escaped auth_id,
+ * amount_minor, escaped terminal, escaped merchant ('' = null), escaped device ('' = null).
  * Returns {n1d, sum1d, n7d, sum7d, n30d, sum30d, hasPrev, prevTime, nbTerminals1d, nbMerchants1d, terminalSeen, deviceSeen}.
+ *
+ * The hash keeps running aggregates of the retained entries so that the usual event (the
+ * customer's newest, seen for the first time) costs O(entries of the last day), not a scan of
+ * 30 days: `newest` (time of the newest entry), `n`/`s` (count and minor-unit sum of every
+ * retained entry, i.e. time > newest - 30d), `n7`/`s7` (those with time > newest - 7d), and
+ * `T:<terminal>` / `D:<device>` (retained entries per terminal / device). Entries leaving a
+ * window are subtracted once, when `newest` moves past them. A redelivery or an event older
+ * than the newest takes the exact scan (the reference algorithm of definitions.ts); both paths
+ * keep the hash in step. A zset without a hash (keys written before the hash existed) has its
+ * hash rebuilt from the zset on first use.
  */
 export const LUA_CUSTOMER = `${LUA_COMMON}
-local key = KEYS[1]
+local key, hkey = KEYS[1], KEYS[2]
 local eauth, amount, term, merch, dev = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local t = tonumber(ARGV[1])
+local t, a = tonumber(ARGV[1]), tonumber(ARGV[3])
+local R30, R7, R1 = ${RETENTION_MS.customer}, ${7 * DAY_MS}, ${DAY_MS}
+-- an integer argument ('-0' is not one for Redis)
+local function int(x) if x == 0 then return '0' end return f(x) end
+local function parse(m) return string.match(m, '^[^|]*|([^|]*)|([^|]*)|([^|]*)|(.*)$') end
+-- the hash is read once, updated in these variables and written once (HSET) at the end
+local tf = 'T:' .. term
+local df = nil
+if dev ~= '' then df = 'D:' .. dev end
+local h = redis.call('HMGET', hkey, 'newest', 'n', 's', 'n7', 's7', tf, df or tf)
+local newest = tonumber(h[1])
+local hn, hs, hn7, hs7 = tonumber(h[2]), tonumber(h[3]), tonumber(h[4]), tonumber(h[5])
+local base = {}
+base[tf] = tonumber(h[6]) or 0
+if df then base[df] = tonumber(h[7]) or 0 end
+local delta = {}
+local rebuilt, changed = false, false
+local function account(sign, am, te, de, in7)
+  hn, hs = hn + sign, hs + sign * am
+  if in7 then hn7, hs7 = hn7 + sign, hs7 + sign * am end
+  local k = 'T:' .. te
+  delta[k] = (delta[k] or 0) + sign
+  if de ~= '' then k = 'D:' .. de delta[k] = (delta[k] or 0) + sign end
+  changed = true
+end
+if newest == nil then
+  -- no hash: rebuild it from the zset (empty for a new customer)
+  redis.call('DEL', hkey)
+  rebuilt = true
+  base = {}
+  hn, hs, hn7, hs7 = 0, 0, 0, 0
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if #last > 0 then
+    newest = timeof(tonumber(last[2]))
+    local all = redis.call('ZRANGEBYSCORE', key, '(' .. f(lastpos(newest - R30)), '+inf', 'WITHSCORES')
+    for i = 1, #all, 2 do
+      local am, te, me, de = parse(all[i])
+      account(1, tonumber(am), te, de, timeof(tonumber(all[i + 1])) > newest - R7)
+    end
+  end
+end
+-- current value of a per-terminal / per-device field once the deltas are applied (nil: unknown)
+local function value(k)
+  local b = base[k]
+  if b == nil and rebuilt then b = 0 end
+  if b == nil then return nil end
+  return b + (delta[k] or 0)
+end
 -- record once per (event_time, auth_id)
 local p = eauth .. '|'
 local pos = nil
@@ -101,14 +157,50 @@ local same = redis.call('ZRANGEBYSCORE', key, f(t * SLOTS), f(lastpos(t)), 'WITH
 for i = 1, #same, 2 do
   if string.sub(same[i], 1, #p) == p then pos = tonumber(same[i + 1]) break end
 end
-if pos == nil then
-  pos = t * SLOTS + math.min(#same / 2, SLOTS - 1)
+local fresh = pos == nil
+if fresh then pos = t * SLOTS + math.min(#same / 2, SLOTS - 1) end
+local fast = fresh and (newest == nil or t >= newest)
+if fast then
+  if newest ~= nil and t > newest then
+    -- entries leaving the 7-day window, then the retention
+    local out7 = redis.call('ZRANGEBYSCORE', key, '(' .. f(lastpos(newest - R7)), f(lastpos(t - R7)))
+    for i = 1, #out7 do
+      local am = parse(out7[i])
+      hn7, hs7 = hn7 - 1, hs7 - tonumber(am)
+    end
+    local gone = redis.call('ZRANGEBYSCORE', key, '-inf', f(lastpos(t - R30)))
+    for i = 1, #gone do
+      local am, te, me, de = parse(gone[i])
+      account(-1, tonumber(am), te, de, false)
+    end
+    if #gone > 0 then redis.call('ZREMRANGEBYSCORE', key, '-inf', f(lastpos(t - R30))) end
+  end
+  newest = t
   redis.call('ZADD', key, f(pos), p .. amount .. '|' .. term .. '|' .. merch .. '|' .. dev)
+  account(1, a, term, dev, true)
+elseif fresh and t > newest - R30 then
+  -- an event older than the newest: recorded (unless already past the retention), no window moves
+  redis.call('ZADD', key, f(pos), p .. amount .. '|' .. term .. '|' .. merch .. '|' .. dev)
+  account(1, a, term, dev, t > newest - R7)
 end
-trim(key, ${RETENTION_MS.customer})
+if changed then
+  local args = {'newest', f(newest), 'n', int(hn), 's', int(hs), 'n7', int(hn7), 's7', int(hs7)}
+  for k, dv in pairs(delta) do
+    if dv ~= 0 or rebuilt then
+      local v = value(k)
+      if v == nil then v = redis.call('HINCRBY', hkey, k, int(dv)) end
+      if v > 0 then
+        args[#args + 1] = k
+        args[#args + 1] = int(v)
+      else
+        redis.call('HDEL', hkey, k)
+      end
+    end
+  end
+  redis.call('HSET', hkey, unpack(args))
+end
 redis.call('PEXPIRE', key, ${KEY_TTL_MS.customer})
--- prior transactions in (t-30d, t]
-local rows = redis.call('ZRANGEBYSCORE', key, '(' .. f(lastpos(t - ${30 * DAY_MS})), '(' .. f(pos), 'WITHSCORES')
+redis.call('PEXPIRE', hkey, ${KEY_TTL_MS.customer})
 local n1, s1, n7, s7, n30, s30 = 0, 0, 0, 0, 0, 0
 local hasPrev, prev = 0, 0
 local terms, nterms = {}, 1
@@ -116,19 +208,43 @@ terms[term] = true
 local merchs, nmerchs = {}, 0
 if merch ~= '' then merchs[merch] = true nmerchs = 1 end
 local tseen, dseen = 0, 0
-local lo7, lo1 = t - ${7 * DAY_MS}, t - ${DAY_MS}
+if fast then
+  -- every retained entry but this one is prior and inside (t-30d, t]
+  n30, s30 = hn - 1, hs - a
+  n7, s7 = hn7 - 1, hs7 - a
+  if value(tf) > 1 then tseen = 1 end
+  if df and value(df) > 1 then dseen = 1 end
+  local rows = redis.call('ZRANGEBYSCORE', key, '(' .. f(lastpos(t - R1)), '(' .. f(pos), 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local am, te, me = parse(rows[i])
+    n1 = n1 + 1
+    s1 = s1 + tonumber(am)
+    if not terms[te] then terms[te] = true nterms = nterms + 1 end
+    if me ~= '' and not merchs[me] then merchs[me] = true nmerchs = nmerchs + 1 end
+  end
+  local last = #rows > 0 and rows[#rows] or nil
+  if last == nil then
+    local r = redis.call('ZREVRANGEBYSCORE', key, '(' .. f(pos), '(' .. f(lastpos(t - R30)), 'WITHSCORES', 'LIMIT', 0, 1)
+    last = r[2]
+  end
+  if last ~= nil then hasPrev = 1 prev = timeof(tonumber(last)) end
+  return {n1, s1, n7, s7, n30, s30, hasPrev, prev, nterms, nmerchs, tseen, dseen}
+end
+-- exact scan of the prior transactions in (t-30d, t]
+local rows = redis.call('ZRANGEBYSCORE', key, '(' .. f(lastpos(t - R30)), '(' .. f(pos), 'WITHSCORES')
+local lo7, lo1 = t - R7, t - R1
 for i = 1, #rows, 2 do
   local s = timeof(tonumber(rows[i + 1]))
-  local am, te, me, de = string.match(rows[i], '^[^|]*|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  local a = tonumber(am)
+  local am, te, me, de = parse(rows[i])
+  local x = tonumber(am)
   n30 = n30 + 1
-  s30 = s30 + a
+  s30 = s30 + x
   if te == term then tseen = 1 end
   if dev ~= '' and de == dev then dseen = 1 end
-  if s > lo7 then n7 = n7 + 1 s7 = s7 + a end
+  if s > lo7 then n7 = n7 + 1 s7 = s7 + x end
   if s > lo1 then
     n1 = n1 + 1
-    s1 = s1 + a
+    s1 = s1 + x
     if not terms[te] then terms[te] = true nterms = nterms + 1 end
     if me ~= '' and not merchs[me] then merchs[me] = true nmerchs = nmerchs + 1 end
   end
@@ -148,7 +264,7 @@ local pos = record(k, t, auth)
 local bound = trim(k, ${RETENTION_MS.terminal})
 redis.call('ZREMRANGEBYSCORE', fk, '-inf', f(bound))
 redis.call('PEXPIRE', k, ${KEY_TTL_MS.terminal})
-redis.call('PEXPIRE', fk, ${KEY_TTL_MS.terminal})
+-- (the fraud set's TTL is refreshed by applyLabels; nothing older than the retention is read)
 local nb1h = prior(k, t - ${HOUR_MS}, pos) + 1
 -- delayed windows (hi-n, hi]
 local hi = t - ${TERMINAL_DELAY_MS}
@@ -228,6 +344,10 @@ export class RedisFeatureStore implements FeatureStore {
   customerKey(id: string): string {
     return `${this.ns}{c:${id}}:tx`;
   }
+  /** The customer's running aggregates (see LUA_CUSTOMER). */
+  customerStateKey(id: string): string {
+    return `${this.ns}{c:${id}}:agg`;
+  }
   terminalKey(id: string): string {
     return `${this.ns}{t:${id}}:tx`;
   }
@@ -247,7 +367,7 @@ export class RedisFeatureStore implements FeatureStore {
       const ts = String(ev.event_time);
       calls[3 * i] = {
         sha: SCRIPTS.customer.sha,
-        keys: [this.customerKey(ev.customer_id)],
+        keys: [this.customerKey(ev.customer_id), this.customerStateKey(ev.customer_id)],
         args: [ts, escapeField(ev.auth_id), String(ev.amount_minor), escapeField(ev.terminal_id), escapeField(ev.merchant_id), escapeField(ev.device_id)],
       };
       calls[3 * i + 1] = {
@@ -379,6 +499,7 @@ export class RedisFeatureStore implements FeatureStore {
     const keys = await this.keys();
     const byEntity = { customer: { keys: 0, bytes: 0 }, terminal: { keys: 0, bytes: 0 }, card: { keys: 0, bytes: 0 } };
     let bytes = 0;
+    let customers = 0;
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
       const sizes = await Promise.all(chunk.map((k) => this.client.memory('USAGE', k, 'SAMPLES', '0') as Promise<number | null>));
@@ -386,12 +507,13 @@ export class RedisFeatureStore implements FeatureStore {
         const b = sizes[j] ?? 0;
         const tag = k.slice(this.ns.length + 1, this.ns.length + 2);
         const e = tag === 'c' ? byEntity.customer : tag === 't' ? byEntity.terminal : byEntity.card;
+        if (tag === 'c' && k.endsWith(':tx')) customers++;
         e.keys++;
         e.bytes += b;
         bytes += b;
       });
     }
-    return { keys: keys.length, bytes, customers: byEntity.customer.keys, byEntity };
+    return { keys: keys.length, bytes, customers, byEntity };
   }
 }
 

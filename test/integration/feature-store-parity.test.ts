@@ -213,6 +213,30 @@ describe('feature store parity (memory vs Redis)', () => {
     console.log(`[parity] fuzz: ${checked} enrichments (${n} distinct events), identical vectors`);
   });
 
+  it('customer running aggregates lost (or written before they existed) are rebuilt from the history', async () => {
+    const events = [...simulate({ customers: 40, terminals: 80, days: 40, seed: 5 })].map((r) => r.event);
+    const half = Math.floor(events.length / 2);
+    const store = redisStore('rebuild');
+    const memory = new MemoryFeatureStore();
+    const ids = events.map((e) => e.auth_id);
+    const viaRedis: FeatureVector[] = [];
+    const viaMemory: FeatureVector[] = [];
+    for (let i = 0; i < events.length; i += 100) {
+      if (i === Math.floor(half / 100) * 100) {
+        // the state of every customer disappears mid-stream; the histories (zsets) stay
+        const customers = [...new Set(events.map((e) => e.customer_id))];
+        expect(await redis.exists(...customers.map((c) => store.customerStateKey(c)))).toBeGreaterThan(10);
+        await redis.del(...customers.map((c) => store.customerStateKey(c)));
+      }
+      const batch = events.slice(i, i + 100);
+      viaRedis.push(...(await store.enrich(batch)));
+      viaMemory.push(...(await memory.enrich(batch)));
+    }
+    expect(firstDiff(viaRedis, viaMemory, ids)).toBeNull();
+    const sample = events[events.length - 1]!.customer_id;
+    expect(Number(await redis.hget(store.customerStateKey(sample), 'n'))).toBe(await redis.zcard(store.customerKey(sample)));
+  });
+
   it('throughput and memory of the Redis store (reported, not asserted)', async () => {
     const total = Number(process.env.FE_BENCH_EVENTS ?? 50_000);
     const batchSize = Number(process.env.FE_BENCH_BATCH ?? 500);
@@ -239,7 +263,7 @@ describe('feature store parity (memory vs Redis)', () => {
       `[parity] Redis enrich: ${events.length} events in batches of ${batchSize}: ${Math.round(events.length / secs)} tx/s ` +
         `(batch p50 ${lat[Math.floor(lat.length / 2)]!.toFixed(1)} ms, p99 ${lat[Math.floor(lat.length * 0.99)]!.toFixed(1)} ms); ` +
         `Redis memory ${mu.bytes} B in ${mu.keys} keys = ${Math.round(mu.bytes / activeCustomers)} B per active customer ` +
-        `(${activeCustomers} customers; customer keys ${Math.round(mu.byEntity.customer.bytes / mu.byEntity.customer.keys)} B each, ` +
+        `(${activeCustomers} customers; customer keys ${Math.round(mu.byEntity.customer.bytes / mu.customers)} B per customer, ` +
         `terminal ${mu.byEntity.terminal.bytes} B / ${mu.byEntity.terminal.keys} keys, card ${mu.byEntity.card.bytes} B / ${mu.byEntity.card.keys} keys)`,
     );
   }, 180_000);
@@ -251,9 +275,12 @@ describe('feature store parity (memory vs Redis)', () => {
       email_hash: null, country: null, description: null }]);
     await s.applyLabels([{ auth_id: 'x', card_token: 'k', customer_id: 'c', terminal_id: 't', tx_time: Date.UTC(2024, 0, 1),
       label_time: Date.UTC(2024, 0, 8), fraud: true, source: 't' }]);
-    expect((await s.keys()).sort()).toEqual([s.cardKey('k'), s.customerKey('c'), s.fraudKey('t'), s.terminalKey('t')].sort());
+    expect((await s.keys()).sort()).toEqual(
+      [s.cardKey('k'), s.customerKey('c'), s.customerStateKey('c'), s.fraudKey('t'), s.terminalKey('t')].sort(),
+    );
     expect(await redis.pttl(s.customerKey('c'))).toBeGreaterThan(30 * DAY);
-    expect(await s.deleteAll()).toBe(4);
+    expect(await redis.pttl(s.customerStateKey('c'))).toBeGreaterThan(30 * DAY);
+    expect(await s.deleteAll()).toBe(5);
     expect(await s.keys()).toEqual([]);
   });
 });
