@@ -89,8 +89,10 @@ async function passthrough(kafka: Kafka, input: string, output: string, n: numbe
   return seen / ((last - first) / 1000);
 }
 
-function startEngine(cfg: EngineConfig, topics: Topics, group: string, prefix: string, port: number): ChildProcess {
-  return spawn(process.execPath, [BIN, 'run'], {
+function startEngine(cfg: EngineConfig, topics: Topics, group: string, prefix: string, port: number, profileDir?: string): ChildProcess {
+  // --profile: a V8 CPU profile of the engine per phase, written when it exits (SIGTERM)
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  return spawn(process.execPath, [...nodeArgs, BIN, 'run'], {
     cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -100,6 +102,50 @@ function startEngine(cfg: EngineConfig, topics: Topics, group: string, prefix: s
       FRAUD_ENGINE_LOG_LEVEL: 'warn', FRAUD_KAFKA_BROKERS: cfg.kafka.brokers.join(','),
     },
   });
+}
+
+const STAGES = ['decode', 'features', 'model', 'rules', 'encode', 'produce'] as const;
+interface Counters { stageSum: number[]; stageCount: number[]; batches: number; events: number; degraded: number; byReason: Record<string, number> }
+const ZERO_COUNTERS: Counters = { stageSum: STAGES.map(() => 0), stageCount: STAGES.map(() => 0), batches: 0, events: 0, degraded: 0, byReason: {} };
+
+/** The engine's cumulative counters, so that a phase is measured as a difference. */
+async function engineCounters(port: number): Promise<Counters> {
+  return {
+    stageSum: await Promise.all(STAGES.map((s) => metric(port, `fraud_stage_latency_ms_sum{stage="${s}"}`))),
+    stageCount: await Promise.all(STAGES.map((s) => metric(port, `fraud_stage_latency_ms_count{stage="${s}"}`))),
+    batches: await metric(port, 'fraud_batch_size_count'),
+    events: await metric(port, 'fraud_batch_size_sum'),
+    degraded: await metric(port, 'fraud_degraded_total'),
+    byReason: await labelled(port, 'fraud_degraded_total', 'reason'),
+  };
+}
+
+/** A counter's value per value of one label. */
+async function labelled(port: number, name: string, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const re = new RegExp(`^${name}\\{.*${label}="([^"]*)".*\\} (\\S+)$`);
+    for (const line of text.split('\n')) {
+      const m = re.exec(line);
+      if (m) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    }
+  } catch {
+    // engine gone: nothing to count
+  }
+  return out;
+}
+
+function deltaOf(after: Counters, before: Counters): {
+  stages: Record<string, number>; batches: number; events: number; degraded: number; degradedByReason: Record<string, number>;
+} {
+  const degradedByReason: Record<string, number> = {};
+  for (const [r, v] of Object.entries(after.byReason)) if (v - (before.byReason[r] ?? 0) > 0) degradedByReason[r] = v - (before.byReason[r] ?? 0);
+  const stages: Record<string, number> = {};
+  STAGES.forEach((s, i) => {
+    stages[s] = round((after.stageSum[i]! - before.stageSum[i]!) / Math.max(1, after.stageCount[i]! - before.stageCount[i]!), 2);
+  });
+  return { stages, batches: after.batches - before.batches, events: after.events - before.events, degraded: after.degraded - before.degraded, degradedByReason };
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -180,7 +226,11 @@ async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate:
 }
 
 export default async function bench(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, json: { type: 'string' }, config: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean' }, json: { type: 'string' }, config: { type: 'string' }, profile: { type: 'string' } },
+  });
+  const profileDir = values.profile ? resolve(values.profile) : undefined;
   const quick = values.quick === true;
   const n = quick ? 60_000 : 200_000;
   const rateSeconds = quick ? 20 : 60;
@@ -209,7 +259,7 @@ export default async function bench(argv: string[]): Promise<number> {
 
     log('b. engine at saturation on the same preloaded topic');
     const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
-    engine = startEngine(cfg, sat, `${runId}-engine`, prefix, port);
+    engine = startEngine(cfg, sat, `${runId}-engine`, prefix, port, profileDir && resolve(profileDir, 'saturation'));
     await waitReady(port, engine);
     let first = 0, last = 0, done = 0, peakRss = 0;
     const until = Date.now() + 600_000;
@@ -222,28 +272,26 @@ export default async function bench(argv: string[]): Promise<number> {
       await sleep(100);
     }
     const engineEps = done / ((last - first) / 1000);
-    const stages: Record<string, number> = {};
-    for (const stage of ['decode', 'features', 'model', 'rules', 'encode', 'produce']) {
-      const sum = await metric(port, `fraud_stage_latency_ms_sum{stage="${stage}"}`);
-      const count = await metric(port, `fraud_stage_latency_ms_count{stage="${stage}"}`);
-      stages[stage] = round(sum / count, 2);
-    }
-    const batches = await metric(port, 'fraud_batch_size_count');
-    const degraded = await metric(port, 'fraud_degraded_total');
+    const { stages, batches, degraded, degradedByReason } = deltaOf(await engineCounters(port), ZERO_COUNTERS);
+    const fullEps = (done - degraded) / ((last - first) / 1000);
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     const cards = await countKeys(redis, `${prefix}:{k:*}:tx`);
-    log(`   ${Math.round(engineEps)} decisions/s, peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded, mean stage ms ${JSON.stringify(stages)}`);
+    log(`   ${Math.round(engineEps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`);
     await stop(engine);
     engine = null;
 
     log(`c. fixed rates, ${rateSeconds} s each`);
-    engine = startEngine(cfg, rt, `${runId}-rengine`, prefix, port);
+    engine = startEngine(cfg, rt, `${runId}-rengine`, prefix, port, profileDir && resolve(profileDir, 'fixed-rate'));
     await waitReady(port, engine);
     const fixed = [];
     for (const rate of [1000, 5000]) {
+      const before = await engineCounters(port);
       const r = await fixedRate(kafka, codecs, rt, rate, rateSeconds, `${runId}-r${rate}`);
-      log(`   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms`);
-      fixed.push(r);
+      const d = deltaOf(await engineCounters(port), before);
+      const row = { ...r, degraded_decisions: d.degraded, degraded_by_reason: d.degradedByReason, mean_batch_size: round(d.events / Math.max(1, d.batches), 1), mean_stage_ms_per_batch: d.stages };
+      log(`   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${d.degraded} degraded ${JSON.stringify(d.degradedByReason)}, ` +
+        `batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`);
+      fixed.push(row);
     }
     const rss = rssMb(engine.pid!);
     await stop(engine);
@@ -253,7 +301,10 @@ export default async function bench(argv: string[]): Promise<number> {
     const stack = readFileSync(resolve(ROOT, 'scripts/stack'), 'utf8');
     const result = {
       passthrough: { throughput_eps: Math.round(passEps) },
-      engine: { throughput_eps: Math.round(engineEps), rss_mb: Math.max(peakRss, rss), mean_stage_ms_per_batch: stages, mean_batch_size: round(n / batches), degraded_decisions: degraded },
+      engine: {
+        throughput_eps: Math.round(engineEps), full_feature_eps: Math.round(fullEps), rss_mb: Math.max(peakRss, rss),
+        mean_stage_ms_per_batch: stages, mean_batch_size: round(n / batches), degraded_decisions: degraded, degraded_by_reason: degradedByReason,
+      },
       ratio: round(engineEps / passEps, 3),
       fixed_rate: fixed,
       redis_bytes_per_card: Math.round((memAfter - memBefore) / Math.max(1, cards)),
