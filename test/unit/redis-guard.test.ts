@@ -31,14 +31,30 @@ describe('redis guard', () => {
     expect(g.refused).toBe(2);
   });
 
-  it('counts a call unanswered within the budget as a failure (a hung Redis opens the circuit)', async () => {
-    const g = new RedisGuard({ budgetMs: 20, maxPendingCommands: 0, failureThreshold: 2, openMs: 10_000 });
+  it('counts a call unanswered after hungMs as a failure (a hung Redis opens the circuit)', async () => {
+    const g = new RedisGuard({ budgetMs: 10, hungMs: 20, maxPendingCommands: 0, failureThreshold: 2, openMs: 10_000 });
     void g.call(1, never).catch(() => undefined);
     void g.call(1, never).catch(() => undefined);
     expect(g.circuitOpen).toBe(false);
     await sleep(40);
     expect(g.circuitOpen).toBe(true);
     expect(g.pendingCommands).toBe(2); // still in the client's queue: counted until answered
+  });
+
+  it('a late answer (past the budget, before hungMs) is not a failure: a busy Redis does not open the circuit', async () => {
+    const g = new RedisGuard({ budgetMs: 5, hungMs: 200, maxPendingCommands: 0, failureThreshold: 2, openMs: 10_000 });
+    for (let i = 0; i < 4; i++) await g.call(1, () => sleep(25).then(() => 'late'));
+    expect(g.circuitOpen).toBe(false);
+    expect(g.refused).toBe(0);
+  });
+
+  it('hungMs defaults to four budgets, at least 250 ms', async () => {
+    const g = new RedisGuard({ budgetMs: 100, maxPendingCommands: 0, failureThreshold: 1, openMs: 10_000 });
+    void g.call(1, never).catch(() => undefined);
+    await sleep(50);
+    expect(g.circuitOpen).toBe(false); // unanswered, not yet hung (400 ms)
+    await sleep(600);
+    expect(g.circuitOpen).toBe(true);
   });
 
   it('bounds the commands in flight, letting one call through however large', async () => {
