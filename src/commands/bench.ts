@@ -194,6 +194,11 @@ async function stop(child: ChildProcess): Promise<void> {
 async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate: number, seconds: number, runId: string) {
   const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 10 });
   const latencies: number[] = [];
+  // where an event's time goes: before the engine fetched it (load generator, broker, fetch),
+  // in the engine up to the decision, and from there to the reader (encode, produce, broker, fetch)
+  const upstream: number[] = [];
+  const inEngine: number[] = [];
+  const downstream: number[] = [];
   let joined = false;
   reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
   await reader.connect();
@@ -201,7 +206,12 @@ async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate:
   await reader.run({
     eachMessage: async ({ message }) => {
       const d = await codecs.decode<Decision>(message.value);
-      if (d.auth_id.startsWith(runId)) latencies.push(Date.now() - d.event_time);
+      if (!d.auth_id.startsWith(runId)) return;
+      const now = Date.now();
+      latencies.push(now - d.event_time);
+      upstream.push(d.decided_time - d.engine_latency_ms - d.event_time);
+      inEngine.push(d.engine_latency_ms);
+      downstream.push(now - d.decided_time);
     },
   });
   while (!joined) await sleep(50);
@@ -222,6 +232,12 @@ async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate:
   return {
     rate_eps: rate, achieved_eps: Math.round(summary.sent / summary.seconds), decided: s.length, sent: summary.sent,
     p50_ms: round(pct(s, 50)), p99_ms: round(pct(s, 99)), p999_ms: round(pct(s, 99.9)), max_ms: round(s[s.length - 1] ?? NaN),
+    parts_p50_p99_ms: Object.fromEntries(
+      Object.entries({ to_engine: upstream, engine: inEngine, to_reader: downstream }).map(([k, v]) => {
+        const sorted = v.sort((a, b) => a - b);
+        return [k, [round(pct(sorted, 50), 1), round(pct(sorted, 99), 1)]];
+      }),
+    ),
   };
 }
 
@@ -290,6 +306,7 @@ export default async function bench(argv: string[]): Promise<number> {
       const d = deltaOf(await engineCounters(port), before);
       const row = { ...r, degraded_decisions: d.degraded, degraded_by_reason: d.degradedByReason, mean_batch_size: round(d.events / Math.max(1, d.batches), 1), mean_stage_ms_per_batch: d.stages };
       log(`   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${d.degraded} degraded ${JSON.stringify(d.degradedByReason)}, ` +
+        `parts (p50, p99) ${JSON.stringify(r.parts_p50_p99_ms)}, ` +
         `batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`);
       fixed.push(row);
     }
