@@ -116,7 +116,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     memo: new GuardedDecisionMemo(new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }), guard,
       cfg.engine.redis_timeout_ms, Math.min(cfg.engine.redis_timeout_ms, Math.max(1, Math.round(cfg.engine.redis_timeout_ms / 4)))),
     topics: { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_dlq },
-    maxBatch: cfg.engine.max_batch, maxMessageBytes: cfg.engine.max_message_bytes,
+    maxBatch: cfg.engine.max_batch, partitionsConsumedConcurrently: cfg.engine.partitions_concurrently, coalescedConcurrently: cfg.engine.batches_in_flight, maxMessageBytes: cfg.engine.max_message_bytes,
     onFatal: (err) => onFatal(err),
   });
   const labels = new KafkaLabelRunner({ consumer: labelConsumer, codecs, store, topic: cfg.kafka.topic_labels, log, metrics });

@@ -16,7 +16,7 @@ export interface EngineConfig {
   redis: { url: string; password: string; key_prefix: string; max_pending_commands: number };
   postgres: { url: string; ssl: boolean };
   engine: {
-    max_batch: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number; decision_memo_ttl_ms: number;
+    max_batch: number; partitions_concurrently: number; batches_in_flight: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number; decision_memo_ttl_ms: number;
     http_port: number; http_host: string; log_level: string;
   };
   model: { path: string };
@@ -43,7 +43,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   redis: { url: { url: ['redis:', 'rediss:'] }, password: 'string', key_prefix: 'string', max_pending_commands: 'int' },
   postgres: { url: { url: ['postgres:', 'postgresql:'], optional: true }, ssl: 'bool' },
   engine: {
-    max_batch: 'posint', max_message_bytes: 'posint', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'posint',
+    max_batch: 'posint', partitions_concurrently: 'posint', batches_in_flight: 'posint', max_message_bytes: 'posint', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'posint',
     http_port: 'int', http_host: 'string', log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   model: { path: 'string' },

@@ -15,6 +15,7 @@ import { superviseConsumer, type ConsumerSupervisor } from '../../kafka/consumer
 import type { DecisionEngine } from './engine.js';
 import type { DecisionMemo } from './memo.js';
 import { validateAuthorization } from './validate.js';
+import { Coalescer } from './coalescer.js';
 
 export interface RunnerTopics {
   authorizations: string;
@@ -35,6 +36,8 @@ export interface RunnerOptions {
   maxBatch: number;
   maxMessageBytes: number;
   partitionsConsumedConcurrently?: number;
+  /** Merged batches (see ./coalescer.ts) decided at once, at most (default 3). */
+  coalescedConcurrently?: number;
   /**
    * Called when the consumer keeps crashing for good (non-retriable errors, run again a few
    * times, see kafka/consumer-supervisor.ts): `run` exits non-zero for its supervisor.
@@ -47,15 +50,29 @@ interface DeadLetter {
   message: { key: Buffer | null; value: Buffer | null; offset: string; headers?: IHeaders };
 }
 
+/** One partition's chunk, decoded: what the coalescer merges. */
+interface DecodedChunk {
+  topic: string;
+  partition: number;
+  events: AuthorizationEvent[];
+  dead: DeadLetter[];
+  fetchedAt: number;
+}
+
 export class KafkaDecisionRunner {
   private assigned = 0;
   private running = false;
   private memoWarnedAt = 0;
   private supervisor: ConsumerSupervisor | null = null;
+  private readonly coalescer: Coalescer<DecodedChunk>;
   decided = 0;
   deadLettered = 0;
 
-  constructor(private readonly o: RunnerOptions) {}
+  constructor(private readonly o: RunnerOptions) {
+    // Merged batches in flight at once: as many as kafkajs would have run partition batches
+    // (the merged ones are fuller, so usually one).
+    this.coalescer = new Coalescer(o.maxBatch, o.coalescedConcurrently ?? 3, (chunks) => this.decideAndProduce(chunks));
+  }
 
   get isAssigned(): boolean { return this.assigned > 0; }
   get isRunning(): boolean { return this.running; }
@@ -120,9 +137,10 @@ export class KafkaDecisionRunner {
     metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, 0);
   }
 
+  /** Decodes and validates one partition's chunk, then hands it to the coalescer. */
   private async processChunk(topic: string, partition: number, messages: EachBatchPayload['batch']['messages'], fetchedAt: number): Promise<void> {
     const { metrics, codecs } = this.o;
-    let t = performance.now();
+    const t = performance.now();
     const events: AuthorizationEvent[] = [];
     const dead: DeadLetter[] = [];
     for (const m of messages) {
@@ -137,6 +155,18 @@ export class KafkaDecisionRunner {
       }
     }
     metrics.stageLatency.observe({ stage: 'decode' }, performance.now() - t);
+    await this.coalescer.submit({ topic, partition, events, dead, fetchedAt }, events.length);
+  }
+
+  /**
+   * Decides the valid events of the chunks merged by the coalescer as one batch (one Redis
+   * round trip, one model run) and produces their decisions and dead letters in one
+   * acknowledged send.
+   */
+  private async decideAndProduce(chunks: DecodedChunk[]): Promise<void> {
+    const { metrics, codecs } = this.o;
+    const events = chunks.length === 1 ? chunks[0]!.events : chunks.flatMap((c) => c.events);
+    const fetchedAt = Math.min(...chunks.map((c) => c.fetchedAt));
     metrics.batchSize.observe(events.length);
 
     // The memo lookup runs beside the feature round trip, so it adds no latency.
@@ -146,7 +176,7 @@ export class KafkaDecisionRunner {
       memo ? memo.recall(events.map((e) => e.auth_id)).catch(() => null) : Promise.resolve(null),
     ]);
 
-    t = performance.now();
+    let t = performance.now();
     const fresh: { authId: string; value: Buffer }[] = [];
     const out: Message[] = decisions.map((d, i) => {
       const before = remembered?.[i];
@@ -166,7 +196,8 @@ export class KafkaDecisionRunner {
     // Dead letters go in requests of bounded size: a partition's record batch over the broker's
     // message.max.bytes fails that partition alone, and kafkajs then rewinds the idempotent
     // sequence numbers of the whole request (out-of-order sequence, a fatal crash).
-    const letters = bySize(dead.map((d) => deadLetter(d, topic, partition, this.o.maxMessageBytes)), DLQ_REQUEST_BYTES);
+    const dead = chunks.flatMap((c) => c.dead.map((d) => deadLetter(d, c.topic, c.partition, this.o.maxMessageBytes)));
+    const letters = bySize(dead, DLQ_REQUEST_BYTES);
     if (letters.length) topicMessages.push({ topic: this.o.topics.dlq, messages: letters.shift()! });
     const remembering = memo && fresh.length ? memo.remember(fresh).catch((err: Error) => this.memoUnavailable(err)) : null;
     await this.o.producer.sendBatch({ acks: -1, topicMessages });
@@ -176,7 +207,7 @@ export class KafkaDecisionRunner {
     metrics.stageLatency.observe({ stage: 'produce' }, performance.now() - t);
 
     this.record(decisions, ackedAt, performance.now() - fetchedAt);
-    for (const d of dead) metrics.dlq.inc({ reason: d.reason.split(':').slice(0, 2).join(':') });
+    for (const c of chunks) for (const d of c.dead) metrics.dlq.inc({ reason: d.reason.split(':').slice(0, 2).join(':') });
     this.deadLettered += dead.length;
   }
 
