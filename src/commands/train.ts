@@ -19,7 +19,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE --out MODEL.onnx [options]
 
 Logs the engine's feature vectors for FILE (CSV or JSONL history) up to --train-to, then fits a
-LightGBM model on [--train-from, --train-to) with training/train.py and writes MODEL.onnx and
+LightGBM model (or, with --params blend, a LightGBM + logistic regression ensemble) on
+[--train-from, --train-to) with training/train.py and writes MODEL.onnx and
 MODEL.json (feature order, hyper-parameters, validation figures, suggested thresholds).
 
 options:
@@ -28,9 +29,12 @@ options:
   --valid-days D         validation period at the end of the window (default 7); 0 with fixed
                          hyper-parameters: fit the whole window, validate out of fold (the
                          handbook's "train one week" protocol)
-  --params JSON          fixed hyper-parameters, no selection, e.g. '{"num_leaves":15,"n_estimators":200}'
+  --params JSON|blend    fixed hyper-parameters, no selection, e.g. '{"num_leaves":15,"n_estimators":200}'
                          (keys: num_leaves, learning_rate, n_estimators, min_child_samples,
-                         imbalance none|sqrt|balanced, max_depth, colsample_bytree, reg_lambda)
+                         imbalance none|sqrt|balanced, max_depth, colsample_bytree, reg_lambda,
+                         subsample; ensemble: seeds, lr_weight, lr_transform none|slog, lr_c;
+                         "preset":"blend" to start from the blend). 'blend': 5 LightGBMs
+                         averaged + 0.2 x logistic regression, one ONNX graph (docs/model.md)
   --no-select            fixed hyper-parameters: training/train.py DEFAULT_PARAMS
   --only-features LIST   comma-separated features the model may use, or 'handbook' (the
                          handbook's 15); the others are blanked, the input stays the full vector

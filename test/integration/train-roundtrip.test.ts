@@ -137,3 +137,58 @@ describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
     );
   });
 });
+
+describe('trainer round trip, --params blend: seed-bagged LightGBMs + logistic regression as one ONNX graph', () => {
+  let dir: string;
+  let modelPath: string;
+  let trainOut: string;
+  let scorer: OnnxScorer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fraud-train-blend-'));
+    const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], { cwd: ROOT, timeout: 15 * 60_000, maxBuffer: 16 << 20 });
+    const python = setup.stdout.trim().split('\n').pop()!;
+    const fixture = writeTrainFixture(dir);
+    modelPath = join(dir, 'blend.onnx');
+    const args = [
+      join(ROOT, 'training/train.py'),
+      '--features', fixture.featuresCsv,
+      '--labels', fixture.labelsCsv,
+      '--train-from', fixture.trainFrom,
+      '--train-to', fixture.trainTo,
+      '--valid-days', '0',
+      '--params', '{"preset":"blend","seeds":2,"n_estimators":30}',
+      '--n-jobs', '1',
+      '--out', modelPath,
+      '--version', 'blend-1',
+    ];
+    const trained = await run(python, args, { cwd: ROOT, timeout: 10 * 60_000, maxBuffer: 16 << 20 });
+    trainOut = trained.stdout;
+    scorer = await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES });
+  }, 25 * 60_000);
+
+  afterAll(async () => {
+    await scorer?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the serving contract and matches the Python ensemble', async () => {
+    expect(trainOut).toContain('model blend-1');
+    const meta = parseModelMetadata(JSON.parse(readFileSync(join(dir, 'blend.json'), 'utf8')));
+    expect(meta.output_name).toBe('probabilities');
+    expect(meta.output_column).toBe(1);
+    expect(meta.hyperparameters).toMatchObject({ seeds: 2, lr_weight: 0.2, lr_transform: 'slog', n_estimators: 30 });
+    expect(meta.framework).toMatch(/^ensemble: 2 x lightgbm/);
+    expect(meta.onnx_vs_lightgbm_max_abs_diff as number).toBeLessThan(1e-5);
+
+    const n = 100;
+    const rows = toFloat32Rows([...syntheticRows('fraud', n, 21), ...syntheticRows('legit', n, 22), FEATURE_NAMES.map(() => null)], FEATURE_NAMES.length);
+    const scores = await scorer.score(rows, 2 * n + 1);
+    for (const s of scores) {
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThanOrEqual(1);
+    }
+    const mean = (a: Float32Array): number => a.reduce((x, y) => x + y, 0) / a.length;
+    expect(mean(scores.subarray(0, n))).toBeGreaterThan(mean(scores.subarray(n, 2 * n)) + 0.3);
+  });
+});
