@@ -53,7 +53,9 @@ export type Aggregate =
   | 'fraud_ratio' // frauds known now / count, in the delayed window; 0 when empty
   | 'distinct_count' // distinct values of a field in the window
   | 'seen_before' // 1 if a prior transaction in the window has the same value, else 0
-  | 'since_previous'; // seconds since the previous transaction in the window
+  | 'since_previous' // seconds since the previous transaction in the window
+  | 'last_is_fraud' // 1 if the latest transaction in the (delayed) window is known as fraud now
+  | 'frauds_in_last'; // how many of the latest k transactions in the (delayed) window are known as fraud now
 
 /** `binary` is 0/1; `int` a non-negative integer; `float` any double. */
 export type FeatureType = 'float' | 'int' | 'binary';
@@ -124,6 +126,12 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
     aggregate: 'count', type: 'int', description: "Number of the card's (card_token) transactions in the last 7 days, the current one included." }),
   def({ name: 'tx_is_ecom', entity: 'tx', window: null, windowMs: null, delayMs: 0, aggregate: 'value', type: 'binary',
     description: "1 if channel is 'ECOM', else 0." }),
+  def({ name: 'terminal_last_known_fraud', entity: 'terminal', window: '(t-7d-30d, t-7d]', windowMs: 30 * DAY_MS, delayMs: TERMINAL_DELAY_MS,
+    aggregate: 'last_is_fraud', type: 'binary', nullWhen: 'the terminal has no transaction in (t-7d-30d, t-7d]',
+    description: "1 if the terminal's latest transaction in (t-7d-30d, t-7d] is labelled fraud so far, else 0: a compromised terminal shows at once, where the risk ratios still mix in its older genuine transactions." }),
+  def({ name: 'terminal_frauds_last3_known', entity: 'terminal', window: '(t-7d-30d, t-7d]', windowMs: 30 * DAY_MS, delayMs: TERMINAL_DELAY_MS,
+    aggregate: 'frauds_in_last', type: 'int', nullWhen: 'the terminal has no transaction in (t-7d-30d, t-7d]',
+    description: "How many of the terminal's latest 3 transactions in (t-7d-30d, t-7d] are labelled fraud so far (0 to 3)." }),
 ]);
 
 /** Throws if the definitions and FEATURE_NAMES disagree (names or order). */
@@ -255,6 +263,10 @@ export interface TerminalAggregates {
   fraud1d: number;
   fraud7d: number;
   fraud30d: number;
+  /** Whether the latest transaction in (t-7d-30d, t-7d] is labelled fraud; null if there is none. */
+  lastFraud: 0 | 1 | null;
+  /** Frauds among the latest 3 transactions in (t-7d-30d, t-7d]; null if there is none. */
+  last3Frauds: number | null;
 }
 
 export interface CardAggregates {
@@ -323,9 +335,19 @@ export function aggregateTerminal(
   const agg: TerminalAggregates = {
     nb1h: countPrior(history, t - HOUR_MS, pos) + 1,
     nb1d: count(1), nb7d: count(7), nb30d: count(30),
-    fraud1d: 0, fraud7d: 0, fraud30d: 0,
+    fraud1d: 0, fraud7d: 0, fraud30d: 0, lastFraud: null, last3Frauds: null,
   };
   const lo30 = hi - 30 * DAY_MS;
+  // the latest transactions in (lo30, hi]: each a fraud when labelled so by a label of that window (as counted below)
+  const isFraud = (e: TxEntry): 0 | 1 => {
+    const labelTxTime = frauds.get(e.auth);
+    return labelTxTime !== undefined && labelTxTime > lo30 && labelTxTime <= hi ? 1 : 0;
+  };
+  if (agg.nb30d > 0) {
+    agg.lastFraud = isFraud(history[upto - 1]!);
+    agg.last3Frauds = 0;
+    for (let i = upto - 1; i >= Math.max(0, upto - Math.min(3, agg.nb30d)); i--) agg.last3Frauds += isFraud(history[i]!);
+  }
   for (const [auth, labelTxTime] of frauds) {
     // The label's tx_time narrows the search (as the Redis index does); the transaction's own
     // event_time places it in the windows, and only recorded transactions count.
@@ -389,6 +411,8 @@ export function combine(
     card.nb1d,
     card.nb7d,
     ev.channel === 'ECOM' ? 1 : 0,
+    term.lastFraud,
+    term.last3Frauds,
   ];
 }
 

@@ -30,6 +30,8 @@ export const FEATURE_NAMES = [
   'card_nb_tx_1d',
   'card_nb_tx_7d',
   'tx_is_ecom',
+  'terminal_last_known_fraud',
+  'terminal_frauds_last3_known',
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];

@@ -255,7 +255,7 @@ return {n1, s1, n7, s7, n30, s30, hasPrev, prev, nterms, nmerchs, tseen, dseen}
 
 /**
  * KEYS[1] terminal tx zset, KEYS[2] terminal fraud zset. ARGV: event_time, auth_id.
- * Returns {nb1h, nb1d, fraud1d, nb7d, fraud7d, nb30d, fraud30d}.
+ * Returns {nb1h, nb1d, fraud1d, nb7d, fraud7d, nb30d, fraud30d, lastFraud, last3Frauds} (-1 = none).
  */
 export const LUA_TERMINAL = `${LUA_COMMON}
 local k, fk = KEYS[1], KEYS[2]
@@ -287,7 +287,21 @@ for i = 1, #fr do
     end
   end
 end
-return {nb1h, n1, f1, n7, f7, n30, f30}
+-- the latest 3 transactions in (lo30, hi], each a fraud when labelled so by a label of that window:
+-- whether the latest is (-1: none), and how many of the 3 are (-1: none)
+local last, last3 = -1, -1
+if n30 > 0 then
+  local r = redis.call('ZREVRANGEBYSCORE', k, top, '(' .. f(lastpos(lo30)), 'LIMIT', 0, 3)
+  last3 = 0
+  for i = 1, #r do
+    local sc = redis.call('ZSCORE', fk, r[i])
+    local fraud = 0
+    if sc and tonumber(sc) > lo30 and tonumber(sc) <= hi then fraud = 1 end
+    if i == 1 then last = fraud end
+    last3 = last3 + fraud
+  end
+end
+return {nb1h, n1, f1, n7, f7, n30, f30, last, last3}
 `;
 
 /** KEYS[1] card zset. ARGV: event_time, auth_id. Returns {nb1d, nb7d}. */
@@ -381,7 +395,7 @@ export class RedisFeatureStore implements FeatureStore {
     const out: FeatureVector[] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
       const c = ints(replies[3 * i]!, 12);
-      const t = ints(replies[3 * i + 1]!, 7);
+      const t = ints(replies[3 * i + 1]!, 9);
       const k = ints(replies[3 * i + 2]!, 2);
       const customer: CustomerAggregates = {
         n1d: c[0]!, sum1d: c[1]!, n7d: c[2]!, sum7d: c[3]!, n30d: c[4]!, sum30d: c[5]!,
@@ -391,6 +405,8 @@ export class RedisFeatureStore implements FeatureStore {
       };
       const terminal: TerminalAggregates = {
         nb1h: t[0]!, nb1d: t[1]!, fraud1d: t[2]!, nb7d: t[3]!, fraud7d: t[4]!, nb30d: t[5]!, fraud30d: t[6]!,
+        lastFraud: t[7] === 1 ? 1 : t[7] === 0 ? 0 : null,
+        last3Frauds: t[8]! < 0 ? null : t[8]!,
       };
       const card: CardAggregates = { nb1d: k[0]!, nb7d: k[1]! };
       out[i] = combine(events[i]!, customer, terminal, card);

@@ -117,6 +117,10 @@ describe('feature store parity (memory vs Redis)', () => {
     // The labels mattered: some terminal risks are positive, some features are null.
     const riskIdx = FEATURE_NAMES.indexOf('terminal_risk_7d');
     expect(reference.filter((r) => (r.vector[riskIdx] ?? 0) > 0).length).toBeGreaterThan(100);
+    const lastIdx = FEATURE_NAMES.indexOf('terminal_last_known_fraud');
+    const last3Idx = FEATURE_NAMES.indexOf('terminal_frauds_last3_known');
+    expect(reference.filter((r) => r.vector[lastIdx] === 1).length).toBeGreaterThan(20);
+    expect(reference.filter((r) => (r.vector[last3Idx] ?? 0) >= 2).length).toBeGreaterThan(20);
     expect(reference.some((r) => r.vector.includes(null))).toBe(true);
     console.log(
       `[parity] simulated: ${records.length} tx, ${feed.length - records.length} labels (${corrections.length} corrections): ` +

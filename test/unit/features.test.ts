@@ -65,7 +65,7 @@ describe('feature definitions', () => {
       if (f.name.startsWith('terminal_') && f.name !== 'terminal_nb_tx_1h') expect(f.delayMs).toBe(7 * DAY);
       else expect(f.delayMs).toBe(0);
     }
-    expect(FEATURE_INDEX.tx_is_ecom).toBe(FEATURE_NAMES.length - 1);
+    expect(FEATURE_INDEX.terminal_frauds_last3_known).toBe(FEATURE_NAMES.length - 1);
   });
 
   it('refuses a list that differs from FEATURE_NAMES', () => {
