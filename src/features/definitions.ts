@@ -127,11 +127,11 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   def({ name: 'tx_is_ecom', entity: 'tx', window: null, windowMs: null, delayMs: 0, aggregate: 'value', type: 'binary',
     description: "1 if channel is 'ECOM', else 0." }),
   def({ name: 'terminal_last_known_fraud', entity: 'terminal', window: '(t-7d-30d, t-7d]', windowMs: 30 * DAY_MS, delayMs: TERMINAL_DELAY_MS,
-    aggregate: 'last_is_fraud', type: 'binary', nullWhen: 'the terminal has no transaction in (t-7d-30d, t-7d]',
-    description: "1 if the terminal's latest transaction in (t-7d-30d, t-7d] is labelled fraud so far, else 0: a compromised terminal shows at once, where the risk ratios still mix in its older genuine transactions." }),
+    aggregate: 'last_is_fraud', type: 'binary',
+    description: "1 if the terminal's latest transaction in (t-7d-30d, t-7d] is labelled fraud so far, else 0 (also when there is none, like the risk ratios: a terminal without known history must not look different from a clean one, or a cold start reads as risk): a compromised terminal shows at once, where the risk ratios still mix in its older genuine transactions." }),
   def({ name: 'terminal_frauds_last3_known', entity: 'terminal', window: '(t-7d-30d, t-7d]', windowMs: 30 * DAY_MS, delayMs: TERMINAL_DELAY_MS,
-    aggregate: 'frauds_in_last', type: 'int', nullWhen: 'the terminal has no transaction in (t-7d-30d, t-7d]',
-    description: "How many of the terminal's latest 3 transactions in (t-7d-30d, t-7d] are labelled fraud so far (0 to 3)." }),
+    aggregate: 'frauds_in_last', type: 'int',
+    description: "How many of the terminal's latest 3 transactions in (t-7d-30d, t-7d] are labelled fraud so far (0 to 3; 0 when there is none)." }),
 ]);
 
 /** Throws if the definitions and FEATURE_NAMES disagree (names or order). */
@@ -263,10 +263,10 @@ export interface TerminalAggregates {
   fraud1d: number;
   fraud7d: number;
   fraud30d: number;
-  /** Whether the latest transaction in (t-7d-30d, t-7d] is labelled fraud; null if there is none. */
-  lastFraud: 0 | 1 | null;
-  /** Frauds among the latest 3 transactions in (t-7d-30d, t-7d]; null if there is none. */
-  last3Frauds: number | null;
+  /** Whether the latest transaction in (t-7d-30d, t-7d] is labelled fraud (0 if there is none). */
+  lastFraud: 0 | 1;
+  /** Frauds among the latest 3 transactions in (t-7d-30d, t-7d] (0 if there is none). */
+  last3Frauds: number;
 }
 
 export interface CardAggregates {
@@ -335,7 +335,7 @@ export function aggregateTerminal(
   const agg: TerminalAggregates = {
     nb1h: countPrior(history, t - HOUR_MS, pos) + 1,
     nb1d: count(1), nb7d: count(7), nb30d: count(30),
-    fraud1d: 0, fraud7d: 0, fraud30d: 0, lastFraud: null, last3Frauds: null,
+    fraud1d: 0, fraud7d: 0, fraud30d: 0, lastFraud: 0, last3Frauds: 0,
   };
   const lo30 = hi - 30 * DAY_MS;
   // the latest transactions in (lo30, hi]: each a fraud when labelled so by a label of that window (as counted below)
@@ -345,7 +345,6 @@ export function aggregateTerminal(
   };
   if (agg.nb30d > 0) {
     agg.lastFraud = isFraud(history[upto - 1]!);
-    agg.last3Frauds = 0;
     for (let i = upto - 1; i >= Math.max(0, upto - Math.min(3, agg.nb30d)); i--) agg.last3Frauds += isFraud(history[i]!);
   }
   for (const [auth, labelTxTime] of frauds) {

@@ -255,7 +255,7 @@ return {n1, s1, n7, s7, n30, s30, hasPrev, prev, nterms, nmerchs, tseen, dseen}
 
 /**
  * KEYS[1] terminal tx zset, KEYS[2] terminal fraud zset. ARGV: event_time, auth_id.
- * Returns {nb1h, nb1d, fraud1d, nb7d, fraud7d, nb30d, fraud30d, lastFraud, last3Frauds} (-1 = none).
+ * Returns {nb1h, nb1d, fraud1d, nb7d, fraud7d, nb30d, fraud30d, lastFraud, last3Frauds}.
  */
 export const LUA_TERMINAL = `${LUA_COMMON}
 local k, fk = KEYS[1], KEYS[2]
@@ -288,11 +288,10 @@ for i = 1, #fr do
   end
 end
 -- the latest 3 transactions in (lo30, hi], each a fraud when labelled so by a label of that window:
--- whether the latest is (-1: none), and how many of the 3 are (-1: none)
-local last, last3 = -1, -1
+-- whether the latest is, and how many of the 3 are (0 and 0 when there is none)
+local last, last3 = 0, 0
 if n30 > 0 then
   local r = redis.call('ZREVRANGEBYSCORE', k, top, '(' .. f(lastpos(lo30)), 'LIMIT', 0, 3)
-  last3 = 0
   for i = 1, #r do
     local sc = redis.call('ZSCORE', fk, r[i])
     local fraud = 0
@@ -405,8 +404,8 @@ export class RedisFeatureStore implements FeatureStore {
       };
       const terminal: TerminalAggregates = {
         nb1h: t[0]!, nb1d: t[1]!, fraud1d: t[2]!, nb7d: t[3]!, fraud7d: t[4]!, nb30d: t[5]!, fraud30d: t[6]!,
-        lastFraud: t[7] === 1 ? 1 : t[7] === 0 ? 0 : null,
-        last3Frauds: t[8]! < 0 ? null : t[8]!,
+        lastFraud: t[7] === 1 ? 1 : 0,
+        last3Frauds: t[8]!,
       };
       const card: CardAggregates = { nb1d: k[0]!, nb7d: k[1]! };
       out[i] = combine(events[i]!, customer, terminal, card);

@@ -93,8 +93,8 @@ export function syntheticRow(r: () => number, fraud: boolean, when: Date): (numb
     card_nb_tx_1d: nb1d,
     card_nb_tx_7d: nb1d + poisson(r, 6),
     tx_is_ecom: (fraud ? r() < 0.45 : r() < 0.25) ? 1 : 0,
-    terminal_last_known_fraud: r() < 0.1 ? null : (fraud ? r() < 0.3 : r() < 0.01) ? 1 : 0,
-    terminal_frauds_last3_known: r() < 0.1 ? null : fraud && r() < 0.3 ? 1 + Math.floor(3 * r()) : r() < 0.02 ? 1 : 0,
+    terminal_last_known_fraud: (fraud ? r() < 0.3 : r() < 0.01) ? 1 : 0,
+    terminal_frauds_last3_known: fraud && r() < 0.3 ? 1 + Math.floor(3 * r()) : r() < 0.02 ? 1 : 0,
   };
   return FEATURE_NAMES.map((n) => v[n]);
 }
