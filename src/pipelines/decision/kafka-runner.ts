@@ -1,8 +1,8 @@
 /**
  * The Kafka edge of the decision pipeline: consumes `authorizations` per fetched batch,
- * decodes and validates, hands valid events to the DecisionEngine, produces decisions
- * (keyed by card token) and dead letters in one acknowledged send, then commits the
- * batch's offsets. At-least-once: a crash before the commit re-delivers the batch, the
+ * decodes and validates each partition's chunk, merges the chunks handed in together (see
+ * ./coalescer.ts) into one DecisionEngine batch, produces its decisions (keyed by card
+ * token) and dead letters in one acknowledged send, then commits each partition's offsets. At-least-once: a crash before the commit re-delivers the batch, the
  * feature store ignores auth ids it has seen, and the decision is recomputed.
  */
 import type { Consumer, EachBatchPayload, Producer, Message, IHeaders } from 'kafkajs';
