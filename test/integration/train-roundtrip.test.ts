@@ -18,6 +18,26 @@ import { syntheticRows, writeTrainFixture, type TrainFixture } from '../helpers/
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** Sets up the trainer's venv, writes the fixture into `dir`, trains `name`.onnx with `options`, loads it. */
+async function trainFixtureModel(dir: string, name: string, options: string[]) {
+  const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], { cwd: ROOT, timeout: 15 * 60_000, maxBuffer: 16 << 20 });
+  const python = setup.stdout.trim().split('\n').pop()!;
+  const fixture = writeTrainFixture(dir);
+  const modelPath = join(dir, `${name}.onnx`);
+  const args = [
+    join(ROOT, 'training/train.py'),
+    '--features', fixture.featuresCsv,
+    '--labels', fixture.labelsCsv,
+    '--train-from', fixture.trainFrom,
+    '--train-to', fixture.trainTo,
+    ...options,
+    '--out', modelPath,
+  ];
+  const trained = await run(python, args, { cwd: ROOT, timeout: 10 * 60_000, maxBuffer: 16 << 20 });
+  const scorer = await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES });
+  return { fixture, modelPath, trainOut: trained.stdout, scorer };
+}
+
 describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
   let dir: string;
   let fixture: TrainFixture;
@@ -27,28 +47,9 @@ describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fraud-train-'));
-    const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], {
-      cwd: ROOT,
-      timeout: 15 * 60_000,
-      maxBuffer: 16 << 20,
-    });
-    const python = setup.stdout.trim().split('\n').pop()!;
-    fixture = writeTrainFixture(dir);
-    modelPath = join(dir, 'model.onnx');
-    const args = [
-      join(ROOT, 'training/train.py'),
-      '--features', fixture.featuresCsv,
-      '--labels', fixture.labelsCsv,
-      '--train-from', fixture.trainFrom,
-      '--train-to', fixture.trainTo,
-      '--delay-days', '7',
-      '--valid-days', '7',
-      '--out', modelPath,
-      '--version', 'fixture-1',
-    ];
-    const trained = await run(python, args, { cwd: ROOT, timeout: 10 * 60_000, maxBuffer: 16 << 20 });
-    trainOut = trained.stdout;
-    scorer = await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES });
+    ({ fixture, modelPath, trainOut, scorer } = await trainFixtureModel(dir, 'model', [
+      '--delay-days', '7', '--valid-days', '7', '--version', 'fixture-1',
+    ]));
   }, 25 * 60_000);
 
   afterAll(async () => {
@@ -140,31 +141,14 @@ describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
 
 describe('trainer round trip, --params blend: seed-bagged LightGBMs + logistic regression as one ONNX graph', () => {
   let dir: string;
-  let modelPath: string;
   let trainOut: string;
   let scorer: OnnxScorer;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fraud-train-blend-'));
-    const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], { cwd: ROOT, timeout: 15 * 60_000, maxBuffer: 16 << 20 });
-    const python = setup.stdout.trim().split('\n').pop()!;
-    const fixture = writeTrainFixture(dir);
-    modelPath = join(dir, 'blend.onnx');
-    const args = [
-      join(ROOT, 'training/train.py'),
-      '--features', fixture.featuresCsv,
-      '--labels', fixture.labelsCsv,
-      '--train-from', fixture.trainFrom,
-      '--train-to', fixture.trainTo,
-      '--valid-days', '0',
-      '--params', '{"preset":"blend","seeds":2,"n_estimators":30}',
-      '--n-jobs', '1',
-      '--out', modelPath,
-      '--version', 'blend-1',
-    ];
-    const trained = await run(python, args, { cwd: ROOT, timeout: 10 * 60_000, maxBuffer: 16 << 20 });
-    trainOut = trained.stdout;
-    scorer = await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES });
+    ({ trainOut, scorer } = await trainFixtureModel(dir, 'blend', [
+      '--valid-days', '0', '--params', '{"preset":"blend","seeds":2,"n_estimators":30}', '--n-jobs', '1', '--version', 'blend-1',
+    ]));
   }, 25 * 60_000);
 
   afterAll(async () => {
