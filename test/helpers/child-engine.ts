@@ -152,6 +152,8 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
  * by non-digits (letters do not hide it). JSON log lines are scanned without their `time`
  * field, an epoch in milliseconds (13 digits, Luhn-valid one time in ten).
  */
+const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 export function panRuns(text: string): string[] {
   const found: string[] = [];
   for (const line of text.split('\n')) {
@@ -163,6 +165,9 @@ export function panRuns(text: string): string[] {
         scan = JSON.stringify(o);
       } catch { /* not JSON: scan it all */ }
     }
+    // UUIDs (kafkajs member ids) are not card numbers: their middle groups can be all digits
+    // and pass Luhn ("…06-8430-4952-8393-47…" failed a run). Everything else stays scanned.
+    scan = scan.replace(UUID_RE, '<uuid>');
     for (const m of scan.matchAll(/(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g)) {
       const digits = m[0].replace(/[ -]/g, '');
       if (digits.length >= 13 && digits.length <= 19 && luhnOk(digits)) found.push(m[0]);

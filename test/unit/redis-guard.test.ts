@@ -89,6 +89,9 @@ describe('PAN scan of logs and outputs', () => {
   it('finds card numbers however written, ignores pino times and other digits', () => {
     expect(panRuns('{"level":30,"time":1795616763230,"msg":"ok"}')).toEqual([]); // 1795616763230 is not the point: time is skipped
     expect(panRuns('{"time":1,"msg":"x 4111111111111111"}')).toEqual(['4111111111111111']);
+    // a UUID whose middle is digits is not a card number; a card number beside one still is
+    expect(panRuns('{"memberId":"fraud-engine-e3b1a706-8430-4952-8393-47c1d2e3f4a5"}')).toEqual([]);
+    expect(panRuns('{"memberId":"e3b1a706-8430-4952-8393-47c1d2e3f4a5","x":"4111-1111-1111-1111"}')).toEqual(['4111-1111-1111-1111']);
     expect(panRuns('card 4111 1111 1111 1111 declined')).toEqual(['4111 1111 1111 1111']);
     expect(panRuns('tok_4111111111111111')).toEqual(['4111111111111111']);
     expect(panRuns('order 4111111111111112 and 12345678901234567890123')).toEqual([]);
