@@ -1,26 +1,15 @@
 /**
- * What may be sent to a model: no card number. Strings go through the logger's maskPans (Luhn-
- * valid 13-19 digit runs at word boundaries) and then through a stricter pass that also catches a
- * PAN glued to letters or underscores (`ref_4111111111111111`), which word boundaries miss.
+ * What may be sent to a model: no card number. Thin names over src/security/pan.ts (card
+ * numbers with separators, glued to letters, inside longer digit runs; masked as `[PAN]`).
  */
-import { luhnOk, maskPans } from '../observability/logger.js';
+import { maskDeep, maskPans } from '../security/pan.js';
 
-const GLUED_RE = /(?:\d[ -]?){12,18}\d/g;
-
-
+/** `text` with every card number replaced by `[PAN]`. */
 export function scrubText(text: string): string {
-  return maskPans(text).replace(GLUED_RE, (m) => {
-    const digits = m.replace(/[ -]/g, '');
-    return digits.length >= 13 && digits.length <= 19 && luhnOk(digits) ? '[PAN]' : m;
-  });
+  return maskPans(text);
 }
 
-/** A deep copy with every string (keys included) scrubbed. */
+/** A deep copy with every string (keys included) scrubbed; see maskDeep. */
 export function scrubDeep<T>(value: T): T {
-  if (typeof value === 'string') return scrubText(value) as T;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v)) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [scrubText(k), scrubDeep(v)])) as T;
-  }
-  return value;
+  return maskDeep(value);
 }

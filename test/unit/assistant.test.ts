@@ -50,6 +50,7 @@ describe('what reaches the model', () => {
   it('masks PAN-shaped digits, also glued to words, and keeps other numbers', () => {
     expect(scrubText('card 4111 1111 1111 1111 and ref_4111111111111111x')).toBe('card [PAN] and ref_[PAN]x');
     expect(scrubText('auth 1234567890123 amount 912.40')).toBe('auth 1234567890123 amount 912.40');
+    expect(scrubText('qty 12 4111.1111.1111.1111, ref4111111111111111x, 5555/5555/5555/4444')).toBe('qty 12 [PAN], ref[PAN]x, [PAN]');
   });
 
   const base: ExplainInput = {

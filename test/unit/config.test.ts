@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { validateAuthorization } from '../../src/pipelines/decision/validate.js';
-import { maskPans } from '../../src/observability/logger.js';
+import { maskPans } from '../../src/security/pan.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
 
 function tmpConfig(text: string): string {

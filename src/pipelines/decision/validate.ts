@@ -3,7 +3,7 @@
  * reason an event is unusable, or null. Limits keep one bad producer from hurting everyone.
  */
 import { CHANNELS, type AuthorizationEvent } from '../../events/types.js';
-import { looksLikePan } from '../../observability/logger.js';
+import { identifierHasPan } from '../../security/pan.js';
 
 const MAX_ID = 128;
 const MAX_TEXT = 1024;
@@ -21,7 +21,7 @@ export function validateAuthorization(ev: AuthorizationEvent, now = Date.now()):
     if (v.length > MAX_ID) return `invalid_field:${k}:too_long`;
   }
   // Cards are referred to by token: a PAN here means the gateway leaked one.
-  if (looksLikePan(ev.card_token)) return 'pan_in_card_token';
+  if (identifierHasPan(ev.card_token)) return 'pan_in_card_token';
   for (const k of OPT_FIELDS) {
     const v = ev[k];
     if (v !== null && (typeof v !== 'string' || v.length > MAX_ID)) return `invalid_field:${k}:too_long`;
