@@ -3,7 +3,7 @@
  * with FRAUD_* environment overrides; stdout and stderr go to a file (scanned by the tests
  * for PANs and secrets); RSS sampled from /proc; killed with any signal.
  */
-import { luhnOk } from '../../src/observability/logger.js';
+import { findPans } from '../../src/security/pan.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -148,12 +148,13 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 
 
 /**
- * Every Luhn-valid run of 13-19 digits (optionally split by single spaces or dashes), bounded
- * by non-digits (letters do not hide it). JSON log lines are scanned without their `time`
- * field, an epoch in milliseconds (13 digits, Luhn-valid one time in ten).
+ * Every card number in `text`, as written (separators included), by the detection of
+ * src/security/pan.ts (separators, glued to letters, inside longer digit runs; UUIDs and
+ * ISO-8601 dates exempt). A JSON log line is scanned without the value of its `time` field (an
+ * epoch in milliseconds is not card-prefixed, but one in micro- or nanoseconds could be); the
+ * rest of the line is scanned as written, not re-serialized (a 19-digit number would lose digits
+ * through JSON.parse).
  */
-const UUID_RE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-
 export function panRuns(text: string): string[] {
   const found: string[] = [];
   for (const line of text.split('\n')) {
@@ -161,17 +162,10 @@ export function panRuns(text: string): string[] {
     if (line.startsWith('{')) {
       try {
         const o = JSON.parse(line) as Record<string, unknown>;
-        delete o.time;
-        scan = JSON.stringify(o);
+        if (typeof o.time === 'number') scan = line.replace(/"time":\d+/, '"time":0');
       } catch { /* not JSON: scan it all */ }
     }
-    // UUIDs (kafkajs member ids) are not card numbers: their middle groups can be all digits
-    // and pass Luhn ("…06-8430-4952-8393-47…" failed a run). Everything else stays scanned.
-    scan = scan.replace(UUID_RE, '<uuid>');
-    for (const m of scan.matchAll(/(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g)) {
-      const digits = m[0].replace(/[ -]/g, '');
-      if (digits.length >= 13 && digits.length <= 19 && luhnOk(digits)) found.push(m[0]);
-    }
+    for (const s of findPans(scan)) found.push(scan.slice(s.start, s.end));
   }
   return found;
 }

@@ -94,6 +94,11 @@ describe('PAN scan of logs and outputs', () => {
     expect(panRuns('{"memberId":"e3b1a706-8430-4952-8393-47c1d2e3f4a5","x":"4111-1111-1111-1111"}')).toEqual(['4111-1111-1111-1111']);
     expect(panRuns('card 4111 1111 1111 1111 declined')).toEqual(['4111 1111 1111 1111']);
     expect(panRuns('tok_4111111111111111')).toEqual(['4111111111111111']);
-    expect(panRuns('order 4111111111111112 and 12345678901234567890123')).toEqual([]);
+    expect(panRuns('order 4111111111111112 and 1234567890123, at 2026-12-01T03:46:54.123Z')).toEqual([]);
+    // inside a longer digit run, with other separators, and a 19-digit JSON number kept exact
+    expect(panRuns('qty 12 4111111111111111')).toEqual(['4111111111111111']);
+    expect(panRuns('card 5555.5555.5555.4444 / 3782 822463 10005')).toEqual(['5555.5555.5555.4444', '3782 822463 10005']);
+    expect(panRuns('{"level":30,"time":1795616763230,"n":4000000000000000006}')).toEqual(['4000000000000000006']);
+    expect(panRuns('{"level":30,"time":4111111111111111,"msg":"ok"}')).toEqual([]);
   });
 });
