@@ -8,6 +8,15 @@
  *    ~10 identifier fields an event carries;
  *  - the share of N random 64-hex strings that containsPan and identifierHasPan flag.
  *
+ * Measured on the 2-core dev machine (Node 20, shared with other jobs, three runs):
+ * containsPan 0.047-0.073 µs/call and identifierHasPan 0.042-0.066 µs/call on the typical
+ * identifiers (most are rejected by the digit count; ~0.6 µs per event for 10 fields); on
+ * 64-hex hashes (scanned in full) 0.41-0.52 and 0.27-0.29 µs; maskPans on a log message with
+ * a PAN, a UUID and a date 2.3-4.7 µs (the exemption regexes run). False positives on 1,000,000
+ * random 64-hex strings: containsPan 0.99-1.03 %, identifierHasPan 0.0026-0.0047 % (the rule
+ * of maximal 13-19 digit runs alone, MII-prefixed and Luhn-valid, would be 0.21-0.22 %: see
+ * identifierHasPan in src/security/pan.ts).
+ *
  * Imports the compiled module from dist/ (`npm run bench:pan` builds first).
  *   node scripts/bench-pan.mjs [--calls 1000000] [--hashes 1000000] [--json]
  */

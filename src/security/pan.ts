@@ -338,7 +338,8 @@ function deep(v: unknown, depth: number, ancestors: object[]): unknown {
   if (v instanceof Date) return new Date(v.getTime());
   if (ArrayBuffer.isView(v)) {
     if (v instanceof Uint8Array && bufferContainsPan(v)) return PAN_MASK;
-    return (v as unknown as { slice(): unknown }).slice();
+    const slice = (v as unknown as { slice?: () => unknown }).slice;
+    return typeof slice === 'function' ? slice.call(v) : new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
   }
   ancestors.push(v);
   try {

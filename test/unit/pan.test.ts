@@ -427,6 +427,9 @@ describe('maskDeep', () => {
     expect(out.d.getTime()).toBe(d.getTime());
     expect(Buffer.from(out.buf).toString()).toBe('hello');
     expect(out.pan as unknown).toBe('[PAN]');
+    const dv = maskDeep({ dv: new DataView(new ArrayBuffer(4)) }).dv;
+    expect(dv).toBeInstanceOf(DataView);
+    expect(dv.byteLength).toBe(4);
     const m = maskDeep(new Map([['4111111111111111', new Set(['5555555555554444'])]]));
     expect([...m.keys()]).toEqual(['[PAN]']);
     expect([...m.values()][0]).toEqual(new Set(['[PAN]']));
