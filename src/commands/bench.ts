@@ -14,7 +14,6 @@ import { Redis } from 'ioredis';
 import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
-import type { Decision } from '../events/types.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { simulate } from '../simulator/index.js';
 
@@ -229,7 +228,7 @@ async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate:
   await sleep(500); // stragglers: the count may include a late decision of the phase before
   await reader.disconnect();
   for (const { now, value } of received) {
-    const d = await codecs.decode<Decision>(value);
+    const d = await codecs.decodeDecision(value);
     if (!d.auth_id.startsWith(runId)) continue;
     latencies.push(now - d.event_time);
     upstream.push(d.decided_time - d.engine_latency_ms - d.event_time);

@@ -10,7 +10,6 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
-import type { Decision } from '../events/types.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
 
@@ -84,7 +83,7 @@ export default async function demo(argv: string[]): Promise<number> {
           if (message.key && message.headers?.['dlq.reason']) dlq++;
           return;
         }
-        const d = await codecs.decode<Decision>(message.value);
+        const d = await codecs.decodeDecision(message.value);
         if (!d.auth_id.startsWith(prefix)) return; // someone else's traffic
         const ms = Date.now() - d.event_time;
         latencies.push(ms);

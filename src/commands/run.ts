@@ -12,7 +12,6 @@ import { AvroCodecs } from '../events/codec.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { superviseConsumer } from '../kafka/consumer-supervisor.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
@@ -110,6 +109,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     store: new GuardedFeatureStore(store, guard), scorer, rules, metrics,
     featureTimeoutMs: cfg.engine.redis_timeout_ms,
     modelTimeoutMs: cfg.engine.model_timeout_ms,
+    maxEventAgeMs: cfg.engine.max_event_age_ms,
   });
   const runner = new KafkaDecisionRunner({
     consumer, producer, codecs, engine, log, metrics,
@@ -117,15 +117,24 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
       cfg.engine.redis_timeout_ms, Math.min(cfg.engine.redis_timeout_ms, Math.max(1, Math.round(cfg.engine.redis_timeout_ms / 4)))),
     topics: { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_dlq },
     maxBatch: cfg.engine.max_batch, partitionsConsumedConcurrently: cfg.engine.partitions_concurrently, coalescedConcurrently: cfg.engine.batches_in_flight, maxMessageBytes: cfg.engine.max_message_bytes,
+    maxFutureMs: cfg.engine.max_future_skew_ms,
     onFatal: (err) => onFatal(err),
   });
-  const labels = new KafkaLabelRunner({ consumer: labelConsumer, codecs, store, topic: cfg.kafka.topic_labels, log, metrics });
+  // The label runner too is run again after a crash kafkajs does not recover from (src/kafka/batch-loop.ts).
+  const labels = new KafkaLabelRunner({
+    consumer: labelConsumer, producer, codecs, store, topic: cfg.kafka.topic_labels, dlq: cfg.kafka.topic_labels_dlq, log, metrics,
+    maxMessageBytes: cfg.engine.max_message_bytes, maxFutureMs: cfg.engine.max_future_skew_ms, onFatal: (err) => onFatal(err),
+  });
 
   const http = cfg.engine.http_port === 0 ? null : await startHttp({
     host: cfg.engine.http_host, port: cfg.engine.http_port, registry: metrics.registry,
     readiness: {
       ready: () => {
-        const checks = { kafka: runner.isRunning, assigned: runner.isAssigned, redis: redis.status === 'ready', model: true, rules: true };
+        const checks = {
+          kafka: runner.isRunning, assigned: runner.isAssigned, redis: redis.status === 'ready', model: true, rules: true,
+          // A chunk held for a minute by an unavailable service (the broker for the decisions).
+          flowing: runner.stalledMs < 60_000,
+        };
         return { ok: Object.values(checks).every(Boolean), checks };
       },
     },
@@ -134,15 +143,12 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   // Warm before joining the group: the first batches should not pay for start-up costs.
   await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);
   await runner.start();
-  // The label consumer too is run again after a crash kafkajs does not recover from.
-  const labelSupervisor = superviseConsumer(labelConsumer, { name: 'labels', log, run: () => labels.start(), onFatal: (err) => onFatal(err) });
   await labels.start();
   log.info({ model: scorer.version, ruleset: rules.current().version, metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics` }, 'engine running');
 
   return {
     runner, labels, metrics, store, fatal,
     async stop() {
-      labelSupervisor.stop();
       await Promise.allSettled([runner.stop(), labels.stop()]);
       await producer.disconnect().catch(() => undefined);
       if (http) await new Promise((r) => http.close(r));

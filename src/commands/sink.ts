@@ -11,7 +11,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { migrate } from '../storage/migrate.js';
@@ -45,6 +45,8 @@ export interface AuditSinkHandle {
   metrics: AuditMetrics;
   pool: pg.Pool;
   http: Server | null;
+  /** Settles when the consumer keeps crashing although run again: exit for the supervisor. */
+  fatal: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -70,8 +72,19 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     });
     await consumer.connect();
     opened.push(() => consumer.disconnect());
+    // For the sink's dead letters (decisions it cannot decode, validate or write).
+    const producer = kafka.producer(IDEMPOTENT_PRODUCER);
+    await producer.connect();
+    opened.push(() => producer.disconnect());
     const writer = new AuditWriter(pool);
-    const runner = new KafkaAuditRunner({ consumer, codecs, writer, topic: cfg.kafka.topic_decisions, log, metrics, maxRows: opts.maxRows });
+    let onFatal: (err: Error) => void = () => undefined;
+    const fatal = new Promise<Error>((resolve) => { onFatal = resolve; });
+    const runner = new KafkaAuditRunner({
+      consumer, producer, codecs, writer, topic: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_audit_dlq, log, metrics,
+      maxRows: opts.maxRows, maxMessageBytes: cfg.engine.max_message_bytes,
+      probe: async () => { await pool.query('SELECT 1'); },
+      onFatal: (err) => onFatal(err),
+    });
 
     let pgOk = true;
     const pgProbe = setInterval(() => { pool.query('SELECT 1').then(() => { pgOk = true; }, () => { pgOk = false; }); }, 5_000);
@@ -83,7 +96,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       host, port, registry: metrics.registry,
       readiness: {
         ready: () => {
-          const checks = { kafka: runner.isRunning, assigned: runner.isAssigned, postgres: pgOk };
+          const checks = { kafka: runner.isRunning, assigned: runner.isAssigned, postgres: pgOk, flowing: runner.stalledMs < 60_000 };
           return { ok: Object.values(checks).every(Boolean), checks };
         },
       },
@@ -94,10 +107,11 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     log.info({ topic: cfg.kafka.topic_decisions, ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}) }, 'audit sink running');
 
     return {
-      runner, writer, metrics, pool, http,
+      runner, writer, metrics, pool, http, fatal,
       async stop() {
         clearInterval(pgProbe);
         await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
+        await producer.disconnect().catch(() => undefined);
         if (http) await new Promise((r) => http.close(r));
         await pool.end().catch(() => undefined);
         log.info({ consumed: runner.consumed, written: runner.written, duplicates: runner.duplicates, skipped: runner.skipped }, 'audit sink stopped');
@@ -164,5 +178,9 @@ export default async function sink(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    void handle.fatal.then((err) => {
+      log.error({ err }, 'audit consumer keeps crashing: exiting for the supervisor');
+      handle.stop().finally(() => process.exit(70));
+    });
   });
 }

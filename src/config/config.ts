@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 export interface EngineConfig {
   kafka: {
     brokers: string[]; client_id: string; group_id: string;
-    topic_authorizations: string; topic_decisions: string; topic_labels: string; topic_dlq: string;
+    topic_authorizations: string; topic_decisions: string; topic_labels: string; topic_dlq: string; topic_labels_dlq: string; topic_audit_dlq: string;
     ssl: boolean; sasl_mechanism: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512'; sasl_username: string; sasl_password: string;
     session_timeout_ms: number; max_bytes_per_partition: number; max_bytes: number;
   };
@@ -17,6 +17,7 @@ export interface EngineConfig {
   postgres: { url: string; ssl: boolean };
   engine: {
     max_batch: number; partitions_concurrently: number; batches_in_flight: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number; decision_memo_ttl_ms: number;
+    max_future_skew_ms: number; max_event_age_ms: number;
     http_port: number; http_host: string; log_level: string;
   };
   model: { path: string };
@@ -35,7 +36,7 @@ type Kind = 'string' | 'int' | 'posint' | 'bool' | 'list' | { oneOf: readonly st
 const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> } = {
   kafka: {
     brokers: 'list', client_id: 'string', group_id: 'string', topic_authorizations: 'string', topic_decisions: 'string',
-    topic_labels: 'string', topic_dlq: 'string', ssl: 'bool',
+    topic_labels: 'string', topic_dlq: 'string', topic_labels_dlq: 'string', topic_audit_dlq: 'string', ssl: 'bool',
     sasl_mechanism: { oneOf: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] }, sasl_username: 'string', sasl_password: 'string',
     session_timeout_ms: 'posint', max_bytes_per_partition: 'posint', max_bytes: 'posint',
   },
@@ -44,6 +45,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   postgres: { url: { url: ['postgres:', 'postgresql:'], optional: true }, ssl: 'bool' },
   engine: {
     max_batch: 'posint', partitions_concurrently: 'posint', batches_in_flight: 'posint', max_message_bytes: 'posint', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'posint',
+    max_future_skew_ms: 'int', max_event_age_ms: 'int',
     http_port: 'int', http_host: 'string', log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   model: { path: 'string' },

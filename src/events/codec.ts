@@ -1,13 +1,16 @@
 /**
  * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro body) through a
- * Confluent-compatible schema registry. Schemas are registered once at start-up; decoding
- * fetches a writer schema once per id and caches it (inside the registry client).
+ * Confluent-compatible schema registry. Schemas are registered once at start-up. Each topic is
+ * decoded by a SubjectDecoder of its own (./subject-decoder.ts): only its subject's schema ids,
+ * bounded before anything is allocated, read into the schema this code expects.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { AuthorizationEvent, Decision, LabelEvent } from './types.js';
+import { httpSubjectRegistry, SubjectDecoder, type RegistryAuth } from './subject-decoder.js';
 
+export { DecodeError } from './subject-decoder.js';
 export const SCHEMA_DIR = resolve(import.meta.dirname, '../../config/schemas');
 
 export function readSchema(name: 'authorization' | 'decision' | 'label'): string {
@@ -18,12 +21,6 @@ export interface TopicNames {
   authorizations: string;
   decisions: string;
   labels: string;
-}
-
-export class DecodeError extends Error {
-  constructor(readonly reason: string, detail: string) {
-    super(`${reason}: ${detail}`);
-  }
 }
 
 /** What the registry client hands back for an Avro schema id: an avsc type. */
@@ -50,6 +47,8 @@ export class AvroCodecs {
     readonly registry: SchemaRegistry,
     readonly ids: { authorization: number; decision: number; label: number },
     types: { authorization: AvroType; decision: AvroType; label: AvroType },
+    /** One decoder per topic: only that topic's subject. */
+    readonly decoders: { authorization: SubjectDecoder<AuthorizationEvent>; decision: SubjectDecoder<Decision>; label: SubjectDecoder<LabelEvent> },
   ) {
     // Producing is on the hot path: no per-message schema lookup, no promise.
     this.decisionEncoder = new WireEncoder(ids.decision, types.decision);
@@ -58,7 +57,7 @@ export class AvroCodecs {
   }
 
   /** Registers (idempotently) the three schemas under `<topic>-value` subjects. */
-  static async create(registryUrl: string, topics: TopicNames, auth?: { username: string; password: string }): Promise<AvroCodecs> {
+  static async create(registryUrl: string, topics: TopicNames, auth?: RegistryAuth): Promise<AvroCodecs> {
     const registry = new SchemaRegistry({
       host: registryUrl,
       ...(auth?.username ? { auth: { username: auth.username, password: auth.password } } : {}),
@@ -71,8 +70,15 @@ export class AvroCodecs {
       reg('label', topics.labels),
     ]);
     const type = async (id: number) => (await registry.getSchema(id)) as unknown as AvroType;
+    const subjects = httpSubjectRegistry(registryUrl, auth);
+    const decoder = <T>(name: 'authorization' | 'decision' | 'label', topic: string) =>
+      new SubjectDecoder<T>({ registry: subjects, subject: `${topic}-value`, readerSchema: readSchema(name) }).start();
     return new AvroCodecs(registry, { authorization, decision, label }, {
       authorization: await type(authorization), decision: await type(decision), label: await type(label),
+    }, {
+      authorization: await decoder<AuthorizationEvent>('authorization', topics.authorizations),
+      decision: await decoder<Decision>('decision', topics.decisions),
+      label: await decoder<LabelEvent>('label', topics.labels),
     });
   }
 
@@ -80,18 +86,8 @@ export class AvroCodecs {
   encodeDecision(d: Decision): Buffer { return this.decisionEncoder.encode(d); }
   encodeLabel(l: LabelEvent): Buffer { return this.labelEncoder.encode(l); }
 
-  /** Decodes any registered record, classifying failures into DLQ reasons. */
-  async decode<T>(buf: Buffer | null): Promise<T> {
-    if (!buf || buf.length === 0) throw new DecodeError('empty_payload', 'no value');
-    if (buf.length < 6) throw new DecodeError('truncated', `${buf.length} bytes`);
-    if (buf[0] !== 0) throw new DecodeError('bad_magic_byte', `magic byte ${buf[0]}`);
-    try {
-      return (await this.registry.decode(buf)) as T;
-    } catch (err) {
-      const msg = (err as Error).message ?? String(err);
-      // Apicurio answers an unknown id with 404 and its own wording ("No content with ID").
-      if ((err as { status?: number }).status === 404 || /not found|no content with id|404|40403/i.test(msg)) throw new DecodeError('unknown_schema_id', `schema id ${buf.readInt32BE(1)}`);
-      throw new DecodeError('avro_decode_failed', msg.slice(0, 200));
-    }
-  }
+  /** Decode one message of each topic, or throw DecodeError with the DLQ reason. */
+  decodeAuthorization(buf: Buffer | null): Promise<AuthorizationEvent> { return this.decoders.authorization.decode(buf); }
+  decodeDecision(buf: Buffer | null): Promise<Decision> { return this.decoders.decision.decode(buf); }
+  decodeLabel(buf: Buffer | null): Promise<LabelEvent> { return this.decoders.label.decode(buf); }
 }

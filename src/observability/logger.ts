@@ -11,7 +11,6 @@ import { maskDeep, maskPans } from '../security/pan.js';
  * @deprecated Use containsPan (free text) or identifierHasPan (identifiers) from
  * src/security/pan.ts. Kept only for src/pipelines/decision/kafka-runner.ts until it is switched.
  */
-export { containsPan as looksLikePan } from '../security/pan.js';
 
 const maskMessage = (m: unknown): unknown => (typeof m === 'string' ? maskPans(m) : maskDeep(m));
 

@@ -29,7 +29,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     ruleHits: new Counter({ name: 'fraud_rule_hits_total', help: 'Rule hits by rule id and mode', labelNames: ['rule', 'mode'] as const, registers: [registry] }),
     ruleErrors: new Counter({ name: 'fraud_rule_errors_total', help: 'Rules that failed at run time (counted as not hit), by rule id', labelNames: ['rule'] as const, registers: [registry] }),
     score: new Histogram({ name: 'fraud_model_score', help: 'Model fraud score', buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: [registry] }),
-    dlq: new Counter({ name: 'fraud_dlq_total', help: 'Events sent to the dead-letter topic, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    dlq: new Counter({ name: 'fraud_dlq_total', help: 'Messages sent to a dead-letter topic, by reason (label:… for fraud labels)', labelNames: ['reason'] as const, registers: [registry] }),
     degraded: new Counter({ name: 'fraud_degraded_total', help: 'Decisions made on partial information, by reason', labelNames: ['reason'] as const, registers: [registry] }),
     redelivered: new Counter({ name: 'fraud_redelivered_total', help: 'Events seen again (crash, rebalance) answered with their first decision', registers: [registry] }),
     labels: new Counter({ name: 'fraud_labels_applied_total', help: 'Fraud labels applied to the feature store', labelNames: ['fraud'] as const, registers: [registry] }),

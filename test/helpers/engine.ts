@@ -19,6 +19,8 @@ export function testConfig(overrides: Record<string, string> = {}): EngineConfig
     FRAUD_KAFKA_TOPIC_DECISIONS: `${id}-decisions`,
     FRAUD_KAFKA_TOPIC_LABELS: `${id}-labels`,
     FRAUD_KAFKA_TOPIC_DLQ: `${id}-dlq`,
+    FRAUD_KAFKA_TOPIC_LABELS_DLQ: `${id}-labels-dlq`,
+    FRAUD_KAFKA_TOPIC_AUDIT_DLQ: `${id}-audit-dlq`,
     FRAUD_KAFKA_GROUP_ID: `${id}-engine`,
     FRAUD_REDIS_KEY_PREFIX: `${id}-fe`,
     FRAUD_ENGINE_HTTP_PORT: '0',
@@ -27,6 +29,8 @@ export function testConfig(overrides: Record<string, string> = {}): EngineConfig
     // decisions undegraded so that they can be compared exactly.
     FRAUD_ENGINE_REDIS_TIMEOUT_MS: '5000',
     FRAUD_ENGINE_MODEL_TIMEOUT_MS: '5000',
+    // Tests replay the simulator's 2018 history through Kafka: no age limit unless a test sets one.
+    FRAUD_ENGINE_MAX_EVENT_AGE_MS: '0',
     ...overrides,
   });
 }
@@ -35,13 +39,18 @@ export function kafkaFor(cfg: EngineConfig): Kafka {
   return new Kafka({ clientId: 'it', brokers: cfg.kafka.brokers, logLevel: logLevel.NOTHING });
 }
 
+/** Every topic of a configuration: input, output and the dead-letter ones. */
+export function topicsOf(cfg: EngineConfig): string[] {
+  const k = cfg.kafka;
+  return [k.topic_authorizations, k.topic_decisions, k.topic_labels, k.topic_dlq, k.topic_labels_dlq, k.topic_audit_dlq];
+}
+
 export async function createTopics(cfg: EngineConfig, partitions = 3): Promise<void> {
   const admin = kafkaFor(cfg).admin();
   await admin.connect();
-  const k = cfg.kafka;
   await admin.createTopics({
     waitForLeaders: true,
-    topics: [k.topic_authorizations, k.topic_decisions, k.topic_labels, k.topic_dlq].map((topic) => ({ topic, numPartitions: partitions })),
+    topics: topicsOf(cfg).map((topic) => ({ topic, numPartitions: partitions })),
   });
   await admin.disconnect();
 }
@@ -49,8 +58,7 @@ export async function createTopics(cfg: EngineConfig, partitions = 3): Promise<v
 export async function deleteTopics(cfg: EngineConfig): Promise<void> {
   const admin = kafkaFor(cfg).admin();
   await admin.connect();
-  const k = cfg.kafka;
-  await admin.deleteTopics({ topics: [k.topic_authorizations, k.topic_decisions, k.topic_labels, k.topic_dlq] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: topicsOf(cfg) }).catch(() => undefined);
   await admin.disconnect();
 }
 
@@ -113,7 +121,7 @@ export async function pipelineIO(overrides: Record<string, string> = {}): Promis
   const kafka = kafkaFor(cfg);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) => codecs.decode<Decision>(b)).start();
+  const decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) => codecs.decodeDecision(b)).start();
   const dlq = await new TopicReader<null>(kafka, cfg.kafka.topic_dlq, async () => null).start();
   return {
     cfg, codecs, producer, decisions, dlq,

@@ -134,7 +134,7 @@ export class DecisionWatcher {
         const at = Date.now();
         for (const m of batch.messages) {
           if (!m.value) continue;
-          const decision = await this.codecs.decode<Decision>(m.value);
+          const decision = await this.codecs.decodeDecision(m.value);
           this.seen.push({ raw: m.value, decision, at });
           if (!this.firstAt.has(decision.auth_id)) this.firstAt.set(decision.auth_id, at);
         }

@@ -86,7 +86,7 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
     await decisions.waitFor(decided(['m-2']));
     await dlq.waitFor((items) => items.length >= 3);
     const reasons = dlq.items.map((i) => i.headers['dlq.reason']!.toString());
-    expect(reasons).toEqual(['avro_decode_failed', 'bad_magic_byte', 'invalid_field:currency:not_iso4217']);
+    expect(reasons).toEqual(['avro_limit:truncated', 'bad_magic_byte', 'invalid_field:currency:not_iso4217']);
     expect(dlq.items[0]!.raw!.equals(truncated)).toBe(true);
     expect(dlq.items[1]!.raw!.equals(badMagic)).toBe(true);
     expect(dlq.items.every((i) => /^.+\/\d+\/\d+$/.test(i.headers['dlq.source']!.toString()))).toBe(true);

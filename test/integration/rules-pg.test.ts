@@ -140,7 +140,7 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     await producer.connect();
     // A fresh database: the engine migrates it and decides with config/rules.
     engine = await startEngine(cfg);
-    decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) => codecs.decode<Decision>(b)).start();
+    decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) => codecs.decodeDecision(b)).start();
   });
 
   afterAll(async () => {

@@ -42,7 +42,13 @@ describe('authorization validation', () => {
     expect(validateAuthorization({ ...ok, auth_id: '' })).toBe('invalid_field:auth_id:empty');
     expect(validateAuthorization({ ...ok, amount_minor: -1 })).toBe('invalid_field:amount_minor:out_of_range');
     expect(validateAuthorization({ ...ok, currency: 'eur' })).toBe('invalid_field:currency:not_iso4217');
-    expect(validateAuthorization({ ...ok, event_time: Date.now() + 3 * 86_400_000 })).toBe('invalid_field:event_time:out_of_range');
+    expect(validateAuthorization({ ...ok, event_time: 5 })).toBe('invalid_field:event_time:out_of_range');
+    expect(validateAuthorization({ ...ok, event_time: Date.now() + 3 * 86_400_000 })).toBe('event_time_in_future');
+    // The skew allowed for the gateway's clock: 5 minutes unless configured.
+    const now = Date.UTC(2026, 11, 1);
+    expect(validateAuthorization({ ...ok, event_time: now + 299_000 }, { now })).toBeNull();
+    expect(validateAuthorization({ ...ok, event_time: now + 301_000 }, { now })).toBe('event_time_in_future');
+    expect(validateAuthorization({ ...ok, event_time: now + 301_000 }, { now, maxFutureMs: 600_000 })).toBeNull();
     expect(validateAuthorization({ ...ok, description: 'x'.repeat(5000) })).toBe('invalid_field:description:too_long');
   });
   it('refuses a card number where a token belongs', () => {

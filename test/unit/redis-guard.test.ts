@@ -79,7 +79,7 @@ describe('redis guard', () => {
     const memo = new GuardedDecisionMemo(slow, g, 30, 5);
     await expect(memo.recall(['a'])).rejects.toThrow(/budget/);
     const t = Date.now();
-    await memo.remember([{ authId: 'a', value: Buffer.from('x') }]);
+    await memo.remember([{ authId: 'a', hash: Buffer.alloc(16), value: Buffer.from('x') }]);
     expect(Date.now() - t).toBeLessThan(25);
     await expect(withBudget(Promise.resolve(1), 0)).resolves.toBe(1);
   });

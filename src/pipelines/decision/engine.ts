@@ -29,6 +29,13 @@ export interface EngineOptions {
   modelTimeoutMs?: number;
   /** Clock for decided_time; replay passes event time so outputs are reproducible. */
   clock?: (ev: AuthorizationEvent) => number;
+  /**
+   * Events older than this (ms before `now()`, the features' longest retention) are decided on
+   * what they carry alone, without reading or updating features (degraded `event_too_old`):
+   * an old replayed event would otherwise become a new entity's history. 0 = off (replay).
+   */
+  maxEventAgeMs?: number;
+  now?: () => number;
 }
 
 class TimeoutError extends Error {}
@@ -82,11 +89,19 @@ export class DecisionEngine {
     if (n === 0) return { decisions: [], vectors: [] };
     const batchDegraded: string[] = [];
 
-    // 1. Features: read + update, one round trip.
+    // 1. Features: read + update, one round trip (events too old for the features left out).
     let t = performance.now();
+    const oldest = this.opts.maxEventAgeMs ? (this.opts.now ?? Date.now)() - this.opts.maxEventAgeMs : -Infinity;
+    const tooOld = events.map((ev) => ev.event_time < oldest);
+    const current = tooOld.includes(true) ? events.filter((_, i) => !tooOld[i]) : events;
     let vectors: FeatureVector[];
     try {
-      vectors = await withTimeout(this.opts.store.enrich(events), this.opts.featureTimeoutMs);
+      const enriched = current.length ? await withTimeout(this.opts.store.enrich(current), this.opts.featureTimeoutMs) : [];
+      if (current === events) vectors = enriched;
+      else {
+        let j = 0;
+        vectors = events.map((ev, i) => (tooOld[i] ? txOnlyVector(ev) : enriched[j++]!));
+      }
     } catch (err) {
       batchDegraded.push(err instanceof TimeoutError ? 'features_timeout' : 'features_unavailable');
       vectors = events.map(txOnlyVector);
@@ -140,7 +155,7 @@ export class DecisionEngine {
         tags: policy.tags,
         model_version: modelVersion,
         ruleset_version: rs.version,
-        degraded: batchDegraded,
+        degraded: tooOld[i] ? ['event_too_old', ...batchDegraded.filter((r) => !r.startsWith('features_'))] : batchDegraded,
         features,
         event_time: ev.event_time,
         decided_time: this.opts.clock ? this.opts.clock(ev) : Date.now(),
@@ -150,7 +165,11 @@ export class DecisionEngine {
     const engineMs = performance.now() - fetchedAt;
     for (const d of decisions) d.engine_latency_ms = Math.round(engineMs * 1000) / 1000;
     metrics?.stageLatency.observe({ stage: 'rules' }, performance.now() - t);
-    if (metrics) for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
+    if (metrics) {
+      for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
+      const old = tooOld.filter(Boolean).length;
+      if (old) metrics.degraded.inc({ reason: 'event_too_old' }, old);
+    }
     return { decisions, vectors };
   }
 }

@@ -1,19 +1,21 @@
 /**
- * The Kafka edge of the decision pipeline: consumes `authorizations` per fetched batch,
- * decodes and validates each partition's chunk, merges the chunks handed in together (see
- * ./coalescer.ts) into one DecisionEngine batch, produces its decisions (keyed by card
- * token) and dead letters in one acknowledged send, then commits each partition's offsets. At-least-once: a crash before the commit re-delivers the batch, the
- * feature store ignores auth ids it has seen, and the decision is recomputed.
+ * The Kafka edge of the decision pipeline, a handler of the shared batch loop
+ * (src/kafka/batch-loop.ts): each partition chunk of `authorizations` is decoded (only the
+ * topic's own schema ids) and validated; the chunks handed in together are merged (see
+ * ./coalescer.ts) into one DecisionEngine batch whose decisions, keyed by card token, go out in
+ * one acknowledged send; the loop then dead-letters what was refused and commits the offsets.
+ * At-least-once: a crash before the commit re-delivers the batch; the decision memo answers a
+ * redelivered event with its first decision, byte for byte, and refuses a reused auth id.
  */
-import type { Consumer, EachBatchPayload, Producer, Message, IHeaders } from 'kafkajs';
+import type { Consumer, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AuthorizationEvent, Decision } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
-import { looksLikePan } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { superviseConsumer, type ConsumerSupervisor } from '../../kafka/consumer-supervisor.js';
+import { BatchConsumerLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
 import type { DecisionEngine } from './engine.js';
-import type { DecisionMemo } from './memo.js';
+import { payloadHash, type DecisionMemo, type MemoEntry } from './memo.js';
 import { validateAuthorization } from './validate.js';
 import { Coalescer } from './coalescer.js';
 
@@ -28,187 +30,150 @@ export interface RunnerOptions {
   producer: Producer;
   codecs: AvroCodecs;
   engine: DecisionEngine;
-  /** Redelivered auth ids get their first decision back, byte for byte. */
+  /** Redelivered auth ids get their first decision back, byte for byte; reused ones are refused. */
   memo?: DecisionMemo;
   topics: RunnerTopics;
   log: Logger;
   metrics: Metrics;
   maxBatch: number;
   maxMessageBytes: number;
+  /** How far ahead of the clock an event_time may be (ms). */
+  maxFutureMs?: number;
   partitionsConsumedConcurrently?: number;
   /** Merged batches (see ./coalescer.ts) decided at once, at most (default 3). */
   coalescedConcurrently?: number;
   /**
-   * Called when the consumer keeps crashing for good (non-retriable errors, run again a few
-   * times, see kafka/consumer-supervisor.ts): `run` exits non-zero for its supervisor.
+   * Called when the consumer keeps crashing for good (see kafka/consumer-supervisor.ts): `run`
+   * exits non-zero for its supervisor.
    */
   onFatal?: (err: Error) => void;
 }
 
-interface DeadLetter {
-  reason: string;
-  message: { key: Buffer | null; value: Buffer | null; offset: string; headers?: IHeaders };
-}
-
 /** One partition's chunk, decoded: what the coalescer merges. */
 interface DecodedChunk {
-  topic: string;
-  partition: number;
   events: AuthorizationEvent[];
-  dead: DeadLetter[];
+  /** Aligned with events: the message and the hash of its payload. */
+  messages: KafkaMessage[];
+  hashes: Buffer[];
   fetchedAt: number;
+  /** Filled by the merged batch: events refused there (a reused auth id). */
+  refused: DeadLetter[];
 }
 
 export class KafkaDecisionRunner {
-  private assigned = 0;
-  private running = false;
-  private memoWarnedAt = 0;
-  private supervisor: ConsumerSupervisor | null = null;
+  private readonly loop: BatchConsumerLoop;
   private readonly coalescer: Coalescer<DecodedChunk>;
+  private memoWarnedAt = 0;
   decided = 0;
-  deadLettered = 0;
 
   constructor(private readonly o: RunnerOptions) {
     // Merged batches in flight at once: as many as kafkajs would have run partition batches
     // (the merged ones are fuller, so usually one).
     this.coalescer = new Coalescer(o.maxBatch, o.coalescedConcurrently ?? 3, (chunks) => this.decideAndProduce(chunks));
+    this.loop = new BatchConsumerLoop({
+      name: 'authorizations', consumer: o.consumer, topic: o.topics.authorizations, log: o.log,
+      maxChunk: o.maxBatch, partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
+      deadLetters: new DeadLetterSink(o.producer, o.topics.dlq, o.maxMessageBytes),
+      handle: (chunk) => this.handle(chunk),
+      // A synthetic event decided without features: fails when the engine itself is broken
+      // (model, rules, a bug), in which case nothing is dead-lettered.
+      probe: () => o.engine.warmUp(1),
+      onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+      onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: reason.split(':').slice(0, 2).join(':') }),
+      onFatal: (err) => o.onFatal?.(err),
+    });
   }
 
-  get isAssigned(): boolean { return this.assigned > 0; }
-  get isRunning(): boolean { return this.running; }
+  get isAssigned(): boolean { return this.loop.isAssigned; }
+  get isRunning(): boolean { return this.loop.isRunning; }
+  get deadLettered(): number { return this.loop.deadLettered; }
+  get stalledMs(): number { return this.loop.stalledMs; }
 
-  async start(): Promise<void> {
-    const { consumer, topics } = this.o;
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const mine = (e.payload.memberAssignment[topics.authorizations] ?? []) as number[];
-      this.assigned = mine.length;
-      this.running = true;
-      this.o.log.info({ partitions: mine }, 'joined consumer group');
-    });
-    // kafkajs restarts the consumer itself after a retriable failure (broker gone, retries
-    // exhausted, an error thrown by a batch): the batch in flight was not committed and is
-    // delivered again. After a non-retriable one the supervisor below runs it again, and
-    // gives up (onFatal) if it keeps crashing.
-    consumer.on(consumer.events.CRASH, (e) => {
-      const { error, restart } = e.payload;
-      this.running = false;
-      this.assigned = 0;
-      if (restart) this.o.log.warn({ err: error.message, restart }, 'consumer crashed; kafkajs restarts it, uncommitted batches are redelivered');
-      else this.o.log.error({ err: error.message, restart }, 'consumer crashed and kafkajs will not restart it');
-    });
-    await consumer.subscribe({ topic: topics.authorizations, fromBeginning: true });
-    this.running = true;
-    // Offsets are resolved only after the batch's decisions are acknowledged; kafkajs then
-    // commits them after every chunk (no interval or threshold) and, on stop, before it
-    // leaves the group, so a graceful shutdown re-delivers nothing.
-    const run = () => consumer.run({
-      autoCommit: true,
-      autoCommitInterval: null,
-      autoCommitThreshold: null,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 3,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
-    this.supervisor = superviseConsumer(consumer, { name: 'authorizations', log: this.o.log, run, onFatal: (err) => this.o.onFatal?.(err) });
-    await run();
-  }
-
+  start(): Promise<void> { return this.loop.start(); }
   /** Stops fetching, lets the batch in flight finish and commit, then leaves the group. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.supervisor?.stop();
-    await this.o.consumer.disconnect();
-  }
-
-  private async onBatch(p: EachBatchPayload): Promise<void> {
-    const { batch } = p;
-    const { metrics } = this.o;
-    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-    for (let start = 0; start < batch.messages.length; start += this.o.maxBatch) {
-      if (!p.isRunning() || p.isStale()) return;
-      const chunk = batch.messages.slice(start, start + this.o.maxBatch);
-      const fetchedAt = performance.now();
-      await this.processChunk(batch.topic, batch.partition, chunk, fetchedAt);
-      const last = chunk[chunk.length - 1]!.offset;
-      p.resolveOffset(last);
-      await p.commitOffsetsIfNecessary();
-      await p.heartbeat();
-    }
-    metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, 0);
-  }
+  stop(): Promise<void> { return this.loop.stop(); }
 
   /** Decodes and validates one partition's chunk, then hands it to the coalescer. */
-  private async processChunk(topic: string, partition: number, messages: EachBatchPayload['batch']['messages'], fetchedAt: number): Promise<void> {
+  private async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const { metrics, codecs } = this.o;
     const t = performance.now();
-    const events: AuthorizationEvent[] = [];
+    const now = Date.now();
+    const part: DecodedChunk = { events: [], messages: [], hashes: [], fetchedAt: chunk.fetchedAt, refused: [] };
     const dead: DeadLetter[] = [];
-    for (const m of messages) {
+    for (const m of chunk.messages) {
       if (m.value && m.value.length > this.o.maxMessageBytes) { dead.push({ reason: 'oversized_payload', message: m }); continue; }
+      let ev: AuthorizationEvent;
       try {
-        const ev = await codecs.decode<AuthorizationEvent>(m.value);
-        const invalid = validateAuthorization(ev) ?? panInIdentifier(ev);
-        if (invalid) dead.push({ reason: invalid, message: m });
-        else events.push(ev);
+        ev = await codecs.decodeAuthorization(m.value);
       } catch (err) {
-        dead.push({ reason: err instanceof DecodeError ? err.reason : 'decode_error', message: m });
+        if (!(err instanceof DecodeError)) throw err;
+        dead.push({ reason: err.reason, message: m });
+        continue;
       }
+      const invalid = validateAuthorization(ev, { now, maxFutureMs: this.o.maxFutureMs });
+      if (invalid) { dead.push({ reason: invalid, message: m }); continue; }
+      part.events.push(ev);
+      part.messages.push(m);
+      part.hashes.push(payloadHash(m.value!));
     }
     metrics.stageLatency.observe({ stage: 'decode' }, performance.now() - t);
-    await this.coalescer.submit({ topic, partition, events, dead, fetchedAt }, events.length);
+    // A message retried alone after its merged batch failed is decided alone: merged again, a
+    // poison message would fail its neighbours from other partitions too.
+    if (part.events.length) await (chunk.isolated ? this.decideAndProduce([part]) : this.coalescer.submit(part, part.events.length));
+    return { dead: dead.concat(part.refused) };
   }
 
   /**
    * Decides the valid events of the chunks merged by the coalescer as one batch (one Redis
-   * round trip, one model run) and produces their decisions and dead letters in one
-   * acknowledged send.
+   * round trip, one model run) and produces their decisions in one acknowledged send.
    */
   private async decideAndProduce(chunks: DecodedChunk[]): Promise<void> {
     const { metrics, codecs } = this.o;
     const events = chunks.length === 1 ? chunks[0]!.events : chunks.flatMap((c) => c.events);
+    const hashes = chunks.length === 1 ? chunks[0]!.hashes : chunks.flatMap((c) => c.hashes);
     const fetchedAt = Math.min(...chunks.map((c) => c.fetchedAt));
     metrics.batchSize.observe(events.length);
 
-    // The memo lookup runs beside the feature round trip, so it adds no latency.
+    // The memo first: a redelivered event is answered from it, and a reused auth id is refused
+    // before its event touches any feature.
     const memo = this.o.memo;
-    const [{ decisions }, remembered] = await Promise.all([
-      this.o.engine.decideBatch(events, fetchedAt),
-      memo ? memo.recall(events.map((e) => e.auth_id)).catch(() => null) : Promise.resolve(null),
-    ]);
+    const remembered = memo ? await memo.recall(events.map((e) => e.auth_id)).catch(() => null) : null;
+    const plan = planBatch(events, hashes, remembered);
+    const refused = new Set(plan.reused);
+    if (plan.reused.length) {
+      let i = 0;
+      for (const c of chunks) {
+        for (let j = 0; j < c.events.length; j++, i++) if (refused.has(i)) c.refused.push({ reason: 'auth_id_reused', message: c.messages[j]! });
+      }
+    }
 
+    const { decisions } = await this.o.engine.decideBatch(plan.fresh.map((i) => events[i]!), fetchedAt);
     let t = performance.now();
-    const fresh: { authId: string; value: Buffer }[] = [];
-    const out: Message[] = decisions.map((d, i) => {
-      const before = remembered?.[i];
-      if (before) return { key: d.card_token, value: before };
-      const value = codecs.encodeDecision(d);
-      fresh.push({ authId: d.auth_id, value });
-      return { key: d.card_token, value };
-    });
-    const redelivered = decisions.length - fresh.length;
+    const values: (Buffer | null)[] = new Array(events.length).fill(null);
+    const toRemember: ({ authId: string } & MemoEntry)[] = [];
+    for (let k = 0; k < decisions.length; k++) {
+      const i = plan.fresh[k]!;
+      const value = codecs.encodeDecision(decisions[k]!);
+      values[i] = value;
+      toRemember.push({ authId: events[i]!.auth_id, hash: hashes[i]!, value });
+    }
+    for (const [i, entry] of plan.remembered) values[i] = entry.value;
+    for (const [i, first] of plan.sameAs) values[i] = values[first]!;
+    const out: Message[] = [];
+    for (let i = 0; i < events.length; i++) { const value = values[i]; if (value) out.push({ key: events[i]!.card_token, value }); }
+    const redelivered = plan.remembered.size + plan.sameAs.size;
     if (redelivered > 0) metrics.redelivered.inc(redelivered);
     metrics.stageLatency.observe({ stage: 'encode' }, performance.now() - t);
 
     // The memo write runs beside the produce; both finish before the offsets are resolved.
     // (A crash between the broker's ack and the memo write recomputes those decisions.)
     t = performance.now();
-    const topicMessages = [{ topic: this.o.topics.decisions, messages: out }];
-    // Dead letters go in requests of bounded size: a partition's record batch over the broker's
-    // message.max.bytes fails that partition alone, and kafkajs then rewinds the idempotent
-    // sequence numbers of the whole request (out-of-order sequence, a fatal crash).
-    const dead = chunks.flatMap((c) => c.dead.map((d) => deadLetter(d, c.topic, c.partition, this.o.maxMessageBytes)));
-    const letters = bySize(dead, DLQ_REQUEST_BYTES);
-    if (letters.length) topicMessages.push({ topic: this.o.topics.dlq, messages: letters.shift()! });
-    const remembering = memo && fresh.length ? memo.remember(fresh).catch((err: Error) => this.memoUnavailable(err)) : null;
-    await this.o.producer.sendBatch({ acks: -1, topicMessages });
-    for (const more of letters) await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.dlq, messages: more }] });
+    const remembering = memo && toRemember.length ? memo.remember(toRemember).catch((err: Error) => this.memoUnavailable(err)) : null;
+    if (out.length) await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.decisions, messages: out }] });
     await remembering;
     const ackedAt = Date.now();
     metrics.stageLatency.observe({ stage: 'produce' }, performance.now() - t);
-
     this.record(decisions, ackedAt, performance.now() - fetchedAt);
-    for (const c of chunks) for (const d of c.dead) metrics.dlq.inc({ reason: d.reason.split(':').slice(0, 2).join(':') });
-    this.deadLettered += dead.length;
   }
 
   /** Logged at most every 10 s: during a Redis outage every batch would say it. */
@@ -216,7 +181,7 @@ export class KafkaDecisionRunner {
     const now = Date.now();
     if (now - this.memoWarnedAt < 10_000) return;
     this.memoWarnedAt = now;
-    this.o.log.warn({ err: err.message }, 'decision memo unavailable (redeliveries are recomputed meanwhile)');
+    this.o.log.warn({ err }, 'decision memo unavailable (redeliveries are recomputed meanwhile)');
   }
 
   private record(decisions: Decision[], ackedAt: number, engineMs: number): void {
@@ -230,75 +195,35 @@ export class KafkaDecisionRunner {
   }
 }
 
-/**
- * For dead letters: a card-number-shaped run of digits (13-19, Luhn-valid, see the logger)
- * also when glued to letters ("x4111…", or an Avro length byte that happens to be a letter):
- * letters become boundaries here. Withholding too much is safe; missing a PAN is not.
- */
-function panLike(text: string): boolean {
-  return text.length >= 13 && looksLikePan(text.replace(/[A-Za-z_]/g, '.'));
+export interface BatchPlan {
+  /** Indices to decide. */
+  fresh: number[];
+  /** Index → its remembered decision (a redelivery of the same payload). */
+  remembered: Map<number, MemoEntry>;
+  /** Index → the earlier index of the same auth id and payload in this batch. */
+  sameAs: Map<number, number>;
+  /** Indices whose auth id was decided on another payload: refused. */
+  reused: number[];
 }
 
-/**
- * Identifiers are stored (Redis features) and emitted (decisions): a card number in one of
- * them is refused like a PAN in the card token. Free text (description) is neither stored
- * nor emitted, so it may hold anything; logs mask it. Here a card number is a digit run
- * delimited like a word (the logger's rule), not one glued to letters: hex tokens and hashes
- * hold 13+ digit runs that pass Luhn often enough (0.7 % of the simulator's email hashes)
- * to refuse good traffic.
- */
-const PAN_CHECKED_FIELDS = ['card_token', 'auth_id', 'customer_id', 'terminal_id', 'merchant_id', 'device_id', 'ip', 'email_hash', 'mcc', 'country'] as const;
-function panInIdentifier(ev: AuthorizationEvent): string | null {
-  for (const k of PAN_CHECKED_FIELDS) {
-    const v = ev[k];
-    if (typeof v === 'string' && v.length >= 13 && looksLikePan(v)) return k === 'card_token' ? 'pan_in_card_token' : `pan_in_identifier:${k}`;
+/** What to do with each event of a batch, given the memo's answers (null: memo unavailable). */
+export function planBatch(events: readonly AuthorizationEvent[], hashes: readonly Buffer[], remembered: readonly (MemoEntry | null)[] | null): BatchPlan {
+  const plan: BatchPlan = { fresh: [], remembered: new Map(), sameAs: new Map(), reused: [] };
+  const firstOf = new Map<string, number>();
+  for (let i = 0; i < events.length; i++) {
+    const id = events[i]!.auth_id;
+    const before = remembered?.[i];
+    if (before) {
+      if (before.hash.equals(hashes[i]!)) plan.remembered.set(i, before);
+      else plan.reused.push(i);
+      continue;
+    }
+    const first = firstOf.get(id);
+    if (first === undefined) {
+      firstOf.set(id, i);
+      plan.fresh.push(i);
+    } else if (hashes[first]!.equals(hashes[i]!)) plan.sameAs.set(i, first);
+    else plan.reused.push(i);
   }
-  return null;
-}
-
-/** Dead-letter bytes per produce request at most (the broker's default message.max.bytes is 1 MiB). */
-const DLQ_REQUEST_BYTES = 512 * 1024;
-
-function bySize(messages: Message[], maxBytes: number): Message[][] {
-  const groups: Message[][] = [];
-  let size = Infinity;
-  for (const m of messages) {
-    const bytes = 64 + (m.value?.length ?? 0) + (m.key?.length ?? 0);
-    if (size + bytes > maxBytes) { groups.push([]); size = 0; }
-    groups[groups.length - 1]!.push(m);
-    size += bytes;
-  }
-  return groups;
-}
-
-function hasPan(b: Buffer | string | (Buffer | string)[] | undefined | null): boolean {
-  if (b === null || b === undefined) return false;
-  if (Array.isArray(b)) return b.some(hasPan);
-  return panLike(typeof b === 'string' ? b : b.toString('latin1'));
-}
-
-/**
- * A dead letter keeps the original bytes and says why in headers. A payload, key or header
- * that contains something shaped like a card number is withheld (the whole message: bytes,
- * key and original headers): no PAN is stored, even in the DLQ. An oversized payload is not
- * copied either (dlq.source points at it in the input topic).
- */
-function deadLetter(d: DeadLetter, topic: string, partition: number, maxBytes: number): Message {
-  const raw = d.message.value;
-  const headers = d.message.headers ?? {};
-  const oversized = raw !== null && raw.length > maxBytes;
-  const pan = hasPan(d.message.key) || Object.values(headers).some((h) => hasPan(h)) || (!oversized && hasPan(raw));
-  const withheld = pan ? 'withheld:pan_like_content' : oversized ? 'withheld:oversized' : null;
-  return {
-    key: pan ? null : d.message.key,
-    value: withheld ? null : raw,
-    headers: {
-      ...(pan ? {} : headers),
-      'dlq.reason': d.reason,
-      'dlq.source': `${topic}/${partition}/${d.message.offset}`,
-      'dlq.time': new Date().toISOString(),
-      ...(withheld ? { 'dlq.payload': withheld } : {}),
-      ...(oversized ? { 'dlq.size': String(raw.length) } : {}),
-    },
-  };
+  return plan;
 }

@@ -1,15 +1,44 @@
 /**
- * Decision memo: the encoded decision of each auth id, kept for a while so that an event
- * redelivered after a crash or a rebalance gets byte-identical output. Recomputing is not
- * enough: another partition may have added events to a shared terminal or customer in the
- * meantime. Bounded by a TTL a little longer than a redelivery can take (session timeout,
- * restart); best effort: if Redis is away, the decision is recomputed.
+ * Decision memo: the encoded decision of each auth id, with a hash of the payload it was made
+ * on, kept for a while so that an event redelivered after a crash or a rebalance gets
+ * byte-identical output. Recomputing is not enough: another partition may have added events to
+ * a shared terminal or customer in the meantime. The hash tells a redelivery (same payload)
+ * from a reused auth id (another card or amount under an id already decided): the latter is
+ * refused (`auth_id_reused`) instead of being answered with someone else's decision.
+ * Bounded by a TTL a little longer than a redelivery can take (session timeout, restart); best
+ * effort: if Redis is away, the decision is recomputed.
  */
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
+export interface MemoEntry {
+  /** payloadHash() of the event the decision was made on. */
+  hash: Buffer;
+  /** The encoded decision. */
+  value: Buffer;
+}
+
 export interface DecisionMemo {
-  recall(authIds: readonly string[]): Promise<(Buffer | null)[]>;
-  remember(entries: readonly { authId: string; value: Buffer }[]): Promise<void>;
+  recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]>;
+  remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void>;
+}
+
+const HASH_BYTES = 16;
+/** First byte of a stored entry; the entries of the first format (a bare decision) start with 0. */
+const FORMAT = 1;
+
+/** A hash of an event's Avro body (the wire-format header, which names the schema id, left out). */
+export function payloadHash(wire: Buffer): Buffer {
+  return createHash('sha256').update(wire.subarray(5)).digest().subarray(0, HASH_BYTES);
+}
+
+export function encodeEntry(e: MemoEntry): Buffer {
+  return Buffer.concat([Buffer.from([FORMAT]), e.hash, e.value]);
+}
+
+export function decodeEntry(b: Buffer | null): MemoEntry | null {
+  if (!b || b.length <= 1 + HASH_BYTES || b[0] !== FORMAT) return null;
+  return { hash: b.subarray(1, 1 + HASH_BYTES), value: b.subarray(1 + HASH_BYTES) };
 }
 
 export class RedisDecisionMemo implements DecisionMemo {
@@ -19,18 +48,40 @@ export class RedisDecisionMemo implements DecisionMemo {
     return `${this.opts.prefix}:{a:${authId}}:decision`;
   }
 
-  async recall(authIds: readonly string[]): Promise<(Buffer | null)[]> {
+  async recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]> {
     if (!authIds.length) return [];
     const p = this.redis.pipeline();
     for (const id of authIds) p.getBuffer(this.key(id));
     const res = (await p.exec()) ?? [];
-    return res.map(([err, v]) => (err ? null : (v as Buffer | null)));
+    return res.map(([err, v]) => (err ? null : decodeEntry(v as Buffer | null)));
   }
 
-  async remember(entries: readonly { authId: string; value: Buffer }[]): Promise<void> {
+  async remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void> {
     if (!entries.length) return;
     const p = this.redis.pipeline();
-    for (const e of entries) p.set(this.key(e.authId), e.value, 'PX', this.opts.ttlMs, 'NX');
+    for (const e of entries) p.set(this.key(e.authId), encodeEntry(e), 'PX', this.opts.ttlMs, 'NX');
     await p.exec();
+  }
+}
+
+/** The same contract in memory (replay, tests), with the same TTL semantics. */
+export class MemoryDecisionMemo implements DecisionMemo {
+  private readonly entries = new Map<string, { entry: MemoEntry; until: number }>();
+  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+
+  async recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]> {
+    const t = this.now();
+    return authIds.map((id) => {
+      const e = this.entries.get(id);
+      return e && e.until > t ? e.entry : null;
+    });
+  }
+
+  async remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void> {
+    const t = this.now();
+    for (const e of entries) {
+      const old = this.entries.get(e.authId);
+      if (!old || old.until <= t) this.entries.set(e.authId, { entry: { hash: e.hash, value: e.value }, until: t + this.ttlMs });
+    }
   }
 }

@@ -30,7 +30,7 @@
  */
 import type { AuthorizationEvent, LabelEvent } from '../../events/types.js';
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
-import type { DecisionMemo } from './memo.js';
+import type { DecisionMemo, MemoEntry } from './memo.js';
 
 /** Redis is not asked (circuit open, too many commands pending): the caller degrades. */
 export class RedisUnavailableError extends Error {}
@@ -169,10 +169,10 @@ export class GuardedFeatureStore implements FeatureStore {
 /** The decision memo behind the same guard: recall within `budgetMs`, remember awaited `rememberWaitMs`. */
 export class GuardedDecisionMemo implements DecisionMemo {
   constructor(private readonly inner: DecisionMemo, private readonly guard: RedisGuard, private readonly budgetMs: number, private readonly rememberWaitMs: number) {}
-  recall(authIds: readonly string[]): Promise<(Buffer | null)[]> {
+  recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]> {
     return withBudget(this.guard.call(authIds.length, () => this.inner.recall(authIds)), this.budgetMs);
   }
-  remember(entries: readonly { authId: string; value: Buffer }[]): Promise<void> {
+  remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void> {
     // Past the wait the write is still on its way (and counted as pending): not an error.
     return withBudget(this.guard.call(entries.length, () => this.inner.remember(entries)), this.rememberWaitMs)
       .catch((err: unknown) => { if (!(err instanceof RedisBudgetError)) throw err; });

@@ -1,50 +1,75 @@
 /**
- * The label pipeline: fraud verdicts from `fraud-labels` applied to the feature store,
- * one store round trip per fetched batch, committed after. Its own consumer group, so
- * each label is applied by one engine instance (the store is shared). Re-applying a label
- * is harmless (set semantics).
+ * The label pipeline, a handler of the shared batch loop (src/kafka/batch-loop.ts): fraud
+ * verdicts from `fraud-labels`, decoded (only the topic's own schema ids) and validated, applied
+ * to the feature store in one round trip per chunk, committed after. Its own consumer group, so
+ * each label is applied by one engine instance (the store is shared). Re-applying a label is
+ * harmless (set semantics). A label that cannot be decoded or is invalid goes to the labels'
+ * dead-letter topic with the reason.
  */
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { LabelEvent } from '../../events/types.js';
-import type { AvroCodecs } from '../../events/codec.js';
+import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import type { FeatureStore } from '../../features/store.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { BatchConsumerLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
+import { validateLabel } from './validate.js';
+
+export interface LabelRunnerOptions {
+  consumer: Consumer;
+  producer: Producer;
+  codecs: AvroCodecs;
+  store: FeatureStore;
+  topic: string;
+  dlq: string;
+  log: Logger;
+  metrics: Metrics;
+  maxMessageBytes: number;
+  maxFutureMs?: number;
+  onFatal?: (err: Error) => void;
+}
 
 export class KafkaLabelRunner {
+  private readonly loop: BatchConsumerLoop;
   applied = 0;
-  constructor(private readonly o: { consumer: Consumer; codecs: AvroCodecs; store: FeatureStore; topic: string; log: Logger; metrics: Metrics }) {}
 
-  async start(): Promise<void> {
-    await this.o.consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
-    // Resolved after the store took the labels; kafkajs commits per batch and on stop.
-    await this.o.consumer.run({ autoCommit: true, autoCommitInterval: null, autoCommitThreshold: null, eachBatchAutoResolve: false, eachBatch: (p) => this.onBatch(p) });
+  constructor(private readonly o: LabelRunnerOptions) {
+    this.loop = new BatchConsumerLoop({
+      name: 'labels', consumer: o.consumer, topic: o.topic, log: o.log, maxChunk: 1000, partitionsConsumedConcurrently: 1,
+      deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes),
+      handle: (chunk) => this.handle(chunk),
+      handlerBudgetMs: 30_000,
+      onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+      onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: `label:${reason.split(':').slice(0, 2).join(':')}` }),
+      onFatal: (err) => o.onFatal?.(err),
+    });
   }
 
-  async stop(): Promise<void> {
-    await this.o.consumer.disconnect();
-  }
+  get isRunning(): boolean { return this.loop.isRunning; }
+  get deadLettered(): number { return this.loop.deadLettered; }
+  start(): Promise<void> { return this.loop.start(); }
+  stop(): Promise<void> { return this.loop.stop(); }
 
-  private async onBatch(p: EachBatchPayload): Promise<void> {
-    const { batch } = p;
-    if (!batch.messages.length) return;
+  private async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const labels: LabelEvent[] = [];
-    let bad = 0;
-    for (const m of batch.messages) {
+    const dead: DeadLetter[] = [];
+    const now = Date.now();
+    for (const m of chunk.messages) {
+      if (m.value && m.value.length > this.o.maxMessageBytes) { dead.push({ reason: 'oversized_payload', message: m }); continue; }
       try {
-        const l = await this.o.codecs.decode<LabelEvent>(m.value);
-        if (typeof l.auth_id === 'string' && typeof l.terminal_id === 'string' && typeof l.fraud === 'boolean') labels.push(l);
-        else bad++;
-      } catch {
-        bad++;
+        const l = await this.o.codecs.decodeLabel(m.value);
+        const invalid = validateLabel(l, { now, maxFutureMs: this.o.maxFutureMs });
+        if (invalid) dead.push({ reason: invalid, message: m });
+        else labels.push(l);
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        dead.push({ reason: err.reason, message: m });
       }
     }
-    if (bad) this.o.log.warn({ topic: batch.topic, partition: batch.partition, bad }, 'undecodable labels skipped');
     await this.o.store.applyLabels(labels);
     for (const l of labels) this.o.metrics.labels.inc({ fraud: String(l.fraud) });
     this.applied += labels.length;
-    const last = batch.messages[batch.messages.length - 1]!.offset;
-    p.resolveOffset(last);
-    await p.commitOffsetsIfNecessary();
+    return { dead };
   }
 }

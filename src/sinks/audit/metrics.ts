@@ -10,7 +10,7 @@ export function createAuditMetrics(opts: { defaultMetrics?: boolean } = {}) {
     registry,
     rows: new Counter({ name: 'fraud_audit_rows_total', help: 'Decision rows written to PostgreSQL (rate = rows per second)', registers: [registry] }),
     duplicates: new Counter({ name: 'fraud_audit_duplicates_total', help: 'Redelivered decisions already stored (not written again)', registers: [registry] }),
-    skipped: new Counter({ name: 'fraud_audit_skipped_total', help: 'Messages that could not be decoded, by reason (logged with their offset)', labelNames: ['reason'] as const, registers: [registry] }),
+    skipped: new Counter({ name: 'fraud_audit_skipped_total', help: 'Decisions sent to the sink dead-letter topic (undecodable, invalid, refused by PostgreSQL), by reason', labelNames: ['reason'] as const, registers: [registry] }),
     writeErrors: new Counter({ name: 'fraud_audit_write_errors_total', help: 'Failed batch writes (retried; offsets not committed)', registers: [registry] }),
     batchLatency: new Histogram({
       name: 'fraud_audit_batch_latency_ms', help: 'Latency of one batch: decode, write to PostgreSQL, commit offsets (ms)',

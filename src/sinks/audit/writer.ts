@@ -9,9 +9,13 @@ import type pg from 'pg';
 import type { Decision } from '../../events/types.js';
 
 const DAY_MS = 86_400_000;
-/** Days outside these years are not given a partition of their own (a bogus event_time goes to the default one). */
-const MIN_PARTITION_MS = Date.UTC(2000, 0, 1);
-const MAX_PARTITION_MS = Date.UTC(2100, 0, 1);
+
+/**
+ * Days given a partition of their own: a window around the clock. Anything else (a replay of
+ * old decisions, a bogus event_time) goes to the default partition, so that no message can
+ * make the sink create partitions at will (one per day from 2000 to 2100 before).
+ */
+export const PARTITION_WINDOW = { pastDays: 35, futureDays: 2 };
 
 /** A decoded decision plus where it was read from. */
 export interface AuditInput {
@@ -62,13 +66,16 @@ export class AuditWriter {
   /** Days whose partition exists (true) or that stay in the default partition (false). */
   private readonly days = new Map<string, boolean>();
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: pg.Pool, private readonly now: () => number = Date.now) {}
 
-  /** Creates the partitions of the given days that this process has not seen yet. */
+  /** Creates the partitions of the given days (within PARTITION_WINDOW) that this process has not seen yet. */
   async ensurePartitions(eventTimes: Iterable<number>): Promise<void> {
     const wanted = new Set<string>();
+    const today = Math.floor(this.now() / DAY_MS) * DAY_MS;
+    const lo = today - PARTITION_WINDOW.pastDays * DAY_MS;
+    const hi = today + (PARTITION_WINDOW.futureDays + 1) * DAY_MS;
     for (const t of eventTimes) {
-      if (t < MIN_PARTITION_MS || t >= MAX_PARTITION_MS) continue;
+      if (!(t >= lo && t < hi)) continue;
       const day = utcDay(t);
       if (!this.days.has(day)) wanted.add(day);
     }
