@@ -7,11 +7,6 @@
 import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { maskDeep, maskPans } from '../security/pan.js';
 
-/**
- * @deprecated Use containsPan (free text) or identifierHasPan (identifiers) from
- * src/security/pan.ts. Kept only for src/pipelines/decision/kafka-runner.ts until it is switched.
- */
-
 const maskMessage = (m: unknown): unknown => (typeof m === 'string' ? maskPans(m) : maskDeep(m));
 
 /**
