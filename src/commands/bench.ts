@@ -271,8 +271,8 @@ export default async function bench(argv: string[]): Promise<number> {
   let engine: ChildProcess | null = null;
   try {
     await createTopics(kafka, all);
-    const codecs = await AvroCodecs.create(cfg.schema_registry.url, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
-    await AvroCodecs.create(cfg.schema_registry.url, { authorizations: rt.input, decisions: rt.output, labels: rt.labels });
+    const codecs = await AvroCodecs.create(cfg.schema_registry.url, { authorizations: sat.input, decisions: sat.output, labels: sat.labels }, cfg.schema_registry);
+    await AvroCodecs.create(cfg.schema_registry.url, { authorizations: rt.input, decisions: rt.output, labels: rt.labels }, cfg.schema_registry);
 
     log(`preloading ${n} authorizations into ${sat.input} (${PARTITIONS} partitions)`);
     await preload(kafka, codecs, sat.input, n, runId);
