@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Kafka, Message } from 'kafkajs';
-import { loadConfig, type EngineConfig } from '../config/config.js';
+import { loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import type { Decision } from '../events/types.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
@@ -265,7 +265,8 @@ export default async function bench(argv: string[]): Promise<number> {
   const rt: Topics = { input: `${runId}-rin`, output: `${runId}-rout`, labels: `${runId}-rlabels`, dlq: `${runId}-rdlq` };
   const passOut = `${runId}-pass`;
   const all = [...Object.values(sat), ...Object.values(rt), passOut];
-  const redis = new Redis(cfg.redis.url, cfg.redis.password ? { password: cfg.redis.password } : {});
+  const redisTls = redisTlsOptions(cfg.redis);
+  const redis = new Redis(cfg.redis.url, { ...(cfg.redis.password ? { password: cfg.redis.password } : {}), ...(redisTls ? { tls: redisTls } : {}) });
   const prefix = `fe-${runId}`;
   const port = 9470;
   let engine: ChildProcess | null = null;
