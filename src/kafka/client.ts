@@ -29,7 +29,7 @@ export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnec
  * The configuration was validated by loadConfig (no SASL without TLS unless allowed); the TLS
  * files are read again here, and a missing one throws a ConfigError naming its key.
  */
-export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuffix = ''): Kafka {
+export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuffix = '', opts: { retries?: number } = {}): Kafka {
   const ssl = kafkaTlsOptions(cfg);
   const kc: KafkaConfig = {
     clientId: cfg.client_id + clientSuffix,
@@ -37,7 +37,8 @@ export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuff
     ...(ssl ? { ssl } : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    // `retries`: fewer for a one-shot check (a refused certificate is otherwise retried for ~5 s).
+    retry: { initialRetryTime: 100, retries: opts.retries ?? 8, maxRetryTime: 5000 },
     logLevel: logLevel.WARN,
     socketFactory: noDelaySocketFactory,
   };

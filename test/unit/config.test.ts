@@ -52,6 +52,7 @@ describe('transport security settings', () => {
     certs = mkdtempSync(join(tmpdir(), 'fe-certs-'));
     const r = spawnSync('bash', ['scripts/stack.d/certs.sh', certs], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
+    return () => rmSync(certs, { recursive: true, force: true });
   });
 
   it('refuses SASL without TLS unless explicitly allowed', () => {
