@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Kafka, Message } from 'kafkajs';
-import { loadConfig, type EngineConfig } from '../config/config.js';
+import { loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { simulate } from '../simulator/index.js';
@@ -264,14 +264,15 @@ export default async function bench(argv: string[]): Promise<number> {
   const rt: Topics = { input: `${runId}-rin`, output: `${runId}-rout`, labels: `${runId}-rlabels`, dlq: `${runId}-rdlq` };
   const passOut = `${runId}-pass`;
   const all = [...Object.values(sat), ...Object.values(rt), passOut];
-  const redis = new Redis(cfg.redis.url, cfg.redis.password ? { password: cfg.redis.password } : {});
+  const redisTls = redisTlsOptions(cfg.redis);
+  const redis = new Redis(cfg.redis.url, { ...(cfg.redis.password ? { password: cfg.redis.password } : {}), ...(redisTls ? { tls: redisTls } : {}) });
   const prefix = `fe-${runId}`;
   const port = 9470;
   let engine: ChildProcess | null = null;
   try {
     await createTopics(kafka, all);
-    const codecs = await AvroCodecs.create(cfg.schema_registry.url, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
-    await AvroCodecs.create(cfg.schema_registry.url, { authorizations: rt.input, decisions: rt.output, labels: rt.labels });
+    const codecs = await AvroCodecs.create(cfg.schema_registry.url, { authorizations: sat.input, decisions: sat.output, labels: sat.labels }, cfg.schema_registry);
+    await AvroCodecs.create(cfg.schema_registry.url, { authorizations: rt.input, decisions: rt.output, labels: rt.labels }, cfg.schema_registry);
 
     log(`preloading ${n} authorizations into ${sat.input} (${PARTITIONS} partitions)`);
     await preload(kafka, codecs, sat.input, n, runId);

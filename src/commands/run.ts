@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
+import { ConfigError, loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
@@ -30,8 +30,10 @@ Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_RE
 const SHUTDOWN_BUDGET_MS = 10_000;
 
 export function redisClient(cfg: EngineConfig['redis']): Redis {
+  const tls = redisTlsOptions(cfg);
   return new Redis(cfg.url, {
     ...(cfg.password ? { password: cfg.password } : {}),
+    ...(tls ? { tls } : {}),
     lazyConnect: true,
     enableAutoPipelining: false,
     maxRetriesPerRequest: 1,

@@ -1,9 +1,9 @@
-/** kafkajs client from the configuration: SASL/SCRAM and TLS when configured. */
+/** kafkajs client from the configuration: SASL/SCRAM and TLS (CA, client certificate) when configured. */
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Kafka, Partitioners, logLevel, type ISocketFactory, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { EngineConfig } from '../config/config.js';
+import { kafkaTlsOptions, type EngineConfig } from '../config/config.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
@@ -25,14 +25,20 @@ export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnec
   return socket;
 };
 
-export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuffix = ''): Kafka {
+/**
+ * The configuration was validated by loadConfig (no SASL without TLS unless allowed); the TLS
+ * files are read again here, and a missing one throws a ConfigError naming its key.
+ */
+export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuffix = '', opts: { retries?: number } = {}): Kafka {
+  const ssl = kafkaTlsOptions(cfg);
   const kc: KafkaConfig = {
     clientId: cfg.client_id + clientSuffix,
     brokers: cfg.brokers,
-    ssl: cfg.ssl,
+    ...(ssl ? { ssl } : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    // `retries`: fewer for a one-shot check (a refused certificate is otherwise retried for ~5 s).
+    retry: { initialRetryTime: 100, retries: opts.retries ?? 8, maxRetryTime: 5000 },
     logLevel: logLevel.WARN,
     socketFactory: noDelaySocketFactory,
   };
@@ -40,6 +46,7 @@ export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuff
     kc.sasl = { mechanism: cfg.sasl_mechanism, username: cfg.sasl_username, password: cfg.sasl_password } as SASLOptions;
   }
   if (log) {
+    if (ssl && !ssl.rejectUnauthorized) log.warn('kafka.ssl_reject_unauthorized is false: the brokers\' certificates are not verified');
     const child = log.child({ component: 'kafkajs' });
     kc.logCreator = () => ({ namespace, level, log: entry }) => {
       const { message, ...extra } = entry;

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { EngineConfig } from '../config/config.js';
 import { setInfo, type Metrics } from '../observability/metrics.js';
 import { migrate } from '../storage/migrate.js';
+import { pgSsl } from '../storage/pool.js';
 import { compileRuleset, type CompiledRuleset } from './compile.js';
 import { RuleLists } from './context.js';
 import { loadRulesetFiles } from './load.js';
@@ -196,7 +197,7 @@ export class PgRulesetSource {
     const { postgres, log } = this.opts;
     const client = new pg.Client({
       connectionString: postgres.url,
-      ...(postgres.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+      ...pgSsl(postgres),
       application_name: 'fraud-engine-rules-listen',
       connectionTimeoutMillis: 3_000,
       keepAlive: true,

@@ -1,6 +1,16 @@
-/** The one way the engine opens PostgreSQL: URL and SSL from the `postgres` section, bounded waits. */
+/** The one way the engine opens PostgreSQL: URL and TLS from the `postgres` section, bounded waits. */
 import pg from 'pg';
-import type { EngineConfig } from '../config/config.js';
+import { postgresTlsOptions, type EngineConfig } from '../config/config.js';
+
+/**
+ * pg's `ssl` option from `postgres.ssl` and its CA / client certificate files (the server's
+ * certificate always verified); nothing when TLS is off, and `sslmode=` in the URL wins.
+ * Shared by the pools and the rules source's LISTEN connection.
+ */
+export function pgSsl(cfg: EngineConfig['postgres']): { ssl?: pg.ConnectionConfig['ssl'] } {
+  const tls = postgresTlsOptions(cfg);
+  return tls ? { ssl: tls } : {};
+}
 
 export interface PoolOptions {
   applicationName: string;
@@ -13,7 +23,7 @@ export interface PoolOptions {
 export function pgPool(cfg: EngineConfig['postgres'], o: PoolOptions): pg.Pool {
   return new pg.Pool({
     connectionString: cfg.url,
-    ...(cfg.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+    ...pgSsl(cfg),
     max: o.max,
     application_name: o.applicationName,
     connectionTimeoutMillis: o.connectionTimeoutMillis,

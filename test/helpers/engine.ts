@@ -6,13 +6,13 @@ import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from 'ka
 import type { Decision } from '../../src/events/types.js';
 import { loadConfig, type EngineConfig } from '../../src/config/config.js';
 import { AvroCodecs } from '../../src/events/codec.js';
-import { stack, uniqueName } from './stack.js';
+import { registryEnv, stack, uniqueName } from './stack.js';
 
 export function testConfig(overrides: Record<string, string> = {}): EngineConfig {
   const id = uniqueName('it');
   return loadConfig('config/default.yaml', {
     FRAUD_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-    FRAUD_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    ...registryEnv(),
     FRAUD_REDIS_URL: stack.redisUrl,
     FRAUD_POSTGRES_URL: stack.postgresUrl,
     FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: `${id}-auth`,
@@ -65,7 +65,7 @@ export async function deleteTopics(cfg: EngineConfig): Promise<void> {
 export function codecsFor(cfg: EngineConfig): Promise<AvroCodecs> {
   return AvroCodecs.create(cfg.schema_registry.url, {
     authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
-  });
+  }, cfg.schema_registry);
 }
 
 export interface Collected<T> { value: T; raw: Buffer | null; headers: IHeaders; partition: number }

@@ -37,8 +37,8 @@ export async function createFaultTopics(kafka: Kafka, t: FaultTopics, partitions
   await admin.disconnect();
 }
 
-export function codecsFor(registryUrl: string, t: FaultTopics): Promise<AvroCodecs> {
-  return AvroCodecs.create(registryUrl, { authorizations: t.authorizations, decisions: t.decisions, labels: t.labels });
+export function codecsFor(registry: { url: string; username: string; password: string }, t: FaultTopics): Promise<AvroCodecs> {
+  return AvroCodecs.create(registry.url, { authorizations: t.authorizations, decisions: t.decisions, labels: t.labels }, registry);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,9 @@
  * Private, throw-away service instances for fault tests, on free loopback ports and in a
  * temporary directory: a single-node KRaft Kafka broker (the jars scripts/stack resolved into
  * ~/.cache/fraud-engine), a redis-server and a PostgreSQL cluster. Fault tests stop, hang and
- * restart these; the shared stack (9092, 6379, 5432) is never touched.
+ * restart these; the shared stack (9092, 6379, 5432) is never touched. The transport-security
+ * test runs them with TLS (certificates from scripts/stack.d/certs.sh, see makeCerts):
+ * a SASL_SSL SCRAM-SHA-512 listener on the broker, `ssl=on` and hostssl-only on PostgreSQL.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,34 @@ export function portOpen(port: number): Promise<boolean> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The files of scripts/stack.d/certs.sh: a CA, a server certificate for localhost/127.0.0.1, a client certificate. */
+export interface TlsFiles {
+  dir: string;
+  ca: string; caKey: string;
+  serverCert: string; serverKey: string; serverKeystore: string;
+  clientCert: string; clientKey: string;
+}
+
+export function tlsFiles(dir: string): TlsFiles {
+  return {
+    dir, ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca.key'),
+    serverCert: join(dir, 'server.pem'), serverKey: join(dir, 'server.key'), serverKeystore: join(dir, 'server-keystore.pem'),
+    clientCert: join(dir, 'client.pem'), clientKey: join(dir, 'client.key'),
+  };
+}
+
+/** Generates throw-away certificates into `dir` (default: a new temporary directory) with the stack's own script. */
+export function makeCerts(dir = mkdtempSync(join(tmpdir(), 'fe-tls-')), clientName = 'fraud'): TlsFiles {
+  const r = spawnSync('bash', [join(ROOT, 'scripts/stack.d/certs.sh'), dir, clientName], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/stack.d/certs.sh failed: ${r.stderr}`);
+  return tlsFiles(dir);
+}
+
+/** A password of letters and digits (safe inside kafka-storage's --add-scram syntax and in SQL). */
+export function randomPassword(prefix = 'pw'): string {
+  return `${prefix}${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+}
 
 // Whatever happens to the test process, its private services go with it.
 const children = new Set<ChildProcess>();
@@ -83,17 +113,40 @@ export function ensureKafkaJars(): void {
   if (r.status !== 0 || !existsSync(join(KAFKA_HOME, '.complete'))) throw new Error(`kafka jars missing in ${KAFKA_HOME}`);
 }
 
-/** The broker configuration of scripts/stack, for a private node on other ports. */
-export function kafkaProperties(o: { port: number; controllerPort: number; dataDir: string }): string {
+/** A SASL_SSL listener with SCRAM-SHA-512 (clients: TLS, then SCRAM); PEM key and trust stores. */
+export interface SaslSslListener {
+  port: number;
+  tls: TlsFiles;
+  /** `required`: clients must present a certificate signed by the CA (mutual TLS) as well. */
+  clientAuth: 'required' | 'requested' | 'none';
+}
+
+/**
+ * The broker configuration of scripts/stack, for a private node on other ports. With
+ * `saslSsl`, a second listener for clients; the controller and inter-broker listeners stay
+ * PLAINTEXT on loopback.
+ */
+export function kafkaProperties(o: { port: number; controllerPort: number; dataDir: string; saslSsl?: SaslSslListener }): string {
+  const l = o.saslSsl;
+  const listeners = `PLAINTEXT://${HOST}:${o.port}${l ? `,SASL_SSL://${HOST}:${l.port}` : ''}`;
+  const saslSsl = l ? `sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=${l.tls.serverKeystore}
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=${l.tls.ca}
+listener.name.sasl_ssl.ssl.client.auth=${l.clientAuth}
+listener.name.sasl_ssl.ssl.enabled.protocols=TLSv1.3,TLSv1.2
+` : '';
   return `process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${HOST}:${o.controllerPort}
-listeners=PLAINTEXT://${HOST}:${o.port},CONTROLLER://${HOST}:${o.controllerPort}
-advertised.listeners=PLAINTEXT://${HOST}:${o.port}
+listeners=${listeners},CONTROLLER://${HOST}:${o.controllerPort}
+advertised.listeners=${listeners}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${o.dataDir}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${l ? ',SASL_SSL:SASL_SSL' : ''}
+${saslSsl}log.dirs=${o.dataDir}
 num.partitions=6
 default.replication.factor=1
 min.insync.replicas=1
@@ -112,29 +165,47 @@ log.segment.bytes=67108864
 `;
 }
 
+export interface PrivateKafkaOptions {
+  /**
+   * A SASL_SSL listener (SCRAM-SHA-512) beside the PLAINTEXT one, its user created at format
+   * time (`kafka-storage format --add-scram`); the PLAINTEXT listener stays for the broker's
+   * own use (inter-broker).
+   */
+  saslSsl?: { tls: TlsFiles; username: string; password: string; clientAuth?: SaslSslListener['clientAuth'] };
+}
+
 export class PrivateKafka {
   private proc: ChildProcess | null = null;
   readonly log: string;
-  private constructor(readonly dir: string, readonly port: number, readonly controllerPort: number) {
+  private constructor(readonly dir: string, readonly port: number, readonly controllerPort: number, readonly saslSslPort: number | null) {
     this.log = join(dir, 'kafka.log');
   }
 
+  /** The PLAINTEXT listener. */
   get brokers(): string { return `${HOST}:${this.port}`; }
+  /** The SASL_SSL listener (started with `saslSsl`). */
+  get saslSslBrokers(): string {
+    if (this.saslSslPort === null) throw new Error('this private broker has no SASL_SSL listener');
+    return `${HOST}:${this.saslSslPort}`;
+  }
   get pid(): number | undefined { return this.proc?.pid; }
 
   /** Formats storage in a fresh temporary directory and starts the broker. */
-  static async start(): Promise<PrivateKafka> {
+  static async start(opts: PrivateKafkaOptions = {}): Promise<PrivateKafka> {
     ensureKafkaJars();
     const dir = mkdtempSync(join(tmpdir(), 'fe-kafka-'));
-    const k = new PrivateKafka(dir, await freePort(), await freePort());
+    const k = new PrivateKafka(dir, await freePort(), await freePort(), opts.saslSsl ? await freePort() : null);
     const props = join(dir, 'server.properties');
-    writeFileSync(props, kafkaProperties({ port: k.port, controllerPort: k.controllerPort, dataDir: join(dir, 'data') }));
+    const saslSsl = opts.saslSsl ? { port: k.saslSslPort!, tls: opts.saslSsl.tls, clientAuth: opts.saslSsl.clientAuth ?? 'none' } : undefined;
+    writeFileSync(props, kafkaProperties({ port: k.port, controllerPort: k.controllerPort, dataDir: join(dir, 'data'), saslSsl }));
     const java = (args: string[]) => spawnSync('java', ['-Xms64m', '-Xmx256m', '-cp', `${KAFKA_HOME}/libs/*`,
       `-Dlog4j2.configurationFile=${join(ROOT, 'scripts/stack.d/log4j2.properties')}`, ...args], { encoding: 'utf8' });
     const id = java(['kafka.tools.StorageTool', 'random-uuid']);
     const clusterId = id.stdout.trim().split('\n').pop() ?? '';
     if (id.status !== 0 || !clusterId) throw new Error(`kafka random-uuid failed: ${id.stderr}`);
-    const fmt = java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props]);
+    const scram = opts.saslSsl ? ['--add-scram', `SCRAM-SHA-512=[name=${opts.saslSsl.username},password=${opts.saslSsl.password}]`] : [];
+    const fmt = java(['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, ...scram]);
+    // (Its output lists the SCRAM record: salted keys, not the password; shown only on failure.)
     if (fmt.status !== 0) throw new Error(`kafka storage format failed: ${fmt.stdout}\n${fmt.stderr}`);
     await k.startProcess();
     return k;
@@ -262,7 +333,12 @@ export class PrivatePostgres {
     return r.stdout;
   }
 
-  static async start(): Promise<PrivatePostgres> {
+  /**
+   * `tls`: `ssl=on` with the server certificate of `tls` and its CA for client certificates,
+   * TCP connections without TLS rejected by pg_hba (`hostnossl ... reject`); `clientCert`:
+   * `clientcert=verify-full` as well (a certificate whose CN is the role's name).
+   */
+  static async start(opts: { tls?: TlsFiles; clientCert?: boolean } = {}): Promise<PrivatePostgres> {
     const dir = mkdtempSync(join(tmpdir(), 'fe-pg-'));
     chmodSync(dir, 0o755);
     if (process.getuid?.() === 0) {
@@ -275,9 +351,19 @@ export class PrivatePostgres {
     clusters.add(kill);
     p.forget = () => clusters.delete(kill);
     PrivatePostgres.run([pgBin('initdb'), '-D', p.data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-    // Local socket: trust (administration); TCP: password.
-    writeFileSync(join(dir, 'hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n');
-    PrivatePostgres.run(['sh', '-c', `cat ${join(dir, 'hba.conf')} > ${join(p.data, 'pg_hba.conf')}`]);
+    // Local socket: trust (administration); TCP: password (with TLS: TLS and password, maybe a certificate too).
+    const hba = opts.tls
+      ? `local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256${opts.clientCert ? ' clientcert=verify-full' : ''}\nhostnossl all all 127.0.0.1/32 reject\n`
+      : 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n';
+    PrivatePostgres.run(['sh', '-c', `cat > '${join(p.data, 'pg_hba.conf')}'`], hba);
+    if (opts.tls) {
+      // The server's copies, owned by the server's user; the key readable by it only.
+      for (const [from, to] of [[opts.tls.serverCert, 'server.crt'], [opts.tls.serverKey, 'server.key'], [opts.tls.ca, 'root.crt']] as const) {
+        PrivatePostgres.run(['sh', '-c', `umask 077 && cat > '${join(p.data, to)}'`], readFileSync(from, 'utf8'));
+      }
+      PrivatePostgres.run(['sh', '-c', `cat >> '${join(p.data, 'postgresql.conf')}'`],
+        "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'root.crt'\n");
+    }
     await p.start();
     PrivatePostgres.run([pgBin('psql'), '-v', 'ON_ERROR_STOP=1', '-qtA', '-h', dir, '-p', String(p.port), '-U', 'postgres', '-d', 'postgres',
       '-c', `CREATE ROLE fraud LOGIN PASSWORD '${p.password}'`, '-c', 'CREATE DATABASE fraud OWNER fraud']);

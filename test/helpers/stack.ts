@@ -24,7 +24,18 @@ export const stack = {
   schemaRegistryUrl: get('FRAUD_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7'),
   redisUrl: get('FRAUD_REDIS_URL', 'redis://127.0.0.1:6379'),
   postgresUrl: get('FRAUD_POSTGRES_URL', 'postgres://fraud@127.0.0.1:5432/fraud'),
+  /** The registry's credentials when it requires them (the local stack's does not). */
+  schemaRegistryAuth: { username: get('FRAUD_SCHEMA_REGISTRY_USERNAME', ''), password: get('FRAUD_SCHEMA_REGISTRY_PASSWORD', '') },
 };
+
+/** The registry's URL and, when set, its credentials as FRAUD_SCHEMA_REGISTRY_* variables (for configurations and child engines). */
+export function registryEnv(): Record<string, string> {
+  const { username, password } = stack.schemaRegistryAuth;
+  return {
+    FRAUD_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    ...(username ? { FRAUD_SCHEMA_REGISTRY_USERNAME: username, FRAUD_SCHEMA_REGISTRY_PASSWORD: password } : {}),
+  };
+}
 
 /** A name unique to this test run, for topics, groups, key prefixes and schemas. */
 export function uniqueName(prefix: string): string {

@@ -26,7 +26,7 @@ import {
   windowLatency, type FaultTopics,
 } from '../helpers/fault-load.js';
 import { PrivateKafka, PrivatePostgres, PrivateRedis } from '../helpers/private-services.js';
-import { stack } from '../helpers/stack.js';
+import { registryEnv, stack } from '../helpers/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RATE = 250;
@@ -73,7 +73,7 @@ async function setup(name: string): Promise<Ctx> {
   const topics = faultTopics(id);
   const kafka = quietKafka(broker.brokers);
   await createFaultTopics(kafka, topics);
-  const codecs = await codecsFor(stack.schemaRegistryUrl, topics);
+  const codecs = await codecsFor({ url: stack.schemaRegistryUrl, ...stack.schemaRegistryAuth }, topics);
   const watcher = await new DecisionWatcher(kafka, codecs, topics.decisions).start();
   const env = (extra: Record<string, string> = {}) => ({
     FRAUD_KAFKA_BROKERS: broker.brokers,
@@ -84,7 +84,7 @@ async function setup(name: string): Promise<Ctx> {
     FRAUD_KAFKA_TOPIC_LABELS: topics.labels,
     FRAUD_KAFKA_TOPIC_DLQ: topics.dlq,
     FRAUD_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
-    FRAUD_SCHEMA_REGISTRY_URL: stack.schemaRegistryUrl,
+    ...registryEnv(),
     FRAUD_REDIS_URL: redis.url,
     FRAUD_REDIS_PASSWORD: redis.password,
     FRAUD_REDIS_KEY_PREFIX: `${id}-fe`,

@@ -41,6 +41,8 @@ async function freshSchema(prefix: string): Promise<string> {
 }
 
 const silent = pino({ level: 'silent' });
+/** The `postgres` section without TLS (the shared stack's server is plaintext on loopback). */
+const PLAIN = { ssl: false, ssl_ca_file: '', ssl_cert_file: '', ssl_key_file: '' };
 const defaults = loadRulesetFiles('config/rules');
 /** The defaults plus a marker rule: an amount of 4242.42 is declined by `it_marker`. */
 function withMarker(version: string): RulesetDef {
@@ -252,7 +254,7 @@ describe('PgRulesetSource without a database', () => {
     await store.publish(withMarker(version), { comment: 'it', author: 'it' });
     await store.activate(version, { by: 'it' });
     const metrics = createMetrics({ defaultMetrics: false });
-    const src = await PgRulesetSource.start({ postgres: { url, ssl: false }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
+    const src = await PgRulesetSource.start({ postgres: { url, ...PLAIN }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
     try {
       expect(src.current().version).toBe(version);
       expect(src.source).toBe('postgres');
@@ -288,7 +290,7 @@ describe('PgRulesetSource without a database', () => {
     await store.publish(withMarker(good), { comment: 'it', author: 'it' });
     await store.activate(good, { by: 'it' });
     const metrics = createMetrics({ defaultMetrics: false });
-    const src = await PgRulesetSource.start({ postgres: { url, ssl: false }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
+    const src = await PgRulesetSource.start({ postgres: { url, ...PLAIN }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
     try {
       expect(src.current().version).toBe(good);
       await pool.query(`INSERT INTO rulesets (version, author, comment, thresholds) VALUES ('broken', 'it', 'x', '{"review": 0.5, "decline": 0.9}')`);
@@ -310,7 +312,7 @@ describe('PgRulesetSource without a database', () => {
     const url = urlFor(schema);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const store = new PgRulesetStore(pool);
-    const src = await PgRulesetSource.start({ postgres: { url, ssl: false }, pollIntervalMs: 200, fallbackDir: 'config/rules', log: silent, listen: false });
+    const src = await PgRulesetSource.start({ postgres: { url, ...PLAIN }, pollIntervalMs: 200, fallbackDir: 'config/rules', log: silent, listen: false });
     try {
       expect(src.source).toBe('files');
       const version = uniqueName('it-poll').slice(0, 60);
@@ -334,7 +336,7 @@ describe('PgRulesetSource without a database', () => {
 
   it('starts on config/rules when PostgreSQL cannot be reached at all', async () => {
     const src = await PgRulesetSource.start({
-      postgres: { url: 'postgres://nobody:nothing@127.0.0.1:1/none', ssl: false }, pollIntervalMs: 60_000, fallbackDir: 'config/rules', log: silent,
+      postgres: { url: 'postgres://nobody:nothing@127.0.0.1:1/none', ...PLAIN }, pollIntervalMs: 60_000, fallbackDir: 'config/rules', log: silent,
     });
     try {
       expect(src.current().version).toBe(defaults.version);

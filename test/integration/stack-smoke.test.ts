@@ -56,7 +56,8 @@ describe('local stack', () => {
   });
 
   it('round-trips an Avro authorization through the registry and the broker (idempotent producer, consumer group)', async () => {
-    const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl });
+    const { username, password } = stack.schemaRegistryAuth;
+    const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl, ...(username ? { auth: { username, password } } : {}) });
     const schema = readFileSync(resolve(import.meta.dirname, '../../config/schemas/authorization.avsc'), 'utf8');
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject: `${topic}-value` });
     expect(id).toBeGreaterThan(0);
