@@ -74,6 +74,8 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
       messages: await Promise.all(ds.map(async (d) => ({ key: d.card_token, value: await codecs.encodeDecision(d) }))) });
   };
   const ids = () => decisions.map((d) => d.auth_id);
+  /** Decisions the sink writes: all but the suspicious one. */
+  const written = () => decisions.length - 1;
   const stored = async () => Number((await pool.query('SELECT count(*) FROM decision_audit WHERE auth_id = ANY($1)', [ids()])).rows[0].count);
 
   beforeAll(async () => {
@@ -85,7 +87,8 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     pool = new pg.Pool({ connectionString: stack.postgresUrl, max: 2 });
     fake = await startFakeOpenAI();
     // 30 decisions over three UTC days, three cards; the last one is suspicious and carries
-    // PAN-shaped strings where no PAN belongs (the token, a reason, a tag).
+    // PAN-shaped strings where no PAN belongs (the token, a reason, a tag): the sink refuses it
+    // (dead-lettered, withheld), so 30 rows are written of the 31 decisions sent.
     for (let i = 0; i < 30; i++) {
       const t = today - (i % 3) * DAY + 3_600_000 + i * 60_000;
       decisions.push({
@@ -124,18 +127,21 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
 
   it('writes every decision once, into the partition of its day, and commits offsets after the rows', async () => {
     await send(decisions);
-    await waitFor(async () => (await stored()) === decisions.length, 'the rows in PostgreSQL');
+    await waitFor(async () => (await stored()) === written(), 'the rows in PostgreSQL');
 
     // Redelivery of the same decisions (new offsets): no new row.
     await send(decisions);
     await waitFor(() => sink!.runner.consumed >= 2 * decisions.length, 'the redelivered decisions');
-    expect(await stored()).toBe(decisions.length);
-    expect(sink!.runner.written).toBe(decisions.length);
-    expect(sink!.runner.duplicates).toBe(decisions.length);
+    expect(await stored()).toBe(written());
+    expect(sink!.runner.written).toBe(written());
+    expect(sink!.runner.duplicates).toBe(written());
+    // The suspicious decision: dead-lettered twice (sent twice), never written, its bytes withheld.
+    expect(sink!.runner.skipped).toBe(2);
+    expect(await getDecision(pool, `${run}-suspicious`)).toBeNull();
 
     const parts = (await listPartitions(pool)).map((p) => p.name);
     expect(parts).toContain('decision_audit_default');
-    const days = [...new Set(decisions.map((d) => utcDay(d.event_time)))];
+    const days = [...new Set(decisions.slice(0, written()).map((d) => utcDay(d.event_time)))];
     expect(days).toHaveLength(3);
     for (const day of days) expect(parts).toContain(`decision_audit_p${day.replaceAll('-', '')}`);
     const placed = await pool.query<{ part: string; n: string }>(
@@ -144,8 +150,9 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
 
     // Metrics, on the sink's own /metrics.
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(text).toMatch(new RegExp(`^fraud_audit_rows_total ${decisions.length}$`, 'm'));
-    expect(text).toMatch(new RegExp(`^fraud_audit_duplicates_total ${decisions.length}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^fraud_audit_rows_total ${written()}$`, 'm'));
+    expect(text).toMatch(new RegExp(`^fraud_audit_duplicates_total ${written()}$`, 'm'));
+    expect(text).toMatch(/^fraud_audit_skipped_total\{reason="pan_in_decision:card_token"\} 2$/m);
     expect(text).toMatch(/^fraud_audit_batch_latency_ms_count \d+$/m);
     expect(text).toMatch(/^fraud_audit_consumer_lag\{topic="[^"]+",partition="\d"\} 0$/m);
 
@@ -160,7 +167,7 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     sink = await startAuditSink(cfg, { httpPort: 0, log: createLogger('warn'), groupId: `${cfg.kafka.group_id}-audit-replay` });
     await waitFor(() => sink!.runner.consumed >= 2 * decisions.length, 'the re-read in a new group');
     expect(sink.runner.written).toBe(0);
-    expect(await stored()).toBe(decisions.length);
+    expect(await stored()).toBe(written());
   });
 
   it('keeps a day in the default partition when rows of that day are already there', async () => {
@@ -169,7 +176,8 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     await pool.query(`INSERT INTO decision_audit (auth_id, event_time, card_token, outcome, model_version, ruleset_version, decided_time)
       VALUES ($1, $2, 'tok', 'APPROVE', 'm', 'r', $2)`, [`${run}-late-0`, new Date(day).toISOString()]);
     try {
-      const writer = new AuditWriter(pool);
+      // The writer's clock on that day: partitions are made only for days around now.
+      const writer = new AuditWriter(pool, () => day);
       expect(await writer.write([{ decision: mk(0) }, { decision: mk(1) }])).toEqual({ inserted: 1, duplicates: 1 });
       expect(writer.knownDays.get(utcDay(day))).toBe(false);
       const parts = await pool.query<{ part: string }>('SELECT DISTINCT tableoid::regclass::text AS part FROM decision_audit WHERE auth_id LIKE $1', [`${run}-late-%`]);
@@ -180,11 +188,11 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
   });
 
   it('shows one decision and searches a card over a time range', async () => {
-    const d = decisions.find((x) => x.auth_id === `${run}-suspicious`)!;
+    const d = decisions.find((x) => x.auth_id === `${run}-0`)!;
     const rec = (await getDecision(pool, d.auth_id))!;
     expect(rec).not.toBeNull();
     expect(rec).toMatchObject({
-      auth_id: d.auth_id, card_token: d.card_token, outcome: 'DECLINE', score: 0.93, reasons: d.reasons, rule_hits: d.rule_hits,
+      auth_id: d.auth_id, card_token: d.card_token, outcome: 'REVIEW', score: 0.41, reasons: ['score>=0.35'], rule_hits: [],
       tags: d.tags, degraded: [], model_version: 'lgbm-test', ruleset_version: 'default-1',
       event_time: new Date(d.event_time).toISOString(), decided_time: new Date(d.decided_time).toISOString(), explanation: null,
     });
@@ -205,6 +213,10 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
   });
 
   it('explains a stored decision without sending any card number, and stores the explanation', async () => {
+    // A row with PAN-shaped strings, as one written before the sink refused them (or by another
+    // writer): the assistant must still send no card number.
+    const suspicious = decisions.find((x) => x.auth_id === `${run}-suspicious`)!;
+    await new AuditWriter(pool).write([{ decision: suspicious }]);
     const settings = assistantSettings({ FRAUD_ASSISTANT_BASE_URL: fake.baseURL, FRAUD_ASSISTANT_MODEL: 'fake-analyst' });
     if (!settings.ok) throw new Error(settings.message);
     const authId = `${run}-suspicious`;
