@@ -16,6 +16,7 @@ import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { compileRuleset, validateRuleset, type CompiledRuleset } from '../rules/compile.js';
 import { RuleLists } from '../rules/context.js';
+import { DEFAULT_RULE_LIMITS, ruleLimitsOf, type RuleLimits } from '../rules/cost.js';
 import { diffRulesets, diffText } from '../rules/diff.js';
 import { loadRulesetFiles } from '../rules/load.js';
 import { PgRulesetStore, PublishError, RulesetStoreError, rulesPool } from '../rules/pg-store.js';
@@ -25,7 +26,8 @@ import { backtestRulesets, backtestText } from './rules-backtest.js';
 
 const RULES_HELP = `usage: fraud-engine rules <command> [--config config/default.yaml]
 
-  validate <dir|file>                         compile every rule; each error as file:line:column rule 'id': reason (exit 1 on errors)
+  validate <dir|file>                         compile every rule; each error as file:line:column rule 'id': reason (exit 1 on errors);
+                                              a rule over the compile limits (rules.max_rule_cost: estimated cost, sizes) is an error
   publish <dir|file> --comment WHY [--author A] [--version ID] [--activate]
                                               store the ruleset as a new version (draft); the id is the files' \`version\` unless --version
   list [--json]                               versions, newest first, with status, author, date and comment
@@ -73,18 +75,24 @@ async function withStore<T>(cfg: EngineConfig, fn: (store: PgRulesetStore) => Pr
   pool.on('error', () => undefined);
   try {
     await migrate(pool);
-    return await fn(new PgRulesetStore(pool));
+    return await fn(new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) }));
   } finally {
     await pool.end().catch(() => undefined);
   }
 }
 
+/** The compile limits of the config (--config, else config/default.yaml when there is one, else the defaults). */
+function limitsOf(configPath: string | undefined): RuleLimits {
+  if (configPath === undefined && !existsSync('config/default.yaml')) return DEFAULT_RULE_LIMITS;
+  return ruleLimitsOf(config(configPath).rules);
+}
+
 /** Loads and compiles files, printing every error; null when there are errors. */
-function loadFiles(path: string): { def: RulesetDef; errors: RuleError[] } {
+function loadFiles(path: string, limits: RuleLimits): { def: RulesetDef; errors: RuleError[] } {
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
   try {
     const def = loadRulesetFiles(path);
-    return { def, errors: validateRuleset(def) };
+    return { def, errors: validateRuleset(def, limits) };
   } catch (err) {
     if (err instanceof RuleError) return { def: null as unknown as RulesetDef, errors: [err] };
     throw err;
@@ -140,7 +148,7 @@ async function rulesMain(argv: string[]): Promise<number> {
   switch (sub) {
     case 'validate': {
       const path = arg(0, 'dir|file');
-      const { def, errors } = loadFiles(path);
+      const { def, errors } = loadFiles(path, limitsOf(values.config));
       if (errors.length) {
         printErrors(errors);
         console.error(`${path}: ${errors.length} error(s)`);
@@ -152,14 +160,15 @@ async function rulesMain(argv: string[]): Promise<number> {
     case 'publish': {
       const path = arg(0, 'dir|file');
       if (!values.comment?.trim()) throw new UsageError('rules publish: --comment "why" is required (who, when and why are kept with every version)');
-      const { def, errors } = loadFiles(path);
+      const cfg = config(values.config);
+      const { def, errors } = loadFiles(path, ruleLimitsOf(cfg.rules));
       if (errors.length) {
         printErrors(errors);
         console.error(`rules publish: ${def ? `ruleset ${values.version ?? def.version}` : path} refused: ${errors.length} error(s); nothing published, the active ruleset is unchanged`);
         return 1;
       }
       const author = values.author ?? defaultAuthor();
-      return withStore(config(values.config), async (store) => {
+      return withStore(cfg, async (store) => {
         const meta = await store.publish(def, { comment: values.comment!, author, version: values.version, source: path });
         console.log(`published ruleset ${meta.version} (${meta.rules} rules) by ${meta.author}: ${meta.comment}`);
         const listed = Object.values(def.lists).reduce((n, v) => n + (v?.length ?? 0), 0);
@@ -198,7 +207,7 @@ async function rulesMain(argv: string[]): Promise<number> {
       const a = arg(0, 'a');
       const b = arg(1, 'b');
       const fromFiles = (p: string): RulesetDef => {
-        const { def, errors } = loadFiles(p);
+        const { def, errors } = loadFiles(p, limitsOf(values.config));
         if (errors.length) { printErrors(errors); throw new RulesetStoreError(`${p} does not compile`); }
         return def;
       };
@@ -244,8 +253,9 @@ async function backtest(path: string, values: Record<string, string | boolean | 
   const batchSize = Number(values['batch-size'] ?? 500);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be an integer >= 1');
   const cfg = config(values.config as string | undefined);
+  const limits = ruleLimitsOf(cfg.rules);
 
-  const proposedFiles = loadFiles(path);
+  const proposedFiles = loadFiles(path, limits);
   if (proposedFiles.errors.length) {
     printErrors(proposedFiles.errors);
     console.error(`rules backtest: the proposed ruleset does not compile (${proposedFiles.errors.length} error(s))`);
@@ -263,19 +273,19 @@ async function backtest(path: string, values: Record<string, string | boolean | 
       lists = new RuleLists(await store.lists());
       const version = against ?? (await store.activeVersion());
       if (version) {
-        baseline = compileRuleset((await store.require(version)).def, lists);
+        baseline = compileRuleset((await store.require(version)).def, lists, limits);
         baselineSource = against ? `PostgreSQL ${version}` : 'PostgreSQL, active';
       } else {
-        baseline = compileRuleset(loadRulesetFiles(cfg.rules.dir), lists);
+        baseline = compileRuleset(loadRulesetFiles(cfg.rules.dir), lists, limits);
         baselineSource = `${cfg.rules.dir}: no active version in PostgreSQL`;
       }
     });
   } else {
     const dir = against ?? cfg.rules.dir;
-    baseline = compileRuleset(loadRulesetFiles(dir));
+    baseline = compileRuleset(loadRulesetFiles(dir), undefined, limits);
     baselineSource = dir;
   }
-  const proposed = compileRuleset(proposedFiles.def, lists ?? undefined);
+  const proposed = compileRuleset(proposedFiles.def, lists ?? undefined, limits);
 
   const records = await readHistoryFile(input, format as HistoryFormat | undefined);
   const modelPath = (values.model as string | undefined) ?? cfg.model.path;

@@ -1,0 +1,161 @@
+/**
+ * Rules cannot hurt the engine: `matches()` runs on RE2 (linear time), a pattern RE2 refuses is
+ * a compile error, and a rule whose estimated cost is over the bound is refused when the
+ * ruleset compiles, with the rule, the line and the cost in the message.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { AuthorizationEvent } from '../../src/events/types.js';
+import { compileRuleset, validateRuleset } from '../../src/rules/compile.js';
+import { DEFAULT_RULE_LIMITS, type RuleLimits } from '../../src/rules/cost.js';
+import { evaluateRules, ruleContext } from '../../src/rules/evaluate.js';
+import { loadRulesetFiles } from '../../src/rules/load.js';
+import { patternCacheSize } from '../../src/rules/regex.js';
+import type { RuleDef, RulesetDef } from '../../src/rules/types.js';
+
+const ev: AuthorizationEvent = {
+  auth_id: 'a1', event_time: Date.UTC(2026, 10, 21, 3, 30), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1',
+  merchant_id: 'm1', mcc: '5411', amount_minor: 25_050, currency: 'EUR', channel: 'ECOM', device_id: null, ip: '10.0.0.1',
+  email_hash: null, country: 'FR', description: null,
+};
+
+const rule = (id: string, expression: string, line = 12): RuleDef =>
+  ({ id, description: '', expression, action: 'REVIEW', priority: 0, mode: 'active', owner: 'test', source: { file: 'rules/extra.yaml', line, column: 17 } });
+const ruleset = (rules: RuleDef[]): RulesetDef => ({ version: 't', description: '', thresholds: { review: 0.5, decline: 0.9 }, rules, lists: {} });
+
+/** Evaluates one expression on `event`: 'hit', 'miss' or 'error'. */
+function outcome(expression: string, event: Partial<AuthorizationEvent> = {}): 'hit' | 'miss' | 'error' {
+  const rs = compileRuleset(ruleset([rule('r', expression)]));
+  const r = evaluateRules(rs, ruleContext({ ...ev, ...event }, [], [], null, rs.lists));
+  return r.errors.length ? 'error' : r.active.length ? 'hit' : 'miss';
+}
+
+const bigList = (n: number): string => `[${Array.from({ length: n }, (_, i) => i).join(', ')}]`;
+
+describe('matches() on RE2', () => {
+  it('evaluates a catastrophic-backtracking pattern over 128 characters (to false) and returns', () => {
+    // JavaScript's RegExp (cel-js's built-in matches) needs ~2^128 steps for this one.
+    const t0 = performance.now();
+    expect(outcome('tx.card_token.matches("^(a+)+$")', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
+    expect(outcome('matches(tx.card_token, "^(a+)+$")', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
+    // Inside a comprehension (the macro shares the call node) and on a dyn receiver.
+    expect(outcome('[tx.card_token, tx.customer_id].exists(x, x.matches("^(a+)+$"))', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
+    expect(outcome('dyn(tx.card_token).matches("^(a+)+$")', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
+    console.log(`^(a+)+$ over 'a'*128+'b', four rules: ${(performance.now() - t0).toFixed(1)} ms`);
+    expect(outcome('tx.card_token.matches("^(a+)+$")', { card_token: 'a'.repeat(128) })).toBe('hit');
+  });
+
+  it('keeps the CEL semantics: a match anywhere, RE2 syntax', () => {
+    expect(outcome('tx.card_token.matches("^tok_[0-9]+$")')).toBe('hit');
+    expect(outcome('tx.card_token.matches("ok_")')).toBe('hit'); // unanchored
+    expect(outcome('tx.card_token.matches("^ok_")')).toBe('miss');
+    expect(outcome('tx.card_token.matches("(?i)^TOK_\\\\d$")')).toBe('hit'); // RE2 flags and classes
+    expect(outcome('tx.ip.matches("^10\\\\.0\\\\.")')).toBe('hit');
+    expect(outcome('["x", "tok"].exists(p, tx.card_token.startsWith(p)) && tx.card_token.matches("1$")')).toBe('hit');
+    // Not a string: a type error at compile time, named with the method the analyst wrote.
+    expect(validateRuleset(ruleset([rule('r', 'tx.amount_minor.matches("1")')]))[0]!.reason).toBe("CEL: found no matching overload for 'int.matches(string)'");
+  });
+
+  it('compiles each pattern once, whatever the number of rules and versions using it', () => {
+    compileRuleset(ruleset([rule('a', 'tx.mcc.matches("^54[0-9]{2}$")'), rule('b', 'tx.mcc.matches("^54[0-9]{2}$")')]));
+    const n = patternCacheSize();
+    compileRuleset(ruleset([rule('c', 'tx.mcc.matches("^54[0-9]{2}$")')]));
+    expect(patternCacheSize()).toBe(n);
+  });
+
+  it.each([
+    ['a lookahead', 'tx.card_token.matches("^(?=tok)")', /invalid or unsupported Perl syntax: `\(\?=`/],
+    ['a negative lookahead', 'tx.card_token.matches("^(?!tok)")', /invalid or unsupported Perl syntax: `\(\?!`/],
+    ['a lookbehind', 'tx.card_token.matches("(?<=t)ok")', /invalid named capture/],
+    ['a backreference', 'tx.card_token.matches("(a)\\\\1")', /invalid escape sequence: `\\1`/],
+    ['a repeat over 1000', 'tx.card_token.matches("a{1001}")', /invalid repeat count/],
+  ])('refuses %s at compile time, with the rule id, the line and the reason', (_what, expression, reason) => {
+    const [e] = validateRuleset(ruleset([rule('bad_regex', expression, 12)]));
+    expect(e).toBeDefined();
+    expect(e!.ruleId).toBe('bad_regex');
+    expect(e!.file).toBe('rules/extra.yaml');
+    expect(e!.line).toBe(12);
+    expect(e!.column).toBe(17 + expression.indexOf('"'));
+    expect(e!.reason).toMatch(/^matches\(\): invalid regular expression for RE2: /);
+    expect(e!.reason).toMatch(reason);
+    expect(() => compileRuleset(ruleset([rule('bad_regex', expression)]))).toThrow(/rule 'bad_regex': matches\(\)/);
+  });
+
+  it('refuses a pattern that is not a string literal (it could not be checked when the ruleset compiles)', () => {
+    const [e] = validateRuleset(ruleset([rule('dyn_regex', 'tx.card_token.matches(tx.customer_id)')]));
+    expect(e!.reason).toMatch(/the pattern must be a string literal/);
+    expect(validateRuleset(ruleset([rule('dyn_regex', 'matches(tx.card_token, "^" + tx.customer_id)')]))).toHaveLength(1);
+  });
+});
+
+describe('compile-time cost bound', () => {
+  it('refuses nested comprehensions over big literals, naming the rule, the line and the cost against the bound', () => {
+    const expression = `${bigList(300)}.exists(x, ${bigList(300)}.exists(y, x == y + 1000))`;
+    const errors = validateRuleset(ruleset([rule('quadratic', expression, 40)]));
+    expect(errors).toHaveLength(1);
+    const e = errors[0]!;
+    expect([e.ruleId, e.line, e.file]).toEqual(['quadratic', 40, 'rules/extra.yaml']);
+    const m = /^cost: estimated ([\d,]+) per evaluation, over rules\.max_rule_cost \(([\d,]+)\); the dearest part: `\[0, 1, 2/.exec(e.reason);
+    expect(m, e.reason).not.toBeNull();
+    const [estimate, bound] = [Number(m![1]!.replaceAll(',', '')), Number(m![2]!.replaceAll(',', ''))];
+    expect(bound).toBe(DEFAULT_RULE_LIMITS.maxRuleCost);
+    expect(estimate).toBeGreaterThan(300 * 300); // multiplied, not added
+    expect(e.message).toContain("rule 'quadratic': cost: estimated");
+  });
+
+  it('multiplies by the configured bound for lists whose size is unknown (lists.*), and takes `in lists.x` as a lookup', () => {
+    expect(validateRuleset(ruleset([rule('lookup', 'tx.card_token in lists.block_card')]))).toEqual([]);
+    const [scan] = validateRuleset(ruleset([rule('scan', 'lists.block_card.exists(k, tx.card_token.startsWith(k))')]));
+    expect(scan!.reason).toMatch(/^cost: estimated [\d,]+ per evaluation, over rules\.max_rule_cost/);
+    // With a smaller bound for lists, the same rule fits.
+    const small: RuleLimits = { ...DEFAULT_RULE_LIMITS, listSizeBound: 10 };
+    expect(validateRuleset(ruleset([rule('scan', 'lists.block_card.exists(k, tx.card_token.startsWith(k))')]), small)).toEqual([]);
+  });
+
+  it('weighs matches() by the longest input and the pattern size', () => {
+    const costOf = (expression: string, limits: RuleLimits = { ...DEFAULT_RULE_LIMITS, maxRuleCost: 1e9 }) =>
+      compileRuleset(ruleset([rule('r', expression)]), undefined, limits).active[0]!.cost;
+    const small = costOf('tx.card_token.matches("^tok_[0-9]+$")');
+    expect(costOf('tx.card_token.matches("^tok_[0-9]{1,100}$")')).toBeGreaterThan(small);
+    // An unknown string (built by the rule) is taken at its longest: 1024 characters.
+    expect(costOf('(tx.card_token + tx.customer_id).matches("^tok_[0-9]+$")')).toBeGreaterThan(small);
+    // A large program over an identifier: refused.
+    expect(validateRuleset(ruleset([rule('r', 'tx.card_token.matches("^(a|aa){500}$")')]))[0]!.reason).toMatch(/^cost: estimated/);
+  });
+
+  it('bounds list literals and the expression length', () => {
+    const [list] = validateRuleset(ruleset([rule('long_list', `tx.amount_minor in ${bigList(1001)}`, 7)]));
+    expect([list!.ruleId, list!.line]).toEqual(['long_list', 7]);
+    expect(list!.reason).toBe('a list or map literal has more than rules.max_list_literal (1000) items');
+    expect(validateRuleset(ruleset([rule('ok_list', `tx.amount_minor in ${bigList(1000)}`)]))).toEqual([]);
+    const long = `tx.amount > 1.0${' || tx.amount > 1.0'.repeat(900)}`;
+    const [len] = validateRuleset(ruleset([rule('long_expr', long)]));
+    expect(len!.reason).toBe(`expression of ${long.length} characters, longer than rules.max_expression_length (16384)`);
+  });
+
+  it('passes every shipped rule and the test fixtures comfortably (under a tenth of the bound)', () => {
+    const def = loadRulesetFiles('config/rules');
+    const rs = compileRuleset(def);
+    for (const r of [...rs.active, ...rs.shadow]) expect(r.cost, r.def.id).toBeLessThan(DEFAULT_RULE_LIMITS.maxRuleCost / 10);
+    // The rules of the language tests, the bench's shapes and the docs' examples.
+    const fixtures = [
+      'tx.card_token.contains("_") && tx.card_token.matches("^tok_[0-9]+$")',
+      '["FR", "BE"].exists(c, c == tx.country)',
+      'tx.mcc in ["7995", "5967", "4829"] && tx.amount > 20.0',
+      'has(f.customer_secs_since_prev_tx) && f.customer_secs_since_prev_tx < 60.0 && f.customer_nb_terminals_1d >= 2.0',
+      'f.terminal_nb_tx_1h > 3.0 || f.customer_nb_merchants_1d > 4.0',
+      'score > 0.9 && tx.amount > 20.0',
+      'tx.hour >= 0 && tx.hour <= 5 && tx.weekday >= 6 && tx.amount > 30.0',
+    ];
+    for (const x of fixtures) expect(compileRuleset(ruleset([rule('r', x)])).active[0]!.cost, x).toBeLessThan(DEFAULT_RULE_LIMITS.maxRuleCost / 10);
+  });
+
+  it('has the defaults of config/default.yaml', () => {
+    const rules = (parse(readFileSync('config/default.yaml', 'utf8')) as { rules: Record<string, number> }).rules;
+    expect({
+      maxRuleCost: rules.max_rule_cost, maxExpressionLength: rules.max_expression_length,
+      maxListLiteral: rules.max_list_literal, listSizeBound: rules.list_size_bound,
+    }).toEqual(DEFAULT_RULE_LIMITS);
+  });
+});
