@@ -111,6 +111,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     store: new GuardedFeatureStore(store, guard), scorer, rules, metrics,
     featureTimeoutMs: cfg.engine.redis_timeout_ms,
     modelTimeoutMs: cfg.engine.model_timeout_ms,
+    rulesBudgetMs: cfg.rules.batch_budget_ms,
   });
   const runner = new KafkaDecisionRunner({
     consumer, producer, codecs, engine, log, metrics,

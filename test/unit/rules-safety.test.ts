@@ -1,18 +1,24 @@
 /**
  * Rules cannot hurt the engine: `matches()` runs on RE2 (linear time), a pattern RE2 refuses is
- * a compile error, and a rule whose estimated cost is over the bound is refused when the
- * ruleset compiles, with the rule, the line and the cost in the message.
+ * a compile error, a rule whose estimated cost is over the bound is refused when the ruleset
+ * compiles (with the rule, the line and the cost in the message), and the rules of one batch
+ * have a time budget past which the rest of the batch is decided without them.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { AuthorizationEvent } from '../../src/events/types.js';
+import { MemoryFeatureStore } from '../../src/features/memory-store.js';
+import type { Scorer } from '../../src/models/onnx-scorer.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { DecisionEngine } from '../../src/pipelines/decision/engine.js';
 import { compileRuleset, validateRuleset } from '../../src/rules/compile.js';
 import { DEFAULT_RULE_LIMITS, type RuleLimits } from '../../src/rules/cost.js';
 import { evaluateRules, ruleContext } from '../../src/rules/evaluate.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 import { patternCacheSize } from '../../src/rules/regex.js';
 import type { RuleDef, RulesetDef } from '../../src/rules/types.js';
+import { simulate } from '../../src/simulator/index.js';
 
 const ev: AuthorizationEvent = {
   auth_id: 'a1', event_time: Date.UTC(2026, 10, 21, 3, 30), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1',
@@ -157,5 +163,62 @@ describe('compile-time cost bound', () => {
       maxRuleCost: rules.max_rule_cost, maxExpressionLength: rules.max_expression_length,
       maxListLiteral: rules.max_list_literal, listSizeBound: rules.list_size_bound,
     }).toEqual(DEFAULT_RULE_LIMITS);
+  });
+});
+
+describe('rules budget per batch', () => {
+  const events = [...simulate({ customers: 20, terminals: 40, days: 3, seed: 4 }).transactions()].slice(0, 40).map((t) => t.event);
+  const scorer: Scorer = { version: 's', async score(_rows, n) { return new Float32Array(n).fill(0.6); } };
+  const rs = compileRuleset(ruleset([
+    { ...rule('always_tag', 'true'), action: 'TAG:seen' },
+    { ...rule('always_shadow', 'tx.amount >= 0.0'), mode: 'shadow' },
+  ]));
+  /** A clock that advances 1 ms at every read: event i is checked at i ms into the rules stage. */
+  const tickingClock = () => { let t = 0; return () => t++; };
+
+  it('decides the events after the budget without rules, degraded rules_timeout, and counts them', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const engine = new DecisionEngine({
+      store: new MemoryFeatureStore(), scorer, rules: { current: () => rs }, metrics, clock: (e) => e.event_time,
+      rulesBudgetMs: 5, now: tickingClock(),
+    });
+    const { decisions } = await engine.decideBatch(events);
+    // Read at 0 (start), then before events 1, 2, …: event 6 is checked at 6 ms > 5 ms.
+    const early = decisions.slice(0, 6);
+    const late = decisions.slice(6);
+    for (const d of early) {
+      expect(d.rule_hits.map((h) => h.rule_id)).toEqual(['always_tag', 'always_shadow']);
+      expect(d.tags).toEqual(['seen']);
+      expect(d.degraded).toEqual([]);
+    }
+    expect(late.length).toBe(events.length - 6);
+    for (const d of late) {
+      expect(d.rule_hits).toEqual([]);
+      expect(d.tags).toEqual([]);
+      expect(d.degraded).toEqual(['rules_timeout']);
+      // The policy still decides on the model score.
+      expect(d.outcome).toBe('REVIEW');
+      expect(d.reasons).toEqual(['score>=0.5']);
+    }
+    const counted = (await metrics.degraded.get()).values.find((v) => v.labels.reason === 'rules_timeout')?.value;
+    expect(counted).toBe(events.length - 6);
+  });
+
+  it('keeps the batch degradations beside rules_timeout', async () => {
+    const engine = new DecisionEngine({ store: new MemoryFeatureStore(), scorer: null, rules: { current: () => rs }, rulesBudgetMs: 2, now: tickingClock() });
+    const { decisions } = await engine.decideBatch(events);
+    expect(decisions[0]!.degraded).toEqual(['model_unavailable']);
+    expect(decisions.at(-1)!.degraded).toEqual(['model_unavailable', 'rules_timeout']);
+  });
+
+  it('runs every rule on every event without a budget (replay) or within it', async () => {
+    for (const opts of [{}, { rulesBudgetMs: 0, now: tickingClock() }, { rulesBudgetMs: 1000, now: tickingClock() }]) {
+      const engine = new DecisionEngine({ store: new MemoryFeatureStore(), scorer, rules: { current: () => rs }, ...opts });
+      const { decisions } = await engine.decideBatch(events);
+      for (const d of decisions) {
+        expect(d.rule_hits).toHaveLength(2);
+        expect(d.degraded).toEqual([]);
+      }
+    }
   });
 });
