@@ -23,7 +23,7 @@ export interface EngineConfig {
   rules: {
     dir: string; poll_interval_ms: number;
     max_rule_cost: number; max_expression_length: number; max_list_literal: number; list_size_bound: number;
-    batch_budget_ms: number;
+    batch_budget_ms: number; max_rule_us_per_event: number;
   };
 }
 
@@ -54,7 +54,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   rules: {
     dir: 'string', poll_interval_ms: 'int',
     max_rule_cost: 'posint', max_expression_length: 'posint', max_list_literal: 'posint', list_size_bound: 'posint',
-    batch_budget_ms: 'int',
+    batch_budget_ms: 'int', max_rule_us_per_event: 'int',
   },
 };
 

@@ -4,9 +4,13 @@
  * compiles (with the rule, the line and the cost in the message), and the rules of one batch
  * have a time budget past which the rest of the batch is decided without them.
  */
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
+import { backtestRulesets, backtestText } from '../../src/commands/rules-backtest.js';
+import rulesCli from '../../src/commands/rules.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import type { Scorer } from '../../src/models/onnx-scorer.js';
@@ -220,5 +224,57 @@ describe('rules budget per batch', () => {
         expect(d.degraded).toEqual([]);
       }
     }
+  });
+});
+
+describe('rule costs in backtests and at publish', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const records = [...simulate({ customers: 60, terminals: 120, days: 10, seed: 8 }).transactions()];
+  const base = loadRulesetFiles('config/rules');
+
+  it('reports each proposed rule\'s estimated cost and measured µs per event', async () => {
+    const proposed: RulesetDef = { ...base, version: 'p', rules: [...base.rules.filter((r) => r.id !== 'card_velocity_burst'), rule('tok_regex', 'tx.card_token.matches("^(a+)+$")')] };
+    const r = await backtestRulesets({ input: 'sim', records, baseline: compileRuleset(base), baselineSource: 'files', proposed: compileRuleset(proposed), proposedSource: 'dir', scorer: null });
+    expect(r.cost_events).toBe(records.length);
+    const regex = r.rules.find((x) => x.id === 'tok_regex')!;
+    expect(regex.cost!.estimate).toBe(compileRuleset(proposed).active.find((x) => x.def.id === 'tok_regex')!.cost);
+    expect(regex.cost!.us_per_event).toBeGreaterThan(0);
+    for (const row of r.rules.filter((x) => x.id !== 'card_velocity_burst')) expect(row.cost, row.id).not.toBeNull();
+    expect(r.rules.find((x) => x.id === 'card_velocity_burst')!.cost).toBeNull(); // removed: not measured
+    const text = backtestText(r);
+    expect(text).toMatch(/cost \(est\.\)\s+µs\/event/);
+    expect(text).toMatch(new RegExp(`tok_regex\\s+added.*\\s${regex.cost!.estimate}\\s+${regex.cost!.us_per_event.toFixed(2)}$`, 'm'));
+  });
+
+  const cli = async (argv: string[]) => {
+    const err: string[] = [];
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((m: unknown) => { out.push(String(m)); });
+    vi.spyOn(console, 'error').mockImplementation((m: unknown) => { err.push(String(m)); });
+    return { code: await rulesCli(argv), out, err };
+  };
+
+  it('refuses to publish a rule over the estimated cost bound, naming the rule and line (before any database)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-cost-'));
+    writeFileSync(join(dir, 'r.yaml'), 'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n'
+      + '  - id: fine\n    expression: tx.amount > 1.0\n    action: REVIEW\n'
+      + `  - id: quadratic\n    expression: '${bigList(200)}.exists(x, ${bigList(200)}.exists(y, x == y))'\n    action: REVIEW\n`);
+    const r = await cli(['publish', dir, '--comment', 'test']);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toMatch(new RegExp(`^${join(dir, 'r.yaml')}:8:\\d+ rule 'quadratic': cost: estimated [\\d,]+ per evaluation, over rules\\.max_rule_cost \\(2,500\\)`));
+    expect(r.err[1]).toBe('rules publish: ruleset v1 refused: 1 error(s); nothing published, the active ruleset is unchanged');
+    // validate says the same.
+    expect((await cli(['validate', dir])).code).toBe(1);
+  });
+
+  it('refuses to publish a rule measured over --max-us-per-event, naming the rule', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-cost-'));
+    writeFileSync(join(dir, 'r.yaml'), 'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n'
+      + '  - id: regex_rule\n    expression: tx.customer_id.matches("^[0-9]+7$")\n    action: REVIEW\n');
+    // A bound no rule can meet: the measured cost is what refuses it (a benchmark is not a test).
+    const r = await cli(['publish', dir, '--comment', 'test', '--max-us-per-event', '0.000001']);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toMatch(new RegExp(`^${join(dir, 'r.yaml')}:5 rule 'regex_rule': cost: measured [\\d.]+ µs per event over \\d+ events of a simulated history, over --max-us-per-event \\(0\\.000001\\)$`));
+    expect(r.err[1]).toMatch(/refused: 1 error\(s\); nothing published/);
   });
 });
