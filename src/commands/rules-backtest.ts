@@ -6,8 +6,13 @@
  * score, recorded from the scorer, not the rounded one of the decision). The baseline is
  * re-evaluated the same way and checked against the engine's decision, so the comparison
  * cannot drift from what the engine does.
+ *
+ * Each proposed rule's cost is reported: the compile-time estimate (src/rules/cost.ts) and the
+ * time it takes, measured in µs per evaluated event over the replayed events (each rule alone,
+ * median of 3 passes over up to COST_SAMPLE events spread over the history).
  */
 import type { HistoryRecord } from '../events/history-file.js';
+import { simulate } from '../simulator/index.js';
 import type { Outcome } from '../events/types.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
@@ -16,12 +21,14 @@ import type { Scorer } from '../models/onnx-scorer.js';
 import { DecisionEngine } from '../pipelines/decision/engine.js';
 import { applyPolicy } from '../pipelines/decision/policy.js';
 import { replayFeed } from '../pipelines/replay/replay.js';
-import type { CompiledRuleset } from '../rules/compile.js';
+import type { CompiledRuleset, RuleContext } from '../rules/compile.js';
 import { diffRulesets, type RulesetDiff } from '../rules/diff.js';
-import { evaluateRules, ruleContext } from '../rules/evaluate.js';
+import { evaluateRules, measureRuleCosts, ruleContext } from '../rules/evaluate.js';
 import type { Thresholds } from '../rules/types.js';
 
 const OUTCOMES: readonly Outcome[] = ['APPROVE', 'REVIEW', 'DECLINE'];
+/** Events the rules' costs are measured over, at most (evenly spread over the history). */
+export const COST_SAMPLE = 20_000;
 const stops = (o: Outcome): boolean => o !== 'APPROVE';
 
 /** Records the raw scores of each batch in order, so the replayed decisions can be re-evaluated on them. */
@@ -57,6 +64,8 @@ export interface RuleBacktest {
   legit_hits: Side<number>;
   /** Transactions whose outcome changed and on which this rule's active hit differs. */
   outcome_changes: number;
+  /** The proposed rule's cost: the compile-time estimate, and µs per evaluated event measured on the history (null: not proposed). */
+  cost: { estimate: number; us_per_event: number } | null;
 }
 
 export interface BacktestReport {
@@ -77,6 +86,8 @@ export interface BacktestReport {
   /** Legitimate transactions stopped (REVIEW or DECLINE): false positives. */
   false_positives: Side<number>;
   rules: RuleBacktest[];
+  /** Events the rules' costs were measured over. */
+  cost_events: number;
   elapsed_s: number;
 }
 
@@ -103,7 +114,7 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
   const ruleRow = (id: string): RuleBacktest => {
     let r = all.get(id);
     if (!r) {
-      r = { id, change: 'same', mode: { base: null, new: null }, action: { base: null, new: null }, hits: { base: 0, new: 0 }, fraud_hits: { base: 0, new: 0 }, legit_hits: { base: 0, new: 0 }, outcome_changes: 0 };
+      r = { id, change: 'same', mode: { base: null, new: null }, action: { base: null, new: null }, hits: { base: 0, new: 0 }, fraud_hits: { base: 0, new: 0 }, legit_hits: { base: 0, new: 0 }, outcome_changes: 0, cost: null };
       all.set(id, r);
     }
     return r;
@@ -121,8 +132,11 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     baseline: { version: o.baseline.version, source: o.baselineSource, thresholds: o.baseline.thresholds },
     proposed: { version: o.proposed.version, source: o.proposedSource, thresholds: o.proposed.thresholds },
     diff, outcomes: { base: count(), new: count() }, outcome_changes: 0, transitions: {},
-    frauds_stopped: { base: 0, new: 0 }, false_positives: { base: 0, new: 0 }, rules: [], elapsed_s: 0,
+    frauds_stopped: { base: 0, new: 0 }, false_positives: { base: 0, new: 0 }, rules: [], cost_events: 0, elapsed_s: 0,
   };
+  // The proposed side's contexts of events spread over the history, to measure the rules' costs on.
+  const stride = Math.max(1, Math.ceil(o.records.length / COST_SAMPLE));
+  const sample: RuleContext[] = [];
 
   for await (const r of replayFeed(engine, store, interleaveLabels(o.records, delay), o.batchSize ?? 500)) {
     const d = r.decision;
@@ -132,7 +146,9 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     const baseHits = evaluateRules(o.baseline, baseCtx);
     const baseOutcome = applyPolicy(score, o.baseline.thresholds, baseHits.active).outcome;
     if (baseOutcome !== d.outcome) throw new Error(`backtest: re-evaluation diverged from the engine on ${d.auth_id} (${baseOutcome} vs ${d.outcome})`);
-    const newHits = evaluateRules(o.proposed, ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists));
+    const newCtx = ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists);
+    if (rep.transactions % stride === 0) sample.push(newCtx);
+    const newHits = evaluateRules(o.proposed, newCtx);
     const newOutcome = applyPolicy(score, o.proposed.thresholds, newHits.active).outcome;
 
     rep.transactions++;
@@ -163,10 +179,42 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     }
   }
   await store.close();
+  const proposedRules = [...o.proposed.active, ...o.proposed.shadow];
+  const measured = measureRuleCosts(proposedRules, sample);
+  for (const rule of proposedRules) ruleRow(rule.def.id).cost = { estimate: rule.cost, us_per_event: round2(measured.get(rule.def.id) ?? 0) };
+  rep.cost_events = sample.length;
   const order = new Map([...o.proposed.def.rules, ...o.baseline.def.rules].map((r, i) => [r.id, i] as const).reverse());
   rep.rules = [...all.values()].sort((x, y) => (order.get(x.id) ?? 0) - (order.get(y.id) ?? 0));
   rep.elapsed_s = Math.round((performance.now() - t0) / 100) / 10;
   return rep;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/**
+ * Each rule's measured cost (µs per evaluated event) on `records` replayed as the engine would
+ * decide them (in-memory features, the model when given; without one `score` is absent and a
+ * rule reading it takes its error path: an upper bound). Events: up to COST_SAMPLE spread over
+ * the history. For `rules publish`, which refuses a rule over rules.max_rule_us_per_event.
+ */
+export async function measureRulesetCosts(
+  rs: CompiledRuleset, records: readonly HistoryRecord[], scorer: Scorer | null = null, opts: { labelDelayDays?: number; batchSize?: number } = {},
+): Promise<{ events: number; usPerEvent: Map<string, number> }> {
+  const store = new MemoryFeatureStore();
+  const engine = new DecisionEngine({ store, scorer, rules: { current: () => rs }, clock: (ev) => ev.event_time });
+  const stride = Math.max(1, Math.ceil(records.length / COST_SAMPLE));
+  const sample: RuleContext[] = [];
+  let i = 0;
+  for await (const r of replayFeed(engine, store, interleaveLabels(records, opts.labelDelayDays ?? 7), opts.batchSize ?? 500)) {
+    if (i++ % stride === 0) sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, r.decision.score, rs.lists));
+  }
+  await store.close();
+  return { events: sample.length, usPerEvent: measureRuleCosts([...rs.active, ...rs.shadow], sample) };
+}
+
+/** A small deterministic history (the simulator: ~6,000 transactions) to measure rules on when none is given. */
+export function sampleHistory(): HistoryRecord[] {
+  return [...simulate({ customers: 200, terminals: 400, days: 10, seed: 11 }).transactions()];
 }
 
 /** Text columns (the first `left`) aligned left, numbers right. */
@@ -187,9 +235,11 @@ export function backtestText(r: BacktestReport): string {
   const th = (k: keyof Thresholds) => (r.baseline.thresholds[k] === r.proposed.thresholds[k] ? `${r.proposed.thresholds[k]}` : `${r.baseline.thresholds[k]} -> ${r.proposed.thresholds[k]}`);
   out.push(`thresholds: review ${th('review')}, decline ${th('decline')}`);
   out.push('');
-  const head = ['rule', 'change', 'mode', 'action', 'hits', 'outcome changes', ...(labelled ? ['fraud hits', 'legit hits (FP)'] : [])];
-  const rows = r.rules.map((x) => [x.id, x.change, sideText(x.mode), sideText(x.action), side(x.hits), String(x.outcome_changes), ...(labelled ? [side(x.fraud_hits), side(x.legit_hits)] : [])]);
+  const head = ['rule', 'change', 'mode', 'action', 'hits', 'outcome changes', ...(labelled ? ['fraud hits', 'legit hits (FP)'] : []), 'cost (est.)', 'µs/event'];
+  const rows = r.rules.map((x) => [x.id, x.change, sideText(x.mode), sideText(x.action), side(x.hits), String(x.outcome_changes), ...(labelled ? [side(x.fraud_hits), side(x.legit_hits)] : []),
+    x.cost ? String(x.cost.estimate) : '-', x.cost ? x.cost.us_per_event.toFixed(2) : '-']);
   out.push(table([head, ...rows], 4));
+  out.push(`cost: the compile-time estimate of one evaluation (bound: rules.max_rule_cost); µs/event: measured over ${r.cost_events} events, each rule alone`);
   out.push('');
   const overall = [['overall', 'baseline', 'proposed', 'change']];
   for (const o of OUTCOMES) overall.push([o, String(r.outcomes.base[o]), String(r.outcomes.new[o]), signed(r.outcomes.new[o] - r.outcomes.base[o])]);

@@ -16,18 +16,22 @@ import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { compileRuleset, validateRuleset, type CompiledRuleset } from '../rules/compile.js';
 import { RuleLists } from '../rules/context.js';
+import { DEFAULT_RULE_LIMITS, ruleLimitsOf, type RuleLimits } from '../rules/cost.js';
 import { diffRulesets, diffText } from '../rules/diff.js';
 import { loadRulesetFiles } from '../rules/load.js';
 import { PgRulesetStore, PublishError, RulesetStoreError, rulesPool } from '../rules/pg-store.js';
 import { RuleError, type RulesetDef } from '../rules/types.js';
 import { migrate } from '../storage/migrate.js';
-import { backtestRulesets, backtestText } from './rules-backtest.js';
+import { backtestRulesets, backtestText, measureRulesetCosts, sampleHistory } from './rules-backtest.js';
 
 const RULES_HELP = `usage: fraud-engine rules <command> [--config config/default.yaml]
 
-  validate <dir|file>                         compile every rule; each error as file:line:column rule 'id': reason (exit 1 on errors)
-  publish <dir|file> --comment WHY [--author A] [--version ID] [--activate]
-                                              store the ruleset as a new version (draft); the id is the files' \`version\` unless --version
+  validate <dir|file>                         compile every rule; each error as file:line:column rule 'id': reason (exit 1 on errors);
+                                              a rule over the compile limits (rules.max_rule_cost: estimated cost, sizes) is an error
+  publish <dir|file> --comment WHY [--author A] [--version ID] [--activate] [--input HISTORY [--format csv|jsonl]] [--max-us-per-event N]
+                                              store the ruleset as a new version (draft); the id is the files' \`version\` unless --version.
+                                              Refused when a rule is over the compile limits, or when a rule measured on HISTORY (else on
+                                              a simulated history) costs more than N µs per event (rules.max_rule_us_per_event; 0: not measured)
   list [--json]                               versions, newest first, with status, author, date and comment
   show <version> [--json]                     a version as YAML (importable with publish)
   diff <a> <b> [--json]                       rules added, removed, changed and threshold changes (a version or a directory each)
@@ -38,7 +42,7 @@ const RULES_HELP = `usage: fraud-engine rules <command> [--config config/default
            [--against <version|dir>] [--json FILE] [--batch-size 500]
                                               replay HISTORY once; decide with the active ruleset (PostgreSQL if configured, else
                                               config/rules) and with the proposed one; per rule and overall: hits, outcome changes,
-                                              frauds and false positives
+                                              frauds and false positives; each proposed rule's cost (estimate, measured µs/event)
   draft "<rule in plain words>" --input HISTORY …   ask the assistant for one rule (see: rules draft --help)
 
 PostgreSQL: postgres.url (FRAUD_POSTGRES_URL).`;
@@ -73,18 +77,24 @@ async function withStore<T>(cfg: EngineConfig, fn: (store: PgRulesetStore) => Pr
   pool.on('error', () => undefined);
   try {
     await migrate(pool);
-    return await fn(new PgRulesetStore(pool));
+    return await fn(new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) }));
   } finally {
     await pool.end().catch(() => undefined);
   }
 }
 
+/** The compile limits of the config (--config, else config/default.yaml when there is one, else the defaults). */
+function limitsOf(configPath: string | undefined): RuleLimits {
+  if (configPath === undefined && !existsSync('config/default.yaml')) return DEFAULT_RULE_LIMITS;
+  return ruleLimitsOf(config(configPath).rules);
+}
+
 /** Loads and compiles files, printing every error; null when there are errors. */
-function loadFiles(path: string): { def: RulesetDef; errors: RuleError[] } {
+function loadFiles(path: string, limits: RuleLimits): { def: RulesetDef; errors: RuleError[] } {
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
   try {
     const def = loadRulesetFiles(path);
-    return { def, errors: validateRuleset(def) };
+    return { def, errors: validateRuleset(def, limits) };
   } catch (err) {
     if (err instanceof RuleError) return { def: null as unknown as RulesetDef, errors: [err] };
     throw err;
@@ -126,7 +136,7 @@ async function rulesMain(argv: string[]): Promise<number> {
       // --json is a file for backtest, a flag for list / show / diff.
       activate: { type: 'boolean' }, json: { type: sub === 'backtest' ? 'string' : 'boolean' }, input: { type: 'string' }, format: { type: 'string' },
       'label-delay-days': { type: 'string' }, model: { type: 'string' }, against: { type: 'string' }, 'batch-size': { type: 'string' },
-      help: { type: 'boolean' },
+      'max-us-per-event': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   const jsonFlag = values.json === true;
@@ -140,7 +150,7 @@ async function rulesMain(argv: string[]): Promise<number> {
   switch (sub) {
     case 'validate': {
       const path = arg(0, 'dir|file');
-      const { def, errors } = loadFiles(path);
+      const { def, errors } = loadFiles(path, limitsOf(values.config));
       if (errors.length) {
         printErrors(errors);
         console.error(`${path}: ${errors.length} error(s)`);
@@ -152,14 +162,23 @@ async function rulesMain(argv: string[]): Promise<number> {
     case 'publish': {
       const path = arg(0, 'dir|file');
       if (!values.comment?.trim()) throw new UsageError('rules publish: --comment "why" is required (who, when and why are kept with every version)');
-      const { def, errors } = loadFiles(path);
+      const cfg = config(values.config);
+      const limits = ruleLimitsOf(cfg.rules);
+      const { def, errors } = loadFiles(path, limits);
+      const refused = (n: number) => console.error(`rules publish: ${def ? `ruleset ${values.version ?? def.version}` : path} refused: ${n} error(s); nothing published, the active ruleset is unchanged`);
       if (errors.length) {
         printErrors(errors);
-        console.error(`rules publish: ${def ? `ruleset ${values.version ?? def.version}` : path} refused: ${errors.length} error(s); nothing published, the active ruleset is unchanged`);
+        refused(errors.length);
+        return 1;
+      }
+      const slow = await measuredCostErrors(def, limits, cfg, values);
+      if (slow.length) {
+        printErrors(slow);
+        refused(slow.length);
         return 1;
       }
       const author = values.author ?? defaultAuthor();
-      return withStore(config(values.config), async (store) => {
+      return withStore(cfg, async (store) => {
         const meta = await store.publish(def, { comment: values.comment!, author, version: values.version, source: path });
         console.log(`published ruleset ${meta.version} (${meta.rules} rules) by ${meta.author}: ${meta.comment}`);
         const listed = Object.values(def.lists).reduce((n, v) => n + (v?.length ?? 0), 0);
@@ -198,7 +217,7 @@ async function rulesMain(argv: string[]): Promise<number> {
       const a = arg(0, 'a');
       const b = arg(1, 'b');
       const fromFiles = (p: string): RulesetDef => {
-        const { def, errors } = loadFiles(p);
+        const { def, errors } = loadFiles(p, limitsOf(values.config));
         if (errors.length) { printErrors(errors); throw new RulesetStoreError(`${p} does not compile`); }
         return def;
       };
@@ -244,8 +263,9 @@ async function backtest(path: string, values: Record<string, string | boolean | 
   const batchSize = Number(values['batch-size'] ?? 500);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch-size must be an integer >= 1');
   const cfg = config(values.config as string | undefined);
+  const limits = ruleLimitsOf(cfg.rules);
 
-  const proposedFiles = loadFiles(path);
+  const proposedFiles = loadFiles(path, limits);
   if (proposedFiles.errors.length) {
     printErrors(proposedFiles.errors);
     console.error(`rules backtest: the proposed ruleset does not compile (${proposedFiles.errors.length} error(s))`);
@@ -263,19 +283,19 @@ async function backtest(path: string, values: Record<string, string | boolean | 
       lists = new RuleLists(await store.lists());
       const version = against ?? (await store.activeVersion());
       if (version) {
-        baseline = compileRuleset((await store.require(version)).def, lists);
+        baseline = compileRuleset((await store.require(version)).def, lists, limits);
         baselineSource = against ? `PostgreSQL ${version}` : 'PostgreSQL, active';
       } else {
-        baseline = compileRuleset(loadRulesetFiles(cfg.rules.dir), lists);
+        baseline = compileRuleset(loadRulesetFiles(cfg.rules.dir), lists, limits);
         baselineSource = `${cfg.rules.dir}: no active version in PostgreSQL`;
       }
     });
   } else {
     const dir = against ?? cfg.rules.dir;
-    baseline = compileRuleset(loadRulesetFiles(dir));
+    baseline = compileRuleset(loadRulesetFiles(dir), undefined, limits);
     baselineSource = dir;
   }
-  const proposed = compileRuleset(proposedFiles.def, lists ?? undefined);
+  const proposed = compileRuleset(proposedFiles.def, lists ?? undefined, limits);
 
   const records = await readHistoryFile(input, format as HistoryFormat | undefined);
   const modelPath = (values.model as string | undefined) ?? cfg.model.path;
@@ -286,12 +306,51 @@ async function backtest(path: string, values: Record<string, string | boolean | 
     input, records, baseline: baseline!, baselineSource: baselineSource!, proposed, proposedSource: path, scorer, labelDelayDays: delay, batchSize,
   });
   console.log(backtestText(report));
+  const bound = cfg.rules.max_rule_us_per_event;
+  for (const r of report.rules) {
+    if (bound > 0 && r.cost && r.cost.us_per_event > bound) {
+      console.error(`warning: rule '${r.id}' measured ${r.cost.us_per_event} µs per event, over rules.max_rule_us_per_event (${bound}): rules publish would refuse it`);
+    }
+  }
   const jsonOut = values.json as string | undefined;
   if (jsonOut) {
     writeFileSync(jsonOut, JSON.stringify(report, null, 2) + '\n');
     console.error(`report: ${jsonOut}`);
   }
   return 0;
+}
+
+/**
+ * `rules publish`: each rule's measured cost, as RuleErrors for the rules over the bound
+ * (--max-us-per-event, else rules.max_rule_us_per_event; 0: not measured), on --input HISTORY
+ * or else on a small simulated history. Wall-clock time: the bound is meant for rules that are
+ * tens of times dearer than usual (the shipped ones take ~0.2 µs), not for fine ranking.
+ */
+async function measuredCostErrors(def: RulesetDef, limits: RuleLimits, cfg: EngineConfig, values: Record<string, string | boolean | undefined>): Promise<RuleError[]> {
+  const given = values['max-us-per-event'] as string | undefined;
+  const bound = given === undefined ? cfg.rules.max_rule_us_per_event : Number(given);
+  if (!(bound >= 0)) throw new UsageError('--max-us-per-event must be a number >= 0 (0: not measured)');
+  if (bound === 0) return [];
+  const input = values.input as string | undefined;
+  const format = values.format as string | undefined;
+  if (format && format !== 'csv' && format !== 'jsonl') throw new UsageError('--format must be csv or jsonl');
+  if (input && !existsSync(input)) throw new UsageError(`rules publish: no such file: ${input}`);
+  const records = input ? await readHistoryFile(input, format as HistoryFormat | undefined) : sampleHistory();
+  const { events, usPerEvent } = await measureRulesetCosts(compileRuleset(def, undefined, limits), records);
+  const where = input ? input : 'a simulated history';
+  const errors: RuleError[] = [];
+  for (const r of def.rules) {
+    const us = usPerEvent.get(r.id) ?? 0;
+    if (us > bound) {
+      errors.push(new RuleError(r.source?.file ?? '<rule>', r.id, r.source?.line ?? null, null,
+        `cost: measured ${us.toFixed(1)} µs per event over ${events} events of ${where}, over ${given === undefined ? 'rules.max_rule_us_per_event' : '--max-us-per-event'} (${bound})`));
+    }
+  }
+  if (!errors.length) {
+    const [id, us] = [...usPerEvent].sort((a, b) => b[1] - a[1])[0] ?? ['-', 0];
+    console.log(`cost: every rule under ${bound} µs per event (the dearest: '${id}', ${us.toFixed(2)} µs, over ${events} events of ${where})`);
+  }
+  return errors;
 }
 
 async function listsMain(argv: string[]): Promise<number> {

@@ -21,6 +21,7 @@ import { KafkaDecisionRunner } from '../pipelines/decision/kafka-runner.js';
 import { RedisDecisionMemo } from '../pipelines/decision/memo.js';
 import { GuardedDecisionMemo, GuardedFeatureStore, RedisGuard } from '../pipelines/decision/redis-guard.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
+import { ruleLimitsOf } from '../rules/cost.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
 import { PgRulesetSource } from '../rules/pg-source.js';
 
@@ -67,8 +68,8 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   // PostgreSQL configured: the active version, hot-reloaded (the files while none is active);
   // else the files of rules.dir.
   const rules = cfg.postgres.url
-    ? await PgRulesetSource.start({ postgres: cfg.postgres, pollIntervalMs: cfg.rules.poll_interval_ms, fallbackDir: opts.rulesDir ?? cfg.rules.dir, log, metrics })
-    : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir);
+    ? await PgRulesetSource.start({ postgres: cfg.postgres, pollIntervalMs: cfg.rules.poll_interval_ms, fallbackDir: opts.rulesDir ?? cfg.rules.dir, log, metrics, limits: ruleLimitsOf(cfg.rules) })
+    : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir, ruleLimitsOf(cfg.rules));
   setInfo(metrics.rulesetInfo, rules.current().version);
 
   const redis = redisClient(cfg.redis);
@@ -112,6 +113,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     featureTimeoutMs: cfg.engine.redis_timeout_ms,
     modelTimeoutMs: cfg.engine.model_timeout_ms,
     maxEventAgeMs: cfg.engine.max_event_age_ms,
+    rulesBudgetMs: cfg.rules.batch_budget_ms,
   });
   const runner = new KafkaDecisionRunner({
     consumer, producer, codecs, engine, log, metrics,

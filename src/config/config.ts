@@ -27,7 +27,11 @@ export interface EngineConfig {
     http_port: number; http_host: string; log_level: string;
   };
   model: { path: string };
-  rules: { dir: string; poll_interval_ms: number };
+  rules: {
+    dir: string; poll_interval_ms: number;
+    max_rule_cost: number; max_expression_length: number; max_list_literal: number; list_size_bound: number;
+    batch_budget_ms: number; max_rule_us_per_event: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -56,7 +60,11 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     http_port: 'int', http_host: 'string', log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   model: { path: 'string' },
-  rules: { dir: 'string', poll_interval_ms: 'int' },
+  rules: {
+    dir: 'string', poll_interval_ms: 'int',
+    max_rule_cost: 'posint', max_expression_length: 'posint', max_list_literal: 'posint', list_size_bound: 'posint',
+    batch_budget_ms: 'int', max_rule_us_per_event: 'int',
+  },
 };
 
 /**

@@ -1,9 +1,16 @@
 /**
  * Compiles a ruleset once per version with CEL (@marcbachmann/cel-js: parse + type check to
  * a closure; never `eval` of user text). Errors name the file, the rule, the line and column.
+ *
+ * Rules cannot hurt the engine: `matches()` runs on RE2 (./regex.ts: linear time; a pattern
+ * RE2 refuses, such as a backreference or a lookahead, is a compile error), and a rule whose
+ * estimated cost (./cost.ts) is over `rules.max_rule_cost`, whose expression is longer than
+ * `rules.max_expression_length` or with a list literal over `rules.max_list_literal` is refused.
  */
-import { Environment } from '@marcbachmann/cel-js';
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { FEATURE_FIELDS, LIST_FIELDS, RuleFeatures, RuleLists, RuleTx, TX_FIELDS } from './context.js';
+import { CostError, DEFAULT_RULE_LIMITS, estimateCost, type RuleLimits } from './cost.js';
+import { RECEIVER_MATCHES, regexMatches } from './regex.js';
 import { RuleError, type Lists, type RuleDef, type RulesetDef, type Thresholds } from './types.js';
 
 /** The variables of a rule (see ./context.ts). `score` is absent when the model was unavailable. */
@@ -17,6 +24,8 @@ export interface RuleContext {
 export interface CompiledRule {
   readonly def: RuleDef;
   readonly test: (ctx: RuleContext) => unknown;
+  /** The estimated cost of one evaluation (./cost.ts), at most `rules.max_rule_cost`. */
+  readonly cost: number;
 }
 
 export interface CompiledRuleset {
@@ -29,9 +38,18 @@ export interface CompiledRuleset {
   readonly def: RulesetDef;
 }
 
-/** Typed variables: a misspelt field, feature or list name fails at compile time. */
-function environment(): Environment {
-  return new Environment({ homogeneousAggregateLiterals: false })
+/**
+ * Typed variables: a misspelt field, feature or list name fails at compile time. `matches` on
+ * RE2: the global form `matches(s, p)` (which cel-js does not define), and the method form
+ * `s.matches(p)` under another name (see renameMatches).
+ */
+function environment(limits: RuleLimits): Environment {
+  return new Environment({
+    homogeneousAggregateLiterals: false,
+    limits: { maxListElements: limits.maxListLiteral, maxMapEntries: limits.maxListLiteral },
+  })
+    .registerFunction(`string.${RECEIVER_MATCHES}(string): bool`, regexMatches)
+    .registerFunction('matches(string, string): bool', regexMatches)
     .registerType('Transaction', { ctor: RuleTx, fields: TX_FIELDS })
     .registerType('Features', { ctor: RuleFeatures, fields: FEATURE_FIELDS })
     .registerType('Lists', { ctor: RuleLists, fields: LIST_FIELDS })
@@ -76,8 +94,26 @@ function unknownFieldHint(message: string): string {
   return best ? ` (did you mean ${best.name}?)` : ' (not a field of tx, a feature of f, or a list of lists)';
 }
 
+/**
+ * cel-js defines `string.matches(string)` itself, with JavaScript's backtracking RegExp, and
+ * refuses another overload of it (registerFunction: "overlaps with existing overload"). So the
+ * method calls named `matches` in the parsed AST (its public, typed shape: `rcall` nodes are
+ * [name, receiver, args]) are renamed to RECEIVER_MATCHES, registered with RE2, before the type
+ * check resolves them. Macro expansions share these nodes, so `list.exists(x, x.matches(p))` is
+ * covered. Guarded by test/unit/rules-safety.test.ts: the built-in would never finish `^(a+)+$`.
+ */
+function renameMatches(node: unknown): void {
+  if (Array.isArray(node)) { for (const x of node) renameMatches(x); return; }
+  if (typeof node !== 'object' || node === null || typeof (node as { op?: unknown }).op !== 'string') return;
+  const n = node as ASTNode;
+  if (n.op === 'rcall' && n.args[0] === 'matches' && n.args[2].length === 1) (n.args as unknown as string[])[0] = RECEIVER_MATCHES;
+  if (n.op !== 'value' && n.op !== 'id') renameMatches(n.args);
+}
+
+const plain = (message: string): string => message.replaceAll(RECEIVER_MATCHES, 'matches');
+
 /** Compiles one rule, throwing a RuleError that says where and why. */
-export function compileRule(env: Environment, rule: RuleDef): CompiledRule {
+export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits = DEFAULT_RULE_LIMITS): CompiledRule {
   const file = rule.source?.file ?? '<rule>';
   const baseLine = rule.source?.line ?? null;
   const baseColumn = rule.source?.column;
@@ -88,30 +124,56 @@ export function compileRule(env: Environment, rule: RuleDef): CompiledRule {
     const column = pos && baseColumn !== undefined ? baseColumn + pos.column - 1 : pos?.column ?? null;
     throw new RuleError(file, rule.id, line, column, reason);
   };
+  if (rule.expression.length > limits.maxExpressionLength) {
+    fail(`expression of ${rule.expression.length} characters, longer than rules.max_expression_length (${limits.maxExpressionLength})`);
+  }
   let fn: ReturnType<Environment['parse']>;
   try {
     fn = env.parse(rule.expression);
   } catch (err) {
     const e = err as { message: string; node?: { pos?: number }; pos?: number };
-    return fail(`CEL: ${e.message.split('\n')[0]}`, e.node?.pos ?? e.pos);
+    const msg = e.message.split('\n')[0]!;
+    const list = /^Exceeded max(?:ListElements|MapEntries) \((\d+)\)/.exec(msg);
+    if (list) return fail(`a list or map literal has more than rules.max_list_literal (${list[1]}) items`, e.node?.pos ?? e.pos);
+    return fail(`CEL: ${msg}`, e.node?.pos ?? e.pos);
   }
+  renameMatches(fn.ast);
   const check = fn.check() as { valid: boolean; type?: string; error?: { message?: string; node?: { pos?: number } } };
   if (!check.valid) {
-    const msg = String(check.error?.message ?? 'type error').split('\n')[0]!;
+    const msg = plain(String(check.error?.message ?? 'type error').split('\n')[0]!);
     fail(`CEL: ${msg}${unknownFieldHint(msg)}`, check.error?.node?.pos);
   }
   if (check.type !== 'bool' && check.type !== 'dyn') fail(`CEL: expression must be a bool, it is ${check.type}`);
-  return { def: rule, test: fn as (ctx: RuleContext) => unknown };
+  let cost: number;
+  try {
+    const estimate = estimateCost(fn.ast, limits);
+    cost = estimate.cost;
+    if (cost > limits.maxRuleCost) {
+      const c = estimate.culprit;
+      const part = c ? `; the dearest part: \`${snippet(rule.expression.slice(c.start, c.end))}\` (~${fmt(c.cost)})` : '';
+      fail(`cost: estimated ${fmt(cost)} per evaluation, over rules.max_rule_cost (${fmt(limits.maxRuleCost)})${part}`, c?.pos);
+    }
+  } catch (err) {
+    if (err instanceof CostError) return fail(err.reason, err.pos);
+    throw err;
+  }
+  return { def: rule, test: fn as (ctx: RuleContext) => unknown, cost };
 }
+
+const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unbounded');
+const snippet = (s: string): string => {
+  const one = s.replace(/\s+/g, ' ');
+  return one.length > 60 ? `${one.slice(0, 57)}...` : one;
+};
 
 export function toLists(defs: RulesetDef['lists']): RuleLists {
   return new RuleLists(defs);
 }
 
 /** Compiles every rule; the first error aborts (the running version stays in force). */
-export function compileRuleset(def: RulesetDef, lists?: Lists): CompiledRuleset {
-  const env = environment();
-  const compiled = def.rules.map((r) => compileRule(env, r)).sort((a, b) => b.def.priority - a.def.priority);
+export function compileRuleset(def: RulesetDef, lists?: Lists, limits: RuleLimits = DEFAULT_RULE_LIMITS): CompiledRuleset {
+  const env = environment(limits);
+  const compiled = def.rules.map((r) => compileRule(env, r, limits)).sort((a, b) => b.def.priority - a.def.priority);
   return {
     version: def.version,
     thresholds: def.thresholds,
@@ -123,12 +185,12 @@ export function compileRuleset(def: RulesetDef, lists?: Lists): CompiledRuleset 
 }
 
 /** Compiles every rule and returns all errors (for `rules validate`). */
-export function validateRuleset(def: RulesetDef): RuleError[] {
-  const env = environment();
+export function validateRuleset(def: RulesetDef, limits: RuleLimits = DEFAULT_RULE_LIMITS): RuleError[] {
+  const env = environment(limits);
   const errors: RuleError[] = [];
   for (const r of def.rules) {
     try {
-      compileRule(env, r);
+      compileRule(env, r, limits);
     } catch (err) {
       if (err instanceof RuleError) errors.push(err);
       else throw err;

@@ -21,6 +21,7 @@ import { migrate } from '../storage/migrate.js';
 import { pgSsl } from '../storage/pool.js';
 import { compileRuleset, type CompiledRuleset } from './compile.js';
 import { RuleLists } from './context.js';
+import type { RuleLimits } from './cost.js';
 import { loadRulesetFiles } from './load.js';
 import { NOTIFY_CHANNEL, PgRulesetStore, rulesPool } from './pg-store.js';
 import { RuleError } from './types.js';
@@ -36,6 +37,8 @@ export interface PgRulesetSourceOptions {
   migrate?: boolean;
   /** LISTEN for notifications (default true); false behind a transaction-mode pooler (PgBouncer), polling only. */
   listen?: boolean;
+  /** Compile limits (config rules.*; defaults: DEFAULT_RULE_LIMITS): a version over them is refused like one that does not compile. */
+  limits?: RuleLimits;
 }
 
 type Origin = 'postgres' | 'files';
@@ -61,7 +64,7 @@ export class PgRulesetSource {
   private readonly store: PgRulesetStore;
 
   private constructor(private readonly opts: PgRulesetSourceOptions, private readonly pool: pg.Pool) {
-    this.store = new PgRulesetStore(pool);
+    this.store = new PgRulesetStore(pool, { limits: opts.limits });
   }
 
   /** Connects, migrates, loads the active version (or the files), LISTENs and starts polling. Never fails on the database. */
@@ -121,7 +124,7 @@ export class PgRulesetSource {
   }
 
   private files(): CompiledRuleset {
-    if (!this.fileRuleset) this.fileRuleset = compileRuleset(loadRulesetFiles(this.opts.fallbackDir));
+    if (!this.fileRuleset) this.fileRuleset = compileRuleset(loadRulesetFiles(this.opts.fallbackDir), undefined, this.opts.limits);
     return this.lists ? { ...this.fileRuleset, lists: this.lists } : this.fileRuleset;
   }
 
@@ -155,7 +158,7 @@ export class PgRulesetSource {
       if (!base) {
         try {
           const stored = await this.store.require(state.active);
-          base = compileRuleset(stored.def);
+          base = compileRuleset(stored.def, undefined, this.opts.limits);
           this.compiled.clear(); // keep one version: the active one
           this.compiled.set(state.active, base);
         } catch (err) {

@@ -2,7 +2,8 @@
  * Rulesets and lists in PostgreSQL (tables of src/storage/migrations/001_rules.sql).
  *
  * - publish: a new immutable version (status draft) with who and why; refused, with every
- *   compiler error, when a rule does not compile, and refused when the version id is taken.
+ *   compiler error, when a rule does not compile or is over the compile limits (cost, sizes:
+ *   config rules.*), and refused when the version id is taken.
  * - activate: makes one version the active one (the previous active is retired), logs it in
  *   ruleset_activations and NOTIFYs the engines; activating an older version is the rollback.
  * - lists: add / remove values (logged in list_changes, NOTIFY), read by the engines.
@@ -13,6 +14,7 @@ import pg from 'pg';
 import { pgPool } from '../storage/pool.js';
 import type { EngineConfig } from '../config/config.js';
 import { validateRuleset } from './compile.js';
+import type { RuleLimits } from './cost.js';
 import { diffRulesets, type RulesetDiff } from './diff.js';
 import { LIST_NAMES, RuleError, type ListName, type RuleAction, type RuleDef, type RulesetDef, type Thresholds } from './types.js';
 
@@ -99,7 +101,8 @@ function checkListName(name: string): ListName {
 }
 
 export class PgRulesetStore {
-  constructor(readonly db: pg.Pool) {}
+  /** `limits`: the compile limits (config rules.*) publish and activate check a version against. */
+  constructor(readonly db: pg.Pool, private readonly opts: { limits?: RuleLimits } = {}) {}
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.db.connect();
@@ -125,7 +128,7 @@ export class PgRulesetStore {
     if (!VERSION_RE.test(version)) throw new RulesetStoreError(`ruleset version '${version}' is not a valid id (letters, digits, '.', '_', '-'; at most 64)`);
     if (!opts.comment.trim()) throw new RulesetStoreError('a comment saying why is required to publish a ruleset');
     if (!opts.author.trim()) throw new RulesetStoreError('an author is required to publish a ruleset');
-    const errors = validateRuleset({ ...def, version });
+    const errors = validateRuleset({ ...def, version }, this.opts.limits);
     if (errors.length) throw new PublishError(version, errors);
     try {
       await this.tx(async (c) => {
@@ -211,7 +214,7 @@ export class PgRulesetStore {
    */
   async activate(version: string, opts: { by: string; comment?: string }): Promise<Activation> {
     const stored = await this.require(version);
-    const errors = validateRuleset(stored.def);
+    const errors = validateRuleset(stored.def, this.opts.limits);
     if (errors.length) throw new PublishError(version, errors);
     return this.tx(async (c) => {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('rulesets_activate'))");

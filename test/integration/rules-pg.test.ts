@@ -14,6 +14,7 @@ import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { createMetrics } from '../../src/observability/metrics.js';
+import { DEFAULT_RULE_LIMITS } from '../../src/rules/cost.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 import { PgRulesetSource } from '../../src/rules/pg-source.js';
 import { PgRulesetStore, PublishError, RulesetStoreError } from '../../src/rules/pg-store.js';
@@ -216,6 +217,23 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(RulesetStoreError);
     await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(/already exists \(retired, published .* by it\)/);
     await expect(store.activate('no-such-version', { by: 'it' })).rejects.toThrow(/no ruleset version 'no-such-version'/);
+  });
+
+  it('refuses a version over the configured cost bound at publish and at activation, naming each rule', async () => {
+    const active = await store.activeVersion();
+    // The shipped rules under a bound of 60 (config rules.max_rule_cost): the dearest ones are over.
+    const strict = new PgRulesetStore(pool, { limits: { ...DEFAULT_RULE_LIMITS, maxRuleCost: 60 } });
+    const err = await strict.publish(defaults, { comment: 'it: strict', author: 'it', version: `${v2}-st` }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishError);
+    const errors = (err as PublishError).errors;
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(e.message).toMatch(/rule '\w+': cost: estimated \d+ per evaluation, over rules\.max_rule_cost \(60\)/);
+    expect(errors.map((e) => e.ruleId)).toContain('risky_terminal');
+    expect(await strict.meta(`${v2}-st`)).toBeNull();
+    // A version published under the default bound is refused at activation under the strict one.
+    await store.publish(defaults, { comment: 'it: defaults again', author: 'it', version: `${v2}-lo` });
+    await expect(strict.activate(`${v2}-lo`, { by: 'it' })).rejects.toBeInstanceOf(PublishError);
+    expect(await store.activeVersion()).toBe(active);
   });
 
   it('applies list changes made through the store to the running engine', async () => {

@@ -3,6 +3,12 @@
  * `replay` (files, memory): features (one store round trip), model (one batched run),
  * rules (compiled, per event), policy. Stage failures or overruns degrade the decision
  * instead of stalling the partition.
+ *
+ * The rules have a budget per batch (`rulesBudgetMs`, config rules.batch_budget_ms): the time
+ * spent in the rules stage is checked once per event (one clock read), and once it is over the
+ * budget, the remaining events of the batch are decided without rules (the policy on the model
+ * score) and marked degraded `rules_timeout`. Each rule is bounded at compile time
+ * (src/rules/cost.ts); the budget bounds their sum under load.
  */
 import type { AuthorizationEvent, Decision, RuleHit } from '../../events/types.js';
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
@@ -11,7 +17,7 @@ import { txOnlyVector } from '../../features/definitions.js';
 import type { Scorer } from '../../models/onnx-scorer.js';
 import { toFloat32Rows } from '../../models/onnx-scorer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
-import { evaluateRules, ruleContext } from '../../rules/evaluate.js';
+import { evaluateRules, ruleContext, type RuleEvaluation } from '../../rules/evaluate.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { applyPolicy } from './policy.js';
 
@@ -27,16 +33,28 @@ export interface EngineOptions {
   /** Budgets per batch (ms). 0 disables the timer (replay). */
   featureTimeoutMs?: number;
   modelTimeoutMs?: number;
+  /**
+   * Time for the rules of one batch (ms); past it, the rest of the batch is decided without
+   * rules, degraded `rules_timeout`. 0 or absent: no budget (replay and backtests, which must be
+   * reproducible).
+   */
+  rulesBudgetMs?: number;
   /** Clock for decided_time; replay passes event time so outputs are reproducible. */
   clock?: (ev: AuthorizationEvent) => number;
+  /** Monotonic clock (ms) of the rules budget; performance.now() unless a test injects one. */
+  now?: () => number;
   /**
-   * Events older than this (ms before `now()`, the features' longest retention) are decided on
-   * what they carry alone, without reading or updating features (degraded `event_too_old`):
-   * an old replayed event would otherwise become a new entity's history. 0 = off (replay).
+   * Events older than this (ms before `wallClock()`, the features' longest retention) are
+   * decided on what they carry alone, without reading or updating features (degraded
+   * `event_too_old`): an old replayed event would otherwise become a new entity's history.
+   * 0 = off (replay).
    */
   maxEventAgeMs?: number;
-  now?: () => number;
+  wallClock?: () => number;
 }
+
+/** The rules of an event decided without them (rules budget spent). */
+const NO_RULES = Object.freeze({ active: Object.freeze([]), shadow: Object.freeze([]), errors: Object.freeze([]) }) as unknown as RuleEvaluation;
 
 class TimeoutError extends Error {}
 
@@ -91,7 +109,7 @@ export class DecisionEngine {
 
     // 1. Features: read + update, one round trip (events too old for the features left out).
     let t = performance.now();
-    const oldest = this.opts.maxEventAgeMs ? (this.opts.now ?? Date.now)() - this.opts.maxEventAgeMs : -Infinity;
+    const oldest = this.opts.maxEventAgeMs ? (this.opts.wallClock ?? Date.now)() - this.opts.maxEventAgeMs : -Infinity;
     const tooOld = events.map((ev) => ev.event_time < oldest);
     const current = tooOld.includes(true) ? events.filter((_, i) => !tooOld[i]) : events;
     let vectors: FeatureVector[];
@@ -122,17 +140,29 @@ export class DecisionEngine {
     }
     metrics?.stageLatency.observe({ stage: 'model' }, performance.now() - t);
 
-    // 3. Rules and policy, per event, on the ruleset in force for the whole batch.
+    // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
+    // rules budget: one clock read per event; once over, the rest goes without rules.
     t = performance.now();
     const rs = this.opts.rules.current();
     const decisions: Decision[] = new Array(n);
     const modelVersion = this.modelVersion;
+    const budget = this.opts.rulesBudgetMs ?? 0;
+    const now = this.opts.now ?? (() => performance.now());
+    const rulesStart = budget > 0 ? now() : 0;
+    let skipped = 0;
+    let timedOut: string[] | null = null;
     for (let i = 0; i < n; i++) {
       const ev = events[i]!;
       const vec = vectors[i]!;
       const score = scores ? scores[i]! : null;
-      const ctx = ruleContext(ev, FEATURE_NAMES, vec, score, rs.lists);
-      const hits = evaluateRules(rs, ctx);
+      if (!timedOut && budget > 0 && i > 0 && now() - rulesStart > budget) timedOut = [...batchDegraded, 'rules_timeout'];
+      let hits: RuleEvaluation;
+      if (timedOut) {
+        hits = NO_RULES;
+        skipped++;
+      } else {
+        hits = evaluateRules(rs, ruleContext(ev, FEATURE_NAMES, vec, score, rs.lists));
+      }
       const policy = applyPolicy(score, rs.thresholds, hits.active);
       const ruleHits: RuleHit[] = [];
       for (const r of hits.active) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'ACTIVE' });
@@ -155,7 +185,7 @@ export class DecisionEngine {
         tags: policy.tags,
         model_version: modelVersion,
         ruleset_version: rs.version,
-        degraded: tooOld[i] ? ['event_too_old', ...batchDegraded.filter((r) => !r.startsWith('features_'))] : batchDegraded,
+        degraded: tooOld[i] ? ['event_too_old', ...(timedOut ?? batchDegraded).filter((r) => !r.startsWith('features_'))] : timedOut ?? batchDegraded,
         features,
         event_time: ev.event_time,
         decided_time: this.opts.clock ? this.opts.clock(ev) : Date.now(),
@@ -167,6 +197,7 @@ export class DecisionEngine {
     metrics?.stageLatency.observe({ stage: 'rules' }, performance.now() - t);
     if (metrics) {
       for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
+      if (skipped > 0) metrics.degraded.inc({ reason: 'rules_timeout' }, skipped);
       const old = tooOld.filter(Boolean).length;
       if (old) metrics.degraded.inc({ reason: 'event_too_old' }, old);
     }

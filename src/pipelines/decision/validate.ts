@@ -3,10 +3,9 @@
  * reason an event is unusable, or null. Limits keep one bad producer from hurting everyone.
  */
 import { CHANNELS, type AuthorizationEvent } from '../../events/types.js';
+import { MAX_ID_LENGTH as MAX_ID, MAX_TEXT_LENGTH as MAX_TEXT } from '../../events/limits.js';
 import { identifierHasPan } from '../../security/pan.js';
 
-const MAX_ID = 128;
-const MAX_TEXT = 1024;
 const MAX_AMOUNT_MINOR = 1e12;
 const EARLIEST = Date.UTC(2000, 0, 1);
 

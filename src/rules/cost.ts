@@ -1,0 +1,343 @@
+/**
+ * The compile-time cost bound of a rule: an upper estimate of the work one evaluation can do,
+ * computed on the parsed CEL AST (cel-js's `parse(...).ast`) before the ruleset is accepted.
+ * A rule over `rules.max_rule_cost` is refused, so that no rule an analyst (or an attacker with
+ * an analyst's account) writes can cost more than a bounded time per event.
+ *
+ * The unit is one evaluated CEL node (a literal, a field read, a comparison): about 20 ns with
+ * cel-js on the dev machine. The estimate is a worst case:
+ * - every node costs 1; both sides of `&&` / `||` are counted, the dearer branch of `?:`;
+ * - a list or map literal costs its items (it is built on every evaluation: a constant item ¼);
+ *   `x in <list>` a scan of the list (¼ an item, plus the string compare);
+ *   `x in lists.<name>` (a map: ./context.ts) and `x in {map}` one lookup;
+ * - a comprehension macro (`all`, `exists`, `exists_one`, `map`, `filter`) costs its range plus
+ *   the size of the range × its body: the size of a literal, else `rules.list_size_bound`
+ *   (lists.*, or any list whose size is not known at compile time); nested ones multiply;
+ * - reading a feature (`f.x`) or `score` costs 50: a missing one throws inside cel-js (~2 µs);
+ * - string functions (contains, startsWith, split, +, …) one unit per 32 characters of their
+ *   input at its longest: identifiers of the event are at most 128 characters, an unknown
+ *   string 1024 (src/events/limits.ts);
+ * - `matches()`: 25 for the RE2 call, one unit per 4 characters of input, plus (input length ×
+ *   the pattern's RE2 program size) / 64: RE2 is linear in the input, its NFA walks every
+ *   instruction per character at worst. The pattern must be a string literal, so that it is
+ *   checked and compiled here.
+ */
+import type { ASTNode } from '@marcbachmann/cel-js';
+import type { EngineConfig } from '../config/config.js';
+import { MAX_ID_LENGTH, MAX_TEXT_LENGTH } from '../events/limits.js';
+import { CHANNELS } from '../events/types.js';
+import { FEATURE_FIELDS, TX_FIELDS } from './context.js';
+import { compilePattern, PatternError, RECEIVER_MATCHES } from './regex.js';
+import { LIST_NAMES } from './types.js';
+
+/** The limits a ruleset is compiled under (config `rules.*`). */
+export interface RuleLimits {
+  /** rules.max_rule_cost: the largest estimated cost of one rule. */
+  maxRuleCost: number;
+  /** rules.max_expression_length: characters of one expression. */
+  maxExpressionLength: number;
+  /** rules.max_list_literal: items of one list (or entries of one map) literal. */
+  maxListLiteral: number;
+  /** rules.list_size_bound: the size assumed for a list whose size is unknown at compile time (lists.*). */
+  listSizeBound: number;
+}
+
+/** The defaults of config/default.yaml (`rules:`), for the tools that compile without a config. */
+export const DEFAULT_RULE_LIMITS: Readonly<RuleLimits> = Object.freeze({
+  maxRuleCost: 2500,
+  maxExpressionLength: 16_384,
+  maxListLiteral: 1000,
+  listSizeBound: 10_000,
+});
+
+/** The limits of the config's `rules:` section. */
+export function ruleLimitsOf(rules: EngineConfig['rules']): RuleLimits {
+  return {
+    maxRuleCost: rules.max_rule_cost,
+    maxExpressionLength: rules.max_expression_length,
+    maxListLiteral: rules.max_list_literal,
+    listSizeBound: rules.list_size_bound,
+  };
+}
+
+/** Units of a call to RE2 (re2js's test() costs ~0.5 µs on a short string) … */
+const MATCHES_BASE = 25;
+/** … plus one unit per 4 characters it scans (~10 ns a character) … */
+const MATCHES_CHARS_PER_UNIT = 4;
+/** Characters of string work per unit. */
+const CHARS_PER_UNIT = 32;
+/** A constant item of a list or map literal, and one step of a scan (`in` a list): ~3-5 ns. */
+const CHEAP_STEP = 0.25;
+/** … plus, at worst (RE2's NFA), every instruction of the program per character: characters × instructions per unit. */
+const REGEX_STEPS_PER_UNIT = 64;
+/**
+ * A feature (`f.x`) or `score` may be missing: reading it then throws inside cel-js, which costs
+ * ~2 µs (measured), a hundred times a normal read. `has(f.x)` is not a read.
+ */
+const FALLIBLE_READ = 50;
+
+/** What the estimate knows of a value: a string's longest length, a list's or map's largest size. */
+interface Shape {
+  /** scalar: a number or a bool; absent: not known (dyn). */
+  kind?: 'string' | 'scalar' | 'list' | 'map' | 'object';
+  len?: number;
+  size?: number;
+  /** A list's items, a map's keys. */
+  elem?: Shape;
+  /** A map's values. */
+  value?: Shape;
+  /** Fields of a message (tx, lists). */
+  fields?: Readonly<Record<string, Shape>>;
+}
+
+/** A rule the estimate refuses before costing it (a too long list literal, a bad pattern), at a node. */
+export class CostError extends Error {
+  constructor(readonly reason: string, readonly pos: number | undefined) {
+    super(reason);
+  }
+}
+
+export interface CostEstimate {
+  cost: number;
+  /** The dearest multiplying construct (a comprehension, a scan, matches()), to point the analyst at it. */
+  culprit: { pos: number; start: number; end: number; cost: number } | null;
+}
+
+const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+const STRING_TO_STRING = new Set(['lowerAscii', 'upperAscii', 'trim', 'substring', 'replace', 'reverse', 'quote']);
+const STRING_SCAN = new Set(['contains', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf', 'charAt', 'size', 'join', ...STRING_TO_STRING, 'split']);
+
+const str = (len: number): Shape => ({ kind: 'string', len });
+const SCALAR: Shape = { kind: 'scalar' };
+const FEATURE_SHAPES: Readonly<Record<string, Shape>> = Object.fromEntries(Object.keys(FEATURE_FIELDS).map((k) => [k, SCALAR]));
+const channelLength = Math.max(...CHANNELS.map((c) => c.length));
+const TX_SHAPE: Shape = {
+  kind: 'object',
+  fields: Object.fromEntries(Object.entries(TX_FIELDS).map(([k, t]) => [k, t !== 'string' ? SCALAR : str(
+    k === 'currency' ? 3 : k === 'channel' ? channelLength : MAX_ID_LENGTH,
+  )])),
+};
+
+function join(a: Shape | undefined, b: Shape | undefined): Shape {
+  if (!a) return b ?? {};
+  if (!b) return a;
+  return {
+    kind: a.kind === b.kind ? a.kind : undefined,
+    len: a.len === undefined || b.len === undefined ? undefined : Math.max(a.len, b.len),
+    size: a.size === undefined || b.size === undefined ? undefined : Math.max(a.size, b.size),
+    elem: a.elem && b.elem ? join(a.elem, b.elem) : undefined,
+    value: a.value && b.value ? join(a.value, b.value) : undefined,
+  };
+}
+
+const isNode = (x: unknown): x is ASTNode => typeof x === 'object' && x !== null && typeof (x as { op?: unknown }).op === 'string';
+
+interface Walked { cost: number; shape: Shape }
+
+/** Estimates the cost of one parsed rule; throws CostError for what it refuses outright. */
+export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIMITS): CostEstimate {
+  const listsShape: Shape = {
+    kind: 'object',
+    fields: Object.fromEntries(LIST_NAMES.map((n) => [n, { kind: 'map', size: limits.listSizeBound, elem: str(MAX_ID_LENGTH), value: {} } satisfies Shape])),
+  };
+  const roots: Record<string, Shape> = { tx: TX_SHAPE, lists: listsShape, f: { kind: 'object', fields: FEATURE_SHAPES }, score: SCALAR };
+  let culprit: CostEstimate['culprit'] = null;
+  const blame = (node: ASTNode, cost: number) => {
+    if (!culprit || cost > culprit.cost) culprit = { pos: node.pos, start: node.start, end: node.end, cost };
+  };
+  const lenOf = (s: Shape) => s.len ?? MAX_TEXT_LENGTH;
+  const sizeOf = (s: Shape) => s.size ?? limits.listSizeBound;
+  const strWork = (len: number) => len / CHARS_PER_UNIT;
+
+  const walk = (node: ASTNode, scope: ReadonlyMap<string, Shape>): Walked => {
+    switch (node.op) {
+      case 'value': {
+        const v = node.args;
+        if (typeof v === 'string') return { cost: 1, shape: str(v.length) };
+        if (v instanceof Uint8Array) return { cost: 1, shape: str(v.length) };
+        return { cost: 1, shape: v === null ? {} : SCALAR };
+      }
+      case 'id': {
+        const local = scope.get(node.args);
+        if (local) return { cost: 1, shape: local };
+        return { cost: node.args === 'score' ? FALLIBLE_READ : 1, shape: roots[node.args] ?? {} };
+      }
+      case '.':
+      case '.?': {
+        const [obj, field] = node.args;
+        const o = walk(obj, scope);
+        const fallible = obj.op === 'id' && obj.args === 'f' && !scope.has('f');
+        return { cost: (fallible ? FALLIBLE_READ : 1) + o.cost, shape: o.shape.fields?.[field] ?? {} };
+      }
+      case '[]':
+      case '[?]': {
+        const [obj, index] = node.args;
+        const o = walk(obj, scope);
+        const i = walk(index, scope);
+        return { cost: 1 + o.cost + i.cost, shape: (o.shape.kind === 'map' ? o.shape.value : o.shape.elem) ?? {} };
+      }
+      case 'list': {
+        const items = node.args;
+        if (items.length > limits.maxListLiteral) throw new CostError(`a list literal has ${items.length} items, more than rules.max_list_literal (${limits.maxListLiteral})`, node.pos);
+        let cost = 1;
+        let elem: Shape | undefined;
+        for (const item of items) {
+          const w = walk(item, scope);
+          cost += item.op === 'value' ? CHEAP_STEP : w.cost;
+          elem = elem ? join(elem, w.shape) : w.shape;
+        }
+        return { cost, shape: { kind: 'list', size: items.length, elem } };
+      }
+      case 'map': {
+        const entries = node.args;
+        if (entries.length > limits.maxListLiteral) throw new CostError(`a map literal has ${entries.length} entries, more than rules.max_list_literal (${limits.maxListLiteral})`, node.pos);
+        let cost = 1;
+        let keys: Shape | undefined;
+        let values: Shape | undefined;
+        for (const [k, v] of entries) {
+          const wk = walk(k, scope);
+          const wv = walk(v, scope);
+          cost += (k.op === 'value' ? CHEAP_STEP : wk.cost) + (v.op === 'value' ? CHEAP_STEP : wv.cost);
+          keys = keys ? join(keys, wk.shape) : wk.shape;
+          values = values ? join(values, wv.shape) : wv.shape;
+        }
+        return { cost, shape: { kind: 'map', size: entries.length, elem: keys, value: values } };
+      }
+      case '?:': {
+        const [c, a, b] = node.args;
+        const wa = walk(a, scope);
+        const wb = walk(b, scope);
+        return { cost: 1 + walk(c, scope).cost + Math.max(wa.cost, wb.cost), shape: join(wa.shape, wb.shape) };
+      }
+      case '!_':
+      case '-_':
+        return { cost: 1 + walk(node.args, scope).cost, shape: {} };
+      case 'call':
+        return call(node, node.args[0], null, node.args[1], scope);
+      case 'rcall':
+        return call(node, node.args[0], node.args[1], node.args[2], scope);
+      default:
+        if (Array.isArray(node.args) && node.args.length === 2 && isNode(node.args[0]) && isNode(node.args[1])) {
+          return binary(node, node.op, node.args[0], node.args[1], scope);
+        }
+        return generic(node, scope);
+    }
+  };
+
+  /** An operator this estimate does not know: 1 + its operands. */
+  const generic = (node: ASTNode, scope: ReadonlyMap<string, Shape>): Walked => {
+    let cost = 1;
+    const visit = (x: unknown): void => {
+      if (isNode(x)) cost += walk(x, scope).cost;
+      else if (Array.isArray(x)) x.forEach(visit);
+    };
+    visit(node.args);
+    return { cost, shape: {} };
+  };
+
+  const binary = (node: ASTNode, op: string, l: ASTNode, r: ASTNode, scope: ReadonlyMap<string, Shape>): Walked => {
+    const a = walk(l, scope);
+    const b = walk(r, scope);
+    let cost = 1 + a.cost + b.cost;
+    let shape: Shape = {};
+    if (op === 'in') {
+      if (b.shape.kind === 'map' || b.shape.kind === 'object') cost += 1; // a key lookup
+      else {
+        const elem = b.shape.elem ?? {};
+        const strings = a.shape.kind === 'scalar' || elem.kind === 'scalar' ? 0 : Math.min(lenOf(a.shape), lenOf(elem));
+        const scan = sizeOf(b.shape) * (CHEAP_STEP + strWork(strings));
+        cost += scan;
+        blame(node, scan);
+      }
+    } else if (op === '+' && (a.shape.kind === 'string' || b.shape.kind === 'string')) {
+      const len = lenOf(a.shape) + lenOf(b.shape);
+      cost += strWork(len);
+      shape = str(len);
+    } else if (op === '+' && (a.shape.kind === 'list' || b.shape.kind === 'list')) {
+      const size = sizeOf(a.shape) + sizeOf(b.shape);
+      cost += size;
+      shape = { kind: 'list', size, elem: join(a.shape.elem, b.shape.elem) };
+    } else if (a.shape.kind === 'string' && b.shape.kind === 'string') {
+      cost += strWork(Math.min(lenOf(a.shape), lenOf(b.shape))); // == != < <= > >=
+    } else if ((op === '==' || op === '!=') && (a.shape.kind === 'list' || a.shape.kind === 'map')) {
+      cost += Math.min(sizeOf(a.shape), sizeOf(b.shape));
+    }
+    return { cost, shape };
+  };
+
+  const call = (node: ASTNode, name: string, receiver: ASTNode | null, args: readonly ASTNode[], scope: ReadonlyMap<string, Shape>): Walked => {
+    // Comprehensions: range + size × body.
+    if (receiver && MACROS.has(name) && (args.length === 2 || (name === 'map' && args.length === 3)) && args[0]!.op === 'id') {
+      const range = walk(receiver, scope);
+      const n = sizeOf(range.shape);
+      // A list's items, or a map's keys.
+      const inner = new Map(scope).set(args[0]!.args as string, range.shape.elem ?? {});
+      const pred = walk(args[1]!, inner);
+      const transform = args[2] ? walk(args[2], inner) : null;
+      const loop = n * (pred.cost + (transform?.cost ?? 0) + 2);
+      blame(node, loop);
+      const shape: Shape = name === 'map' ? { kind: 'list', size: n, elem: (transform ?? pred).shape }
+        : name === 'filter' ? { kind: 'list', size: n, elem: range.shape.elem } : {};
+      return { cost: 1 + range.cost + loop, shape };
+    }
+    // cel.bind(var, value, expression)
+    if (receiver && name === 'bind' && receiver.op === 'id' && receiver.args === 'cel' && args.length === 3 && args[0]!.op === 'id') {
+      const value = walk(args[1]!, scope);
+      const expr = walk(args[2]!, new Map(scope).set(args[0]!.args as string, value.shape));
+      return { cost: 1 + value.cost + expr.cost, shape: expr.shape };
+    }
+    // has(x.f): a presence test, not a read.
+    if (!receiver && name === 'has' && args.length === 1) {
+      const sel = args[0]!;
+      return { cost: 2 + (sel.op === '.' ? walk(sel.args[0], scope).cost : walk(sel, scope).cost), shape: {} };
+    }
+    // matches(): s.matches(p) or matches(s, p).
+    const isMatches = (name === 'matches' || name === RECEIVER_MATCHES) && ((receiver && args.length === 1) || (!receiver && args.length === 2));
+    if (isMatches) {
+      const subject = receiver ?? args[0]!;
+      const patternNode = receiver ? args[0]! : args[1]!;
+      if (patternNode.op !== 'value' || typeof patternNode.args !== 'string') {
+        throw new CostError('matches(): the pattern must be a string literal (it is checked and compiled once, when the ruleset compiles)', patternNode.pos);
+      }
+      let size: number;
+      try {
+        size = compilePattern(patternNode.args).programSize();
+      } catch (err) {
+        if (err instanceof PatternError) throw new CostError(`matches(): ${err.message}`, patternNode.pos);
+        throw err;
+      }
+      const s = walk(subject, scope);
+      const len = lenOf(s.shape);
+      const work = MATCHES_BASE + len / MATCHES_CHARS_PER_UNIT + (len * size) / REGEX_STEPS_PER_UNIT;
+      blame(node, work);
+      return { cost: 2 + s.cost + work, shape: {} };
+    }
+    let cost = 1;
+    const r = receiver ? walk(receiver, scope) : null;
+    if (r) cost += r.cost;
+    const a = args.map((x) => walk(x, scope));
+    for (const w of a) cost += w.cost;
+    const subject = r ?? a[0];
+    let shape: Shape = {};
+    const container = subject?.shape.kind === 'list' || subject?.shape.kind === 'map' || subject?.shape.kind === 'object';
+    if (subject && !container && (subject.shape.kind === 'string' || STRING_SCAN.has(name))) {
+      const len = lenOf(subject.shape);
+      if (STRING_SCAN.has(name)) cost += strWork(len);
+      if (STRING_TO_STRING.has(name)) shape = str(len);
+      else if (name === 'split') shape = { kind: 'list', size: len + 1, elem: str(len) };
+    }
+    if (name === 'join' && subject?.shape.kind === 'list') {
+      const len = sizeOf(subject.shape) * (lenOf(subject.shape.elem ?? {}) + (a[r ? 0 : 1] ? lenOf(a[r ? 0 : 1]!.shape) : 0));
+      cost += strWork(len);
+      shape = str(len);
+    } else if (!receiver && name === 'dyn' && a[0]) {
+      shape = a[0].shape;
+    } else if (!receiver && name === 'string' && a[0]) {
+      shape = str(a[0].shape.kind === 'string' ? lenOf(a[0].shape) : 32);
+    }
+    return { cost, shape };
+  };
+
+  const { cost } = walk(ast, new Map());
+  return { cost: Math.ceil(cost), culprit };
+}
