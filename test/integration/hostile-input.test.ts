@@ -6,6 +6,9 @@
  * every valid event around it is decided, and a scan of every log line, dead letter (payload,
  * key and headers), decision, audit row and Redis key of the run finds no card number.
  */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import avro from 'avsc';
 import { Redis } from 'ioredis';
@@ -77,7 +80,20 @@ describe('hostile input: no message stops the engine, the label runner or the au
     decisions = await new TopicReader<Decision | null>(kafka, io.cfg.kafka.topic_decisions, (b) => io.codecs.decodeDecision(b).catch(() => null)).start();
     labelsDlq = await new TopicReader<null>(kafka, io.cfg.kafka.topic_labels_dlq, async () => null).start();
     auditDlq = await new TopicReader<null>(kafka, io.cfg.kafka.topic_audit_dlq, async () => null).start();
-    engine = await startEngine(io.cfg, { log: createLogger('info', 'fraud-engine', logs) });
+    // The default ruleset plus a rule with a catastrophic-backtracking pattern (on RE2: linear).
+    const rulesDir = mkdtempSync(join(tmpdir(), 'fe-hostile-rules-'));
+    cpSync('config/rules', rulesDir, { recursive: true });
+    const ruleset = readFileSync(join(rulesDir, 'default.yaml'), 'utf8').replace(/^version: .*$/m, 'version: hostile-1');
+    writeFileSync(join(rulesDir, 'default.yaml'), `${ruleset.trimEnd()}
+  - id: redos_probe
+    description: A backtracking pattern over a 128-character identifier.
+    expression: tx.customer_id.matches('^(a+)+$')
+    action: TAG:redos
+    priority: 1
+    mode: shadow
+    owner: hostile-test
+`);
+    engine = await startEngine(io.cfg, { log: createLogger('info', 'fraud-engine', logs), rulesDir });
     void engine.fatal.then((e) => { engineFatal = e; });
     sink = await startAuditSink(io.cfg, { httpPort: 0, log: createLogger('info', 'fraud-engine-audit', logs), groupId: `${io.cfg.kafka.group_id}-audit` });
     redis = new Redis(stack.redisUrl, { lazyConnect: true });
@@ -153,6 +169,9 @@ describe('hostile input: no message stops the engine, the label runner or the au
       empty_auth_id: { topic: 'auth', value: auth({ auth_id: '' }), reason: /^invalid_field:auth_id:empty$/ },
       empty_kafka_key: { topic: 'auth', value: auth(), key: Buffer.alloc(0), reason: null },
       nul_and_emoji_in_ids: { topic: 'auth', value: auth({ customer_id: 'c-\u0000-\u{1F4B3}', terminal_id: 't-\u202e-x' }), reason: null },
+      // Rules: a backtracking pattern over a 128-character id is decided at once (RE2).
+      redos_identifier: { topic: 'auth', value: auth({ auth_id: `${run}-redos`, customer_id: `${'a'.repeat(127)}b` }), reason: null },
+      redos_identifier_matching: { topic: 'auth', value: auth({ auth_id: `${run}-redos-hit`, customer_id: 'a'.repeat(128) }), reason: null },
       // Card numbers where none belongs: refused, and never copied into the DLQ.
       pan_as_customer_id: { topic: 'auth', value: auth({ customer_id: pan(0) }), reason: /^pan_in_identifier:customer_id$/, withheld: true },
       pan_with_dots_in_terminal_id: { topic: 'auth', value: auth({ terminal_id: pan(1).replace(/(\d{4})(?=\d)/g, '$1.') }), reason: /^pan_in_identifier:terminal_id$/, withheld: true },
@@ -255,6 +274,16 @@ describe('hostile input: no message stops the engine, the label runner or the au
     results.event_60_days_old = 'decided without features (event_too_old), no feature keys';
     results.empty_kafka_key = 'decided';
     results.nul_and_emoji_in_ids = 'decided';
+    const redos = decided.find((d) => d.value.auth_id === `${run}-redos`)!;
+    expect(redos.value.ruleset_version).toBe('hostile-1');
+    expect(redos.value.degraded).not.toContain('rules_timeout');
+    expect(redos.value.rule_hits.map((h) => h.rule_id)).not.toContain('redos_probe');
+    // The rule is evaluated: it hits (in shadow) where the pattern matches.
+    const hit = decided.find((d) => d.value.auth_id === `${run}-redos-hit`)!;
+    expect(hit.value.rule_hits).toContainEqual({ rule_id: 'redos_probe', action: 'TAG:redos', mode: 'SHADOW' });
+    expect(decided.filter((d) => d.value.rule_hits.some((h) => h.rule_id === 'redos_probe')).map((d) => d.value.auth_id)).toEqual([`${run}-redos-hit`]);
+    results.redos_identifier = 'decided, not degraded (matches() on RE2)';
+    results.redos_identifier_matching = 'decided, the rule hits';
 
     // Labels: the unknown auth id is applied like any label (a set member, harmless).
     await waitUntil(() => engine!.labels.applied >= 1);
