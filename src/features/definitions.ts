@@ -43,6 +43,21 @@ export const RETENTION_MS = {
   card: 7 * DAY_MS,
 } as const;
 
+/**
+ * Most transactions kept per entity, on top of the retention: a bound on what one producer can
+ * make an entity cost in Redis (a card with a million authorizations a day). Far above real
+ * traffic (a card with 5,000 authorizations in 7 days is an attack or a test, a terminal with
+ * 200,000 in 37 days a very busy one); past it the oldest entries are dropped, so counts saturate
+ * near the cap. Both stores apply it identically, right after the retention trim.
+ */
+export const MAX_HISTORY = {
+  customer: 20_000,
+  terminal: 200_000,
+  card: 5_000,
+} as const;
+
+export type HistoryCaps = { customer: number; terminal: number; card: number };
+
 export type Entity = 'tx' | 'customer' | 'terminal' | 'card';
 
 export type Aggregate =

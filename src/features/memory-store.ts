@@ -12,6 +12,7 @@ import type { AuthorizationEvent, LabelEvent } from '../events/types.js';
 import type { FeatureStore, FeatureVector } from './store.js';
 import {
   DAY_MS,
+  MAX_HISTORY,
   RETENTION_MS,
   aggregateCard,
   aggregateCustomer,
@@ -22,6 +23,7 @@ import {
   lastPosition,
   newPosition,
   type CustomerEntry,
+  type HistoryCaps,
   type TxEntry,
 } from './definitions.js';
 
@@ -54,6 +56,9 @@ export interface MemoryStoreStats {
 }
 
 export class MemoryFeatureStore implements FeatureStore {
+  /** `maxHistory`: most entries per entity (default MAX_HISTORY), as the Redis store's option. */
+  constructor(private readonly caps: HistoryCaps = MAX_HISTORY) {}
+
   private readonly customers = new Map<string, CustomerState>();
   private readonly terminals = new Map<string, TerminalState>();
   private readonly cards = new Map<string, KeyedState>();
@@ -118,11 +123,13 @@ export class MemoryFeatureStore implements FeatureStore {
       });
     }
     for (const e of trim(c.tx, RETENTION_MS.customer)) c.keys.delete(`${e.time}\0${e.auth}`);
+    for (const e of cap(c.tx, this.caps.customer)) c.keys.delete(`${e.time}\0${e.auth}`);
 
     // Terminal: recorded once per auth_id (ZADD NX).
     const term = this.terminal(ev.terminal_id);
     const tpos = record(term, t, auth);
     const termBound = trimKeyed(term, RETENTION_MS.terminal);
+    capKeyed(term, this.caps.terminal);
     for (const [a, labelTime] of term.frauds) if (labelTime <= termBound) term.frauds.delete(a);
 
     // Card: recorded once per auth_id.
@@ -130,6 +137,7 @@ export class MemoryFeatureStore implements FeatureStore {
     if (!card) this.cards.set(ev.card_token, (card = { tx: [], byAuth: new Map() }));
     const kpos = record(card, t, auth);
     trimKeyed(card, RETENTION_MS.card);
+    capKeyed(card, this.caps.card);
 
     const vector = combine(
       ev,
@@ -185,6 +193,15 @@ function trim<E extends TxEntry>(tx: E[], retention: number): E[] {
   if (!last) return [];
   const n = firstAfter(tx, lastPosition(last.time - retention));
   return n > 0 ? tx.splice(0, n) : [];
+}
+
+/** Drops the oldest entries past `max` (the Redis scripts' cap: ZREMRANGEBYRANK); returns them. */
+function cap<E extends TxEntry>(tx: E[], max: number): E[] {
+  return tx.length > max ? tx.splice(0, tx.length - max) : [];
+}
+
+function capKeyed(s: KeyedState, max: number): void {
+  for (const e of cap(s.tx, max)) s.byAuth.delete(e.auth);
 }
 
 /** Records (t, auth) once per auth_id; returns its position. */

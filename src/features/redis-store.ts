@@ -30,12 +30,14 @@ import type { FeatureStore, FeatureVector } from './store.js';
 import {
   DAY_MS,
   HOUR_MS,
+  MAX_HISTORY,
   RETENTION_MS,
   TERMINAL_DELAY_MS,
   TIE_SLOTS,
   checkEvent,
   combine,
   type CardAggregates,
+  type HistoryCaps,
   type CustomerAggregates,
   type TerminalAggregates,
 } from './definitions.js';
@@ -45,6 +47,8 @@ export interface RedisFeatureStoreOptions {
   prefix?: string;
   /** Quit the client on close() (default false: the caller owns it). */
   closeClient?: boolean;
+  /** Most entries per entity (default MAX_HISTORY; tests use small ones). */
+  maxHistory?: HistoryCaps;
 }
 
 /** TTL of an entity's keys, refreshed on every write: retention + 1 day. */
@@ -70,6 +74,14 @@ local function trim(k, retention)
   local bound = timeof(tonumber(last[2])) - retention
   redis.call('ZREMRANGEBYSCORE', k, '-inf', f(lastpos(bound)))
   return bound
+end
+-- drops the oldest entries past cap; returns them (members, scores) for the caller's accounts
+local function cap(k, max)
+  local over = redis.call('ZCARD', k) - max
+  if over <= 0 then return {} end
+  local gone = redis.call('ZRANGE', k, 0, over - 1, 'WITHSCORES')
+  redis.call('ZREMRANGEBYRANK', k, 0, over - 1)
+  return gone
 end
 -- records auth_id at time t once (by auth_id); returns its position
 local function record(k, t, auth)
@@ -183,6 +195,14 @@ elseif fresh and t > newest - R30 then
   redis.call('ZADD', key, f(pos), p .. amount .. '|' .. term .. '|' .. merch .. '|' .. dev)
   account(1, a, term, dev, t > newest - R7)
 end
+-- past the cap: the oldest entries leave the zset and the running aggregates
+if fresh then
+  local over = cap(key, tonumber(ARGV[7]))
+  for i = 1, #over, 2 do
+    local am, te, me, de = parse(over[i])
+    account(-1, tonumber(am), te, de, timeof(tonumber(over[i + 1])) > newest - R7)
+  end
+end
 if changed then
   local args = {'newest', f(newest), 'n', int(hn), 's', int(hs), 'n7', int(hn7), 's7', int(hs7)}
   for k, dv in pairs(delta) do
@@ -262,6 +282,7 @@ local k, fk = KEYS[1], KEYS[2]
 local t, auth = tonumber(ARGV[1]), ARGV[2]
 local pos = record(k, t, auth)
 local bound = trim(k, ${RETENTION_MS.terminal})
+cap(k, tonumber(ARGV[3]))
 redis.call('ZREMRANGEBYSCORE', fk, '-inf', f(bound))
 redis.call('PEXPIRE', k, ${KEY_TTL_MS.terminal})
 -- (the fraud set's TTL is refreshed by applyLabels; nothing older than the retention is read)
@@ -309,6 +330,7 @@ local k = KEYS[1]
 local t, auth = tonumber(ARGV[1]), ARGV[2]
 local pos = record(k, t, auth)
 trim(k, ${RETENTION_MS.card})
+cap(k, tonumber(ARGV[3]))
 redis.call('PEXPIRE', k, ${KEY_TTL_MS.card})
 return {prior(k, t - ${DAY_MS}, pos) + 1, prior(k, t - ${7 * DAY_MS}, pos) + 1}
 `;
@@ -374,6 +396,8 @@ export class RedisFeatureStore implements FeatureStore {
   async enrich(events: readonly AuthorizationEvent[]): Promise<FeatureVector[]> {
     if (events.length === 0) return [];
     const calls: Call[] = new Array(events.length * 3);
+    const caps = this.opts.maxHistory ?? MAX_HISTORY;
+    const [capCustomer, capTerminal, capCard] = [String(caps.customer), String(caps.terminal), String(caps.card)];
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       checkEvent(ev);
@@ -381,14 +405,14 @@ export class RedisFeatureStore implements FeatureStore {
       calls[3 * i] = {
         sha: SCRIPTS.customer.sha,
         keys: [this.customerKey(ev.customer_id), this.customerStateKey(ev.customer_id)],
-        args: [ts, escapeField(ev.auth_id), String(ev.amount_minor), escapeField(ev.terminal_id), escapeField(ev.merchant_id), escapeField(ev.device_id)],
+        args: [ts, escapeField(ev.auth_id), String(ev.amount_minor), escapeField(ev.terminal_id), escapeField(ev.merchant_id), escapeField(ev.device_id), capCustomer],
       };
       calls[3 * i + 1] = {
         sha: SCRIPTS.terminal.sha,
         keys: [this.terminalKey(ev.terminal_id), this.fraudKey(ev.terminal_id)],
-        args: [ts, ev.auth_id],
+        args: [ts, ev.auth_id, capTerminal],
       };
-      calls[3 * i + 2] = { sha: SCRIPTS.card.sha, keys: [this.cardKey(ev.card_token)], args: [ts, ev.auth_id] };
+      calls[3 * i + 2] = { sha: SCRIPTS.card.sha, keys: [this.cardKey(ev.card_token)], args: [ts, ev.auth_id, capCard] };
     }
     const replies = await this.evalAll(calls);
     const out: FeatureVector[] = new Array(events.length);

@@ -10,6 +10,7 @@ import type { AuthorizationEvent, Channel, LabelEvent } from '../../src/events/t
 import { FEATURE_NAMES } from '../../src/features/names.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
+import type { HistoryCaps } from '../../src/features/definitions.js';
 import { RedisFeatureStore } from '../../src/features/redis-store.js';
 import { enrichFeed, interleaveLabels, labelOf, type FeedItem, type LabelledTx } from '../../src/features/label-feed.js';
 import { simulate } from '../../src/simulator/index.js';
@@ -20,8 +21,8 @@ const DAY = 86_400_000;
 let redis: Redis;
 const stores: RedisFeatureStore[] = [];
 
-function redisStore(name: string): RedisFeatureStore {
-  const s = new RedisFeatureStore(redis, { prefix: uniqueName(`fe-parity-${name}`) });
+function redisStore(name: string, maxHistory?: HistoryCaps): RedisFeatureStore {
+  const s = new RedisFeatureStore(redis, { prefix: uniqueName(`fe-parity-${name}`), ...(maxHistory ? { maxHistory } : {}) });
   stores.push(s);
   return s;
 }
@@ -128,7 +129,11 @@ describe('feature store parity (memory vs Redis)', () => {
     );
   });
 
-  it('fuzzed edge cases: ties, odd ids, redeliveries, late and out-of-order events, label corrections', async () => {
+  it.each([
+    ['the default history caps', undefined],
+    // A handful of entities over thousands of events: every entity is trimmed to its cap all the time.
+    ['tiny history caps', { customer: 6, terminal: 9, card: 4 }],
+  ] as [string, HistoryCaps | undefined][])('fuzzed edge cases: ties, odd ids, redeliveries, late and out-of-order events, label corrections; %s', async (_name, caps) => {
     let seed = 12345;
     const rnd = (): number => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -144,13 +149,14 @@ describe('feature store parity (memory vs Redis)', () => {
     const channels: Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];
     const T0 = Date.UTC(2024, 2, 1);
 
-    const memory = new MemoryFeatureStore();
-    const viaRedis = redisStore('fuzz');
+    const memory = new MemoryFeatureStore(caps);
+    const viaRedis = redisStore('fuzz', caps);
     const seen: AuthorizationEvent[] = [];
     const lastSeen = new Map<string, number>();
     let now = T0;
     let n = 0;
     let checked = 0;
+    let fullest = 0;
     for (let step = 0; step < 1500; step++) {
       const r = rnd();
       if (r < 0.15 && seen.length > 0) {
@@ -212,9 +218,17 @@ describe('feature store parity (memory vs Redis)', () => {
       const d = firstDiff(b, a, batch.map((e) => e.auth_id));
       if (d) throw new Error(`step ${step}: Redis vs memory differ: ${d}`);
       checked += batch.length;
+      if (caps) for (const e of batch) fullest = Math.max(fullest, await redis.zcard(viaRedis.cardKey(e.card_token)));
     }
     expect(checked).toBeGreaterThan(3000);
-    console.log(`[parity] fuzz: ${checked} enrichments (${n} distinct events), identical vectors`);
+    if (caps) {
+      // The caps did bite (cards were full) and no entity holds more than its cap.
+      expect(fullest).toBe(caps.card);
+      for (const c of cards) expect(await redis.zcard(viaRedis.cardKey(c))).toBeLessThanOrEqual(caps.card);
+      for (const c of customers) expect(await redis.zcard(viaRedis.customerKey(c))).toBeLessThanOrEqual(caps.customer);
+      for (const t of terminals) expect(await redis.zcard(viaRedis.terminalKey(t))).toBeLessThanOrEqual(caps.terminal);
+    }
+    console.log(`[parity] fuzz (${_name}): ${checked} enrichments (${n} distinct events), identical vectors`);
   });
 
   it('customer running aggregates lost (or written before they existed) are rebuilt from the history', async () => {
