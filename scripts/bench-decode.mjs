@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { AvroCodecs } from '../dist/events/codec.js';
 import { simulate } from '../dist/simulator/index.js';
 import { validateAuthorization } from '../dist/pipelines/decision/validate.js';
-import { payloadHash } from '../dist/pipelines/decision/memo.js';
+import { payloadHash } from '../dist/features/decision-memo.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'boolean' } } });
 const N = Number(values.events ?? 20000);

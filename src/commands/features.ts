@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import { readHistoryFile, type HistoryFormat } from '../events/history-file.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
-import { RedisFeatureStore } from '../features/redis-store.js';
+import { RedisFeatureStore } from '../features/redis/store.js';
 import { driveFeatureStore, interleaveLabels } from '../features/label-feed.js';
 import type { FeatureStore, FeatureVector } from '../features/store.js';
 

@@ -17,7 +17,7 @@ import type { Outcome } from '../events/types.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import type { Scorer } from '../models/onnx-scorer.js';
+import type { Scorer } from '../models/scorer.js';
 import { DecisionEngine } from '../pipelines/decision/engine.js';
 import { applyPolicy } from '../pipelines/decision/policy.js';
 import { replayFeed } from '../pipelines/replay/replay.js';

@@ -8,12 +8,7 @@
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { checkFeatures, loadModelMetadata, metadataPathFor, type ModelMetadata } from './metadata.js';
-
-export interface Scorer {
-  readonly version: string;
-  /** rows: nRows × F float32, row-major, NaN for missing. Resolves to nRows fraud probabilities. */
-  score(rows: Float32Array, nRows: number): Promise<Float32Array>;
-}
+import type { Scorer } from './scorer.js';
 
 export interface OnnxScorerOptions {
   /** The engine's feature names in order (FEATURE_NAMES); the model is refused unless equal. */
@@ -125,25 +120,4 @@ function checkSession(session: InferenceSession, meta: ModelMetadata, modelPath:
       throw new Error(`${where}: output_column ${meta.output_column} is outside "${meta.output_name}" [${output.shape.join(', ')}]`);
     }
   }
-}
-
-/**
- * Packs feature vectors into one row-major float32 matrix for Scorer.score; null or undefined
- * (a missing feature) becomes NaN, which the model treats as missing. Every row must have
- * nFeatures values (default: the first row's length).
- */
-export function toFloat32Rows(
-  vectors: readonly (readonly (number | null | undefined)[])[],
-  nFeatures: number = vectors[0]?.length ?? 0,
-): Float32Array {
-  const out = new Float32Array(vectors.length * nFeatures);
-  vectors.forEach((row, r) => {
-    if (row.length !== nFeatures) throw new RangeError(`row ${r} has ${row.length} values, expected ${nFeatures}`);
-    const base = r * nFeatures;
-    for (let i = 0; i < nFeatures; i++) {
-      const v = row[i];
-      out[base + i] = v === null || v === undefined ? NaN : v;
-    }
-  });
-  return out;
 }

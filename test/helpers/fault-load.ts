@@ -8,7 +8,7 @@ import { Kafka, logLevel, type Consumer, type Message, type Producer } from 'kaf
 import type { Redis } from 'ioredis';
 import { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
-import { RedisFeatureStore } from '../../src/features/redis-store.js';
+import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
 import { TEST_PANS } from './child-engine.js';
 

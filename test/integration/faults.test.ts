@@ -166,8 +166,9 @@ describe('faults: no decision lost or doubled', () => {
     const [e1, e2] = await Promise.all([spawnEngine(ctx, 'b1'), spawnEngine(ctx, 'b2')]);
     await Promise.all([e1.waitReady(), e2.waitReady()]);
     // Both hold partitions before the fault.
+    // The decision consumer's joins (the label consumer logs its own, `consumer: labels`).
     const partitionsOf = (e: ChildEngine) => e.logs().split('\n').filter((l) => l.includes('joined consumer group'))
-      .map((l) => JSON.parse(l) as { time: number; partitions: number[] });
+      .map((l) => JSON.parse(l) as { time: number; consumer: string; partitions: number[] }).filter((j) => j.consumer === 'authorizations');
     const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 14_000, cards: CARDS });
     await load.start();
     await sleep(5000);

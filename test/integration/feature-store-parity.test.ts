@@ -11,7 +11,7 @@ import { FEATURE_NAMES } from '../../src/features/names.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import type { HistoryCaps } from '../../src/features/definitions.js';
-import { RedisFeatureStore } from '../../src/features/redis-store.js';
+import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { enrichFeed, interleaveLabels, labelOf, type FeedItem, type LabelledTx } from '../../src/features/label-feed.js';
 import { simulate } from '../../src/simulator/index.js';
 import { stack, uniqueName } from '../helpers/stack.js';

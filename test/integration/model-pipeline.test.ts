@@ -22,7 +22,7 @@ import type { EvaluationReport } from '../../src/evaluation/report.js';
 import { readHistoryFile } from '../../src/events/history-file.js';
 import { interleaveLabels } from '../../src/features/label-feed.js';
 import { FEATURE_NAMES } from '../../src/features/names.js';
-import { RedisFeatureStore } from '../../src/features/redis-store.js';
+import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { OnnxScorer } from '../../src/models/onnx-scorer.js';
 import { DecisionEngine } from '../../src/pipelines/decision/engine.js';
 import { replayFeed } from '../../src/pipelines/replay/replay.js';

@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_NAMES } from '../../src/features/names.js';
 import { FeatureMismatchError, parseModelMetadata } from '../../src/models/metadata.js';
-import { OnnxScorer, toFloat32Rows } from '../../src/models/onnx-scorer.js';
+import { OnnxScorer } from '../../src/models/onnx-scorer.js';
+import { toFloat32Rows } from '../../src/models/scorer.js';
 import { syntheticRows, writeTrainFixture, type TrainFixture } from '../helpers/train-fixture.js';
 
 const run = promisify(execFile);

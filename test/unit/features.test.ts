@@ -10,7 +10,7 @@ import {
 } from '../../src/features/definitions.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { driveFeatureStore, enrichFeed, interleaveLabels, type LabelledTx } from '../../src/features/label-feed.js';
-import { escapeField } from '../../src/features/redis-store.js';
+import { escapeField } from '../../src/features/redis/store.js';
 import { featureCsvRow } from '../../src/commands/features.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthorizationEvent, Decision, LabelEvent } from '../../src/events/types.js';
 import { planBatch } from '../../src/pipelines/decision/kafka-runner.js';
-import { decodeEntry, encodeEntry, MemoryDecisionMemo, payloadHash } from '../../src/pipelines/decision/memo.js';
+import { decodeEntry, encodeEntry, MemoryDecisionMemo, payloadHash } from '../../src/features/decision-memo.js';
 import { validateLabel } from '../../src/pipelines/labels/validate.js';
 import { validateDecision } from '../../src/sinks/audit/validate.js';
 

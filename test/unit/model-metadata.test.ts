@@ -12,7 +12,7 @@ import {
   metadataPathFor,
   parseModelMetadata,
 } from '../../src/models/metadata.js';
-import { toFloat32Rows } from '../../src/models/onnx-scorer.js';
+import { toFloat32Rows } from '../../src/models/scorer.js';
 
 function validMeta(): Record<string, unknown> {
   return {

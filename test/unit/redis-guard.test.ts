@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GuardedDecisionMemo, RedisGuard, RedisUnavailableError, withBudget } from '../../src/pipelines/decision/redis-guard.js';
-import type { DecisionMemo } from '../../src/pipelines/decision/memo.js';
+import { GuardedDecisionMemo, RedisGuard, RedisUnavailableError, withBudget } from '../../src/features/redis/guard.js';
+import type { DecisionMemo } from '../../src/features/decision-memo.js';
 import { panRuns } from '../helpers/child-engine.js';
 
 const never = <T>() => new Promise<T>(() => undefined);

@@ -1,7 +1,7 @@
 /** `rules backtest`: one replay, both rulesets evaluated on the same features and scores. */
 import { describe, expect, it } from 'vitest';
 import { backtestRulesets, backtestText } from '../../src/commands/rules-backtest.js';
-import type { Scorer } from '../../src/models/onnx-scorer.js';
+import type { Scorer } from '../../src/models/scorer.js';
 import { compileRuleset } from '../../src/rules/compile.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 import type { RulesetDef } from '../../src/rules/types.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { AuthorizationEvent } from '../../src/events/types.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { FEATURE_NAMES } from '../../src/features/names.js';
-import type { Scorer } from '../../src/models/onnx-scorer.js';
+import type { Scorer } from '../../src/models/scorer.js';
 import { DecisionEngine } from '../../src/pipelines/decision/engine.js';
 import { compileRuleset, validateRuleset } from '../../src/rules/compile.js';
 import { RuleLists } from '../../src/rules/context.js';

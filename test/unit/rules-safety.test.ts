@@ -13,7 +13,7 @@ import { backtestRulesets, backtestText } from '../../src/commands/rules-backtes
 import rulesCli from '../../src/commands/rules.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
-import type { Scorer } from '../../src/models/onnx-scorer.js';
+import type { Scorer } from '../../src/models/scorer.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { DecisionEngine } from '../../src/pipelines/decision/engine.js';
 import { compileRuleset, validateRuleset } from '../../src/rules/compile.js';

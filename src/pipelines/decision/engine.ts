@@ -14,8 +14,7 @@ import type { AuthorizationEvent, Decision, RuleHit } from '../../events/types.j
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
 import { FEATURE_NAMES } from '../../features/names.js';
 import { txOnlyVector } from '../../features/definitions.js';
-import type { Scorer } from '../../models/onnx-scorer.js';
-import { toFloat32Rows } from '../../models/onnx-scorer.js';
+import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
 import { evaluateRules, ruleContext, type RuleEvaluation } from '../../rules/evaluate.js';
 import type { Metrics } from '../../observability/metrics.js';

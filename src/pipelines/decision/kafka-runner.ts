@@ -15,7 +15,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import { BatchConsumerLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
 import type { DecisionEngine } from './engine.js';
-import { payloadHash, type DecisionMemo, type MemoEntry } from './memo.js';
+import { payloadHash, type DecisionMemo, type MemoEntry } from '../../features/decision-memo.js';
 import { validateAuthorization } from './validate.js';
 import { Coalescer } from './coalescer.js';
 

@@ -6,10 +6,10 @@
  * from a reused auth id (another card or amount under an id already decided): the latter is
  * refused (`auth_id_reused`) instead of being answered with someone else's decision.
  * Bounded by a TTL a little longer than a redelivery can take (session timeout, restart); best
- * effort: if Redis is away, the decision is recomputed.
+ * effort: if Redis is away, the decision is recomputed. The Redis implementation is
+ * ./redis/decision-memo.ts; the one here, in memory, serves replay and tests.
  */
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 
 export interface MemoEntry {
   /** payloadHash() of the event the decision was made on. */
@@ -39,29 +39,6 @@ export function encodeEntry(e: MemoEntry): Buffer {
 export function decodeEntry(b: Buffer | null): MemoEntry | null {
   if (!b || b.length <= 1 + HASH_BYTES || b[0] !== FORMAT) return null;
   return { hash: b.subarray(1, 1 + HASH_BYTES), value: b.subarray(1 + HASH_BYTES) };
-}
-
-export class RedisDecisionMemo implements DecisionMemo {
-  constructor(private readonly redis: Redis | Cluster, private readonly opts: { prefix: string; ttlMs: number }) {}
-
-  private key(authId: string): string {
-    return `${this.opts.prefix}:{a:${authId}}:decision`;
-  }
-
-  async recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]> {
-    if (!authIds.length) return [];
-    const p = this.redis.pipeline();
-    for (const id of authIds) p.getBuffer(this.key(id));
-    const res = (await p.exec()) ?? [];
-    return res.map(([err, v]) => (err ? null : decodeEntry(v as Buffer | null)));
-  }
-
-  async remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void> {
-    if (!entries.length) return;
-    const p = this.redis.pipeline();
-    for (const e of entries) p.set(this.key(e.authId), encodeEntry(e), 'PX', this.opts.ttlMs, 'NX');
-    await p.exec();
-  }
 }
 
 /** The same contract in memory (replay, tests), with the same TTL semantics. */

@@ -29,8 +29,8 @@
  * false) and the circuit opens after `failureThreshold` of them.
  */
 import type { AuthorizationEvent, LabelEvent } from '../../events/types.js';
-import type { FeatureStore, FeatureVector } from '../../features/store.js';
-import type { DecisionMemo, MemoEntry } from './memo.js';
+import type { FeatureStore, FeatureVector } from '../store.js';
+import type { DecisionMemo, MemoEntry } from '../decision-memo.js';
 
 /** Redis is not asked (circuit open, too many commands pending): the caller degrades. */
 export class RedisUnavailableError extends Error {}
