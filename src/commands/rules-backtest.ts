@@ -19,7 +19,7 @@ import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import type { Scorer } from '../models/scorer.js';
 import { DecisionEngine } from '../pipelines/decision/engine.js';
-import { applyPolicy } from '../pipelines/decision/policy.js';
+import { decideEvent } from '../pipelines/decision/step.js';
 import { replayFeed } from '../pipelines/replay/replay.js';
 import type { CompiledRuleset, RuleContext } from '../rules/compile.js';
 import { diffRulesets, type RulesetDiff } from '../rules/diff.js';
@@ -142,14 +142,14 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     const d = r.decision;
     const score = d.score === null ? null : scorer ? scorer.next() : null;
     // The baseline again, as the engine evaluated it: must agree with the decision.
-    const baseCtx = ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.baseline.lists);
-    const baseHits = evaluateRules(o.baseline, baseCtx);
-    const baseOutcome = applyPolicy(score, o.baseline.thresholds, baseHits.active).outcome;
+    const base = decideEvent(o.baseline, r.event, r.vector, score);
+    const baseHits = base.hits;
+    const baseOutcome = base.policy.outcome;
     if (baseOutcome !== d.outcome) throw new Error(`backtest: re-evaluation diverged from the engine on ${d.auth_id} (${baseOutcome} vs ${d.outcome})`);
-    const newCtx = ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists);
-    if (rep.transactions % stride === 0) sample.push(newCtx);
-    const newHits = evaluateRules(o.proposed, newCtx);
-    const newOutcome = applyPolicy(score, o.proposed.thresholds, newHits.active).outcome;
+    if (rep.transactions % stride === 0) sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists));
+    const proposed = decideEvent(o.proposed, r.event, r.vector, score);
+    const newHits = proposed.hits;
+    const newOutcome = proposed.policy.outcome;
 
     rep.transactions++;
     if (r.fraud !== null) rep.labelled++;

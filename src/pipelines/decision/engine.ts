@@ -16,9 +16,8 @@ import { FEATURE_NAMES } from '../../features/names.js';
 import { txOnlyVector } from '../../features/definitions.js';
 import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
-import { evaluateRules, ruleContext, type RuleEvaluation } from '../../rules/evaluate.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { applyPolicy } from './policy.js';
+import { decideEvent } from './step.js';
 
 export interface RulesetSource {
   current(): CompiledRuleset;
@@ -52,8 +51,6 @@ export interface EngineOptions {
   wallClock?: () => number;
 }
 
-/** The rules of an event decided without them (rules budget spent). */
-const NO_RULES = Object.freeze({ active: Object.freeze([]), shadow: Object.freeze([]), errors: Object.freeze([]) }) as unknown as RuleEvaluation;
 
 class TimeoutError extends Error {}
 
@@ -93,10 +90,7 @@ export class DecisionEngine {
     for (const n of [1, 16, Math.max(1, maxBatch)]) {
       const vectors = Array.from({ length: n }, () => txOnlyVector(ev));
       const scores = this.opts.scorer ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n) : null;
-      for (let i = 0; i < n; i++) {
-        const ctx = ruleContext(ev, FEATURE_NAMES, vectors[i]!, scores ? scores[i]! : null, rs.lists);
-        applyPolicy(scores ? scores[i]! : null, rs.thresholds, evaluateRules(rs, ctx).active);
-      }
+      for (let i = 0; i < n; i++) decideEvent(rs, ev, vectors[i]!, scores ? scores[i]! : null);
     }
   }
 
@@ -155,14 +149,8 @@ export class DecisionEngine {
       const vec = vectors[i]!;
       const score = scores ? scores[i]! : null;
       if (!timedOut && budget > 0 && i > 0 && now() - rulesStart > budget) timedOut = [...batchDegraded, 'rules_timeout'];
-      let hits: RuleEvaluation;
-      if (timedOut) {
-        hits = NO_RULES;
-        skipped++;
-      } else {
-        hits = evaluateRules(rs, ruleContext(ev, FEATURE_NAMES, vec, score, rs.lists));
-      }
-      const policy = applyPolicy(score, rs.thresholds, hits.active);
+      if (timedOut) skipped++;
+      const { hits, policy } = decideEvent(rs, ev, vec, score, !timedOut);
       const ruleHits: RuleHit[] = [];
       for (const r of hits.active) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'ACTIVE' });
       for (const r of hits.shadow) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'SHADOW' });
