@@ -88,8 +88,11 @@ export class PgRulesetSource {
       opts.log.warn({ ruleset: src.rs.version, dir: opts.fallbackDir }, 'PostgreSQL unavailable at start: deciding with the ruleset files until it answers');
     }
     if (opts.listen !== false) await src.listen();
-    src.timer = setInterval(() => { void src.refresh(); }, Math.max(50, opts.pollIntervalMs));
-    src.timer.unref();
+    // 0: LISTEN alone (no backstop; a lost notification waits for the next one or a restart).
+    if (opts.pollIntervalMs > 0) {
+      src.timer = setInterval(() => { void src.refresh(); }, Math.max(50, opts.pollIntervalMs));
+      src.timer.unref();
+    }
     return src;
   }
 

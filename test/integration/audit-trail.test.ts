@@ -159,13 +159,27 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // Offsets were committed: the same group restarted reads nothing again; a new group re-reads
     // everything and still adds no row.
     await sink!.stop();
+    // The group's committed offsets are the end of every partition...
+    const admin = kafkaFor(cfg).admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(cfg.kafka.topic_decisions);
+    const committed = await admin.fetchOffsets({ groupId: `${cfg.kafka.group_id}-audit`, topics: [cfg.kafka.topic_decisions] });
+    await admin.disconnect();
+    // (a partition that never held a message has nothing committed: -1)
+    const byPartition = (xs: { partition: number; offset: string }[]) => Object.fromEntries(xs.map((x) => [x.partition, x.offset === '0' ? '-1' : x.offset]));
+    expect(ends.some((e) => e.offset !== '0')).toBe(true);
+    expect(byPartition(committed[0]!.partitions)).toEqual(byPartition(ends));
+    // ...so the restarted sink's first message is a new one.
     sink = await startAuditSink(cfg, { httpPort: 0, log: createLogger('warn') });
-    await waitFor(() => sink!.runner.isAssigned, 'the restarted sink to be assigned');
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(sink.runner.consumed).toBe(0);
+    const fresh: Decision = { ...decisions[0]!, auth_id: `${run}-after-restart` };
+    decisions.push(fresh);
+    await send([fresh]);
+    await waitFor(() => sink!.runner.consumed >= 1, 'the new decision after the restart');
+    expect(sink.runner.consumed).toBe(1);
+    expect(sink.runner.written).toBe(1);
     await sink.stop();
     sink = await startAuditSink(cfg, { httpPort: 0, log: createLogger('warn'), groupId: `${cfg.kafka.group_id}-audit-replay` });
-    await waitFor(() => sink!.runner.consumed >= 2 * decisions.length, 'the re-read in a new group');
+    await waitFor(() => sink!.runner.consumed >= 2 * decisions.length - 1, 'the re-read in a new group');
     expect(sink.runner.written).toBe(0);
     expect(await stored()).toBe(written());
   });

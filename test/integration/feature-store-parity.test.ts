@@ -255,37 +255,6 @@ describe('feature store parity (memory vs Redis)', () => {
     expect(Number(await redis.hget(store.customerStateKey(sample), 'n'))).toBe(await redis.zcard(store.customerKey(sample)));
   });
 
-  it('throughput and memory of the Redis store (reported, not asserted)', async () => {
-    const total = Number(process.env.FE_BENCH_EVENTS ?? 50_000);
-    const batchSize = Number(process.env.FE_BENCH_BATCH ?? 500);
-    const sim = simulate({ customers: 500, terminals: 1000, days: Math.ceil((total / 58_000) * 60) + 1, seed: 11 });
-    const events = [...sim].slice(0, total).map((r) => r.event);
-    const store = redisStore('bench');
-    const memory = new MemoryFeatureStore();
-    await store.loadScripts();
-    const lat: number[] = [];
-    let mismatches = 0;
-    for (let i = 0; i < events.length; i += batchSize) {
-      const batch = events.slice(i, i + batchSize);
-      const t0 = performance.now();
-      const v = await store.enrich(batch);
-      lat.push(performance.now() - t0);
-      if (firstDiff(v, memory.enrichSync(batch), batch.map((e) => e.auth_id))) mismatches++;
-    }
-    expect(mismatches).toBe(0);
-    const secs = lat.reduce((s, x) => s + x, 0) / 1000;
-    lat.sort((x, y) => x - y);
-    const mu = await store.memoryUsage();
-    const activeCustomers = new Set(events.map((e) => e.customer_id)).size;
-    console.log(
-      `[parity] Redis enrich: ${events.length} events in batches of ${batchSize}: ${Math.round(events.length / secs)} tx/s ` +
-        `(batch p50 ${lat[Math.floor(lat.length / 2)]!.toFixed(1)} ms, p99 ${lat[Math.floor(lat.length * 0.99)]!.toFixed(1)} ms); ` +
-        `Redis memory ${mu.bytes} B in ${mu.keys} keys = ${Math.round(mu.bytes / activeCustomers)} B per active customer ` +
-        `(${activeCustomers} customers; customer keys ${Math.round(mu.byEntity.customer.bytes / mu.customers)} B per customer, ` +
-        `terminal ${mu.byEntity.terminal.bytes} B / ${mu.byEntity.terminal.keys} keys, card ${mu.byEntity.card.bytes} B / ${mu.byEntity.card.keys} keys)`,
-    );
-  }, 180_000);
-
   it('cleans up: deleteAll removes every key of a prefix', async () => {
     const s = redisStore('cleanup');
     await s.enrich([{ auth_id: 'x', event_time: Date.UTC(2024, 0, 1), card_token: 'k', customer_id: 'c', terminal_id: 't',

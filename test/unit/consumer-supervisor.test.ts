@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Consumer } from 'kafkajs';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { superviseConsumer } from '../../src/kafka/consumer-supervisor.js';
 
 /** Enough of a kafkajs consumer to emit CRASH events. */
@@ -11,28 +11,36 @@ function fakeConsumer() {
   const crash = (restart: boolean, message = 'boom') => ee.emit('consumer.crash', { payload: { error: new Error(message), restart } });
   return { consumer, crash };
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = pino({ level: 'silent' });
 
 describe('consumer supervisor', () => {
+  // Fake timers: the back-off is asserted to the millisecond, without waiting for it.
+  beforeEach(() => { vi.useFakeTimers(); });
+  afterEach(() => { vi.useRealTimers(); });
+  const advance = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+
   it('runs a consumer again after a crash kafkajs does not recover from, with back-off, and gives up past the limit', async () => {
     const { consumer, crash } = fakeConsumer();
     const runs: number[] = [];
     const fatal: Error[] = [];
-    const t0 = Date.now();
-    const s = superviseConsumer(consumer, { name: 't', log, run: async () => { runs.push(Date.now() - t0); }, onFatal: (e) => fatal.push(e), maxRestarts: 2, baseDelayMs: 20 });
+    const s = superviseConsumer(consumer, { name: 't', log, run: async () => { runs.push(Date.now()); }, onFatal: (e) => fatal.push(e), maxRestarts: 2, baseDelayMs: 20 });
     crash(true); // kafkajs restarts this one itself
-    await sleep(50);
+    await advance(1_000);
     expect(runs).toEqual([]);
     crash(false);
-    await sleep(40);
-    expect(runs).toHaveLength(1);
+    const first = Date.now();
+    await advance(19);
+    expect(runs).toHaveLength(0);
+    await advance(1);
+    expect(runs).toEqual([first + 20]); // after the base delay
     crash(false);
-    await sleep(70);
-    expect(runs).toHaveLength(2);
-    expect(runs[1]! - runs[0]!).toBeGreaterThanOrEqual(35); // 20 ms, then 40 ms
+    const second = Date.now();
+    await advance(39);
+    expect(runs).toHaveLength(1);
+    await advance(1);
+    expect(runs).toEqual([first + 20, second + 40]); // doubled
     crash(false, 'again');
-    await sleep(100);
+    await advance(10_000);
     expect(runs).toHaveLength(2);
     expect(fatal.map((e) => e.message)).toEqual(['again']);
     expect(s.crashes).toBe(3);
@@ -44,7 +52,7 @@ describe('consumer supervisor', () => {
     const s = superviseConsumer(consumer, { name: 't', log, run: async () => { runs++; }, onFatal: () => undefined, baseDelayMs: 10 });
     crash(false);
     s.stop();
-    await sleep(40);
+    await advance(10_000);
     expect(runs).toBe(0);
   });
 });

@@ -47,7 +47,7 @@ describe('rule language (CEL)', () => {
     expect(evalOne('score > 0.5').errors).toEqual(['r']);
   });
 
-  it('looks up lists by key; null fields never match', () => {
+  it('looks up lists by key; a null field reads as "" (it matches a list holding "" unless the rule guards it)', () => {
     expect(evalOne('tx.card_token in lists.block_card', {}, null, { block_card: ['tok_1'] }).active).toHaveLength(1);
     expect(evalOne('tx.card_token in lists.block_card', {}, null, { block_card: ['tok_2'] }).active).toHaveLength(0);
     expect(evalOne('tx.device_id in lists.block_device', {}, null, { block_device: [''] }).active).toHaveLength(1);
