@@ -8,6 +8,8 @@
  *   node scripts/bench-features.mjs [--events 50000] [--batch 500]
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { URL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { RedisFeatureStore } from '../dist/features/redis/store.js';
