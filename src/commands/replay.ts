@@ -7,6 +7,7 @@ import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { readHistoryFile } from '../events/history-file.js';
+import { DAY_MS } from '../events/time.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
@@ -51,8 +52,6 @@ options:
   -h, --help                   this help
 
 The report counts the removed cards, transactions and frauds (excluded_known_compromised).`;
-
-const DAY_MS = 86_400_000;
 
 function parseDate(name: string, v: string | undefined): number | null {
   if (v === undefined) return null;

@@ -7,7 +7,7 @@ import { OPTIONAL_CSV_COLUMNS } from '../events/history-file.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Simulation } from './simulation.js';
-import { SECONDS_PER_DAY } from './options.js';
+import { SECONDS_PER_DAY } from '../events/time.js';
 import { ENRICH_PARAMS } from './enrich.js';
 
 export type SimulationFormat = 'csv' | 'jsonl';
