@@ -3,7 +3,7 @@
  * (one AuthorizationEvent per line plus `tx_fraud` and `tx_fraud_scenario`). Rows are formatted
  * without Date objects and written in ~1 MB chunks with back-pressure.
  */
-import { OPTIONAL_CSV_COLUMNS } from '../events/history-file.js';
+import { OPTIONAL_CSV_COLUMNS } from '../events/history/index.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Simulation } from './simulation.js';
