@@ -10,7 +10,7 @@ import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { readHistoryFile, type HistoryFormat } from '../events/history-file.js';
+import { readHistoryFile, type HistoryFormat } from '../events/history/index.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { RedisFeatureStore } from '../features/redis/store.js';
@@ -20,7 +20,7 @@ import type { FeatureStore, FeatureVector } from '../features/store.js';
 const USAGE = `usage: fraud-engine features --input FILE --out FILE [options]
 
 Computes the feature vector of every transaction of FILE (CSV or JSONL history, see
-src/events/history-file.ts) in time order, with each known outcome applied as a label
+src/events/history/) in time order, with each known outcome applied as a label
 --label-delay-days after its transaction, and writes a CSV: auth_id, then one column per
 feature (src/features/definitions.ts order); a missing value is an empty cell.
 

@@ -6,7 +6,8 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { readHistoryFile } from '../events/history-file.js';
+import { readHistoryFile } from '../events/history/index.js';
+import { DAY_MS } from '../events/time.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
@@ -21,7 +22,7 @@ import { featureCsvRow } from './features.js';
 
 const HELP = `usage: fraud-engine replay --input FILE [options]
 
-Replays a history file (CSV or JSONL, src/events/history-file.ts) through the decision engine
+Replays a history file (CSV or JSONL, src/events/history/) through the decision engine
 on an in-memory feature store, each known outcome arriving as a label --label-delay-days later.
 
 options:
@@ -51,8 +52,6 @@ options:
   -h, --help                   this help
 
 The report counts the removed cards, transactions and frauds (excluded_known_compromised).`;
-
-const DAY_MS = 86_400_000;
 
 function parseDate(name: string, v: string | undefined): number | null {
   if (v === undefined) return null;

@@ -11,7 +11,7 @@
  * time it takes, measured in µs per evaluated event over the replayed events (each rule alone,
  * median of 3 passes over up to COST_SAMPLE events spread over the history).
  */
-import type { HistoryRecord } from '../events/history-file.js';
+import type { HistoryRecord } from '../events/history/index.js';
 import { simulate } from '../simulator/index.js';
 import type { Outcome } from '../events/types.js';
 import { interleaveLabels } from '../features/label-feed.js';

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { openAIChat, AssistantError, type ChatModel } from '../assistant/client.js';
 import { draftRule, type DraftResult, type DraftedRule } from '../assistant/draft.js';
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
-import { readHistoryFile, type HistoryFormat, type HistoryRecord } from '../events/history-file.js';
+import { readHistoryFile, type HistoryFormat, type HistoryRecord } from '../events/history/index.js';
 import type { Outcome } from '../events/types.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';

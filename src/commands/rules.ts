@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { stringify } from 'yaml';
 import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
-import { readHistoryFile, type HistoryFormat } from '../events/history-file.js';
+import { readHistoryFile, type HistoryFormat } from '../events/history/index.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { compileRuleset, validateRuleset, type CompiledRuleset } from '../rules/compile.js';

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Outcome } from '../events/types.js';
+import { DAY_MS } from '../events/time.js';
 import { aucRoc, averagePrecision, cardPrecisionAtK, precisionRecall, precisionRecallCurve } from './metrics.js';
 
 export interface EvalRow { time: number; card: string; score: number; fraud: boolean; outcome: Outcome }
@@ -33,8 +34,6 @@ export interface ExclusionSummary {
   transactions: number;
   frauds: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /** Per card, the earliest fraud time at or after `since`: enough to know when it became known. */
 export function firstFraudByCard(txs: Iterable<{ card: string; time: number; fraud: boolean | null }>, since: number | null): Map<string, number> {

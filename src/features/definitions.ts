@@ -26,12 +26,9 @@
  */
 import type { AuthorizationEvent } from '../events/types.js';
 import { MINOR_PER_MAJOR } from '../events/types.js';
+import { DAY_MS, HOUR_MS, SECOND_MS } from '../events/time.js';
 import { FEATURE_NAMES, type FeatureName } from './names.js';
 import type { FeatureVector } from './store.js';
-
-export const SECOND_MS = 1000;
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
 
 /** The chargeback delay of the terminal risk windows. */
 export const TERMINAL_DELAY_MS = 7 * DAY_MS;

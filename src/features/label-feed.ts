@@ -5,10 +5,10 @@
  * labels exactly as the online label pipeline would (point-in-time correct).
  */
 import type { AuthorizationEvent, LabelEvent } from '../events/types.js';
-import { DAY_MS } from './definitions.js';
+import { DAY_MS } from '../events/time.js';
 import type { FeatureStore, FeatureVector } from './store.js';
 
-/** A past transaction (structurally a HistoryRecord of src/events/history-file.ts). */
+/** A past transaction (structurally a HistoryRecord of src/events/history/). */
 export interface LabelledTx {
   event: AuthorizationEvent;
   /** Known outcome; null = unknown (no label is emitted). */

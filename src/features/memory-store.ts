@@ -9,9 +9,9 @@
  * event seen by the store) is dropped, the event-time equivalent of the Redis keys' TTL.
  */
 import type { AuthorizationEvent, LabelEvent } from '../events/types.js';
+import { DAY_MS } from '../events/time.js';
 import type { FeatureStore, FeatureVector } from './store.js';
 import {
-  DAY_MS,
   MAX_HISTORY,
   RETENTION_MS,
   aggregateCard,

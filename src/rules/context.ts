@@ -9,11 +9,10 @@
  */
 import type { AuthorizationEvent } from '../events/types.js';
 import { MINOR_PER_MAJOR } from '../events/types.js';
+import { DAY_MS, HOUR_MS } from '../events/time.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { LIST_NAMES, type ListName, type Lists } from './types.js';
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 /** BigInts of small integers, so that reading `tx.hour` allocates nothing. */
 const SMALL_INTS: readonly bigint[] = Array.from({ length: 25 }, (_, i) => BigInt(i));
 

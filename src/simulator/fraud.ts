@@ -9,7 +9,8 @@
  */
 import { Rng } from './rng.js';
 import type { TransactionColumns } from './generate.js';
-import { FRAUD_PARAMS, SECONDS_PER_DAY } from './options.js';
+import { SECONDS_PER_DAY } from '../events/time.js';
+import { FRAUD_PARAMS } from './options.js';
 import { STREAM } from './streams.js';
 
 export interface Compromise {

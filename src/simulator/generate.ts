@@ -10,7 +10,7 @@
  */
 import { Rng } from './rng.js';
 import type { CustomerProfiles } from './profiles.js';
-import { SECONDS_PER_DAY } from './options.js';
+import { SECONDS_PER_DAY } from '../events/time.js';
 import { STREAM } from './streams.js';
 
 /** The handbook's columns, one entry per transaction, in time order. */

@@ -2,6 +2,8 @@
  * Parameters of a simulation. The defaults are those of the handbook's reference dataset
  * (Le Borgne et al., "Reproducible Machine Learning for Credit Card Fraud Detection", ch. 3.2).
  */
+import { SECONDS_PER_DAY } from '../events/time.js';
+
 export interface SimulationOptions {
   customers?: number;
   terminals?: number;
@@ -40,8 +42,6 @@ export const FRAUD_PARAMS = {
   customerFraudShare: 1 / 3,
   customerAmountFactor: 5,
 } as const;
-
-export const SECONDS_PER_DAY = 86400;
 
 /** Validates options and fills in defaults; throws an Error naming the bad option. */
 export function resolveOptions(opts: SimulationOptions = {}): ResolvedSimulationOptions {

@@ -3,11 +3,11 @@
  * (one AuthorizationEvent per line plus `tx_fraud` and `tx_fraud_scenario`). Rows are formatted
  * without Date objects and written in ~1 MB chunks with back-pressure.
  */
-import { OPTIONAL_CSV_COLUMNS } from '../events/history-file.js';
+import { OPTIONAL_CSV_COLUMNS } from '../events/history/index.js';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Simulation } from './simulation.js';
-import { SECONDS_PER_DAY } from './options.js';
+import { SECONDS_PER_DAY } from '../events/time.js';
 import { ENRICH_PARAMS } from './enrich.js';
 
 export type SimulationFormat = 'csv' | 'jsonl';

@@ -4,12 +4,12 @@
  * `AuthorizationEvent`s in time order on demand.
  */
 import type { AuthorizationEvent } from '../events/types.js';
+import { SECONDS_PER_DAY } from '../events/time.js';
 import { Rng } from './rng.js';
 import { STREAM } from './streams.js';
 import {
   resolveOptions,
   startMs as startMsOf,
-  SECONDS_PER_DAY,
   type ResolvedSimulationOptions,
   type SimulationOptions,
 } from './options.js';

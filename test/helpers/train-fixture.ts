@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURE_NAMES, type FeatureName } from '../../src/features/names.js';
+import { DAY_MS } from '../../src/events/time.js';
 
 export interface TrainFixture {
   featuresCsv: string;
@@ -122,7 +123,7 @@ export function writeTrainFixture(dir: string, opts: FixtureOptions = {}): Train
   let id = 0;
   for (let d = 0; d < days; d++) {
     for (let i = 0; i < perDay; i++) {
-      const when = new Date(start + d * 86_400_000 + Math.floor(r() * 86_400_000));
+      const when = new Date(start + d * DAY_MS + Math.floor(r() * DAY_MS));
       const fraud = r() < fraudRate;
       nFrauds += fraud ? 1 : 0;
       const row = syntheticRow(r, fraud, when);
@@ -144,7 +145,7 @@ export function writeTrainFixture(dir: string, opts: FixtureOptions = {}): Train
     featuresCsv,
     labelsCsv,
     trainFrom: iso(start),
-    trainTo: iso(start + days * 86_400_000),
+    trainTo: iso(start + days * DAY_MS),
     nRows: days * perDay,
     nFrauds,
   };

@@ -23,8 +23,7 @@ import { AuditWriter, utcDay } from '../../src/sinks/audit/writer.js';
 import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig } from '../helpers/engine.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { stack, uniqueName } from '../helpers/stack.js';
-
-const DAY = 86_400_000;
+import { DAY_MS as DAY, HOUR_MS as HOUR, MINUTE_MS as MINUTE } from '../../src/events/time.js';
 const PAN_IN_TOKEN = '4000056655665556'; // Luhn-valid test PAN where the token belongs
 const PAN_IN_REASON = '4111111111111111';
 const PAN_GLUED = '5555555555554444';
@@ -90,7 +89,7 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // PAN-shaped strings where no PAN belongs (the token, a reason, a tag): the sink refuses it
     // (dead-lettered, withheld), so 30 rows are written of the 31 decisions sent.
     for (let i = 0; i < 30; i++) {
-      const t = today - (i % 3) * DAY + 3_600_000 + i * 60_000;
+      const t = today - (i % 3) * DAY + HOUR + i * MINUTE;
       decisions.push({
         auth_id: `${run}-${i}`, card_token: cards[i % 2]!, outcome: i % 10 === 0 ? 'REVIEW' : 'APPROVE', score: i % 10 === 0 ? 0.41 : 0.02,
         reasons: i % 10 === 0 ? ['score>=0.35'] : [], rule_hits: [], tags: [], model_version: 'lgbm-test', ruleset_version: 'default-1',

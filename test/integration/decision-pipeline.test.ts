@@ -10,8 +10,7 @@ import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { simulate } from '../../src/simulator/index.js';
 import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
-
-const DAY = 86_400_000;
+import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
 describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   let cfg: EngineConfig;
@@ -131,7 +130,7 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
 
   it('resumes from committed offsets after a restart with no event left undecided', async () => {
     const sim = simulate({ customers: 300, terminals: 500, days: 6, seed: 11 });
-    const events = [...sim.transactions()].map((t) => ({ ...t.event, auth_id: `r-${t.event.auth_id}`, event_time: Date.now() - 3600_000 + Number(t.event.auth_id) }));
+    const events = [...sim.transactions()].map((t) => ({ ...t.event, auth_id: `r-${t.event.auth_id}`, event_time: Date.now() - HOUR + Number(t.event.auth_id) }));
     const half = Math.floor(events.length / 2);
     await send(events.slice(0, half));
     await decisions.waitFor((items) => items.filter((d) => d.value.auth_id.startsWith('r-')).length >= Math.floor(half / 4));

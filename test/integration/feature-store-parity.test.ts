@@ -15,8 +15,7 @@ import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { enrichFeed, interleaveLabels, labelOf, type FeedItem, type LabelledTx } from '../../src/features/label-feed.js';
 import { simulate } from '../../src/simulator/index.js';
 import { stack, uniqueName } from '../helpers/stack.js';
-
-const DAY = 86_400_000;
+import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
 let redis: Redis;
 const stores: RedisFeatureStore[] = [];
@@ -181,7 +180,7 @@ describe('feature store parity (memory vs Redis)', () => {
         for (let i = 0, m = 1 + Math.floor(rnd() * 12); i < m; i++) {
           const jump = rnd();
           // many ties (same ms), small steps, day and week jumps, sometimes exact window bounds
-          now += jump < 0.4 ? 0 : jump < 0.7 ? Math.floor(rnd() * 3_600_000) : jump < 0.9 ? DAY : jump < 0.97 ? 7 * DAY : 3_600_000;
+          now += jump < 0.4 ? 0 : jump < 0.7 ? Math.floor(rnd() * HOUR) : jump < 0.9 ? DAY : jump < 0.97 ? 7 * DAY : HOUR;
           const customer = pick(customers);
           const terminal = pick(terminals);
           const card = pick(cards);

@@ -23,8 +23,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { panRuns, TEST_PANS } from '../helpers/child-engine.js';
 import { pipelineIO, TopicReader, kafkaFor, type Collected, type PipelineIO } from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
-
-const DAY = 86_400_000;
+import { DAY_MS as DAY } from '../../src/events/time.js';
 
 /** Every log line of the engine and the sink, as written. */
 class Lines extends Writable {

@@ -19,7 +19,7 @@ import featuresCommand, { featureCsvRow } from '../../src/commands/features.js';
 import replayCommand from '../../src/commands/replay.js';
 import trainCommand from '../../src/commands/train.js';
 import type { EvaluationReport } from '../../src/evaluation/report.js';
-import { readHistoryFile } from '../../src/events/history-file.js';
+import { readHistoryFile } from '../../src/events/history/index.js';
 import { interleaveLabels } from '../../src/features/label-feed.js';
 import { FEATURE_NAMES } from '../../src/features/names.js';
 import { RedisFeatureStore } from '../../src/features/redis/store.js';

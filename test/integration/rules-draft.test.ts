@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openAIChat } from '../../src/assistant/client.js';
 import { assistantSettings } from '../../src/assistant/settings.js';
 import { draftAndBacktest, rulesDraft } from '../../src/commands/rules-draft.js';
-import { readHistoryFile, type HistoryRecord } from '../../src/events/history-file.js';
+import { readHistoryFile, type HistoryRecord } from '../../src/events/history/index.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 import { simulate, writeSimulation } from '../../src/simulator/index.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';

@@ -8,6 +8,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { validateAuthorization } from '../../src/pipelines/decision/validate.js';
 import { maskPans } from '../../src/security/pan.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
+import { DAY_MS } from '../../src/events/time.js';
 
 function tmpConfig(text: string): string {
   const f = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'c.yaml');
@@ -175,7 +176,7 @@ describe('authorization validation', () => {
     expect(validateAuthorization({ ...ok, amount_minor: -1 })).toBe('invalid_field:amount_minor:out_of_range');
     expect(validateAuthorization({ ...ok, currency: 'eur' })).toBe('invalid_field:currency:not_iso4217');
     expect(validateAuthorization({ ...ok, event_time: 5 })).toBe('invalid_field:event_time:out_of_range');
-    expect(validateAuthorization({ ...ok, event_time: Date.now() + 3 * 86_400_000 })).toBe('event_time_in_future');
+    expect(validateAuthorization({ ...ok, event_time: Date.now() + 3 * DAY_MS })).toBe('event_time_in_future');
     // The skew allowed for the gateway's clock: 5 minutes unless configured.
     const now = Date.UTC(2026, 11, 1);
     expect(validateAuthorization({ ...ok, event_time: now + 299_000 }, { now })).toBeNull();

@@ -13,10 +13,8 @@ import { driveFeatureStore, enrichFeed, interleaveLabels, type LabelledTx } from
 import { escapeField } from '../../src/features/redis/store.js';
 import { featureCsvRow } from '../../src/commands/features.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
+import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
-const SEC = 1000;
-const HOUR = 3600 * SEC;
-const DAY = 24 * HOUR;
 /** Wednesday 2024-01-10 12:00:00 UTC. */
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
 

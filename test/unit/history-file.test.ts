@@ -11,7 +11,7 @@ import {
   inferHistoryFormat,
   HistoryFileError,
   type HistoryRecord,
-} from '../../src/events/history-file.js';
+} from '../../src/events/history/index.js';
 import { simulate, writeSimulation, type Simulation } from '../../src/simulator/index.js';
 
 let dir: string;

@@ -8,6 +8,7 @@ import { planBatch } from '../../src/pipelines/decision/kafka-runner.js';
 import { decodeEntry, encodeEntry, MemoryDecisionMemo, payloadHash } from '../../src/features/decision-memo.js';
 import { validateLabel } from '../../src/pipelines/labels/validate.js';
 import { validateDecision } from '../../src/sinks/audit/validate.js';
+import { HOUR_MS } from '../../src/events/time.js';
 
 const ev = (auth_id: string, amount_minor = 100): AuthorizationEvent => ({
   auth_id, event_time: Date.UTC(2026, 11, 1), card_token: 'tok_1', customer_id: 'c-1', terminal_id: 't-1', merchant_id: null, mcc: null,
@@ -66,7 +67,7 @@ describe('label validation', () => {
     expect(validateLabel({ ...ok, auth_id: 'x'.repeat(200) }, { now })).toBe('invalid_field:auth_id:too_long');
     expect(validateLabel({ ...ok, card_token: '4111111111111111' }, { now })).toBe('pan_in_card_token');
     expect(validateLabel({ ...ok, customer_id: 'cust 4111 1111 1111 1111' }, { now })).toBe('pan_in_identifier:customer_id');
-    expect(validateLabel({ ...ok, tx_time: now + 3_600_000, label_time: now + 3_600_000 }, { now })).toBe('tx_time_in_future');
+    expect(validateLabel({ ...ok, tx_time: now + HOUR_MS, label_time: now + HOUR_MS }, { now })).toBe('tx_time_in_future');
     expect(validateLabel({ ...ok, tx_time: 5 }, { now })).toBe('invalid_field:tx_time:out_of_range');
     expect(validateLabel({ ...ok, label_time: now - 5000 }, { now })).toBe('invalid_field:label_time:before_tx_time');
     expect(validateLabel({ ...ok, source: 's'.repeat(100) }, { now })).toBe('invalid_field:source:too_long');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aucRoc, averagePrecision, cardPrecisionAtK, precisionRecall } from '../../src/evaluation/metrics.js';
 import { evaluate, excludeKnownCompromised, firstFraudByCard, summaryText, type EvalRow } from '../../src/evaluation/report.js';
+import { DAY_MS } from '../../src/events/time.js';
 
 describe('evaluation metrics (hand-computed)', () => {
   it('AUC ROC counts correctly ordered pairs, ties as half', () => {
@@ -38,7 +39,7 @@ describe('evaluation metrics (hand-computed)', () => {
   });
 
   it('known compromised cards: a fraud known (tx + delay) before the day starts removes the card that day and after', () => {
-    const D = 86_400_000;
+    const D = DAY_MS;
     const t = (day: number, h = 12) => Date.UTC(2018, 7, day, h);
     const history = [
       { card: 'old', time: t(1), fraud: true }, // before since: ignored

@@ -7,8 +7,7 @@ import { simulate, writeSimulation, type Simulation } from '../../src/simulator/
 import { Rng } from '../../src/simulator/rng.js';
 import { regionCountry } from '../../src/simulator/enrich.js';
 import simulateCommand from '../../src/commands/simulate.js';
-
-const DAY = 86400;
+import { SECONDS_PER_DAY as DAY } from '../../src/events/time.js';
 
 async function render(sim: Simulation, format: 'csv' | 'jsonl'): Promise<string> {
   const out = new PassThrough();

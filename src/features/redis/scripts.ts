@@ -19,7 +19,8 @@
  * computed in TypeScript.
  */
 import { createHash } from 'node:crypto';
-import { DAY_MS, HOUR_MS, RETENTION_MS, TERMINAL_DELAY_MS, TIE_SLOTS } from '../definitions.js';
+import { DAY_MS, HOUR_MS } from '../../events/time.js';
+import { RETENTION_MS, TERMINAL_DELAY_MS, TIE_SLOTS } from '../definitions.js';
 
 /** TTL of an entity's keys, refreshed on every write: retention + 1 day. */
 export const KEY_TTL_MS = {

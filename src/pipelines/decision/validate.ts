@@ -4,6 +4,7 @@
  */
 import { CHANNELS, type AuthorizationEvent } from '../../events/types.js';
 import { MAX_ID_LENGTH as MAX_ID, MAX_TEXT_LENGTH as MAX_TEXT } from '../../events/limits.js';
+import { MINUTE_MS } from '../../events/time.js';
 import { identifierHasPan } from '../../security/pan.js';
 
 const MAX_AMOUNT_MINOR = 1e12;
@@ -19,7 +20,7 @@ export interface ValidationOptions {
   maxFutureMs?: number;
 }
 
-export const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
+export const DEFAULT_MAX_FUTURE_MS = 5 * MINUTE_MS;
 
 const ID_FIELDS = ['auth_id', 'card_token', 'customer_id', 'terminal_id'] as const;
 const OPT_FIELDS = ['merchant_id', 'mcc', 'device_id', 'ip', 'email_hash', 'country'] as const;

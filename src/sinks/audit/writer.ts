@@ -7,8 +7,7 @@
  */
 import type pg from 'pg';
 import type { Decision } from '../../events/types.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../../events/time.js';
 
 /**
  * Days given a partition of their own: a window around the clock. Anything else (a replay of
