@@ -135,7 +135,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     readiness: {
       ready: () => {
         const checks = {
-          kafka: runner.isRunning, assigned: runner.isAssigned, redis: redis.status === 'ready', model: true, rules: true,
+          kafka: runner.isRunning, assigned: runner.isAssigned, redis: redis.status === 'ready', ...engine.health(),
           // A chunk held for a minute by an unavailable service (the broker for the decisions).
           flowing: runner.stalledMs < 60_000,
         };

@@ -69,10 +69,25 @@ export interface BatchResult {
 }
 
 export class DecisionEngine {
+  /** Model runs that failed in a row (not timeouts: those say the machine is busy, not that the model is broken). */
+  private modelFailures = 0;
+
   constructor(private readonly opts: EngineOptions) {}
 
   get modelVersion(): string {
     return this.opts.scorer?.version ?? 'none';
+  }
+
+  /** For /readyz: a model loaded and answering (fewer than 3 failed runs in a row), a ruleset in force. */
+  health(): { model: boolean; rules: boolean } {
+    let rules = false;
+    try {
+      const rs = this.opts.rules.current();
+      rules = rs.version.length > 0 && Array.isArray(rs.active);
+    } catch {
+      rules = false;
+    }
+    return { model: this.opts.scorer !== null && this.modelFailures < 3, rules };
   }
 
   /**
@@ -125,8 +140,11 @@ export class DecisionEngine {
     if (this.opts.scorer) {
       try {
         scores = await withTimeout(this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n), this.opts.modelTimeoutMs);
+        this.modelFailures = 0;
       } catch (err) {
-        batchDegraded.push(err instanceof TimeoutError ? 'model_timeout' : 'model_error');
+        const timedOut = err instanceof TimeoutError;
+        if (!timedOut) this.modelFailures++;
+        batchDegraded.push(timedOut ? 'model_timeout' : 'model_error');
       }
     } else {
       batchDegraded.push('model_unavailable');
