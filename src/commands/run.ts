@@ -74,7 +74,7 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
 
   const redis = redisClient(cfg.redis);
   let redisError = '';
-  redis.on('error', (err) => { redisError = err.message; log.warn({ err: err.message }, 'redis error'); });
+  redis.on('error', (err) => { redisError = err.message; log.warn({ err }, 'redis error'); });
   // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
   await redis.connect().catch((err: Error) => {
     redis.disconnect();
@@ -183,7 +183,7 @@ export default async function run(argv: string[]): Promise<number> {
     engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
   } catch (err) {
     // A start-up failure exits non-zero even if a client library still holds a socket or a timer.
-    log.fatal({ err: (err as Error).message }, 'engine failed to start');
+    log.fatal({ err }, 'engine failed to start');
     console.error(`fraud-engine run: ${(err as Error).message}`);
     setTimeout(() => process.exit(1), 200).unref();
     return 1;

@@ -58,7 +58,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
   const opened: (() => Promise<unknown>)[] = [];
   try {
     const pool = createAuditPool(cfg.postgres);
-    pool.on('error', (err) => log.warn({ err: err.message }, 'postgres pool error'));
+    pool.on('error', (err) => log.warn({ err }, 'postgres pool error'));
     opened.push(() => pool.end());
     const m = await migrate(pool);
     if (m.applied.length) log.info({ applied: m.applied }, 'audit migrations applied');

@@ -51,7 +51,7 @@ export function superviseConsumer(consumer: Consumer, o: ConsumerSupervisorOptio
       () => o.log.info({ consumer: o.name, attempt }, 'consumer running again'),
       (err: Error) => {
         // Could not even start (broker still away): try again later, counted like a crash.
-        o.log.warn({ consumer: o.name, err: err.message }, 'consumer restart failed');
+        o.log.warn({ consumer: o.name, err }, 'consumer restart failed');
         onCrash(err);
       },
     );
@@ -65,12 +65,12 @@ export function superviseConsumer(consumer: Consumer, o: ConsumerSupervisorOptio
     while (recent.length && recent[0]! < now - windowMs) recent.shift();
     if (recent.length > maxRestarts) {
       fatal = true;
-      o.log.error({ consumer: o.name, err: err.message, crashes: recent.length, window_ms: windowMs }, 'consumer keeps crashing: giving up');
+      o.log.error({ consumer: o.name, err, crashes: recent.length, window_ms: windowMs }, 'consumer keeps crashing: giving up');
       o.onFatal(err);
       return;
     }
     const delay = Math.min(cap, base * 2 ** (recent.length - 1));
-    o.log.warn({ consumer: o.name, err: err.message, delay_ms: delay }, 'consumer crashed for good: running it again');
+    o.log.warn({ consumer: o.name, err, delay_ms: delay }, 'consumer crashed for good: running it again');
     if (!timer) timer = setTimeout(() => restart(recent.length), delay);
   };
 

@@ -70,14 +70,14 @@ export class PgRulesetSource {
   /** Connects, migrates, loads the active version (or the files), LISTENs and starts polling. Never fails on the database. */
   static async start(opts: PgRulesetSourceOptions): Promise<PgRulesetSource> {
     const pool = rulesPool(opts.postgres, { applicationName: 'fraud-engine-rules-source' });
-    pool.on('error', (err) => opts.log.warn({ err: err.message }, 'postgres pool error (rules)'));
+    pool.on('error', (err) => opts.log.warn({ err }, 'postgres pool error (rules)'));
     const src = new PgRulesetSource(opts, pool);
     if (opts.migrate !== false) {
       try {
         const m = await migrate(pool);
         if (m.applied.length) opts.log.info({ applied: m.applied }, 'schema migrations applied');
       } catch (err) {
-        opts.log.warn({ err: (err as Error).message }, 'schema migrations not applied (PostgreSQL unavailable?)');
+        opts.log.warn({ err }, 'schema migrations not applied (PostgreSQL unavailable?)');
       }
     }
     await src.refresh();
@@ -140,7 +140,7 @@ export class PgRulesetSource {
       if (state.listsStamp !== this.listsStamp) lists = new RuleLists(await this.store.lists());
     } catch (err) {
       metrics?.rulesetReloads.inc({ result: 'error' });
-      if (!this.down && this.rs) log.warn({ err: (err as Error).message, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
+      if (!this.down && this.rs) log.warn({ err, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
       this.down = true;
       return;
     }
@@ -167,11 +167,11 @@ export class PgRulesetSource {
         } catch (err) {
           if (err instanceof RuleError) {
             metrics?.rulesetReloads.inc({ result: 'compile_error' });
-            log.error({ version: state.active, err: (err as Error).message, ruleset: this.rs?.version ?? null }, 'active ruleset version does not compile: keeping the ruleset in force');
+            log.error({ version: state.active, err, ruleset: this.rs?.version ?? null }, 'active ruleset version does not compile: keeping the ruleset in force');
             this.refused = state.active;
           } else {
             metrics?.rulesetReloads.inc({ result: 'error' });
-            log.warn({ version: state.active, err: (err as Error).message }, 'could not load the active ruleset version: keeping the ruleset in force');
+            log.warn({ version: state.active, err }, 'could not load the active ruleset version: keeping the ruleset in force');
           }
           base = null;
         }
@@ -215,7 +215,7 @@ export class PgRulesetSource {
       if (this.listener === client) this.listener = null;
       client.end().catch(() => undefined);
       if (this.stopped) return;
-      if (err) log.debug({ err: err.message }, 'rules LISTEN connection lost; polling meanwhile');
+      if (err) log.debug({ err }, 'rules LISTEN connection lost; polling meanwhile');
       const delay = Math.min(30_000, 500 * 2 ** Math.min(this.listenAttempts++, 6));
       this.listenRetry = setTimeout(() => { void this.listen(); }, delay);
       this.listenRetry.unref();
