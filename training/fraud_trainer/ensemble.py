@@ -2,6 +2,8 @@
 one LightGBM from the hyper-parameters."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .models import make_model
@@ -42,7 +44,8 @@ class Ensemble:
         if self.lr_weight > 0:
             from sklearn.linear_model import LogisticRegression
 
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():  # a column with no value at all: "All-NaN slice", then 0 below
+                warnings.simplefilter("ignore", RuntimeWarning)
                 med = np.nanmedian(X.astype(np.float64), axis=0)
             self.medians = np.where(np.isnan(med), 0.0, med)
             Z = self._transform(X)
