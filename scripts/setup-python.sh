@@ -2,7 +2,7 @@
 # Creates training/.venv and installs training/requirements.txt into it, only when needed.
 #
 #   bash scripts/setup-python.sh        # progress on stderr; the venv's python path on stdout
-#   PY=$(bash scripts/setup-python.sh)  # then: "$PY" training/train.py ...
+#   PY=$(bash scripts/setup-python.sh)  # then: "$PY" training/train.py ... (or -m pytest training/tests)
 #
 # Idempotent: a stamp file inside the venv holds a hash of requirements.txt and of the base
 # interpreter's version; pip runs again only when either changed (or the venv is broken).
@@ -33,7 +33,7 @@ fi
 want="$( { cat "$REQ"; "$BASE_PY" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
 VPY="$VENV/bin/python"
 
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && "$VPY" -c 'import lightgbm, onnxmltools, onnx' >/dev/null 2>&1; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && "$VPY" -c 'import lightgbm, onnxmltools, onnx, pytest' >/dev/null 2>&1; then
   log "up to date ($VENV)"
   echo "$VPY"
   exit 0
@@ -55,7 +55,7 @@ rm -f "$STAMP"
 log "installing $(grep -cE '^[A-Za-z0-9]' "$REQ") pinned packages (first time: a minute or so)"
 export PIP_NO_INPUT=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 "$VPY" -m pip install --quiet -r "$REQ" >&2
-"$VPY" -c 'import lightgbm, onnxmltools, onnx, onnxruntime, sklearn, numpy' >&2
+"$VPY" -c 'import lightgbm, onnxmltools, onnx, onnxruntime, sklearn, numpy, pytest' >&2
 echo "$want" >"$STAMP"
 log "done in $((SECONDS - start))s"
 echo "$VPY"
