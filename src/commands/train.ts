@@ -35,7 +35,7 @@ options:
                          subsample; ensemble: seeds, lr_weight, lr_transform none|slog, lr_c;
                          "preset":"blend" to start from the blend). 'blend': 5 LightGBMs
                          averaged + 0.2 x logistic regression, one ONNX graph (docs/model.md)
-  --no-select            fixed hyper-parameters: training/train.py DEFAULT_PARAMS
+  --no-select            fixed hyper-parameters: DEFAULT_PARAMS of training/fraud_trainer/params.py
   --only-features LIST   comma-separated features the model may use, or 'handbook' (the
                          handbook's 15); the others are blanked, the input stays the full vector
   --version V            model version (default lgbm-<train-to>-<hash>)
