@@ -1,0 +1,108 @@
+/**
+ * The dependency rule of ARCHITECTURE.md §7, checked on every import of src/: the CLI → the
+ * commands (composition roots) → the pipelines and sinks → the stages → the shared ground. Each
+ * folder of src/ may import only the folders listed for it below; a new folder, or a new arrow
+ * that runs back up, fails here until it is placed on purpose.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../../src');
+
+/** Folder → the folders it may import (besides itself). Lower layers first. */
+const ALLOWED: Record<string, readonly string[]> = {
+  // shared ground
+  security: [],
+  config: [],
+  events: ['security'],
+  observability: ['security'],
+  storage: ['config', 'observability'],
+  kafka: ['config', 'observability', 'security'],
+  // stages
+  features: ['events', 'config', 'observability', 'security'],
+  models: ['events', 'features', 'config', 'observability'],
+  rules: ['events', 'features', 'config', 'observability', 'storage', 'security'],
+  evaluation: ['events'],
+  simulator: ['events'],
+  assistant: ['events', 'features', 'rules', 'security', 'config', 'observability', 'storage'],
+  // pipelines and sinks
+  pipelines: ['events', 'features', 'models', 'rules', 'evaluation', 'kafka', 'config', 'observability', 'security', 'storage'],
+  sinks: ['events', 'kafka', 'config', 'observability', 'security', 'storage'],
+  bench: ['events', 'features', 'models', 'rules', 'simulator', 'pipelines', 'kafka', 'config', 'observability', 'security', 'storage'],
+  // composition roots and the edge
+  commands: [
+    'assistant', 'bench', 'config', 'evaluation', 'events', 'features', 'kafka', 'models', 'observability', 'pipelines', 'rules', 'security',
+    'simulator', 'sinks', 'storage',
+  ],
+  cli: ['commands', 'config', 'observability'],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const folderOf = (file: string) => relative(SRC, file).split('/')[0]!;
+
+/** Every relative import (static, type-only and dynamic) of a file, resolved to a path under src/. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((m) => m[1]!);
+  return specs.map((s) => resolve(dirname(file), s)).filter((p) => p.startsWith(`${SRC}/`));
+}
+
+describe('architecture: dependencies point one way', () => {
+  const all = files(SRC);
+  const edges = new Map<string, Set<string>>();
+  for (const f of all) {
+    const from = folderOf(f);
+    for (const target of importsOf(f)) {
+      const to = folderOf(target);
+      if (to !== from) (edges.get(from) ?? edges.set(from, new Set()).get(from)!).add(to);
+    }
+  }
+
+  it('every folder of src/ is placed', () => {
+    const folders = [...new Set(all.map(folderOf))].filter((f) => !f.endsWith('.ts'));
+    expect(folders.filter((f) => !(f in ALLOWED))).toEqual([]);
+  });
+
+  it('every import goes to a folder its folder may use', () => {
+    const wrong: string[] = [];
+    for (const f of all) {
+      const from = folderOf(f);
+      for (const target of importsOf(f)) {
+        const to = folderOf(target);
+        if (to !== from && !(ALLOWED[from] ?? []).includes(to)) wrong.push(`${relative(SRC, f)} → ${relative(SRC, target)}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('the allowed arrows themselves have no cycle', () => {
+    const seen = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (n: string, path: string[]) => {
+      if (seen.get(n) === 'done') return;
+      if (seen.get(n) === 'open') { cycles.push([...path, n].join(' → ')); return; }
+      seen.set(n, 'open');
+      for (const m of ALLOWED[n] ?? []) visit(m, [...path, n]);
+      seen.set(n, 'done');
+    };
+    for (const n of Object.keys(ALLOWED)) visit(n, []);
+    expect(cycles).toEqual([]);
+    // And the graph is real: the arrows found are a subset of the allowed ones, and there are some.
+    expect([...edges.values()].reduce((s, x) => s + x.size, 0)).toBeGreaterThan(20);
+  });
+
+  it('nothing on the decision path imports the assistant or an LLM client', () => {
+    const onPath = all.filter((f) => ['pipelines', 'features', 'models', 'rules', 'kafka'].includes(folderOf(f)));
+    for (const f of onPath) {
+      const text = readFileSync(f, 'utf8');
+      expect(text, relative(SRC, f)).not.toMatch(/from '(openai|.*\/assistant\/[^']*)'/);
+    }
+  });
+});
