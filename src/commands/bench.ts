@@ -15,6 +15,7 @@ import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
+import { percentileNearestRank } from '../observability/percentiles.js';
 import { simulate } from '../simulator/index.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -22,9 +23,6 @@ const BIN = resolve(ROOT, 'bin/fraud-engine.js');
 const PARTITIONS = 6;
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-function pct(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 
@@ -238,11 +236,11 @@ async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: Topics, rate:
   const s = latencies.sort((a, b) => a - b);
   return {
     rate_eps: rate, achieved_eps: Math.round(summary.sent / summary.seconds), decided: s.length, sent: summary.sent,
-    p50_ms: round(pct(s, 50)), p99_ms: round(pct(s, 99)), p999_ms: round(pct(s, 99.9)), max_ms: round(s[s.length - 1] ?? NaN),
+    p50_ms: round(percentileNearestRank(s, 50)), p99_ms: round(percentileNearestRank(s, 99)), p999_ms: round(percentileNearestRank(s, 99.9)), max_ms: round(s[s.length - 1] ?? NaN),
     parts_p50_p99_ms: Object.fromEntries(
       Object.entries({ to_engine: upstream, engine: inEngine, to_reader: downstream }).map(([k, v]) => {
         const sorted = v.sort((a, b) => a - b);
-        return [k, [round(pct(sorted, 50), 1), round(pct(sorted, 99), 1)]];
+        return [k, [round(percentileNearestRank(sorted, 50), 1), round(percentileNearestRank(sorted, 99), 1)]];
       }),
     ),
   };

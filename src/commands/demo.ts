@@ -12,14 +12,11 @@ import { loadConfig } from '../config/config.js';
 import { AvroCodecs } from '../events/codec.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
+import { percentileNearestRank } from '../observability/percentiles.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'bin/fraud-engine.js');
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function waitReady(url: string, engine: ChildProcess, timeoutMs: number): Promise<void> {
@@ -111,7 +108,7 @@ export default async function demo(argv: string[]): Promise<number> {
       const eps = ((decisions - lastCount) * 1000) / (now - last);
       const w = window.sort((a, b) => a - b);
       const top = [...rules.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(' ');
-      console.error(`[demo] t=${Math.round((now - started) / 1000)}s decided=${decisions} ${Math.round(eps)} ev/s p50=${round1(percentile(w, 50))}ms p99=${round1(percentile(w, 99))}ms ` +
+      console.error(`[demo] t=${Math.round((now - started) / 1000)}s decided=${decisions} ${Math.round(eps)} ev/s p50=${round1(percentileNearestRank(w, 50))}ms p99=${round1(percentileNearestRank(w, 99))}ms ` +
         `approve=${outcomes.APPROVE} review=${outcomes.REVIEW} decline=${outcomes.DECLINE} dlq=${dlq} degraded=${degraded} top rules: ${top || '-'}`);
       window = [];
       last = now; lastCount = decisions;
@@ -128,7 +125,7 @@ export default async function demo(argv: string[]): Promise<number> {
     console.log(JSON.stringify({
       events: summary.sent + summary.malformed, decisions, dlq, degraded,
       rate_eps: Math.round((summary.sent + summary.malformed) / summary.seconds),
-      p50_ms: round1(percentile(sorted, 50)), p99_ms: round1(percentile(sorted, 99)), outcomes,
+      p50_ms: round1(percentileNearestRank(sorted, 50)), p99_ms: round1(percentileNearestRank(sorted, 99)), outcomes,
     }));
     return decisions === summary.sent && dlq === summary.malformed ? 0 : 1;
   } finally {
