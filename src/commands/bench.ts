@@ -10,10 +10,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Kafka, Message } from 'kafkajs';
-import { loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { codecsFromConfig, connectRedis } from '../config/clients.js';
+import { loadConfig, type EngineConfig } from '../config/config.js';
+import type { AvroCodecs } from '../events/codec.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
 import { simulate } from '../simulator/index.js';
@@ -262,15 +263,14 @@ export default async function bench(argv: string[]): Promise<number> {
   const rt: Topics = { input: `${runId}-rin`, output: `${runId}-rout`, labels: `${runId}-rlabels`, dlq: `${runId}-rdlq` };
   const passOut = `${runId}-pass`;
   const all = [...Object.values(sat), ...Object.values(rt), passOut];
-  const redisTls = redisTlsOptions(cfg.redis);
-  const redis = new Redis(cfg.redis.url, { ...(cfg.redis.password ? { password: cfg.redis.password } : {}), ...(redisTls ? { tls: redisTls } : {}) });
+  const redis = await connectRedis(cfg.redis, { options: {} });
   const prefix = `fe-${runId}`;
   const port = 9470;
   let engine: ChildProcess | null = null;
   try {
     await createTopics(kafka, all);
-    const codecs = await AvroCodecs.create(cfg.schema_registry.url, { authorizations: sat.input, decisions: sat.output, labels: sat.labels }, cfg.schema_registry);
-    await AvroCodecs.create(cfg.schema_registry.url, { authorizations: rt.input, decisions: rt.output, labels: rt.labels }, cfg.schema_registry);
+    const codecs = await codecsFromConfig(cfg, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
+    await codecsFromConfig(cfg, { authorizations: rt.input, decisions: rt.output, labels: rt.labels });
 
     log(`preloading ${n} authorizations into ${sat.input} (${PARTITIONS} partitions)`);
     await preload(kafka, codecs, sat.input, n, runId);

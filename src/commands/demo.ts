@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { codecsFromConfig } from '../config/clients.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
@@ -46,9 +46,7 @@ export default async function demo(argv: string[]): Promise<number> {
   await admin.connect();
   await ensureTopics(admin, readTopicSpecs());
   await admin.disconnect();
-  const codecs = await AvroCodecs.create(cfg.schema_registry.url, {
-    authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
-  }, cfg.schema_registry);
+  const codecs = await codecsFromConfig(cfg);
 
   console.error(`[demo] starting the engine (log: ${engineLog})`);
   const engine = spawn(process.execPath, [BIN, 'run'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

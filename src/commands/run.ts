@@ -5,10 +5,9 @@
  * batch in flight, commits and disconnects (bounded to 10 s).
  */
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ConfigError, loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { codecsFromConfig, connectRedis } from '../config/clients.js';
+import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
@@ -29,20 +28,6 @@ const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FI
 Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_REDIS_URL, FRAUD_ENGINE_HTTP_PORT.`;
 
 const SHUTDOWN_BUDGET_MS = 10_000;
-
-export function redisClient(cfg: EngineConfig['redis']): Redis {
-  const tls = redisTlsOptions(cfg);
-  return new Redis(cfg.url, {
-    ...(cfg.password ? { password: cfg.password } : {}),
-    ...(tls ? { tls } : {}),
-    lazyConnect: true,
-    enableAutoPipelining: false,
-    maxRetriesPerRequest: 1,
-    // Fail fast while Redis is away: decisions degrade instead of queueing behind it.
-    enableOfflineQueue: false,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-  });
-}
 
 export interface EngineHandle {
   runner: KafkaDecisionRunner;
@@ -72,19 +57,12 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir, ruleLimitsOf(cfg.rules));
   setInfo(metrics.rulesetInfo, rules.current().version);
 
-  const redis = redisClient(cfg.redis);
-  let redisError = '';
-  redis.on('error', (err) => { redisError = err.message; log.warn({ err: err.message }, 'redis error'); });
   // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
-  await redis.connect().catch((err: Error) => {
-    redis.disconnect();
-    throw new Error(`cannot connect to Redis (redis.url): ${redisError || err.message}`);
-  });
+  const redis = await connectRedis(cfg.redis, { onError: (err) => log.warn({ err: err.message }, 'redis error') });
   const store = new RedisFeatureStore(redis, { prefix: cfg.redis.key_prefix });
 
   const kafka = createKafka(cfg.kafka, log);
-  const topics = { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels };
-  const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
+  const codecs = await codecsFromConfig(cfg);
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
   // Pull-based: kafkajs fetches again only once the fetched batches are decided, so what the

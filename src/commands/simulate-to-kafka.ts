@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { Message } from 'kafkajs';
 import { loadConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { codecsFromConfig } from '../config/clients.js';
 import type { LabelEvent } from '../events/types.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { simulate } from '../simulator/index.js';
@@ -59,9 +59,7 @@ export default async function simulateToKafka(argv: string[]): Promise<number> {
 
   const cfg = loadConfig(values.config ?? 'config/default.yaml');
   const kafka = createKafka(cfg.kafka, undefined, '-loadgen');
-  const codecs = await AvroCodecs.create(cfg.schema_registry.url, {
-    authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
-  }, cfg.schema_registry);
+  const codecs = await codecsFromConfig(cfg);
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
 

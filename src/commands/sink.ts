@@ -9,8 +9,8 @@ import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { codecsFromConfig } from '../config/clients.js';
 import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
@@ -64,8 +64,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     if (m.applied.length) log.info({ applied: m.applied }, 'audit migrations applied');
 
     const kafka = createKafka(cfg.kafka, log, '-audit');
-    const topics = { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels };
-    const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
+    const codecs = await codecsFromConfig(cfg);
     const consumer = kafka.consumer({
       groupId: opts.groupId ?? `${cfg.kafka.group_id}-audit`,
       maxWaitTimeInMs: 200, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false,

@@ -6,7 +6,8 @@
  */
 import { Kafka, logLevel, type Consumer, type Message, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { AvroCodecs } from '../../src/events/codec.js';
+import { codecsFromConfig } from '../../src/config/clients.js';
+import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { RedisFeatureStore } from '../../src/features/redis-store.js';
 import { IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
@@ -39,7 +40,7 @@ export async function createFaultTopics(kafka: Kafka, t: FaultTopics, partitions
 }
 
 export function codecsFor(registry: { url: string; username: string; password: string }, t: FaultTopics): Promise<AvroCodecs> {
-  return AvroCodecs.create(registry.url, { authorizations: t.authorizations, decisions: t.decisions, labels: t.labels }, registry);
+  return codecsFromConfig({ schema_registry: registry }, t);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
