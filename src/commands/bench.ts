@@ -5,13 +5,14 @@
  * separate processes; every phase is bounded in events and time; the bench deletes the
  * topics and Redis keys it created.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Kafka, Message } from 'kafkajs';
+import { BIN, ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { codecsFromConfig, connectRedis } from '../config/clients.js';
 import { loadConfig, type EngineConfig } from '../config/config.js';
 import type { AvroCodecs } from '../events/codec.js';
@@ -19,8 +20,6 @@ import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
 import { simulate } from '../simulator/index.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'bin/fraud-engine.js');
 const PARTITIONS = 6;
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -87,11 +86,11 @@ async function passthrough(kafka: Kafka, input: string, output: string, n: numbe
   return seen / ((last - first) / 1000);
 }
 
-function startEngine(cfg: EngineConfig, topics: Topics, group: string, prefix: string, port: number, profileDir?: string): ChildProcess {
-  // --profile: a V8 CPU profile of the engine per phase, written when it exits (SIGTERM)
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  return spawn(process.execPath, [...nodeArgs, BIN, 'run'], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
+function startEngine(cfg: EngineConfig, topics: Topics, group: string, prefix: string, port: number, profileDir?: string): ChildEngineProcess {
+  return ChildEngineProcess.start({
+    // --profile: a V8 CPU profile of the engine per phase, written when it exits (SIGTERM)
+    nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    httpPort: port,
     env: {
       ...process.env,
       FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_DECISIONS: topics.output,
@@ -157,19 +156,9 @@ async function metric(port: number, name: string): Promise<number> {
   }
 }
 
-async function waitReady(port: number, engine: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (engine.exitCode !== null) throw new Error(`engine exited with ${engine.exitCode}`);
-    try { if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return; } catch { /* starting */ }
-    await sleep(200);
-  }
-  throw new Error('engine not ready in 60 s');
-}
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? round(Number(m[1]) / 1024) : NaN;
+function rssMb(engine: ChildEngineProcess): number {
+  const kb = engine.rssKb();
+  return kb === null ? NaN : round(kb / 1024);
 }
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
@@ -180,12 +169,6 @@ async function countKeys(redis: Redis, pattern: string): Promise<number> {
     n += keys.length;
   } while (cursor !== '0');
   return n;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
 }
 
 /** (c) A fixed rate from a separate load-generator process; latency read back by a separate consumer. */
@@ -266,7 +249,7 @@ export default async function bench(argv: string[]): Promise<number> {
   const redis = await connectRedis(cfg.redis, { options: {} });
   const prefix = `fe-${runId}`;
   const port = 9470;
-  let engine: ChildProcess | null = null;
+  let engine: ChildEngineProcess | null = null;
   try {
     await createTopics(kafka, all);
     const codecs = await codecsFromConfig(cfg, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
@@ -282,7 +265,7 @@ export default async function bench(argv: string[]): Promise<number> {
     log('b. engine at saturation on the same preloaded topic');
     const memBefore = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     engine = startEngine(cfg, sat, `${runId}-engine`, prefix, port, profileDir && resolve(profileDir, 'saturation'));
-    await waitReady(port, engine);
+    await engine.waitReady({ intervalMs: 200 });
     let first = 0, last = 0, done = 0, peakRss = 0;
     const until = Date.now() + 600_000;
     while (done < n && Date.now() < until) {
@@ -290,7 +273,7 @@ export default async function bench(argv: string[]): Promise<number> {
       const now = performance.now();
       if (done > 0 && !first) first = now;
       if (done > 0) last = now;
-      peakRss = Math.max(peakRss, rssMb(engine.pid!));
+      peakRss = Math.max(peakRss, rssMb(engine));
       await sleep(100);
     }
     const engineEps = done / ((last - first) / 1000);
@@ -299,12 +282,12 @@ export default async function bench(argv: string[]): Promise<number> {
     const memAfter = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
     const cards = await countKeys(redis, `${prefix}:{k:*}:tx`);
     log(`   ${Math.round(engineEps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`);
-    await stop(engine);
+    await engine.stop();
     engine = null;
 
     log(`c. fixed rates, ${rateSeconds} s each`);
     engine = startEngine(cfg, rt, `${runId}-rengine`, prefix, port, profileDir && resolve(profileDir, 'fixed-rate'));
-    await waitReady(port, engine);
+    await engine.waitReady({ intervalMs: 200 });
     const fixed = [];
     for (const rate of [1000, 5000]) {
       const before = await engineCounters(port);
@@ -316,8 +299,8 @@ export default async function bench(argv: string[]): Promise<number> {
         `batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`);
       fixed.push(row);
     }
-    const rss = rssMb(engine.pid!);
-    await stop(engine);
+    const rss = rssMb(engine);
+    await engine.stop();
     engine = null;
 
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
@@ -344,7 +327,7 @@ export default async function bench(argv: string[]): Promise<number> {
     if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');
     return 0;
   } finally {
-    if (engine) await stop(engine);
+    if (engine) await engine.stop();
     await deleteTopics(kafka, all);
     // Leave Redis as it was found: the bench's own key prefix only.
     let cursor = '0';

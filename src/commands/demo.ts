@@ -5,31 +5,20 @@
  * like the gateway would, prints a live summary every few seconds, and ends with one JSON line.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BIN, ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { loadConfig } from '../config/config.js';
 import { codecsFromConfig } from '../config/clients.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'bin/fraud-engine.js');
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-async function waitReady(url: string, engine: ChildProcess, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (engine.exitCode !== null) throw new Error(`engine exited with code ${engine.exitCode} (see its log)`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`engine not ready after ${timeoutMs} ms (${url})`);
-}
 
 export default async function demo(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { rate: { type: 'string' }, duration: { type: 'string' }, config: { type: 'string' } } });
@@ -49,11 +38,10 @@ export default async function demo(argv: string[]): Promise<number> {
   const codecs = await codecsFromConfig(cfg);
 
   console.error(`[demo] starting the engine (log: ${engineLog})`);
-  const engine = spawn(process.execPath, [BIN, 'run'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logStream = createWriteStream(engineLog, { flags: 'a' });
-  engine.stdout!.pipe(logStream);
-  engine.stderr!.pipe(logStream);
-  const metricsUrl = `http://${cfg.engine.http_host}:${cfg.engine.http_port}`;
+  await once(logStream, 'open');
+  const engine = ChildEngineProcess.start({ env: process.env, httpHost: cfg.engine.http_host, httpPort: cfg.engine.http_port, stdio: ['ignore', logStream, logStream] });
+  const metricsUrl = engine.url;
 
   // The gateway's view: a separate consumer of decisions and dead letters.
   const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 20 });
@@ -68,7 +56,7 @@ export default async function demo(argv: string[]): Promise<number> {
   let load: ChildProcess | null = null;
   let ticker: NodeJS.Timeout | undefined;
   try {
-    await waitReady(`${metricsUrl}/readyz`, engine, 90_000);
+    await engine.waitReady({ timeoutMs: 90_000, intervalMs: 250, detail: () => `see its log: ${engineLog}` });
     console.error(`[demo] engine ready; metrics at ${metricsUrl}/metrics`);
     await reader.connect();
     await reader.subscribe({ topics: [cfg.kafka.topic_decisions, cfg.kafka.topic_dlq], fromBeginning: false });
@@ -130,7 +118,6 @@ export default async function demo(argv: string[]): Promise<number> {
     clearInterval(ticker);
     load?.kill('SIGTERM');
     await reader.disconnect().catch(() => undefined);
-    engine.kill('SIGTERM');
-    await new Promise((r) => { if (engine.exitCode !== null) r(null); else engine.on('exit', r); });
+    await engine.stop();
   }
 }
