@@ -4,9 +4,6 @@
  * Backfill of training data, and a parity check between the stores (both print identically).
  * Composition root: files, the Redis connection and stderr live here.
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -14,8 +11,10 @@ import { readHistoryFile, type HistoryFormat } from '../events/history-file.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
-import { driveFeatureStore, interleaveLabels } from '../features/label-feed.js';
-import type { FeatureStore, FeatureVector } from '../features/store.js';
+import { writeFeatureCsv } from '../features/csv.js';
+import { interleaveLabels } from '../features/label-feed.js';
+import type { FeatureStore } from '../features/store.js';
+import { lineWriter } from '../cli/kit.js';
 
 const USAGE = `usage: fraud-engine features --input FILE --out FILE [options]
 
@@ -37,21 +36,6 @@ options:
   -h, --help               this help
 
 A one-line summary (rows, time, rate) goes to stderr.`;
-
-/** A CSV cell of a feature value: empty for null, else the shortest round-trip decimal. */
-export function formatValue(v: number | null | undefined): string {
-  return v === null || v === undefined ? '' : String(v);
-}
-
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function featureCsvRow(authId: string, vector: FeatureVector): string {
-  let line = csvField(authId);
-  for (let i = 0; i < FEATURE_NAMES.length; i++) line += ',' + formatValue(vector[i]);
-  return line + '\n';
-}
 
 export default async function features(argv: string[]): Promise<number> {
   let values;
@@ -113,24 +97,11 @@ export default async function features(argv: string[]): Promise<number> {
     store = new MemoryFeatureStore();
   }
 
-  const out = values.out === '-' ? process.stdout : createWriteStream(values.out);
+  const out = lineWriter(values.out);
   let rows = 0;
   try {
-    if (!out.write('auth_id,' + FEATURE_NAMES.join(',') + '\n')) await once(out, 'drain');
-    let chunk = '';
-    for await (const r of driveFeatureStore(store, feed, { batchSize })) {
-      chunk += featureCsvRow(r.auth_id, r.vector);
-      rows++;
-      if (chunk.length >= 1 << 16) {
-        if (!out.write(chunk)) await once(out, 'drain');
-        chunk = '';
-      }
-    }
-    if (chunk) out.write(chunk);
-    if (out !== process.stdout) {
-      out.end();
-      await finished(out);
-    }
+    rows = await writeFeatureCsv(store, feed, (text) => out.write(text), { batchSize });
+    await out.close();
   } finally {
     if (redisStore && !keepKeys) await redisStore.deleteAll();
     await store.close();

@@ -17,7 +17,7 @@ import { StaticRulesetSource } from '../rules/file-source.js';
 import {
   evaluate, excludeKnownCompromised, firstFraudByCard, summaryText, writePlots, type EvalRow, type ExclusionSummary,
 } from '../evaluation/report.js';
-import { featureCsvRow } from './features.js';
+import { FEATURE_CSV_HEADER, featureCsvRow } from '../features/csv.js';
 
 const HELP = `usage: fraud-engine replay --input FILE [options]
 
@@ -126,7 +126,7 @@ export default async function replay(argv: string[]): Promise<number> {
 
   const out = values.output ? new Lines(values.output) : null;
   const feats = values['features-out'] ? new Lines(values['features-out']) : null;
-  await feats?.write(['auth_id', ...FEATURE_NAMES].join(','));
+  await feats?.raw(FEATURE_CSV_HEADER);
   const evalRows: EvalRow[] = [];
   let n = 0;
   for await (const r of replayFeed(engine, store, interleaveLabels(records, delayDays), batchSize)) {

@@ -4,16 +4,16 @@
  * then the Python trainer in training/ fits and exports MODEL.onnx + MODEL.json.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readHistoryFile } from '../events/history-file.js';
-import { driveFeatureStore, interleaveLabels } from '../features/label-feed.js';
+import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import { featureCsvRow } from './features.js';
+import { writeFeatureCsv } from '../features/csv.js';
+import { lineWriter } from '../cli/kit.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE --out MODEL.onnx [options]
@@ -48,13 +48,6 @@ Default (no --params / --no-select): a small grid chosen on the delayed validati
 /** The handbook's features (Le Borgne et al., ch. 3.3): the first 15 of FEATURE_NAMES. */
 const HANDBOOK_FEATURES = FEATURE_NAMES.slice(0, FEATURE_NAMES.indexOf('terminal_risk_30d') + 1);
 
-async function writeLines(path: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
-  const s = createWriteStream(path);
-  for await (const line of lines) if (!s.write(line.endsWith('\n') ? line : line + '\n')) await once(s, 'drain');
-  s.end();
-  await once(s, 'finish');
-}
-
 export default async function train(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -84,14 +77,13 @@ export default async function train(argv: string[]): Promise<number> {
     const features = values['keep-features'] ?? join(tmp, 'features.csv');
     const labels = join(tmp, 'labels.csv');
     const store = new MemoryFeatureStore();
-    await writeLines(features, (async function* () {
-      yield ['auth_id', ...FEATURE_NAMES].join(',');
-      for await (const r of driveFeatureStore(store, interleaveLabels(records, delayDays))) yield featureCsvRow(r.auth_id, r.vector);
-    })());
-    await writeLines(labels, (function* () {
-      yield 'auth_id,tx_datetime,tx_fraud';
-      for (const r of records) if (r.fraud !== null) yield `${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}`;
-    })());
+    const featureOut = lineWriter(features);
+    await writeFeatureCsv(store, interleaveLabels(records, delayDays), (text) => featureOut.write(text));
+    await featureOut.close();
+    const labelOut = lineWriter(labels);
+    await labelOut.write('auth_id,tx_datetime,tx_fraud\n');
+    for (const r of records) if (r.fraud !== null) await labelOut.write(`${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`);
+    await labelOut.close();
     console.error(`train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const setup = spawnSync('bash', [resolve(ROOT, 'scripts/setup-python.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

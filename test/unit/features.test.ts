@@ -11,7 +11,7 @@ import {
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { driveFeatureStore, enrichFeed, interleaveLabels, type LabelledTx } from '../../src/features/label-feed.js';
 import { escapeField } from '../../src/features/redis-store.js';
-import { featureCsvRow } from '../../src/commands/features.js';
+import { featureCsvRow } from '../../src/features/csv.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
 
 const SEC = 1000;
