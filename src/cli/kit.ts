@@ -15,6 +15,9 @@ import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js'
 /** A mistake in the command line: printed as it is, exit 2. */
 export class UsageError extends Error {}
 
+/** What asks for a command's usage in place of a subcommand. */
+export const HELP_WORDS: readonly (string | undefined)[] = ['help', '--help', '-h'];
+
 /** `--help` was asked for: the usage goes to stdout, exit 0. */
 class HelpRequested extends Error {}
 
