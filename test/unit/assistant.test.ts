@@ -10,7 +10,7 @@ import explain from '../../src/commands/explain.js';
 import { validateDraft } from '../../src/assistant/draft-backtest.js';
 import { rulesDraft } from '../../src/commands/rules-draft.js';
 import { ruleYaml } from '../../src/rules/files.js';
-import { parseTime } from '../../src/commands/decisions.js';
+import { parseTime } from '../../src/cli/kit.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 
 const ASSISTANT_ENV = ['FRAUD_ASSISTANT_BASE_URL', 'FRAUD_ASSISTANT_MODEL', 'FRAUD_ASSISTANT_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'OPENAI_API_KEY'];
