@@ -2,7 +2,8 @@
  * The commands' kit: what every composition root in src/commands/ does at its edge, written once.
  * Arguments are parsed or refused with the usage (exit 2), `--help` prints the usage (exit 0),
  * option values are checked with messages that name the option, the configuration is loaded
- * (`--config`, else config/default.yaml), and lines are written to a file or stdout.
+ * (`--config`, else config/default.yaml), lines are written to a file or stdout, and a long-running
+ * service is kept until a signal (exit 0) or a crashing consumer (exit 70).
  *
  * A leaf of the edge: it imports only the shared ground (config), never a command.
  */
@@ -10,6 +11,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
 
 /** A mistake in the command line: printed as it is, exit 2. */
@@ -123,4 +125,48 @@ export function lineWriter(path: string): LineWriter {
       await once(s, 'finish');
     },
   };
+}
+
+/** A started long-running service (the engine, the audit sink). */
+export interface Service {
+  /** Stops fetching, finishes the batch in flight, commits and disconnects. */
+  stop(): Promise<void>;
+  /** Settles when a consumer keeps crashing although run again: exit for the supervisor. */
+  fatal: Promise<Error>;
+}
+
+/** Exit code of a consumer that keeps crashing (EX_SOFTWARE): the supervisor starts a fresh process. */
+export const EXIT_CONSUMER_CRASHED = 70;
+
+/**
+ * Runs `service` until SIGTERM or SIGINT (exit 0 once the batch in flight is committed) or until
+ * its consumer keeps crashing (exit 70: nothing is lost, the uncommitted batches are delivered
+ * again to whoever owns them next). Stopping is bounded by `budgetMs` (then exit 1), and a
+ * client library's stray timer cannot keep the stopped process alive.
+ */
+export function runUntilStopped(service: Service, log: Logger, budgetMs: number): Promise<number> {
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const shutdown = (reason: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ reason }, 'shutting down: finishing the batch in flight');
+      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(code || 1); }, budgetMs);
+      hard.unref();
+      service.stop().then(
+        () => {
+          clearTimeout(hard);
+          resolveExit(code);
+          setTimeout(() => process.exit(code), 500).unref();
+        },
+        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(code || 1); },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+    process.once('SIGINT', () => shutdown('SIGINT', 0));
+    void service.fatal.then((err) => {
+      log.error({ err }, 'a consumer keeps crashing: exiting for the supervisor');
+      shutdown(`consumer crashed: ${err.message}`, EXIT_CONSUMER_CRASHED);
+    });
+  });
 }

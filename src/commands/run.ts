@@ -2,12 +2,12 @@
  * `fraud-engine run`: the composition root of the online engine. Connects Kafka, the
  * schema registry, Redis and (later) PostgreSQL, loads the model and the ruleset, serves
  * /metrics /healthz /readyz, and decides until SIGTERM; then stops fetching, finishes the
- * batch in flight, commits and disconnects (bounded to 10 s).
+ * batch in flight, commits and disconnects (bounded to 10 s; src/cli/kit.ts runUntilStopped).
  */
-import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
+import { configOf, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
 import { codecsFromConfig, connectRedis } from '../config/clients.js';
-import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
+import type { EngineConfig } from '../config/config.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis-store.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
@@ -142,54 +142,21 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   };
 }
 
-export default async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' }, help: { type: 'boolean' } },
-  });
-  if (values.help) { console.log(HELP); return 0; }
-  let cfg: EngineConfig;
-  try {
-    cfg = loadConfig(values.config ?? 'config/default.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) { console.error(err.message); return 2; }
-    throw err;
-  }
-  const log = createLogger(cfg.engine.log_level);
-  let engine: EngineHandle;
-  try {
-    engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
-  } catch (err) {
-    // A start-up failure exits non-zero even if a client library still holds a socket or a timer.
-    log.fatal({ err: (err as Error).message }, 'engine failed to start');
-    console.error(`fraud-engine run: ${(err as Error).message}`);
-    setTimeout(() => process.exit(1), 200).unref();
-    return 1;
-  }
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    // A signal: exit 0 once the batch in flight is committed. A consumer that keeps crashing:
-    // exit 70 (EX_SOFTWARE) so that the supervisor starts a fresh engine; nothing is lost,
-    // the uncommitted batches are delivered again to whoever owns them next.
-    const shutdown = (reason: string, code: number) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ reason }, 'shutting down: finishing the batch in flight');
-      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(code || 1); }, SHUTDOWN_BUDGET_MS);
-      hard.unref();
-      engine.stop().then(
-        () => {
-          clearTimeout(hard);
-          resolveExit(code);
-          // A client library's stray timer must not keep a stopped engine alive.
-          setTimeout(() => process.exit(code), 500).unref();
-        },
-        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(code || 1); },
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM', 0));
-    process.once('SIGINT', () => shutdown('SIGINT', 0));
-    void engine.fatal.then((err) => shutdown(`consumer crashed: ${err.message}`, 70));
+export default function run(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values } = parseOrUsage(argv, { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' } }, HELP);
+    const cfg = configOf(values.config);
+    const log = createLogger(cfg.engine.log_level);
+    let engine: EngineHandle;
+    try {
+      engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
+    } catch (err) {
+      // A start-up failure exits non-zero even if a client library still holds a socket or a timer.
+      log.fatal({ err: (err as Error).message }, 'engine failed to start');
+      console.error(`fraud-engine run: ${(err as Error).message}`);
+      setTimeout(() => process.exit(1), 200).unref();
+      return 1;
+    }
+    return runUntilStopped(engine, log, SHUTDOWN_BUDGET_MS);
   });
 }
