@@ -9,6 +9,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
+/** The checkout (or installed package): bin/, config/, scripts/, training/. */
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = resolve(ROOT, 'bin/fraud-engine.js');
 
