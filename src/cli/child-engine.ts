@@ -70,6 +70,35 @@ export class ChildEngineProcess {
     }
   }
 
+  /** A metric's value from /metrics: the sum over its label sets (those matching `labels` when given). */
+  async metric(name: string, labels?: RegExp): Promise<number> {
+    let sum = 0;
+    for (const m of await this.samples(name)) if (!labels || labels.test(m.labels)) sum += m.value;
+    return sum;
+  }
+
+  /** A metric's values summed per value of one label. */
+  async metricByLabel(name: string, label: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const re = new RegExp(`${label}="([^"]*)"`);
+    for (const m of await this.samples(name)) {
+      const v = re.exec(m.labels)?.[1];
+      if (v !== undefined) out[v] = (out[v] ?? 0) + m.value;
+    }
+    return out;
+  }
+
+  private async samples(name: string): Promise<{ labels: string; value: number }[]> {
+    const { body } = await this.get('/metrics');
+    const out: { labels: string; value: number }[] = [];
+    for (const line of body.split('\n')) {
+      if (!line.startsWith(name)) continue;
+      const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.e+-]+|NaN)$/.exec(line);
+      if (m && m[1] === name) out.push({ labels: m[2] ?? '', value: Number(m[3]) });
+    }
+    return out;
+  }
+
   /** Resident memory from /proc, null when the process is gone. */
   rssKb(): number | null {
     try {

@@ -91,17 +91,8 @@ export class ChildEngine {
   }
 
   /** A metric's value (sum over its label sets) from /metrics. */
-  async metric(name: string, labelFilter?: RegExp): Promise<number> {
-    const { body } = await this.get('/metrics');
-    let sum = 0;
-    for (const line of body.split('\n')) {
-      if (!line.startsWith(name)) continue;
-      const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.e+-]+|NaN)$/.exec(line);
-      if (!m || m[1] !== name) continue;
-      if (labelFilter && !labelFilter.test(m[2] ?? '')) continue;
-      sum += Number(m[3]);
-    }
-    return sum;
+  metric(name: string, labelFilter?: RegExp): Promise<number> {
+    return this.child.metric(name, labelFilter);
   }
 
   kill(signal: NodeJS.Signals): void {
