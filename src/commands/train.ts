@@ -11,7 +11,7 @@ import { readHistoryFile } from '../events/history-file.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import { writeFeatureCsv } from '../features/csv.js';
+import { writeFeatureCsv, writeLabelCsv } from '../features/csv.js';
 import { ROOT } from '../cli/child-engine.js';
 import { guarded, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
 
@@ -81,8 +81,7 @@ async function logAndFit(values: { input: string; trainFrom: string; trainTo: st
     await writeFeatureCsv(store, interleaveLabels(records, delayDays), (text) => featureOut.write(text));
     await featureOut.close();
     const labelOut = lineWriter(labels);
-    await labelOut.write('auth_id,tx_datetime,tx_fraud\n');
-    for (const r of records) if (r.fraud !== null) await labelOut.write(`${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`);
+    await writeLabelCsv(records, (text) => labelOut.write(text));
     await labelOut.close();
     console.error(`train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

@@ -1,9 +1,10 @@
 /**
- * Feature vectors as CSV, the training data's format: a header `auth_id,<FEATURE_NAMES…>`, then
- * one row per transaction; a missing value is an empty cell, a value the shortest round-trip
- * decimal. Written by `features`, `replay --features-out` and `train`, byte for byte alike.
+ * The training data's CSV files. Feature vectors: a header `auth_id,<FEATURE_NAMES…>`, then one
+ * row per transaction; a missing value is an empty cell, a value the shortest round-trip decimal;
+ * written by `features`, `replay --features-out` and `train`, byte for byte alike. Labels (what
+ * training/train.py reads beside them): `auth_id,tx_datetime,tx_fraud`.
  */
-import { driveFeatureStore, type FeedItem } from './label-feed.js';
+import { driveFeatureStore, type FeedItem, type LabelledTx } from './label-feed.js';
 import { FEATURE_NAMES } from './names.js';
 import type { FeatureStore, FeatureVector } from './store.js';
 
@@ -45,5 +46,17 @@ export async function writeFeatureCsv(
     }
   }
   if (chunk) await write(chunk);
+  return rows;
+}
+
+/** The labels file of the labelled transactions (ISO date-time, 0/1); resolves to the number of rows. */
+export async function writeLabelCsv(records: Iterable<LabelledTx>, write: (text: string) => Promise<void>): Promise<number> {
+  await write('auth_id,tx_datetime,tx_fraud\n');
+  let rows = 0;
+  for (const r of records) {
+    if (r.fraud === null) continue;
+    await write(`${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`);
+    rows++;
+  }
   return rows;
 }
