@@ -1,13 +1,15 @@
 /** `fraud-engine schemas register`: registers the Avro schemas (BACKWARD-compatible evolution). */
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
+import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
 import { codecsFromConfig } from '../config/clients.js';
 
-export default async function schemas(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' } } });
-  if (positionals[0] !== 'register') { console.error('usage: fraud-engine schemas register [--config FILE]'); return 2; }
-  const cfg = loadConfig(values.config ?? 'config/default.yaml');
-  const codecs = await codecsFromConfig(cfg);
-  console.log(JSON.stringify(codecs.ids));
-  return 0;
+const HELP = `usage: fraud-engine schemas register [--config FILE]
+Registers config/schemas/*.avsc under <topic>-value for the configured topics; prints the schema ids.`;
+
+export default function schemas(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values, positionals } = parseOrUsage(argv, { config: { type: 'string' } }, HELP, { positionals: true });
+    if (positionals[0] !== 'register') throw new UsageError(HELP);
+    console.log(JSON.stringify((await codecsFromConfig(configOf(values.config))).ids));
+    return 0;
+  });
 }
