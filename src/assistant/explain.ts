@@ -1,6 +1,14 @@
-/** Asks the chat model for a short explanation of one decision an analyst can act on. */
+/**
+ * Explaining a stored decision to an analyst: the decision read from the audit trail, a compact
+ * context without any card number or free text (./context.ts), a short explanation asked of the
+ * chat model, stored on the audit row (column `explanation`). Never on the decision path.
+ */
+import type pg from 'pg';
+import { loadRulesetFiles } from '../rules/load.js';
+import type { RulesetDef } from '../rules/types.js';
+import { getDecision, saveExplanation } from '../sinks/audit/queries.js';
 import type { ChatMessage, ChatModel } from './client.js';
-import type { ExplainContext } from './context.js';
+import { buildExplainContext, type ExplainContext, type RuleInfo } from './context.js';
 
 export const EXPLAIN_SYSTEM_PROMPT = `You assist fraud analysts who review card-payment authorizations.
 You receive a JSON summary of one decision made by the fraud engine: the authorization, the decision
@@ -22,4 +30,37 @@ export function explainMessages(ctx: ExplainContext): ChatMessage[] {
 
 export async function explainDecision(chat: ChatModel, ctx: ExplainContext): Promise<string> {
   return chat.complete(explainMessages(ctx));
+}
+
+export class ExplainError extends Error {}
+
+/** Rule descriptions and thresholds of a ruleset directory; empty when it cannot be read. */
+export function ruleInfo(dir: string): { rules: Map<string, RuleInfo>; thresholds: RulesetDef['thresholds'] | null; version: string | null } {
+  try {
+    const def = loadRulesetFiles(dir);
+    return { rules: new Map(def.rules.map((r) => [r.id, { description: r.description, expression: r.expression }])), thresholds: def.thresholds, version: def.version };
+  } catch {
+    return { rules: new Map(), thresholds: null, version: null };
+  }
+}
+
+export interface ExplainResult {
+  explanation: string;
+  context: ExplainContext;
+  stored: boolean;
+}
+
+/** Reads, explains and (unless store=false) stores; throws ExplainError when there is no such decision. */
+export async function explainAuthorization(o: {
+  pool: pg.Pool; chat: ChatModel; authId: string; rulesDir?: string; store?: boolean;
+}): Promise<ExplainResult> {
+  const rec = await getDecision(o.pool, o.authId);
+  if (!rec) throw new ExplainError(`no decision for auth id '${o.authId}' in the audit trail (decision_audit)`);
+  const info = ruleInfo(o.rulesDir ?? 'config/rules');
+  // Thresholds only when the stored decision was made by that ruleset version.
+  const thresholds = info.version === rec.ruleset_version ? info.thresholds : null;
+  const context = buildExplainContext(rec, { rules: info.rules, thresholds });
+  const explanation = await explainDecision(o.chat, context);
+  const stored = o.store === false ? false : await saveExplanation(o.pool, rec.auth_id, explanation, o.chat.model);
+  return { explanation, context, stored };
 }

@@ -2,140 +2,80 @@
  * `fraud-engine demo` (npm run demo): the engine's main job end to end on the local stack.
  * Creates topics and registers schemas, starts the engine (`run`) and the load generator
  * (`simulate --to-kafka`) as separate processes, reads the decision and dead-letter topics
- * like the gateway would, prints a live summary every few seconds, and ends with one JSON line.
+ * like the gateway would (src/bench/gateway-view.ts), prints a live summary every few seconds,
+ * and ends with one JSON line.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { GatewayView } from '../bench/gateway-view.js';
+import { sleep } from '../bench/kafka.js';
+import { startLoadGenerator } from '../bench/load-generator.js';
+import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
+import { configOf, guarded, numberOption, parseOrUsage } from '../cli/kit.js';
+import { codecsFromConfig } from '../cli/clients.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'bin/fraud-engine.js');
+const HELP = `usage: fraud-engine demo [--rate 1000] [--duration 60] [--config FILE]
+The engine and the load generator on the local stack (scripts/stack up; npm run demo starts it),
+a live line every 5 s on stderr, one JSON summary on stdout; exit 1 unless every event was decided
+or dead-lettered. The engine's log: .stack/logs/engine-demo.log.`;
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-const round1 = (x: number) => Math.round(x * 10) / 10;
+export default function demo(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values } = parseOrUsage(argv, { rate: { type: 'string' }, duration: { type: 'string' }, config: { type: 'string' } }, HELP);
+    const rate = numberOption('rate', values.rate, 1000);
+    const duration = numberOption('duration', values.duration, 60);
+    const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
+    const runId = `demo-${Date.now().toString(36)}`;
+    const logDir = resolve(ROOT, '.stack/logs');
+    mkdirSync(logDir, { recursive: true });
+    const engineLog = resolve(logDir, 'engine-demo.log');
 
-async function waitReady(url: string, engine: ChildProcess, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (engine.exitCode !== null) throw new Error(`engine exited with code ${engine.exitCode} (see its log)`);
+    const kafka = createKafka(cfg.kafka, undefined, '-demo');
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, readTopicSpecs());
+    await admin.disconnect();
+    const view = new GatewayView(await codecsFromConfig(cfg), cfg.kafka.topic_dlq, `${runId}-`);
+
+    console.error(`[demo] starting the engine (log: ${engineLog})`);
+    const logStream = createWriteStream(engineLog, { flags: 'a' });
+    await once(logStream, 'open');
+    const engine = ChildEngineProcess.start({ env: process.env, httpHost: cfg.engine.http_host, httpPort: cfg.engine.http_port, stdio: ['ignore', logStream, logStream] });
+    // The gateway's view: a separate consumer of decisions and dead letters.
+    const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 20 });
+    let joined = false;
+    reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
+    let load: ReturnType<typeof startLoadGenerator> | null = null;
+    let ticker: NodeJS.Timeout | undefined;
     try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`engine not ready after ${timeoutMs} ms (${url})`);
-}
+      await engine.waitReady({ timeoutMs: 90_000, intervalMs: 250, detail: () => `see its log: ${engineLog}` });
+      console.error(`[demo] engine ready; metrics at ${engine.url}/metrics`);
+      await reader.connect();
+      await reader.subscribe({ topics: [cfg.kafka.topic_decisions, cfg.kafka.topic_dlq], fromBeginning: false });
+      await reader.run({ eachMessage: ({ topic, message }) => view.onMessage(topic, message) });
+      while (!joined) await sleep(100);
+      await sleep(1500); // let the reader settle on the latest offsets
 
-export default async function demo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { rate: { type: 'string' }, duration: { type: 'string' }, config: { type: 'string' } } });
-  const rate = Number(values.rate ?? 1000);
-  const duration = Number(values.duration ?? 60);
-  const cfg = loadConfig(values.config ?? resolve(ROOT, 'config/default.yaml'));
-  const runId = `demo-${Date.now().toString(36)}`;
-  const logDir = resolve(ROOT, '.stack/logs');
-  mkdirSync(logDir, { recursive: true });
-  const engineLog = resolve(logDir, 'engine-demo.log');
-
-  const kafka = createKafka(cfg.kafka, undefined, '-demo');
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, readTopicSpecs());
-  await admin.disconnect();
-  const codecs = await AvroCodecs.create(cfg.schema_registry.url, {
-    authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
-  }, cfg.schema_registry);
-
-  console.error(`[demo] starting the engine (log: ${engineLog})`);
-  const engine = spawn(process.execPath, [BIN, 'run'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logStream = createWriteStream(engineLog, { flags: 'a' });
-  engine.stdout!.pipe(logStream);
-  engine.stderr!.pipe(logStream);
-  const metricsUrl = `http://${cfg.engine.http_host}:${cfg.engine.http_port}`;
-
-  // The gateway's view: a separate consumer of decisions and dead letters.
-  const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 20 });
-  const latencies: number[] = [];
-  let window: number[] = [];
-  const outcomes: Record<string, number> = { APPROVE: 0, REVIEW: 0, DECLINE: 0 };
-  const rules = new Map<string, number>();
-  let decisions = 0, dlq = 0, degraded = 0;
-  const prefix = `${runId}-`;
-  let joined = false;
-  reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
-  let load: ChildProcess | null = null;
-  let ticker: NodeJS.Timeout | undefined;
-  try {
-    await waitReady(`${metricsUrl}/readyz`, engine, 90_000);
-    console.error(`[demo] engine ready; metrics at ${metricsUrl}/metrics`);
-    await reader.connect();
-    await reader.subscribe({ topics: [cfg.kafka.topic_decisions, cfg.kafka.topic_dlq], fromBeginning: false });
-    await reader.run({
-      eachMessage: async ({ topic, message }) => {
-        if (topic === cfg.kafka.topic_dlq) {
-          if (message.key && message.headers?.['dlq.reason']) dlq++;
-          return;
-        }
-        const d = await codecs.decodeDecision(message.value);
-        if (!d.auth_id.startsWith(prefix)) return; // someone else's traffic
-        const ms = Date.now() - d.event_time;
-        latencies.push(ms);
-        window.push(ms);
-        decisions++;
-        if (d.degraded.length) degraded++;
-        outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
-        for (const h of d.rule_hits) rules.set(h.rule_id, (rules.get(h.rule_id) ?? 0) + 1);
-      },
-    });
-    while (!joined) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 1500)); // let the reader settle on the latest offsets
-
-    console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
-    load = spawn(process.execPath, [BIN, 'simulate', '--to-kafka', '--rate', String(rate), '--duration', String(duration),
-      '--run-id', runId, '--bad-every', '5000', '--seed', String(Math.floor(Math.random() * 1e6))], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let loadOut = '';
-    load.stdout!.on('data', (b: Buffer) => { loadOut += b.toString(); });
-    const loadDone = new Promise<number>((r) => load!.on('exit', (code) => r(code ?? 1)));
-
-    const started = Date.now();
-    let last = started, lastCount = 0;
-    ticker = setInterval(() => {
-      const now = Date.now();
-      const eps = ((decisions - lastCount) * 1000) / (now - last);
-      const w = window.sort((a, b) => a - b);
-      const top = [...rules.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(' ');
-      console.error(`[demo] t=${Math.round((now - started) / 1000)}s decided=${decisions} ${Math.round(eps)} ev/s p50=${round1(percentile(w, 50))}ms p99=${round1(percentile(w, 99))}ms ` +
-        `approve=${outcomes.APPROVE} review=${outcomes.REVIEW} decline=${outcomes.DECLINE} dlq=${dlq} degraded=${degraded} top rules: ${top || '-'}`);
-      window = [];
-      last = now; lastCount = decisions;
-    }, 5000);
-    const loadCode = await loadDone;
-    if (loadCode !== 0) throw new Error(`load generator exited with code ${loadCode}`);
-    const summary = JSON.parse(loadOut.trim().split('\n').pop() ?? '{}') as { sent: number; malformed: number; seconds: number };
-    // Drain: wait until every sent event has its decision (bounded).
-    const drainUntil = Date.now() + 30_000;
-    while ((decisions < summary.sent || dlq < summary.malformed) && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 200));
-    clearInterval(ticker);
-    const sorted = latencies.sort((a, b) => a - b);
-    console.error(`[demo] done: metrics were served at ${metricsUrl}/metrics, engine log ${engineLog}`);
-    console.log(JSON.stringify({
-      events: summary.sent + summary.malformed, decisions, dlq, degraded,
-      rate_eps: Math.round((summary.sent + summary.malformed) / summary.seconds),
-      p50_ms: round1(percentile(sorted, 50)), p99_ms: round1(percentile(sorted, 99)), outcomes,
-    }));
-    return decisions === summary.sent && dlq === summary.malformed ? 0 : 1;
-  } finally {
-    clearInterval(ticker);
-    load?.kill('SIGTERM');
-    await reader.disconnect().catch(() => undefined);
-    engine.kill('SIGTERM');
-    await new Promise((r) => { if (engine.exitCode !== null) r(null); else engine.on('exit', r); });
-  }
+      console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
+      load = startLoadGenerator(['--rate', String(rate), '--duration', String(duration), '--run-id', runId, '--bad-every', '5000',
+        '--seed', String(Math.floor(Math.random() * 1e6))]);
+      ticker = setInterval(() => console.error(`[demo] ${view.tick()}`), 5000);
+      const summary = await load.summary;
+      // Drain: wait until every sent event has its decision (bounded).
+      const drainUntil = Date.now() + 30_000;
+      while (!view.complete(summary) && Date.now() < drainUntil) await sleep(200);
+      clearInterval(ticker);
+      console.error(`[demo] done: metrics were served at ${engine.url}/metrics, engine log ${engineLog}`);
+      console.log(JSON.stringify(view.summary(summary)));
+      return view.exact(summary) ? 0 : 1;
+    } finally {
+      clearInterval(ticker);
+      load?.process.kill('SIGTERM');
+      await reader.disconnect().catch(() => undefined);
+      await engine.stop();
+    }
+  });
 }

@@ -2,13 +2,12 @@
  * `fraud-engine run`: the composition root of the online engine. Connects Kafka, the
  * schema registry, Redis and (later) PostgreSQL, loads the model and the ruleset, serves
  * /metrics /healthz /readyz, and decides until SIGTERM; then stops fetching, finishes the
- * batch in flight, commits and disconnects (bounded to 10 s).
+ * batch in flight, commits and disconnects (bounded to 10 s; src/cli/kit.ts runUntilStopped).
  */
-import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ConfigError, loadConfig, redisTlsOptions, type EngineConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { configOf, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { codecsFromConfig, connectRedis } from '../cli/clients.js';
+import type { EngineConfig } from '../config/config.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { RedisFeatureStore } from '../features/redis/store.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
@@ -29,20 +28,6 @@ const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FI
 Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_REDIS_URL, FRAUD_ENGINE_HTTP_PORT.`;
 
 const SHUTDOWN_BUDGET_MS = 10_000;
-
-export function redisClient(cfg: EngineConfig['redis']): Redis {
-  const tls = redisTlsOptions(cfg);
-  return new Redis(cfg.url, {
-    ...(cfg.password ? { password: cfg.password } : {}),
-    ...(tls ? { tls } : {}),
-    lazyConnect: true,
-    enableAutoPipelining: false,
-    maxRetriesPerRequest: 1,
-    // Fail fast while Redis is away: decisions degrade instead of queueing behind it.
-    enableOfflineQueue: false,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-  });
-}
 
 export interface EngineHandle {
   runner: KafkaDecisionRunner;
@@ -72,19 +57,12 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
     : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir, ruleLimitsOf(cfg.rules));
   setInfo(metrics.rulesetInfo, rules.current().version);
 
-  const redis = redisClient(cfg.redis);
-  let redisError = '';
-  redis.on('error', (err) => { redisError = err.message; log.warn({ err }, 'redis error'); });
   // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
-  await redis.connect().catch((err: Error) => {
-    redis.disconnect();
-    throw new Error(`cannot connect to Redis (redis.url): ${redisError || err.message}`);
-  });
+  const redis = await connectRedis(cfg.redis, { onError: (err) => log.warn({ err }, 'redis error') });
   const store = new RedisFeatureStore(redis, { prefix: cfg.redis.key_prefix });
 
   const kafka = createKafka(cfg.kafka, log);
-  const topics = { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels };
-  const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
+  const codecs = await codecsFromConfig(cfg);
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
   // Pull-based: kafkajs fetches again only once the fetched batches are decided, so what the
@@ -164,54 +142,21 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   };
 }
 
-export default async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' }, help: { type: 'boolean' } },
-  });
-  if (values.help) { console.log(HELP); return 0; }
-  let cfg: EngineConfig;
-  try {
-    cfg = loadConfig(values.config ?? 'config/default.yaml');
-  } catch (err) {
-    if (err instanceof ConfigError) { console.error(err.message); return 2; }
-    throw err;
-  }
-  const log = createLogger(cfg.engine.log_level);
-  let engine: EngineHandle;
-  try {
-    engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
-  } catch (err) {
-    // A start-up failure exits non-zero even if a client library still holds a socket or a timer.
-    log.fatal({ err }, 'engine failed to start');
-    console.error(`fraud-engine run: ${(err as Error).message}`);
-    setTimeout(() => process.exit(1), 200).unref();
-    return 1;
-  }
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    // A signal: exit 0 once the batch in flight is committed. A consumer that keeps crashing:
-    // exit 70 (EX_SOFTWARE) so that the supervisor starts a fresh engine; nothing is lost,
-    // the uncommitted batches are delivered again to whoever owns them next.
-    const shutdown = (reason: string, code: number) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ reason }, 'shutting down: finishing the batch in flight');
-      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(code || 1); }, SHUTDOWN_BUDGET_MS);
-      hard.unref();
-      engine.stop().then(
-        () => {
-          clearTimeout(hard);
-          resolveExit(code);
-          // A client library's stray timer must not keep a stopped engine alive.
-          setTimeout(() => process.exit(code), 500).unref();
-        },
-        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(code || 1); },
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM', 0));
-    process.once('SIGINT', () => shutdown('SIGINT', 0));
-    void engine.fatal.then((err) => shutdown(`consumer crashed: ${err.message}`, 70));
+export default function run(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values } = parseOrUsage(argv, { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' } }, HELP);
+    const cfg = configOf(values.config);
+    const log = createLogger(cfg.engine.log_level);
+    let engine: EngineHandle;
+    try {
+      engine = await startEngine(cfg, { modelPath: values.model, rulesDir: values.rules, log });
+    } catch (err) {
+      // A start-up failure exits non-zero even if a client library still holds a socket or a timer.
+      log.fatal({ err: (err as Error).message }, 'engine failed to start');
+      console.error(`fraud-engine run: ${(err as Error).message}`);
+      setTimeout(() => process.exit(1), 200).unref();
+      return 1;
+    }
+    return runUntilStopped(engine, log, SHUTDOWN_BUDGET_MS);
   });
 }

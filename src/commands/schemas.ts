@@ -1,15 +1,15 @@
 /** `fraud-engine schemas register`: registers the Avro schemas (BACKWARD-compatible evolution). */
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
+import { codecsFromConfig } from '../cli/clients.js';
 
-export default async function schemas(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' } } });
-  if (positionals[0] !== 'register') { console.error('usage: fraud-engine schemas register [--config FILE]'); return 2; }
-  const cfg = loadConfig(values.config ?? 'config/default.yaml');
-  const codecs = await AvroCodecs.create(cfg.schema_registry.url, {
-    authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
-  }, cfg.schema_registry);
-  console.log(JSON.stringify(codecs.ids));
-  return 0;
+const HELP = `usage: fraud-engine schemas register [--config FILE]
+Registers config/schemas/*.avsc under <topic>-value for the configured topics; prints the schema ids.`;
+
+export default function schemas(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values, positionals } = parseOrUsage(argv, { config: { type: 'string' } }, HELP, { positionals: true });
+    if (positionals[0] !== 'register') throw new UsageError(HELP);
+    console.log(JSON.stringify((await codecsFromConfig(configOf(values.config))).ids));
+    return 0;
+  });
 }

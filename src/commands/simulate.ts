@@ -1,23 +1,17 @@
 /**
  * `fraud-engine simulate`: synthetic card transactions (the handbook's simulator plus richer
- * fields) to a CSV or JSONL file, or stdout. Composition root: the only side effects (files,
- * stdout, stderr) live here.
+ * fields, src/simulator/) to a CSV or JSONL file, or stdout. Composition root: the only side
+ * effects (files, stdout, stderr) live here.
  */
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { choiceOption, guarded, intOption, numberOption, parseOrUsage, UsageError } from '../cli/kit.js';
 import {
-  simulate,
-  writeSimulation,
-  DEFAULT_SIMULATION_OPTIONS as D,
-  type Simulation,
-  type SimulationFormat,
-  type SimulationOptions,
+  simulate, simulationSummary, writeSimulation, DEFAULT_SIMULATION_OPTIONS as D, type Simulation, type SimulationOptions,
 } from '../simulator/index.js';
 
-export { simulate, type Simulation, type SimulatedTransaction, type SimulationOptions } from '../simulator/index.js';
 
 const USAGE = `usage: fraud-engine simulate [options]
 
@@ -43,106 +37,45 @@ A one-line summary (transactions, fraud rate, scenario shares, time) goes to std
 
 export default async function simulateCommand(argv: string[]): Promise<number> {
   // Load-generator mode lives in its own module (loaded lazily: file mode never loads kafkajs).
-  if (argv.includes('--to-kafka')) {
-    const mod = (await import('./simulate-to-kafka.js')) as { default: (argv: string[]) => Promise<number> };
-    return mod.default(argv);
-  }
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        customers: { type: 'string' },
-        terminals: { type: 'string' },
-        days: { type: 'string' },
-        start: { type: 'string' },
-        seed: { type: 'string' },
-        radius: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        format: { type: 'string' },
-        'handbook-only': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  if (argv.includes('--to-kafka')) return (await import('./simulate-to-kafka.js')).default(argv);
+  return guarded(async () => {
+    const { values } = parseOrUsage(argv, {
+      customers: { type: 'string' }, terminals: { type: 'string' }, days: { type: 'string' }, start: { type: 'string' },
+      seed: { type: 'string' }, radius: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' },
+      'handbook-only': { type: 'boolean' },
+    }, USAGE);
+    const int = (name: 'customers' | 'terminals' | 'days' | 'seed') => (values[name] === undefined ? {} : { [name]: intOption(name, values[name], 0) });
+    const opts: SimulationOptions = {
+      enrich: !values['handbook-only'], ...int('customers'), ...int('terminals'), ...int('days'), ...int('seed'),
+      ...(values.radius !== undefined ? { radius: numberOption('radius', values.radius, 0) } : {}),
+      ...(values.start !== undefined ? { start: values.start } : {}),
+    };
+    const outPath = values.out && values.out !== '-' ? values.out : null;
+    const format = choiceOption('format', values.format, ['csv', 'jsonl'] as const) ?? (outPath && /\.(jsonl|ndjson)$/i.test(outPath) ? 'jsonl' : 'csv');
 
-  const opts: SimulationOptions = { enrich: !values['handbook-only'] };
-  try {
-    if (values.customers !== undefined) opts.customers = intArg('customers', values.customers);
-    if (values.terminals !== undefined) opts.terminals = intArg('terminals', values.terminals);
-    if (values.days !== undefined) opts.days = intArg('days', values.days);
-    if (values.seed !== undefined) opts.seed = intArg('seed', values.seed);
-    if (values.radius !== undefined) opts.radius = numArg('radius', values.radius);
-    if (values.start !== undefined) opts.start = values.start;
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
-  }
-  const outPath = values.out && values.out !== '-' ? values.out : null;
-  const format = values.format ?? (outPath && /\.(jsonl|ndjson)$/i.test(outPath) ? 'jsonl' : 'csv');
-  if (format !== 'csv' && format !== 'jsonl') {
-    console.error(`--format must be csv or jsonl, got '${format}'`);
-    return 2;
-  }
-
-  const t0 = performance.now();
-  let sim: Simulation;
-  try {
-    sim = simulate(opts);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 2;
-  }
-  const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
-  let outError: NodeJS.ErrnoException | null = null;
-  out.on('error', (err: NodeJS.ErrnoException) => {
-    outError ??= err;
-  });
-  try {
-    await writeSimulation(sim, out, format as SimulationFormat);
-    if (outPath) {
-      out.end();
-      await finished(out);
+    const t0 = performance.now();
+    let sim: Simulation;
+    try {
+      sim = simulate(opts);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
     }
-  } catch (err) {
-    const e = (outError ?? err) as NodeJS.ErrnoException;
-    if (e.code === 'EPIPE') return 0; // stdout closed early (e.g. `| head`): not an error
-    console.error(`cannot write ${outPath ?? 'stdout'}: ${e.message}`);
-    return 1;
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  console.error(summary(sim, seconds, outPath ?? 'stdout'));
-  return 0;
-}
-
-/** `1754155 transactions, 14681 frauds (0.837%): scenario 1 6.7%, 2 62.0%, 3 31.3% of frauds; 3.1 s → file`. */
-export function summary(sim: Simulation, seconds: number, dest: string): string {
-  const s = sim.stats();
-  const pct = (x: number, d: number): string => (d ? ((100 * x) / d).toFixed(1) : '0.0') + '%';
-  const o = sim.options;
-  return (
-    `simulated ${s.count} transactions (${o.customers} customers, ${o.terminals} terminals, ${o.days} days from ${o.start}, seed ${o.seed}): ` +
-    `${s.frauds} frauds (${((100 * s.fraudRate) || 0).toFixed(3)}%), of which scenario 1 ${pct(s.byScenario[1], s.frauds)}, ` +
-    `2 ${pct(s.byScenario[2], s.frauds)}, 3 ${pct(s.byScenario[3], s.frauds)}; ${seconds.toFixed(1)} s -> ${dest}`
-  );
-}
-
-function intArg(name: string, v: string): number {
-  if (!/^\d+$/.test(v.trim())) throw new Error(`--${name} must be a non-negative integer, got '${v}'`);
-  return Number(v);
-}
-
-function numArg(name: string, v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got '${v}'`);
-  return n;
+    const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
+    let outError: NodeJS.ErrnoException | null = null;
+    out.on('error', (err: NodeJS.ErrnoException) => { outError ??= err; });
+    try {
+      await writeSimulation(sim, out, format);
+      if (outPath) {
+        out.end();
+        await finished(out);
+      }
+    } catch (err) {
+      const e = (outError ?? err) as NodeJS.ErrnoException;
+      if (e.code === 'EPIPE') return 0; // stdout closed early (e.g. `| head`): not an error
+      console.error(`cannot write ${outPath ?? 'stdout'}: ${e.message}`);
+      return 1;
+    }
+    console.error(simulationSummary(sim, (performance.now() - t0) / 1000, outPath ?? 'stdout'));
+    return 0;
+  });
 }

@@ -6,11 +6,11 @@
  * offsets committed before the group is left.
  */
 import type { Server } from 'node:http';
-import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
-import { AvroCodecs } from '../events/codec.js';
+import { configOf, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { codecsFromConfig } from '../cli/clients.js';
+import type { EngineConfig } from '../config/config.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { startHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
@@ -64,8 +64,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     if (m.applied.length) log.info({ applied: m.applied }, 'audit migrations applied');
 
     const kafka = createKafka(cfg.kafka, log, '-audit');
-    const topics = { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels };
-    const codecs = await AvroCodecs.create(cfg.schema_registry.url, topics, cfg.schema_registry);
+    const codecs = await codecsFromConfig(cfg);
     const consumer = kafka.consumer({
       groupId: opts.groupId ?? `${cfg.kafka.group_id}-audit`,
       maxWaitTimeInMs: 200, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false,
@@ -123,64 +122,19 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
   }
 }
 
-function intOption(name: string, raw: string | undefined, dflt: number): number {
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(name, `expected a non-negative integer, got '${raw}'`);
-  return n;
-}
-
-export default async function sink(argv: string[]): Promise<number> {
+export default function sink(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (kind === '--help' || kind === '-h' || kind === 'help') { console.log(HELP); return 0; }
-  if (kind !== 'audit') { console.error(kind ? `unknown sink '${kind}' (known: audit)\n\n${HELP}` : HELP); return 2; }
-  const { values } = parseArgs({
-    args: rest,
-    options: { config: { type: 'string' }, 'http-port': { type: 'string' }, 'max-rows': { type: 'string' }, help: { type: 'boolean' } },
-  });
-  if (values.help) { console.log(HELP); return 0; }
-  let cfg: EngineConfig;
-  let httpPort: number;
-  let maxRows: number;
-  try {
-    cfg = loadConfig(values.config ?? 'config/default.yaml');
-    httpPort = intOption('--http-port', values['http-port'] ?? process.env.FRAUD_AUDIT_HTTP_PORT, DEFAULT_AUDIT_HTTP_PORT);
-    maxRows = Math.max(1, intOption('--max-rows', values['max-rows'], 1000));
-  } catch (err) {
-    if (err instanceof ConfigError) { console.error(err.message); return 2; }
-    throw err;
-  }
-  const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
-  let handle: AuditSinkHandle;
-  try {
-    handle = await startAuditSink(cfg, { log, httpPort, maxRows });
-  } catch (err) {
+  if (HELP_WORDS.includes(kind)) { console.log(HELP); return Promise.resolve(0); }
+  if (kind !== 'audit') { console.error(kind ? `unknown sink '${kind}' (known: audit)\n\n${HELP}` : HELP); return Promise.resolve(2); }
+  return guarded(async () => {
+    const { values } = parseOrUsage(rest, { config: { type: 'string' }, 'http-port': { type: 'string' }, 'max-rows': { type: 'string' } }, HELP);
+    const cfg = configOf(values.config);
+    const httpPort = intOption('http-port', values['http-port'] ?? (process.env.FRAUD_AUDIT_HTTP_PORT || undefined), DEFAULT_AUDIT_HTTP_PORT);
+    const maxRows = Math.max(1, intOption('max-rows', values['max-rows'], 1000));
+    const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
+    return runUntilStopped(await startAuditSink(cfg, { log, httpPort, maxRows }), log, SHUTDOWN_BUDGET_MS);
+  }, (err) => {
     if (err instanceof AuditConfigError) { console.error(err.message); return 2; }
-    throw err;
-  }
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'audit sink shutting down: finishing the batch in flight');
-      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(1); }, SHUTDOWN_BUDGET_MS);
-      hard.unref();
-      handle.stop().then(
-        () => {
-          clearTimeout(hard);
-          resolveExit(0);
-          setTimeout(() => process.exit(0), 500).unref();
-        },
-        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(1); },
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    void handle.fatal.then((err) => {
-      log.error({ err }, 'audit consumer keeps crashing: exiting for the supervisor');
-      handle.stop().finally(() => process.exit(70));
-    });
+    return undefined;
   });
 }

@@ -4,18 +4,17 @@
  * then the Python trainer in training/ fits and exports MODEL.onnx + MODEL.json.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { readHistoryFile } from '../events/history/index.js';
-import { driveFeatureStore, interleaveLabels } from '../features/label-feed.js';
+import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import { featureCsvRow } from './features.js';
+import { writeFeatureCsv, writeLabelCsv } from '../features/csv.js';
+import { ROOT } from '../cli/child-engine.js';
+import { guarded, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE --out MODEL.onnx [options]
 
 Logs the engine's feature vectors for FILE (CSV or JSONL history) up to --train-to, then fits a
@@ -48,30 +47,24 @@ Default (no --params / --no-select): a small grid chosen on the delayed validati
 /** The handbook's features (Le Borgne et al., ch. 3.3): the first 15 of FEATURE_NAMES. */
 const HANDBOOK_FEATURES = FEATURE_NAMES.slice(0, FEATURE_NAMES.indexOf('terminal_risk_30d') + 1);
 
-async function writeLines(path: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
-  const s = createWriteStream(path);
-  for await (const line of lines) if (!s.write(line.endsWith('\n') ? line : line + '\n')) await once(s, 'drain');
-  s.end();
-  await once(s, 'finish');
-}
-
-export default async function train(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
+export default function train(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values } = parseOrUsage(argv, {
       input: { type: 'string' }, 'train-from': { type: 'string' }, 'train-to': { type: 'string' }, 'delay-days': { type: 'string' },
       'valid-days': { type: 'string' }, out: { type: 'string' }, version: { type: 'string' }, 'keep-features': { type: 'string' },
       params: { type: 'string' }, 'no-select': { type: 'boolean' }, 'only-features': { type: 'string' }, 'n-jobs': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    }, HELP);
+    if (!values.input || !values['train-from'] || !values['train-to'] || !values.out) { console.error(HELP); return 2; }
+    return logAndFit({ ...values, input: values.input, trainFrom: values['train-from'], trainTo: values['train-to'], out: values.out });
   });
-  if (values.help) { console.log(HELP); return 0; }
-  if (!values.input || !values['train-from'] || !values['train-to'] || !values.out) { console.error(HELP); return 2; }
-  const trainTo = Date.parse(/T/.test(values['train-to']) ? values['train-to'] : `${values['train-to']}T00:00:00Z`);
-  if (!Number.isFinite(trainTo)) { console.error(`--train-to: not a date: '${values['train-to']}'`); return 2; }
-  const delayDays = Number(values['delay-days'] ?? 7);
-  if (!Number.isFinite(delayDays) || delayDays < 0) { console.error('--delay-days must be a number >= 0'); return 2; }
-  if (values.params !== undefined && values['no-select']) { console.error('--params and --no-select: give one of them'); return 2; }
+}
+
+/** Logs the feature vectors and labels up to --train-to in a temporary directory, then runs training/train.py on them. */
+async function logAndFit(values: { input: string; trainFrom: string; trainTo: string; out: string; 'delay-days'?: string; 'valid-days'?: string;
+  version?: string; 'keep-features'?: string; params?: string; 'no-select'?: boolean; 'only-features'?: string; 'n-jobs'?: string }): Promise<number> {
+  const trainTo = parseTime('train-to', values.trainTo);
+  const delayDays = numberOption('delay-days', values['delay-days'], 7);
+  if (values.params !== undefined && values['no-select']) throw new UsageError('--params and --no-select: give one of them');
   let onlyFeatures: string | undefined = values['only-features'];
   if (onlyFeatures === 'handbook') onlyFeatures = HANDBOOK_FEATURES.join(',');
 
@@ -84,29 +77,23 @@ export default async function train(argv: string[]): Promise<number> {
     const features = values['keep-features'] ?? join(tmp, 'features.csv');
     const labels = join(tmp, 'labels.csv');
     const store = new MemoryFeatureStore();
-    await writeLines(features, (async function* () {
-      yield ['auth_id', ...FEATURE_NAMES].join(',');
-      for await (const r of driveFeatureStore(store, interleaveLabels(records, delayDays))) yield featureCsvRow(r.auth_id, r.vector);
-    })());
-    await writeLines(labels, (function* () {
-      yield 'auth_id,tx_datetime,tx_fraud';
-      for (const r of records) if (r.fraud !== null) yield `${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}`;
-    })());
+    const featureOut = lineWriter(features);
+    await writeFeatureCsv(store, interleaveLabels(records, delayDays), (text) => featureOut.write(text));
+    await featureOut.close();
+    const labelOut = lineWriter(labels);
+    await writeLabelCsv(records, (text) => labelOut.write(text));
+    await labelOut.close();
     console.error(`train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const setup = spawnSync('bash', [resolve(ROOT, 'scripts/setup-python.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (setup.status !== 0) { console.error('train: python environment setup failed'); return 1; }
     const python = setup.stdout.trim().split('\n').pop()!;
     const args = [resolve(ROOT, 'training/train.py'), '--features', features, '--labels', labels,
-      '--train-from', values['train-from'], '--train-to', values['train-to'], '--delay-days', String(delayDays), '--out', values.out];
-    if (values['valid-days'] !== undefined) args.push('--valid-days', values['valid-days']);
-    if (values.params !== undefined) args.push('--params', values.params);
+      '--train-from', values.trainFrom, '--train-to', values.trainTo, '--delay-days', String(delayDays), '--out', values.out];
+    const passed = { 'valid-days': values['valid-days'], params: values.params, 'only-features': onlyFeatures, 'n-jobs': values['n-jobs'], version: values.version || undefined };
+    for (const [k, v] of Object.entries(passed)) if (v !== undefined) args.push(`--${k}`, v);
     if (values['no-select']) args.push('--no-select');
-    if (onlyFeatures !== undefined) args.push('--only-features', onlyFeatures);
-    if (values['n-jobs'] !== undefined) args.push('--n-jobs', values['n-jobs']);
-    if (values.version) args.push('--version', values.version);
-    const fit = spawnSync(python, args, { stdio: 'inherit' });
-    return fit.status ?? 1;
+    return spawnSync(python, args, { stdio: 'inherit' }).status ?? 1;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -43,18 +43,11 @@ export function generateTransactions(customers: CustomerProfiles, days: number, 
   let n = 0;
   const grow = (): void => {
     cap *= 2;
-    const t2 = new Uint32Array(cap);
-    t2.set(time);
-    time = t2;
-    const c2 = new Int32Array(cap);
-    c2.set(cust);
-    cust = c2;
-    const m2 = new Int32Array(cap);
-    m2.set(term);
-    term = m2;
-    const a2 = new Int32Array(cap);
-    a2.set(amt);
-    amt = a2;
+    const widen = <T extends Uint32Array | Int32Array>(a: T, b: T): T => { b.set(a); return b; };
+    time = widen(time, new Uint32Array(cap));
+    cust = widen(cust, new Int32Array(cap));
+    term = widen(term, new Int32Array(cap));
+    amt = widen(amt, new Int32Array(cap));
   };
 
   const offs = customers.availableOffsets;

@@ -12,6 +12,7 @@ export {
 } from './options.js';
 export {
   writeSimulation,
+  simulationSummary,
   csvHeader,
   csvRowFormatter,
   jsonlRowFormatter,

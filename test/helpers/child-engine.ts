@@ -3,15 +3,15 @@
  * with FRAUD_* environment overrides; stdout and stderr go to a file (scanned by the tests
  * for PANs and secrets); RSS sampled from /proc; killed with any signal.
  */
-import { findPans } from '../../src/security/pan.js';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { BIN, ChildEngineProcess, ROOT, type Exit } from '../../src/cli/child-engine.js';
+import { findPans } from '../../src/security/pan.js';
 import { freePort } from './private-services.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/fraud-engine.js');
+export { ROOT };
 const MAIN = join(ROOT, 'dist/cli/main.js');
 
 function newestMtime(dir: string): number {
@@ -34,14 +34,13 @@ export function ensureBuilt(): void {
   if (!existsSync(MAIN)) throw new Error(`build failed: ${r.stdout}\n${r.stderr}`);
 }
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export type { Exit } from '../../src/cli/child-engine.js';
 
+/** A child engine of a test: its output in a file (scanned for PANs and secrets), its peak RSS sampled. */
 export class ChildEngine {
-  readonly exited: Promise<Exit>;
   private rssMaxKb = 0;
   private sampler: NodeJS.Timeout;
-  private constructor(readonly name: string, readonly proc: ChildProcess, readonly logFile: string, readonly httpPort: number) {
-    this.exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  private constructor(readonly name: string, private readonly child: ChildEngineProcess, readonly logFile: string) {
     this.sampler = setInterval(() => { const kb = this.rssKb(); if (kb !== null) this.rssMaxKb = Math.max(this.rssMaxKb, kb); }, 200);
     this.sampler.unref();
     void this.exited.then(() => clearInterval(this.sampler));
@@ -58,76 +57,51 @@ export class ChildEngine {
     const out = openSync(logFile, 'a');
     const base: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FRAUD_') && !k.startsWith('VITEST') && k !== 'NODE_ENV') base[k] = v;
-    const proc = spawn(process.execPath, [BIN, 'run', ...args], {
-      cwd: ROOT, stdio: ['ignore', out, out],
+    const child = ChildEngineProcess.start({
+      args, httpPort, stdio: ['ignore', out, out],
       env: { ...base, NODE_ENV: 'production', FRAUD_ENGINE_HTTP_PORT: String(httpPort), ...env },
     });
     closeSync(out);
-    return new ChildEngine(name, proc, logFile, httpPort);
+    return new ChildEngine(name, child, logFile);
   }
 
-  get pid(): number | undefined { return this.proc.pid; }
-  get alive(): boolean { return this.proc.exitCode === null && this.proc.signalCode === null; }
+  get proc(): ChildProcess { return this.child.proc; }
+  get exited(): Promise<Exit> { return this.child.exited; }
+  get httpPort(): number { return this.child.httpPort; }
+  get pid(): number | undefined { return this.child.pid; }
+  get alive(): boolean { return this.child.alive; }
   get maxRssMb(): number { return Math.round(this.rssMaxKb / 1024); }
-
-  rssKb(): number | null {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.proc.pid}/status`, 'utf8'));
-      return m ? Number(m[1]) : null;
-    } catch {
-      return null;
-    }
-  }
+  rssKb(): number | null { return this.child.rssKb(); }
 
   logs(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
   }
 
-  async get(path: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://127.0.0.1:${this.httpPort}${path}`, { signal: AbortSignal.timeout(2000) });
-    return { status: res.status, body: await res.text() };
+  get(path: string): Promise<{ status: number; body: string }> {
+    return this.child.get(path);
   }
 
-  /** Waits for /readyz (connected, assigned at least one partition when `assigned`). */
-  async waitReady(timeoutMs = 60_000, opts: { assigned?: boolean } = {}): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.alive) throw new Error(`engine ${this.name} exited before ready: ${JSON.stringify(await this.exited)}\n${this.logs().slice(-3000)}`);
-      try {
-        const r = await this.get('/readyz');
-        if (r.status === 200) return;
-        if (opts.assigned === false && /"kafka":true/.test(r.body)) return;
-      } catch { /* not listening yet */ }
-      if (Date.now() > until) throw new Error(`engine ${this.name} not ready within ${timeoutMs} ms\n${this.logs().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  /** Waits for /readyz (connected, assigned at least one partition unless `assigned: false`). */
+  waitReady(timeoutMs = 60_000, opts: { assigned?: boolean } = {}): Promise<void> {
+    return this.child.waitReady({
+      timeoutMs,
+      accept: (r) => opts.assigned === false && /"kafka":true/.test(r.body),
+      detail: () => `engine ${this.name}:\n${this.logs().slice(-3000)}`,
+    });
   }
 
   /** A metric's value (sum over its label sets) from /metrics. */
-  async metric(name: string, labelFilter?: RegExp): Promise<number> {
-    const { body } = await this.get('/metrics');
-    let sum = 0;
-    for (const line of body.split('\n')) {
-      if (!line.startsWith(name)) continue;
-      const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.e+-]+|NaN)$/.exec(line);
-      if (!m || m[1] !== name) continue;
-      if (labelFilter && !labelFilter.test(m[2] ?? '')) continue;
-      sum += Number(m[3]);
-    }
-    return sum;
+  metric(name: string, labelFilter?: RegExp): Promise<number> {
+    return this.child.metric(name, labelFilter);
   }
 
   kill(signal: NodeJS.Signals): void {
-    if (this.alive) this.proc.kill(signal);
+    this.child.kill(signal);
   }
 
   /** SIGTERM and wait (SIGKILL past `graceMs`). */
-  async stop(graceMs = 15_000): Promise<Exit> {
-    this.kill('SIGTERM');
-    const t = setTimeout(() => this.kill('SIGKILL'), graceMs);
-    const e = await this.exited;
-    clearTimeout(t);
-    return e;
+  stop(graceMs = 15_000): Promise<Exit> {
+    return this.child.stop(graceMs);
   }
 }
 

@@ -5,7 +5,8 @@
 import { Kafka, logLevel, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 import type { Decision } from '../../src/events/types.js';
 import { loadConfig, type EngineConfig } from '../../src/config/config.js';
-import { AvroCodecs } from '../../src/events/codec.js';
+import { codecsFromConfig } from '../../src/cli/clients.js';
+import type { AvroCodecs } from '../../src/events/codec.js';
 import { registryEnv, stack, uniqueName } from './stack.js';
 
 export function testConfig(overrides: Record<string, string> = {}): EngineConfig {
@@ -63,9 +64,7 @@ export async function deleteTopics(cfg: EngineConfig): Promise<void> {
 }
 
 export function codecsFor(cfg: EngineConfig): Promise<AvroCodecs> {
-  return AvroCodecs.create(cfg.schema_registry.url, {
-    authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, labels: cfg.kafka.topic_labels,
-  }, cfg.schema_registry);
+  return codecsFromConfig(cfg);
 }
 
 export interface Collected<T> { value: T; raw: Buffer | null; headers: IHeaders; partition: number }

@@ -6,10 +6,12 @@
  */
 import { Kafka, logLevel, type Consumer, type Message, type Producer } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { AvroCodecs } from '../../src/events/codec.js';
+import { codecsFromConfig } from '../../src/cli/clients.js';
+import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
+import { quantileUpper } from '../../src/observability/percentiles.js';
 import { TEST_PANS } from './child-engine.js';
 
 export interface FaultTopics { authorizations: string; decisions: string; labels: string; dlq: string }
@@ -38,7 +40,7 @@ export async function createFaultTopics(kafka: Kafka, t: FaultTopics, partitions
 }
 
 export function codecsFor(registry: { url: string; username: string; password: string }, t: FaultTopics): Promise<AvroCodecs> {
-  return AvroCodecs.create(registry.url, { authorizations: t.authorizations, decisions: t.decisions, labels: t.labels }, registry);
+  return codecsFromConfig({ schema_registry: registry }, t);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -169,10 +171,8 @@ export interface DeliveryReport {
   p99_latency_ms: number;
 }
 
-function quantile(sorted: number[], q: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
+/** quantileUpper, 0 for no values. */
+const quantile = (sorted: number[], q: number): number => (sorted.length ? quantileUpper(sorted, q) : 0);
 
 /** Delivery: one distinct decision per sent event; duplicates only byte-identical. */
 export function delivery(sent: readonly AuthorizationEvent[], seen: readonly Seen[], firstAt: Map<string, number>): DeliveryReport & { distinctIds: string[] } {

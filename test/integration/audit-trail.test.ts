@@ -11,7 +11,7 @@ import pg from 'pg';
 import { openAIChat } from '../../src/assistant/client.js';
 import { assistantSettings } from '../../src/assistant/settings.js';
 import { formatTable } from '../../src/commands/decisions.js';
-import { explainAuthorization } from '../../src/commands/explain.js';
+import { explainAuthorization } from '../../src/assistant/explain.js';
 import { startAuditSink, type AuditSinkHandle } from '../../src/commands/sink.js';
 import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';

@@ -7,7 +7,7 @@
  *     required (its controller and inter-broker listeners stay PLAINTEXT on loopback);
  *   - a private PostgreSQL with `ssl=on`, hostssl only, `clientcert=verify-full`;
  *   - a private redis-server serving TLS only, with AUTH.
- * The clients are the engine's own (createKafka, pgPool, redisClient) built from a
+ * The clients are the engine's own (createKafka, pgPool, redisFromConfig) built from a
  * configuration loaded by loadConfig, so the keys, the file reading and the checks are the
  * ones an operator uses. Last, the whole engine decides one authorization over these three;
  * only the schema registry is the shared stack's (plain HTTP on loopback).
@@ -16,7 +16,8 @@ import type { Admin } from 'kafkajs';
 import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisClient, startEngine, type EngineHandle } from '../../src/commands/run.js';
+import { startEngine, type EngineHandle } from '../../src/commands/run.js';
+import { redisFromConfig } from '../../src/cli/clients.js';
 import { loadConfig, type EngineConfig } from '../../src/config/config.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
@@ -158,14 +159,14 @@ describe('PostgreSQL: TLS required (hostssl, clientcert=verify-full)', () => {
 
 describe('Redis: TLS with a private CA (redis.tls_ca_file)', () => {
   it('the engine\'s client answers PING with the CA file; without it the certificate is refused', async () => {
-    const ok = redisClient(secureConfig().redis);
+    const ok = redisFromConfig(secureConfig().redis);
     try {
       await ok.connect();
       expect(await ok.ping()).toBe('PONG');
     } finally {
       ok.disconnect();
     }
-    const untrusting = redisClient(secureConfig({ FRAUD_REDIS_TLS_CA_FILE: '' }).redis);
+    const untrusting = redisFromConfig(secureConfig({ FRAUD_REDIS_TLS_CA_FILE: '' }).redis);
     const errors: string[] = []; // ioredis reports the TLS error as an event, then rejects connect() with "Connection is closed"
     untrusting.on('error', (err: Error) => errors.push(err.message));
     await expect(untrusting.connect()).rejects.toThrow();

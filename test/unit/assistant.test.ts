@@ -7,8 +7,10 @@ import { parseDraft } from '../../src/assistant/draft.js';
 import { scrubText } from '../../src/assistant/redact.js';
 import { assistantSettings } from '../../src/assistant/settings.js';
 import explain from '../../src/commands/explain.js';
-import { rulesDraft, ruleYaml, validateDraft } from '../../src/commands/rules-draft.js';
-import { parseTime } from '../../src/commands/decisions.js';
+import { validateDraft } from '../../src/assistant/draft-backtest.js';
+import { rulesDraft } from '../../src/commands/rules-draft.js';
+import { ruleYaml } from '../../src/rules/files.js';
+import { parseTime } from '../../src/cli/kit.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 
 const ASSISTANT_ENV = ['FRAUD_ASSISTANT_BASE_URL', 'FRAUD_ASSISTANT_MODEL', 'FRAUD_ASSISTANT_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'OPENAI_API_KEY'];

@@ -11,10 +11,12 @@ import {
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { driveFeatureStore, enrichFeed, interleaveLabels, type LabelledTx } from '../../src/features/label-feed.js';
 import { escapeField } from '../../src/features/redis/store.js';
-import { featureCsvRow } from '../../src/commands/features.js';
+import { featureCsvRow } from '../../src/features/csv.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
-import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
+const SEC = 1000;
+const HOUR = 3600 * SEC;
+const DAY = 24 * HOUR;
 /** Wednesday 2024-01-10 12:00:00 UTC. */
 const T0 = Date.UTC(2024, 0, 10, 12, 0, 0);
 

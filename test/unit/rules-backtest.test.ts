@@ -1,6 +1,7 @@
 /** `rules backtest`: one replay, both rulesets evaluated on the same features and scores. */
 import { describe, expect, it } from 'vitest';
-import { backtestRulesets, backtestText } from '../../src/commands/rules-backtest.js';
+import { backtestRulesets } from '../../src/pipelines/replay/backtest.js';
+import { backtestText } from '../../src/pipelines/replay/backtest-text.js';
 import type { Scorer } from '../../src/models/scorer.js';
 import { compileRuleset } from '../../src/rules/compile.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';

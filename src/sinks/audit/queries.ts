@@ -3,20 +3,10 @@
  * analyst explanation on a row. Times come back as ISO 8601 strings (UTC).
  */
 import type pg from 'pg';
-import type { Outcome, RuleHit } from '../../events/types.js';
+import type { Decision, Outcome } from '../../events/types.js';
 
-export interface AuditRecord {
-  auth_id: string;
-  card_token: string;
-  outcome: Outcome;
-  score: number | null;
-  reasons: string[];
-  rule_hits: RuleHit[];
-  tags: string[];
-  degraded: string[];
-  features: Record<string, number | null>;
-  model_version: string;
-  ruleset_version: string;
+/** A stored decision: the decision's fields (times as ISO strings), where it was read from, and its explanation. */
+export interface AuditRecord extends Omit<Decision, 'event_time' | 'decided_time' | 'engine_latency_ms'> {
   event_time: string;
   decided_time: string;
   engine_latency_ms: number | null;

@@ -1,0 +1,71 @@
+/**
+ * The bench's Kafka side: its topics (6 partitions, created and deleted by the bench), the
+ * preload of the saturation phase, and the ceiling it is compared with: a kafkajs
+ * consume-then-produce loop with no work, committing per batch like the engine.
+ */
+import type { Kafka, Message } from 'kafkajs';
+import type { AvroCodecs } from '../events/codec.js';
+import { IDEMPOTENT_PRODUCER } from '../kafka/client.js';
+import { simulate } from '../simulator/index.js';
+
+export const PARTITIONS = 6;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function createTopics(kafka: Kafka, names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+  await admin.disconnect();
+}
+
+export async function deleteTopics(kafka: Kafka, names: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: names }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+/** Fills `topic` with `n` encoded authorizations (event_time = now) as fast as the producer goes. */
+export async function preload(kafka: Kafka, codecs: AvroCodecs, topic: string, n: number, runId: string): Promise<void> {
+  const sim = simulate({ customers: Math.max(5000, Math.ceil(n / 2)), terminals: 10000, days: 2, seed: 1 });
+  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
+  await producer.connect();
+  for (let i = 0; i < n; ) {
+    const messages: Message[] = [];
+    for (const end = Math.min(n, i + 2000); i < end; i++) {
+      const e = sim.event(i % sim.count);
+      const ev = { ...e, auth_id: `${runId}-${i}`, event_time: Date.now() };
+      messages.push({ key: ev.card_token, value: await codecs.encodeAuthorization(ev) });
+    }
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await producer.disconnect();
+}
+
+/** (a) The ceiling: a kafkajs consume-then-produce loop with no work, committing per batch like the engine. */
+export async function passthrough(kafka: Kafka, input: string, output: string, n: number, timeoutMs: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${input}-passthrough`, maxWaitTimeInMs: 20 });
+  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topic: input, fromBeginning: true });
+  let seen = 0, first = 0, last = 0;
+  await consumer.run({
+    autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3,
+    eachBatch: async ({ batch, resolveOffset }) => {
+      if (!batch.messages.length) return;
+      if (!first) first = performance.now();
+      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }] });
+      const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
+      resolveOffset(lastOffset);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      seen += batch.messages.length;
+      last = performance.now();
+    },
+  });
+  const until = Date.now() + timeoutMs;
+  while (seen < n && Date.now() < until) await sleep(50);
+  await consumer.disconnect();
+  await producer.disconnect();
+  return seen / ((last - first) / 1000);
+}

@@ -1,0 +1,62 @@
+/**
+ * The training data's CSV files. Feature vectors: a header `auth_id,<FEATURE_NAMES…>`, then one
+ * row per transaction; a missing value is an empty cell, a value the shortest round-trip decimal;
+ * written by `features`, `replay --features-out` and `train`, byte for byte alike. Labels (what
+ * training/train.py reads beside them): `auth_id,tx_datetime,tx_fraud`.
+ */
+import { driveFeatureStore, type FeedItem, type LabelledTx } from './label-feed.js';
+import { FEATURE_NAMES } from './names.js';
+import type { FeatureStore, FeatureVector } from './store.js';
+
+/** The header line, newline included. */
+export const FEATURE_CSV_HEADER = `auth_id,${FEATURE_NAMES.join(',')}\n`;
+
+/** A CSV cell of a feature value: empty for null, else the shortest round-trip decimal. */
+export function formatValue(v: number | null | undefined): string {
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One row, newline included. */
+export function featureCsvRow(authId: string, vector: FeatureVector): string {
+  let line = csvField(authId);
+  for (let i = 0; i < FEATURE_NAMES.length; i++) line += ',' + formatValue(vector[i]);
+  return line + '\n';
+}
+
+/**
+ * The feature CSV of a feed driven through a store (header included), handed to `write` in
+ * chunks of about 64 KiB; resolves to the number of rows.
+ */
+export async function writeFeatureCsv(
+  store: FeatureStore, feed: Iterable<FeedItem>, write: (text: string) => Promise<void>, opts: { batchSize?: number } = {},
+): Promise<number> {
+  await write(FEATURE_CSV_HEADER);
+  let rows = 0;
+  let chunk = '';
+  for await (const r of driveFeatureStore(store, feed, opts)) {
+    chunk += featureCsvRow(r.auth_id, r.vector);
+    rows++;
+    if (chunk.length >= 1 << 16) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk) await write(chunk);
+  return rows;
+}
+
+/** The labels file of the labelled transactions (ISO date-time, 0/1); resolves to the number of rows. */
+export async function writeLabelCsv(records: Iterable<LabelledTx>, write: (text: string) => Promise<void>): Promise<number> {
+  await write('auth_id,tx_datetime,tx_fraud\n');
+  let rows = 0;
+  for (const r of records) {
+    if (r.fraud === null) continue;
+    await write(`${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`);
+    rows++;
+  }
+  return rows;
+}

@@ -1,0 +1,74 @@
+/**
+ * `replay` as a library: a history through the embedded decision engine (in-memory features,
+ * labels after their delay, decided_time = event_time so that a replay is reproducible byte for
+ * byte), each decision handed to the caller, and the labelled decisions of an evaluation window
+ * collected for the report (src/evaluation/report.ts), without the cards already known
+ * compromised when asked (the handbook's test sets, Le Borgne et al., ch. 3.4).
+ */
+import type { HistoryRecord } from '../../events/history/index.js';
+import {
+  evaluate, excludeKnownCompromised, firstFraudByCard, type EvalRow, type EvaluationReport, type ExclusionSummary,
+} from '../../evaluation/report.js';
+import { DAY_MS } from '../../events/time.js';
+import { interleaveLabels } from '../../features/label-feed.js';
+import { MemoryFeatureStore } from '../../features/memory-store.js';
+import type { Scorer } from '../../models/scorer.js';
+import { DecisionEngine, type RulesetSource } from '../decision/engine.js';
+import { replayFeed, type ReplayedDecision } from './replay.js';
+
+export interface EvaluatedReplayOptions {
+  records: readonly HistoryRecord[];
+  scorer: Scorer | null;
+  rules: RulesetSource;
+  labelDelayDays: number;
+  batchSize: number;
+  /** The evaluation window [from, to) in epoch ms; null: open. */
+  window: { from: number | null; to: number | null };
+  /** Drop from the evaluation the cards known compromised, counting frauds from `since` (null: the whole history). */
+  knownCompromised: { since: number | null } | null;
+  /** Each decision with its served vector, in order; absent: only the evaluation is wanted (the replay stops at the window's end). */
+  onDecision?: (r: ReplayedDecision) => Promise<void>;
+}
+
+export interface EvaluatedReplay {
+  decided: number;
+  /** The window's labelled, scored decisions after exclusions. */
+  rows: EvalRow[];
+  excluded: ExclusionSummary | null;
+}
+
+/** The default start of the known-compromised frauds: the window's start minus the label delay minus 7 days (the handbook's one-week training set). */
+export function defaultKnownCompromisedSince(evalFrom: number | null, labelDelayDays: number): number | null {
+  return evalFrom === null ? null : evalFrom - (labelDelayDays + 7) * DAY_MS;
+}
+
+export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<EvaluatedReplay> {
+  const { from, to } = o.window;
+  const firstFraud = o.knownCompromised
+    ? firstFraudByCard(o.records.map((r) => ({ card: r.event.card_token, time: r.event.event_time, fraud: r.fraud })), o.knownCompromised.since)
+    : null;
+  // Only a report is asked for: what comes after the evaluation window changes nothing in it.
+  const records = to !== null && !o.onDecision ? o.records.filter((r) => r.event.event_time < to) : o.records;
+  const store = new MemoryFeatureStore();
+  const engine = new DecisionEngine({ store, scorer: o.scorer, rules: o.rules, clock: (ev) => ev.event_time });
+  const rows: EvalRow[] = [];
+  let decided = 0;
+  for await (const r of replayFeed(engine, store, interleaveLabels(records, o.labelDelayDays), o.batchSize)) {
+    decided++;
+    await o.onDecision?.(r);
+    const d = r.decision;
+    const t = r.event.event_time;
+    if (r.fraud !== null && d.score !== null && (from === null || t >= from) && (to === null || t < to)) {
+      rows.push({ time: t, card: r.event.card_token, score: d.score, fraud: r.fraud, outcome: d.outcome });
+    }
+  }
+  await store.close();
+  if (!firstFraud || !o.knownCompromised) return { decided, rows, excluded: null };
+  const kept = excludeKnownCompromised(rows, firstFraud, { delayMs: o.labelDelayDays * DAY_MS, since: o.knownCompromised.since });
+  return { decided, rows: kept.rows, excluded: kept.summary };
+}
+
+/** The evaluation report of a replay; null without evaluated rows. */
+export function replayReport(r: EvaluatedReplay, window: { from: string | null; to: string | null }): EvaluationReport | null {
+  return r.rows.length ? evaluate(r.rows, window, r.excluded) : null;
+}
