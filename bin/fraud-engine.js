@@ -3,7 +3,9 @@
 import { main } from '../dist/cli/main.js';
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code ?? 0; },
+  (code) => {
+    process.exitCode = code ?? 0;
+  },
   (err) => {
     console.error(err instanceof Error ? err.message : String(err));
     process.exitCode = 1;

@@ -21,25 +21,59 @@ import { simulate } from '../dist/simulator/index.js';
 import { validateAuthorization } from '../dist/pipelines/decision/validate.js';
 import { payloadHash } from '../dist/features/decision-memo.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'boolean' } },
+});
 const N = Number(values.events ?? 20000);
 const ROUNDS = Number(values.rounds ?? 5);
 const registryUrl = process.env.FRAUD_SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
 const auth = process.env.FRAUD_SCHEMA_REGISTRY_USERNAME
-  ? { username: process.env.FRAUD_SCHEMA_REGISTRY_USERNAME, password: process.env.FRAUD_SCHEMA_REGISTRY_PASSWORD ?? '' } : undefined;
+  ? { username: process.env.FRAUD_SCHEMA_REGISTRY_USERNAME, password: process.env.FRAUD_SCHEMA_REGISTRY_PASSWORD ?? '' }
+  : undefined;
 
 const run = `bench-decode-${Date.now().toString(36)}`;
-const codecs = await AvroCodecs.create(registryUrl, { authorizations: `${run}-auth`, decisions: `${run}-dec`, labels: `${run}-lab` }, auth);
+const codecs = await AvroCodecs.create(
+  registryUrl,
+  { authorizations: `${run}-auth`, decisions: `${run}-dec`, labels: `${run}-lab` },
+  auth,
+);
 const sim = simulate({ customers: 2000, terminals: 4000, days: Math.ceil(N / 5800) + 1, seed: 5 });
 const now = Date.now();
 const wire = [];
-for (let i = 0; i < Math.min(N, sim.count); i++) wire.push(codecs.encodeAuthorization({ ...sim.event(i), event_time: now - 60_000 }));
+for (let i = 0; i < Math.min(N, sim.count); i++)
+  wire.push(codecs.encodeAuthorization({ ...sim.event(i), event_time: now - 60_000 }));
 
 // The old word-bounded PAN check of the logger, as validation used it before.
 const OLD_PAN_RE = /\b(?:\d[ -]?){12,18}\d\b/g;
-function oldLuhn(d) { let s = 0; for (let i = 0; i < d.length; i++) { let x = d.charCodeAt(d.length - 1 - i) - 48; if (i % 2) { x *= 2; if (x > 9) x -= 9; } s += x; } return s % 10 === 0; }
-const oldLooksLikePan = (t) => t.replace(OLD_PAN_RE, (m) => { const d = m.replace(/[ -]/g, ''); return d.length >= 13 && d.length <= 19 && oldLuhn(d) ? '[PAN]' : m; }) !== t;
-const IDS = ['card_token', 'auth_id', 'customer_id', 'terminal_id', 'merchant_id', 'device_id', 'ip', 'email_hash', 'mcc', 'country'];
+function oldLuhn(d) {
+  let s = 0;
+  for (let i = 0; i < d.length; i++) {
+    let x = d.charCodeAt(d.length - 1 - i) - 48;
+    if (i % 2) {
+      x *= 2;
+      if (x > 9) x -= 9;
+    }
+    s += x;
+  }
+  return s % 10 === 0;
+}
+const oldLooksLikePan = (t) =>
+  t.replace(OLD_PAN_RE, (m) => {
+    const d = m.replace(/[ -]/g, '');
+    return d.length >= 13 && d.length <= 19 && oldLuhn(d) ? '[PAN]' : m;
+  }) !== t;
+const IDS = [
+  'card_token',
+  'auth_id',
+  'customer_id',
+  'terminal_id',
+  'merchant_id',
+  'device_id',
+  'ip',
+  'email_hash',
+  'mcc',
+  'country',
+];
 
 async function measure(fn) {
   for (let i = 0; i < Math.min(wire.length, 3000); i++) await fn(wire[i]); // warm-up
@@ -57,16 +91,27 @@ const results = {
   events: wire.length,
   registry_decode: await measure(async (b) => {
     const ev = await codecs.registry.decode(b);
-    for (const k of IDS) { const v = ev[k]; if (typeof v === 'string' && v.length >= 13 && oldLooksLikePan(v)) return; }
+    for (const k of IDS) {
+      const v = ev[k];
+      if (typeof v === 'string' && v.length >= 13 && oldLooksLikePan(v)) return;
+    }
   }),
   subject_decode: await measure((b) => codecs.decodeAuthorization(b)),
   checks: await (async () => {
     const evs = await Promise.all(wire.map((b) => codecs.decodeAuthorization(b)));
     let i = 0;
-    return measure(() => { validateAuthorization(evs[i++ % evs.length], { now }); });
+    return measure(() => {
+      validateAuthorization(evs[i++ % evs.length], { now });
+    });
   })(),
-  payload_hash: await measure((b) => { payloadHash(b); }),
-  new_total: await measure(async (b) => { const ev = await codecs.decodeAuthorization(b); validateAuthorization(ev, { now }); payloadHash(b); }),
+  payload_hash: await measure((b) => {
+    payloadHash(b);
+  }),
+  new_total: await measure(async (b) => {
+    const ev = await codecs.decodeAuthorization(b);
+    validateAuthorization(ev, { now });
+    payloadHash(b);
+  }),
 };
 if (values.json) console.log(JSON.stringify(results));
 else {

@@ -20,7 +20,15 @@ const { values } = parseArgs({ options: { events: { type: 'string' }, batch: { t
 const total = Number(values.events ?? 50_000);
 const batchSize = Number(values.batch ?? 500);
 const envFile = new URL('../.stack/stack.env', import.meta.url);
-const fileEnv = existsSync(envFile) ? Object.fromEntries(readFileSync(envFile, 'utf8').split('\n').map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l.trim())).filter(Boolean).map((m) => [m[1], m[2]])) : {};
+const fileEnv = existsSync(envFile)
+  ? Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .split('\n')
+        .map((l) => /^([A-Z0-9_]+)=(.*)$/.exec(l.trim()))
+        .filter(Boolean)
+        .map((m) => [m[1], m[2]]),
+    )
+  : {};
 const redisUrl = process.env.FRAUD_REDIS_URL ?? fileEnv.FRAUD_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const redis = new Redis(redisUrl, { lazyConnect: true });
@@ -45,11 +53,19 @@ try {
   lat.sort((x, y) => x - y);
   const mu = await store.memoryUsage();
   const activeCustomers = new Set(events.map((e) => e.customer_id)).size;
-  console.log(JSON.stringify({
-    events: events.length, batch: batchSize, tx_per_s: Math.round(events.length / secs),
-    batch_p50_ms: Math.round(lat[Math.floor(lat.length / 2)] * 10) / 10, batch_p99_ms: Math.round(lat[Math.floor(lat.length * 0.99)] * 10) / 10,
-    redis_bytes: mu.bytes, keys: mu.keys, bytes_per_active_customer: Math.round(mu.bytes / activeCustomers), mismatched_batches: mismatches,
-  }));
+  console.log(
+    JSON.stringify({
+      events: events.length,
+      batch: batchSize,
+      tx_per_s: Math.round(events.length / secs),
+      batch_p50_ms: Math.round(lat[Math.floor(lat.length / 2)] * 10) / 10,
+      batch_p99_ms: Math.round(lat[Math.floor(lat.length * 0.99)] * 10) / 10,
+      redis_bytes: mu.bytes,
+      keys: mu.keys,
+      bytes_per_active_customer: Math.round(mu.bytes / activeCustomers),
+      mismatched_batches: mismatches,
+    }),
+  );
 } finally {
   await store.deleteAll();
   redis.disconnect();

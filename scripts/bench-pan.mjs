@@ -25,7 +25,11 @@ import { randomBytes } from 'node:crypto';
 import { containsPan, identifierHasPan, maskPans } from '../dist/security/pan.js';
 
 const { values: opt } = parseArgs({
-  options: { calls: { type: 'string', default: '1000000' }, hashes: { type: 'string', default: '1000000' }, json: { type: 'boolean', default: false } },
+  options: {
+    calls: { type: 'string', default: '1000000' },
+    hashes: { type: 'string', default: '1000000' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const CALLS = Number(opt.calls);
 const HASHES = Number(opt.hashes);
@@ -45,7 +49,8 @@ const IDENTIFIERS = [
 
 // The slow path: 64-hex strings always have 13+ digits, so they are scanned in full.
 const HEX = Array.from({ length: 1000 }, () => randomBytes(32).toString('hex'));
-const LOG_LINE = 'decision auth 7d0c8f2e-0a06-4952-8393-47c1d2e3f4a5 at 2026-12-01T03:46:54.123Z: card 4111 1111 1111 1111 REVIEW score 0.913';
+const LOG_LINE =
+  'decision auth 7d0c8f2e-0a06-4952-8393-47c1d2e3f4a5 at 2026-12-01T03:46:54.123Z: card 4111 1111 1111 1111 REVIEW score 0.913';
 
 function bench(name, inputs, fn) {
   let sink = 0;
@@ -77,5 +82,7 @@ if (opt.json) {
   console.log(JSON.stringify({ timings, falsePositives: fp }));
 } else {
   for (const t of timings) console.log(`${t.usPerCall.toFixed(3).padStart(7)} µs/call  ${t.name} (${t.calls} calls)`);
-  console.log(`false positives on ${HASHES} random 64-hex strings: containsPan ${(100 * fp.containsPan).toFixed(4)} % (${contains}), identifierHasPan ${(100 * fp.identifierHasPan).toFixed(4)} % (${ident})`);
+  console.log(
+    `false positives on ${HASHES} random 64-hex strings: containsPan ${(100 * fp.containsPan).toFixed(4)} % (${contains}), identifierHasPan ${(100 * fp.identifierHasPan).toFixed(4)} % (${ident})`,
+  );
 }

@@ -74,19 +74,27 @@ function rng(seed) {
 /** Rule shapes analysts write: thresholds on amounts, features, score, time, lists, sets. */
 const TEMPLATES = [
   (r) => `tx.amount >= ${(500 + Math.floor(r() * 5000)).toFixed(1)}`,
-  (r) => `has(f.customer_amount_over_avg_30d) && f.customer_amount_over_avg_30d >= ${(2 + r() * 4).toFixed(2)} && tx.amount > ${(50 + Math.floor(r() * 200)).toFixed(1)}`,
-  (r) => `f.terminal_risk_7d >= ${(0.2 + r() * 0.6).toFixed(2)} && f.terminal_nb_tx_7d >= ${(1 + Math.floor(r() * 5)).toFixed(1)}`,
+  (r) =>
+    `has(f.customer_amount_over_avg_30d) && f.customer_amount_over_avg_30d >= ${(2 + r() * 4).toFixed(2)} && tx.amount > ${(50 + Math.floor(r() * 200)).toFixed(1)}`,
+  (r) =>
+    `f.terminal_risk_7d >= ${(0.2 + r() * 0.6).toFixed(2)} && f.terminal_nb_tx_7d >= ${(1 + Math.floor(r() * 5)).toFixed(1)}`,
   (r) => `f.card_nb_tx_1d > ${(3 + Math.floor(r() * 10)).toFixed(1)}`,
-  (r) => `tx.channel == "ECOM" && has(f.customer_device_seen_before) && f.customer_device_seen_before == 0.0 && tx.amount > ${(50 + Math.floor(r() * 300)).toFixed(1)}`,
+  (r) =>
+    `tx.channel == "ECOM" && has(f.customer_device_seen_before) && f.customer_device_seen_before == 0.0 && tx.amount > ${(50 + Math.floor(r() * 300)).toFixed(1)}`,
   (r) => `f.tx_during_night == 1.0 && tx.amount > ${(100 + Math.floor(r() * 300)).toFixed(1)}`,
   (r) => `score > ${(0.5 + r() * 0.45).toFixed(3)} && tx.amount > ${(20 + Math.floor(r() * 100)).toFixed(1)}`,
-  (r) => `tx.mcc in ["7995", "5967", "${4000 + Math.floor(r() * 4000)}"] && tx.amount > ${(20 + Math.floor(r() * 200)).toFixed(1)}`,
-  (r) => `tx.country != "FR" && tx.channel == "${['ECOM', 'POS', 'ATM'][Math.floor(r() * 3)]}" && tx.amount_minor > ${10000 + Math.floor(r() * 50000)}`,
-  (r) => `tx.hour >= ${Math.floor(r() * 4)} && tx.hour <= ${4 + Math.floor(r() * 3)} && tx.weekday >= 6 && tx.amount > ${(30 + Math.floor(r() * 100)).toFixed(1)}`,
+  (r) =>
+    `tx.mcc in ["7995", "5967", "${4000 + Math.floor(r() * 4000)}"] && tx.amount > ${(20 + Math.floor(r() * 200)).toFixed(1)}`,
+  (r) =>
+    `tx.country != "FR" && tx.channel == "${['ECOM', 'POS', 'ATM'][Math.floor(r() * 3)]}" && tx.amount_minor > ${10000 + Math.floor(r() * 50000)}`,
+  (r) =>
+    `tx.hour >= ${Math.floor(r() * 4)} && tx.hour <= ${4 + Math.floor(r() * 3)} && tx.weekday >= 6 && tx.amount > ${(30 + Math.floor(r() * 100)).toFixed(1)}`,
   () => `tx.email_hash != "" && tx.email_hash in lists.block_email`,
   () => `tx.customer_id in lists.block_customer || tx.terminal_id in lists.block_terminal`,
-  (r) => `has(f.customer_secs_since_prev_tx) && f.customer_secs_since_prev_tx < ${(30 + Math.floor(r() * 300)).toFixed(1)} && f.customer_nb_terminals_1d >= ${(2 + Math.floor(r() * 3)).toFixed(1)}`,
-  (r) => `f.terminal_nb_tx_1h > ${(3 + Math.floor(r() * 10)).toFixed(1)} || f.customer_nb_merchants_1d > ${(4 + Math.floor(r() * 6)).toFixed(1)}`,
+  (r) =>
+    `has(f.customer_secs_since_prev_tx) && f.customer_secs_since_prev_tx < ${(30 + Math.floor(r() * 300)).toFixed(1)} && f.customer_nb_terminals_1d >= ${(2 + Math.floor(r() * 3)).toFixed(1)}`,
+  (r) =>
+    `f.terminal_nb_tx_1h > ${(3 + Math.floor(r() * 10)).toFixed(1)} || f.customer_nb_merchants_1d > ${(4 + Math.floor(r() * 6)).toFixed(1)}`,
 ];
 const ACTIONS = ['REVIEW', 'REVIEW', 'DECLINE', 'TAG:watch'];
 /** Rules with `matches()` (--matches N: the last N generated rules), over identifiers of <= 128 characters. */
@@ -105,10 +113,16 @@ function benchRuleset(n) {
   const r = rng(42);
   const rules = [...base.rules];
   for (let i = 0; rules.length < n; i++) {
-    const t = rules.length >= n - N_MATCHES ? MATCH_TEMPLATES[i % MATCH_TEMPLATES.length] : TEMPLATES[i % TEMPLATES.length];
+    const t =
+      rules.length >= n - N_MATCHES ? MATCH_TEMPLATES[i % MATCH_TEMPLATES.length] : TEMPLATES[i % TEMPLATES.length];
     rules.push({
-      id: `gen_${i}`, description: '', expression: t(r), action: ACTIONS[i % ACTIONS.length],
-      priority: Math.floor(r() * 1000), mode: i % 5 === 4 ? 'shadow' : 'active', owner: 'bench',
+      id: `gen_${i}`,
+      description: '',
+      expression: t(r),
+      action: ACTIONS[i % ACTIONS.length],
+      priority: Math.floor(r() * 1000),
+      mode: i % 5 === 4 ? 'shadow' : 'active',
+      owner: 'bench',
     });
   }
   const lists = {
@@ -146,7 +160,12 @@ function measure(label, events, evalOne) {
   }
   perEvent.sort((a, b) => a - b);
   const median = perEvent[Math.floor(perEvent.length / 2)];
-  return { library: label, us_per_event: Math.round(median * 100) / 100, best_us: Math.round(perEvent[0] * 100) / 100, hits_per_event: hits / (ROUNDS * events.length) };
+  return {
+    library: label,
+    us_per_event: Math.round(median * 100) / 100,
+    best_us: Math.round(perEvent[0] * 100) / 100,
+    hits_per_event: hits / (ROUNDS * events.length),
+  };
 }
 
 const def = benchRuleset(N_RULES);
@@ -154,21 +173,25 @@ const events = await benchEvents(N_EVENTS);
 const rs = compileRuleset(def);
 const results = [];
 
-results.push(measure('@marcbachmann/cel-js (engine path: ruleContext + evaluateRules)', events, (e) => {
-  const ctx = ruleContext(e.event, FEATURE_NAMES, e.vector, e.score, rs.lists);
-  const out = evaluateRules(rs, ctx);
-  return out.active.length + out.shadow.length;
-}));
+results.push(
+  measure('@marcbachmann/cel-js (engine path: ruleContext + evaluateRules)', events, (e) => {
+    const ctx = ruleContext(e.event, FEATURE_NAMES, e.vector, e.score, rs.lists);
+    const out = evaluateRules(rs, ctx);
+    return out.active.length + out.shadow.length;
+  }),
+);
 
 // The rules budget of DecisionEngine.decideBatch: one clock read and a compare per event.
 const budgetStart = performance.now();
 const NEVER = 1e15;
-results.push(measure('engine path + rules budget check (performance.now() per event)', events, (e) => {
-  if (performance.now() - budgetStart > NEVER) return 0;
-  const ctx = ruleContext(e.event, FEATURE_NAMES, e.vector, e.score, rs.lists);
-  const out = evaluateRules(rs, ctx);
-  return out.active.length + out.shadow.length;
-}));
+results.push(
+  measure('engine path + rules budget check (performance.now() per event)', events, (e) => {
+    if (performance.now() - budgetStart > NEVER) return 0;
+    const ctx = ruleContext(e.event, FEATURE_NAMES, e.vector, e.score, rs.lists);
+    const out = evaluateRules(rs, ctx);
+    return out.active.length + out.shadow.length;
+  }),
+);
 const clock = (() => {
   let x = 0;
   for (let i = 0; i < 100_000; i++) x += performance.now();
@@ -178,20 +201,31 @@ const clock = (() => {
 })();
 
 /** Each pattern of MATCHES per call, over the events' values of its field: RE2 vs JavaScript's RegExp as cel-js's built-in ran it. */
-const regex = N_MATCHES > 0 && regexMatches ? MATCHES.map(({ field, pattern }) => {
-  const inputs = events.map((e) => e.event[field] ?? '');
-  let sink = 0;
-  const per = (fn) => {
-    for (let i = 0; i < Math.min(5000, inputs.length); i++) sink += fn(inputs[i], pattern) ? 1 : 0;
-    const t0 = process.hrtime.bigint();
-    for (let r = 0; r < ROUNDS; r++) for (const s of inputs) sink += fn(s, pattern) ? 1 : 0;
-    return Number(process.hrtime.bigint() - t0) / (ROUNDS * inputs.length) / 1000;
-  };
-  const builtin = per((s, p) => new RegExp(p).test(s));
-  const re2 = per(regexMatches);
-  const differ = inputs.filter((s) => new RegExp(pattern).test(s) !== regexMatches(s, pattern)).length;
-  return { field, pattern, builtin_us: Math.round(builtin * 1000) / 1000, re2_us: Math.round(re2 * 1000) / 1000, inputs: inputs.length, different_results: differ, hits: sink };
-}) : [];
+const regex =
+  N_MATCHES > 0 && regexMatches
+    ? MATCHES.map(({ field, pattern }) => {
+        const inputs = events.map((e) => e.event[field] ?? '');
+        let sink = 0;
+        const per = (fn) => {
+          for (let i = 0; i < Math.min(5000, inputs.length); i++) sink += fn(inputs[i], pattern) ? 1 : 0;
+          const t0 = process.hrtime.bigint();
+          for (let r = 0; r < ROUNDS; r++) for (const s of inputs) sink += fn(s, pattern) ? 1 : 0;
+          return Number(process.hrtime.bigint() - t0) / (ROUNDS * inputs.length) / 1000;
+        };
+        const builtin = per((s, p) => new RegExp(p).test(s));
+        const re2 = per(regexMatches);
+        const differ = inputs.filter((s) => new RegExp(pattern).test(s) !== regexMatches(s, pattern)).length;
+        return {
+          field,
+          pattern,
+          builtin_us: Math.round(builtin * 1000) / 1000,
+          re2_us: Math.round(re2 * 1000) / 1000,
+          inputs: inputs.length,
+          different_results: differ,
+          hits: sink,
+        };
+      })
+    : [];
 
 if (values.compare) {
   let cel = null;
@@ -215,7 +249,11 @@ if (values.compare) {
     const compiled = [...rs.active, ...rs.shadow].map((r) => {
       const parsed = parse(r.def.expression);
       let fn;
-      try { fn = plan(env, check(env, parsed)); } catch { fn = plan(env, parsed); }
+      try {
+        fn = plan(env, check(env, parsed));
+      } catch {
+        fn = plan(env, parsed);
+      }
       return fn;
     });
     // An absent score: NaN compares false, as the engine's missing-variable error counts as not hit.
@@ -223,8 +261,16 @@ if (values.compare) {
       const ctx = ruleContext(e.event, FEATURE_NAMES, e.vector, e.score, rs.lists);
       // The same values as Maps, built once per event (plain objects would be converted on every access).
       const f = new Map();
-      for (const name of FEATURE_NAMES) { const v = ctx.f[name]; if (v !== undefined) f.set(name, v); }
-      const bindings = { tx: new Map(TX_KEYS.map((k) => [k, ctx.tx[k]])), f, score: ctx.score ?? Number.NaN, lists: bufLists };
+      for (const name of FEATURE_NAMES) {
+        const v = ctx.f[name];
+        if (v !== undefined) f.set(name, v);
+      }
+      const bindings = {
+        tx: new Map(TX_KEYS.map((k) => [k, ctx.tx[k]])),
+        f,
+        score: ctx.score ?? Number.NaN,
+        lists: bufLists,
+      };
       const hits = [];
       for (let i = 0; i < compiled.length; i++) {
         const v = compiled[i](bindings);
@@ -259,12 +305,20 @@ const summary = {
 };
 if (values.json) console.log(JSON.stringify(summary));
 else {
-  console.log(`rules: ${summary.rules} (${summary.active} active, ${summary.shadow} shadow), events: ${summary.events} x ${ROUNDS} rounds, node ${process.version}`);
+  console.log(
+    `rules: ${summary.rules} (${summary.active} active, ${summary.shadow} shadow), events: ${summary.events} x ${ROUNDS} rounds, node ${process.version}`,
+  );
   for (const r of results) {
-    const parity = r.events_with_different_hits === undefined ? '' : `, ${r.events_with_different_hits} events with different hits`;
-    console.log(`  ${r.library.padEnd(68)} ${String(r.us_per_event).padStart(8)} µs/event (best ${r.best_us}), ${r.hits_per_event.toFixed(2)} hits/event${parity}`);
+    const parity =
+      r.events_with_different_hits === undefined ? '' : `, ${r.events_with_different_hits} events with different hits`;
+    console.log(
+      `  ${r.library.padEnd(68)} ${String(r.us_per_event).padStart(8)} µs/event (best ${r.best_us}), ${r.hits_per_event.toFixed(2)} hits/event${parity}`,
+    );
   }
   console.log(`  performance.now(): ${summary.clock_ns_per_read} ns per read`);
-  for (const m of regex) console.log(`  matches ${`tx.${m.field} ~ ${m.pattern}`.padEnd(40)} RE2 ${m.re2_us} µs/call, RegExp (cel-js built-in) ${m.builtin_us} µs/call, ${m.different_results} of ${m.inputs} results differ`);
+  for (const m of regex)
+    console.log(
+      `  matches ${`tx.${m.field} ~ ${m.pattern}`.padEnd(40)} RE2 ${m.re2_us} µs/call, RegExp (cel-js built-in) ${m.builtin_us} µs/call, ${m.different_results} of ${m.inputs} results differ`,
+    );
   console.log('  budget: < 20 µs/event for 100 rules');
 }

@@ -29,9 +29,19 @@ export interface DraftResult {
 const ID_RE = /^[a-z][a-z0-9_]{0,63}$/;
 const ACTION_RE = /^(DECLINE|REVIEW|APPROVE|TAG:[a-z0-9_]{1,64})$/;
 
-export function draftSystemPrompt(examples: readonly { id: string; description: string; expression: string; action: string }[] = []): string {
-  const features = FEATURES.map((f) => `  f.${f.name}${f.nullWhen ? ' (may be absent: guard with has())' : ''}: ${f.description}`).join('\n');
-  const ex = examples.slice(0, 4).map((r) => `  ${JSON.stringify({ id: r.id, description: r.description, expression: r.expression, action: r.action })}`).join('\n');
+export function draftSystemPrompt(
+  examples: readonly { id: string; description: string; expression: string; action: string }[] = [],
+): string {
+  const features = FEATURES.map(
+    (f) => `  f.${f.name}${f.nullWhen ? ' (may be absent: guard with has())' : ''}: ${f.description}`,
+  ).join('\n');
+  const ex = examples
+    .slice(0, 4)
+    .map(
+      (r) =>
+        `  ${JSON.stringify({ id: r.id, description: r.description, expression: r.expression, action: r.action })}`,
+    )
+    .join('\n');
   return `You write fraud rules for a card-payment decision engine, in CEL (Common Expression Language).
 A rule is ONE boolean CEL expression over these variables:
   tx     the authorization (a map): auth_id, card_token, customer_id, terminal_id, merchant_id, mcc, currency, channel
@@ -67,13 +77,24 @@ export function parseDraft(answer: string): DraftedRule {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('the answer is not a JSON object');
   const o = raw as Record<string, unknown>;
   const extra = Object.keys(o).filter((k) => !['id', 'description', 'expression', 'action'].includes(k));
-  if (extra.length) throw new Error(`unexpected keys ${extra.join(', ')}: the object has exactly id, description, expression, action`);
+  if (extra.length)
+    throw new Error(`unexpected keys ${extra.join(', ')}: the object has exactly id, description, expression, action`);
   for (const k of ['id', 'description', 'expression', 'action'] as const) {
-    if (typeof o[k] !== 'string' || (o[k] as string).trim() === '') throw new Error(`"${k}" must be a non-empty string`);
+    if (typeof o[k] !== 'string' || (o[k] as string).trim() === '')
+      throw new Error(`"${k}" must be a non-empty string`);
   }
-  const rule = { id: (o.id as string).trim(), description: (o.description as string).trim(), expression: (o.expression as string).trim(), action: (o.action as string).trim() };
-  if (!ID_RE.test(rule.id)) throw new Error(`"id" must be lower snake case (a-z, 0-9, _), starting with a letter, at most 64 characters: '${rule.id}'`);
-  if (!ACTION_RE.test(rule.action)) throw new Error(`"action" must be DECLINE, REVIEW, APPROVE or TAG:<lower_snake_name>: '${rule.action}'`);
+  const rule = {
+    id: (o.id as string).trim(),
+    description: (o.description as string).trim(),
+    expression: (o.expression as string).trim(),
+    action: (o.action as string).trim(),
+  };
+  if (!ID_RE.test(rule.id))
+    throw new Error(
+      `"id" must be lower snake case (a-z, 0-9, _), starting with a letter, at most 64 characters: '${rule.id}'`,
+    );
+  if (!ACTION_RE.test(rule.action))
+    throw new Error(`"action" must be DECLINE, REVIEW, APPROVE or TAG:<lower_snake_name>: '${rule.action}'`);
   return rule;
 }
 

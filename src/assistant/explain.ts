@@ -35,10 +35,18 @@ export async function explainDecision(chat: ChatModel, ctx: ExplainContext): Pro
 export class ExplainError extends Error {}
 
 /** Rule descriptions and thresholds of a ruleset directory; empty when it cannot be read. */
-export function ruleInfo(dir: string): { rules: Map<string, RuleInfo>; thresholds: RulesetDef['thresholds'] | null; version: string | null } {
+export function ruleInfo(dir: string): {
+  rules: Map<string, RuleInfo>;
+  thresholds: RulesetDef['thresholds'] | null;
+  version: string | null;
+} {
   try {
     const def = loadRulesetFiles(dir);
-    return { rules: new Map(def.rules.map((r) => [r.id, { description: r.description, expression: r.expression }])), thresholds: def.thresholds, version: def.version };
+    return {
+      rules: new Map(def.rules.map((r) => [r.id, { description: r.description, expression: r.expression }])),
+      thresholds: def.thresholds,
+      version: def.version,
+    };
   } catch {
     return { rules: new Map(), thresholds: null, version: null };
   }
@@ -52,7 +60,11 @@ export interface ExplainResult {
 
 /** Reads, explains and (unless store=false) stores; throws ExplainError when there is no such decision. */
 export async function explainAuthorization(o: {
-  pool: pg.Pool; chat: ChatModel; authId: string; rulesDir?: string; store?: boolean;
+  pool: pg.Pool;
+  chat: ChatModel;
+  authId: string;
+  rulesDir?: string;
+  store?: boolean;
 }): Promise<ExplainResult> {
   const rec = await getDecision(o.pool, o.authId);
   if (!rec) throw new ExplainError(`no decision for auth id '${o.authId}' in the audit trail (decision_audit)`);

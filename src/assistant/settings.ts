@@ -36,16 +36,22 @@ export function assistantSettings(env: NodeJS.ProcessEnv = process.env): Setting
   const apiKey = pick(env, 'FRAUD_ASSISTANT_API_KEY', 'OPENAI_API_KEY');
   const baseURL = pick(env, 'FRAUD_ASSISTANT_BASE_URL', 'OPENAI_BASE_URL');
   const missing: string[] = [];
-  if (!model) missing.push('  FRAUD_ASSISTANT_MODEL     the chat model, e.g. gpt-4o-mini or llama3.1:8b (fallback: OPENAI_MODEL)');
+  if (!model)
+    missing.push(
+      '  FRAUD_ASSISTANT_MODEL     the chat model, e.g. gpt-4o-mini or llama3.1:8b (fallback: OPENAI_MODEL)',
+    );
   if (!apiKey && !baseURL) {
     missing.push('  FRAUD_ASSISTANT_API_KEY   the API key (fallback: OPENAI_API_KEY), and/or');
-    missing.push('  FRAUD_ASSISTANT_BASE_URL  an OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (fallback: OPENAI_BASE_URL;');
+    missing.push(
+      '  FRAUD_ASSISTANT_BASE_URL  an OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 (fallback: OPENAI_BASE_URL;',
+    );
     missing.push('                            default https://api.openai.com/v1, which needs the key)');
   }
   if (missing.length || !model) {
     return {
       ok: false,
-      message: `the analyst assistant is not configured: set these environment variables\n${missing.join('\n')}\n` +
+      message:
+        `the analyst assistant is not configured: set these environment variables\n${missing.join('\n')}\n` +
         'e.g. FRAUD_ASSISTANT_BASE_URL=http://127.0.0.1:11434/v1 FRAUD_ASSISTANT_MODEL=llama3.1:8b (a local server needs no key)',
     };
   }

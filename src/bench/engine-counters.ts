@@ -6,14 +6,29 @@ import type { ChildEngineProcess } from '../cli/child-engine.js';
 
 const STAGES = ['decode', 'features', 'model', 'rules', 'encode', 'produce'] as const;
 
-export interface Counters { stageSum: number[]; stageCount: number[]; batches: number; events: number; degraded: number; byReason: Record<string, number> }
+export interface Counters {
+  stageSum: number[];
+  stageCount: number[];
+  batches: number;
+  events: number;
+  degraded: number;
+  byReason: Record<string, number>;
+}
 
-export const ZERO_COUNTERS: Counters = { stageSum: STAGES.map(() => 0), stageCount: STAGES.map(() => 0), batches: 0, events: 0, degraded: 0, byReason: {} };
+export const ZERO_COUNTERS: Counters = {
+  stageSum: STAGES.map(() => 0),
+  stageCount: STAGES.map(() => 0),
+  batches: 0,
+  events: 0,
+  degraded: 0,
+  byReason: {},
+};
 
 export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** A metric of the engine, NaN when it does not answer (gone). */
-export const metricOf = (engine: ChildEngineProcess, name: string, labels?: RegExp): Promise<number> => engine.metric(name, labels).catch(() => NaN);
+export const metricOf = (engine: ChildEngineProcess, name: string, labels?: RegExp): Promise<number> =>
+  engine.metric(name, labels).catch(() => NaN);
 
 export async function engineCounters(engine: ChildEngineProcess): Promise<Counters> {
   const stage = (name: string) => Promise.all(STAGES.map((s) => metricOf(engine, name, new RegExp(`stage="${s}"`))));
@@ -27,14 +42,30 @@ export async function engineCounters(engine: ChildEngineProcess): Promise<Counte
   };
 }
 
-export interface CounterDelta { stages: Record<string, number>; batches: number; events: number; degraded: number; degradedByReason: Record<string, number> }
+export interface CounterDelta {
+  stages: Record<string, number>;
+  batches: number;
+  events: number;
+  degraded: number;
+  degradedByReason: Record<string, number>;
+}
 
 export function deltaOf(after: Counters, before: Counters): CounterDelta {
   const degradedByReason: Record<string, number> = {};
-  for (const [r, v] of Object.entries(after.byReason)) if (v - (before.byReason[r] ?? 0) > 0) degradedByReason[r] = v - (before.byReason[r] ?? 0);
+  for (const [r, v] of Object.entries(after.byReason))
+    if (v - (before.byReason[r] ?? 0) > 0) degradedByReason[r] = v - (before.byReason[r] ?? 0);
   const stages: Record<string, number> = {};
   STAGES.forEach((s, i) => {
-    stages[s] = round((after.stageSum[i]! - before.stageSum[i]!) / Math.max(1, after.stageCount[i]! - before.stageCount[i]!), 2);
+    stages[s] = round(
+      (after.stageSum[i]! - before.stageSum[i]!) / Math.max(1, after.stageCount[i]! - before.stageCount[i]!),
+      2,
+    );
   });
-  return { stages, batches: after.batches - before.batches, events: after.events - before.events, degraded: after.degraded - before.degraded, degradedByReason };
+  return {
+    stages,
+    batches: after.batches - before.batches,
+    events: after.events - before.events,
+    degraded: after.degraded - before.degraded,
+    degradedByReason,
+  };
 }

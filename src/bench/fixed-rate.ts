@@ -10,9 +10,21 @@ import { round } from './engine-counters.js';
 import { sleep } from './kafka.js';
 import { startLoadGenerator } from './load-generator.js';
 
-export interface BenchTopics { input: string; output: string; labels: string; dlq: string }
+export interface BenchTopics {
+  input: string;
+  output: string;
+  labels: string;
+  dlq: string;
+}
 
-export async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: BenchTopics, rate: number, seconds: number, runId: string) {
+export async function fixedRate(
+  kafka: Kafka,
+  codecs: AvroCodecs,
+  topics: BenchTopics,
+  rate: number,
+  seconds: number,
+  runId: string,
+) {
   const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 10 });
   const latencies: number[] = [];
   // where an event's time goes: before the engine fetched it (load generator, broker, fetch),
@@ -22,7 +34,9 @@ export async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: BenchT
   const downstream: number[] = [];
   const received: { now: number; value: Buffer }[] = [];
   let joined = false;
-  reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
+  reader.on(reader.events.GROUP_JOIN, () => {
+    joined = true;
+  });
   await reader.connect();
   await reader.subscribe({ topic: topics.output, fromBeginning: false });
   await reader.run({
@@ -36,8 +50,10 @@ export async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: BenchT
   });
   while (!joined) await sleep(50);
   await sleep(1000);
-  const summary = await startLoadGenerator(['--rate', String(rate), '--duration', String(seconds), '--run-id', runId, '--seed', String(rate)],
-    { ...process.env, FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_LABELS: topics.labels }).summary;
+  const summary = await startLoadGenerator(
+    ['--rate', String(rate), '--duration', String(seconds), '--run-id', runId, '--seed', String(rate)],
+    { ...process.env, FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_LABELS: topics.labels },
+  ).summary;
   const until = Date.now() + 30_000;
   while (received.length < summary.sent && Date.now() < until) await sleep(100);
   await sleep(500); // stragglers: the count may include a late decision of the phase before
@@ -52,8 +68,14 @@ export async function fixedRate(kafka: Kafka, codecs: AvroCodecs, topics: BenchT
   }
   const s = latencies.sort((a, b) => a - b);
   return {
-    rate_eps: rate, achieved_eps: Math.round(summary.sent / summary.seconds), decided: s.length, sent: summary.sent,
-    p50_ms: round(percentileNearestRank(s, 50)), p99_ms: round(percentileNearestRank(s, 99)), p999_ms: round(percentileNearestRank(s, 99.9)), max_ms: round(s[s.length - 1] ?? NaN),
+    rate_eps: rate,
+    achieved_eps: Math.round(summary.sent / summary.seconds),
+    decided: s.length,
+    sent: summary.sent,
+    p50_ms: round(percentileNearestRank(s, 50)),
+    p99_ms: round(percentileNearestRank(s, 99)),
+    p999_ms: round(percentileNearestRank(s, 99.9)),
+    max_ms: round(s[s.length - 1] ?? NaN),
     parts_p50_p99_ms: Object.fromEntries(
       Object.entries({ to_engine: upstream, engine: inEngine, to_reader: downstream }).map(([k, v]) => {
         const sorted = v.sort((a, b) => a - b);

@@ -22,7 +22,11 @@ export class GatewayView {
   private lastCount = 0;
 
   /** Counts the decisions whose auth id starts with `prefix` (others are someone else's traffic). */
-  constructor(private readonly codecs: AvroCodecs, private readonly dlqTopic: string, private readonly prefix: string) {}
+  constructor(
+    private readonly codecs: AvroCodecs,
+    private readonly dlqTopic: string,
+    private readonly prefix: string,
+  ) {}
 
   async onMessage(topic: string, message: KafkaMessage): Promise<void> {
     if (topic === this.dlqTopic) {
@@ -45,12 +49,18 @@ export class GatewayView {
     const now = Date.now();
     const eps = ((this.decisions - this.lastCount) * 1000) / (now - this.last);
     const w = this.window.sort((a, b) => a - b);
-    const top = [...this.rules.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(' ');
+    const top = [...this.rules.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     this.window = [];
     this.last = now;
     this.lastCount = this.decisions;
-    return `t=${Math.round((now - this.started) / 1000)}s decided=${this.decisions} ${Math.round(eps)} ev/s p50=${round(percentileNearestRank(w, 50))}ms p99=${round(percentileNearestRank(w, 99))}ms ` +
-      `approve=${this.outcomes.APPROVE} review=${this.outcomes.REVIEW} decline=${this.outcomes.DECLINE} dlq=${this.dlq} degraded=${this.degraded} top rules: ${top || '-'}`;
+    return (
+      `t=${Math.round((now - this.started) / 1000)}s decided=${this.decisions} ${Math.round(eps)} ev/s p50=${round(percentileNearestRank(w, 50))}ms p99=${round(percentileNearestRank(w, 99))}ms ` +
+      `approve=${this.outcomes.APPROVE} review=${this.outcomes.REVIEW} decline=${this.outcomes.DECLINE} dlq=${this.dlq} degraded=${this.degraded} top rules: ${top || '-'}`
+    );
   }
 
   /** Every sent event decided and every malformed one dead-lettered. */
@@ -65,9 +75,14 @@ export class GatewayView {
   summary(load: LoadSummary) {
     const sorted = this.latencies.sort((a, b) => a - b);
     return {
-      events: load.sent + load.malformed, decisions: this.decisions, dlq: this.dlq, degraded: this.degraded,
+      events: load.sent + load.malformed,
+      decisions: this.decisions,
+      dlq: this.dlq,
+      degraded: this.degraded,
       rate_eps: Math.round((load.sent + load.malformed) / load.seconds),
-      p50_ms: round(percentileNearestRank(sorted, 50)), p99_ms: round(percentileNearestRank(sorted, 99)), outcomes: this.outcomes,
+      p50_ms: round(percentileNearestRank(sorted, 50)),
+      p99_ms: round(percentileNearestRank(sorted, 99)),
+      outcomes: this.outcomes,
     };
   }
 }

@@ -15,7 +15,10 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function createTopics(kafka: Kafka, names: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: names.map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: names.map((topic) => ({ topic, numPartitions: PARTITIONS })),
+  });
   await admin.disconnect();
 }
 
@@ -27,11 +30,17 @@ export async function deleteTopics(kafka: Kafka, names: string[]): Promise<void>
 }
 
 /** Fills `topic` with `n` encoded authorizations (event_time = now) as fast as the producer goes. */
-export async function preload(kafka: Kafka, codecs: AvroCodecs, topic: string, n: number, runId: string): Promise<void> {
+export async function preload(
+  kafka: Kafka,
+  codecs: AvroCodecs,
+  topic: string,
+  n: number,
+  runId: string,
+): Promise<void> {
   const sim = simulate({ customers: Math.max(5000, Math.ceil(n / 2)), terminals: 10000, days: 2, seed: 1 });
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const messages: Message[] = [];
     for (const end = Math.min(n, i + 2000); i < end; i++) {
       const e = sim.event(i % sim.count);
@@ -44,21 +53,36 @@ export async function preload(kafka: Kafka, codecs: AvroCodecs, topic: string, n
 }
 
 /** (a) The ceiling: a kafkajs consume-then-produce loop with no work, committing per batch like the engine. */
-export async function passthrough(kafka: Kafka, input: string, output: string, n: number, timeoutMs: number): Promise<number> {
+export async function passthrough(
+  kafka: Kafka,
+  input: string,
+  output: string,
+  n: number,
+  timeoutMs: number,
+): Promise<number> {
   const consumer = kafka.consumer({ groupId: `${input}-passthrough`, maxWaitTimeInMs: 20 });
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topic: input, fromBeginning: true });
-  let seen = 0, first = 0, last = 0;
+  let seen = 0,
+    first = 0,
+    last = 0;
   await consumer.run({
-    autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 3,
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset }) => {
       if (!batch.messages.length) return;
       if (!first) first = performance.now();
-      await producer.sendBatch({ acks: -1, topicMessages: [{ topic: output, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }] });
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [{ topic: output, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }],
+      });
       const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
       resolveOffset(lastOffset);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() },
+      ]);
       seen += batch.messages.length;
       last = performance.now();
     },

@@ -32,17 +32,33 @@ export interface LoadOptions {
 
 /** The one JSON line the load generator prints. */
 export interface LoadSummary {
-  run_id: string; sent: number; malformed: number; labels: number; labels_not_due: number; seconds: number; rate_eps: number;
+  run_id: string;
+  sent: number;
+  malformed: number;
+  labels: number;
+  labels_not_due: number;
+  seconds: number;
+  rate_eps: number;
 }
 
-export async function generateLoad(kafka: Kafka, codecs: AvroCodecs, topics: { authorizations: string; labels: string }, o: LoadOptions): Promise<LoadSummary> {
+export async function generateLoad(
+  kafka: Kafka,
+  codecs: AvroCodecs,
+  topics: { authorizations: string; labels: string },
+  o: LoadOptions,
+): Promise<LoadSummary> {
   const maxCount = Math.min(o.maxCount, Math.ceil(o.rate * o.durationS));
   // Event times are the send times, so simulated days are compressed into seconds. Enough
   // customers that each pays about once during the run keeps velocity features near what
   // the model saw in training (the handbook's ~2 transactions per customer per day).
   const expected = Number.isFinite(maxCount) ? maxCount : o.rate * o.durationS;
   const customers = o.customers ?? Math.max(5000, Math.ceil(expected / 2));
-  const sim = simulate({ customers, terminals: o.terminals, seed: o.seed, days: Math.max(1, Math.ceil(expected / Math.max(1, customers * 1.9)) + 1) });
+  const sim = simulate({
+    customers,
+    terminals: o.terminals,
+    seed: o.seed,
+    days: Math.max(1, Math.ceil(expected / Math.max(1, customers * 1.9)) + 1),
+  });
   // Ids carry the seed: runs with different seeds are different populations in the store.
   const ns = `s${o.seed}`;
   const total = Math.min(maxCount, sim.count);
@@ -50,7 +66,10 @@ export async function generateLoad(kafka: Kafka, codecs: AvroCodecs, topics: { a
   await producer.connect();
 
   const pendingLabels: { due: number; label: LabelEvent }[] = [];
-  let sent = 0, bad = 0, labelsSent = 0, i = 0;
+  let sent = 0,
+    bad = 0,
+    labelsSent = 0,
+    i = 0;
   const started = Date.now();
   const deadline = started + o.durationS * 1000;
   try {
@@ -63,8 +82,12 @@ export async function generateLoad(kafka: Kafka, codecs: AvroCodecs, topics: { a
         const now = Date.now();
         const e = tx.event;
         const ev = {
-          ...e, auth_id: `${o.runId}-${e.auth_id}`, event_time: now, customer_id: `${ns}-${e.customer_id}`,
-          card_token: e.card_token.replace(/^tok_/, `tok_${ns}_`), terminal_id: `${ns}-${e.terminal_id}`,
+          ...e,
+          auth_id: `${o.runId}-${e.auth_id}`,
+          event_time: now,
+          customer_id: `${ns}-${e.customer_id}`,
+          card_token: e.card_token.replace(/^tok_/, `tok_${ns}_`),
+          terminal_id: `${ns}-${e.terminal_id}`,
           device_id: e.device_id === null ? null : `${ns}-${e.device_id}`,
         };
         if (o.badEvery > 0 && (sent + bad + 1) % o.badEvery === 0) {
@@ -77,10 +100,19 @@ export async function generateLoad(kafka: Kafka, codecs: AvroCodecs, topics: { a
         messages.push({ key: ev.card_token, value: await codecs.encodeAuthorization(ev) });
         sent++;
         if (tx.fraud) {
-          pendingLabels.push({ due: now + o.labelDelayMs, label: {
-            auth_id: ev.auth_id, card_token: ev.card_token, customer_id: ev.customer_id, terminal_id: ev.terminal_id,
-            tx_time: ev.event_time, label_time: now + o.labelDelayMs, fraud: true, source: 'chargeback',
-          } });
+          pendingLabels.push({
+            due: now + o.labelDelayMs,
+            label: {
+              auth_id: ev.auth_id,
+              card_token: ev.card_token,
+              customer_id: ev.customer_id,
+              terminal_id: ev.terminal_id,
+              tx_time: ev.event_time,
+              label_time: now + o.labelDelayMs,
+              fraud: true,
+              source: 'chargeback',
+            },
+          });
         }
       }
       const topicMessages = [{ topic: topics.authorizations, messages }];
@@ -100,8 +132,13 @@ export async function generateLoad(kafka: Kafka, codecs: AvroCodecs, topics: { a
   }
   const elapsed = (Date.now() - started) / 1000;
   return {
-    run_id: o.runId, sent, malformed: bad, labels: labelsSent, labels_not_due: pendingLabels.length,
-    seconds: Math.round(elapsed * 100) / 100, rate_eps: Math.round((sent + bad) / elapsed),
+    run_id: o.runId,
+    sent,
+    malformed: bad,
+    labels: labelsSent,
+    labels_not_due: pendingLabels.length,
+    seconds: Math.round(elapsed * 100) / 100,
+    rate_eps: Math.round((sent + bad) / elapsed),
   };
 }
 
@@ -109,13 +146,24 @@ export async function generateLoad(kafka: Kafka, codecs: AvroCodecs, topics: { a
  * Starts `fraud-engine simulate --to-kafka [args]` as a separate process (its own CPU, like a
  * gateway) with `env`; `summary` resolves once it exits (a non-zero exit is an error).
  */
-export function startLoadGenerator(args: string[], env: NodeJS.ProcessEnv = process.env): { process: ChildProcess; summary: Promise<LoadSummary> } {
-  const load = spawn(process.execPath, [BIN, 'simulate', '--to-kafka', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });
+export function startLoadGenerator(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { process: ChildProcess; summary: Promise<LoadSummary> } {
+  const load = spawn(process.execPath, [BIN, 'simulate', '--to-kafka', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
   let out = '';
-  load.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  const summary = new Promise<LoadSummary>((resolve, reject) => load.once('exit', (code) => {
-    if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadSummary);
-    else reject(new Error(`load generator exited with code ${code ?? 1}`));
-  }));
+  load.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const summary = new Promise<LoadSummary>((resolve, reject) =>
+    load.once('exit', (code) => {
+      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadSummary);
+      else reject(new Error(`load generator exited with code ${code ?? 1}`));
+    }),
+  );
   return { process: load, summary };
 }

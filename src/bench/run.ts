@@ -29,7 +29,16 @@ export interface BenchOptions {
 
 const HTTP_PORT = 9470;
 
-interface Run { cfg: EngineConfig; kafka: Kafka; codecs: AvroCodecs; redis: Redis; runId: string; prefix: string; o: BenchOptions; engine: ChildEngineProcess | null }
+interface Run {
+  cfg: EngineConfig;
+  kafka: Kafka;
+  codecs: AvroCodecs;
+  redis: Redis;
+  runId: string;
+  prefix: string;
+  o: BenchOptions;
+  engine: ChildEngineProcess | null;
+}
 
 function startEngine(run: Run, topics: BenchTopics, group: string, phase: string): ChildEngineProcess {
   run.engine = ChildEngineProcess.start({
@@ -37,10 +46,15 @@ function startEngine(run: Run, topics: BenchTopics, group: string, phase: string
     httpPort: HTTP_PORT,
     env: {
       ...process.env,
-      FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_DECISIONS: topics.output,
-      FRAUD_KAFKA_TOPIC_LABELS: topics.labels, FRAUD_KAFKA_TOPIC_DLQ: topics.dlq,
-      FRAUD_KAFKA_GROUP_ID: group, FRAUD_REDIS_KEY_PREFIX: run.prefix, FRAUD_ENGINE_HTTP_PORT: String(HTTP_PORT),
-      FRAUD_ENGINE_LOG_LEVEL: 'warn', FRAUD_KAFKA_BROKERS: run.cfg.kafka.brokers.join(','),
+      FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input,
+      FRAUD_KAFKA_TOPIC_DECISIONS: topics.output,
+      FRAUD_KAFKA_TOPIC_LABELS: topics.labels,
+      FRAUD_KAFKA_TOPIC_DLQ: topics.dlq,
+      FRAUD_KAFKA_GROUP_ID: group,
+      FRAUD_REDIS_KEY_PREFIX: run.prefix,
+      FRAUD_ENGINE_HTTP_PORT: String(HTTP_PORT),
+      FRAUD_ENGINE_LOG_LEVEL: 'warn',
+      FRAUD_KAFKA_BROKERS: run.cfg.kafka.brokers.join(','),
     },
   });
   return run.engine;
@@ -56,8 +70,13 @@ const rssMb = (engine: ChildEngineProcess): number => {
   return kb === null ? NaN : round(kb / 1024);
 };
 
-async function scanKeys(redis: Redis, pattern: string, each: (keys: string[]) => Promise<unknown> = async () => undefined): Promise<number> {
-  let cursor = '0', n = 0;
+async function scanKeys(
+  redis: Redis,
+  pattern: string,
+  each: (keys: string[]) => Promise<unknown> = async () => undefined,
+): Promise<number> {
+  let cursor = '0',
+    n = 0;
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
     cursor = next;
@@ -67,14 +86,18 @@ async function scanKeys(redis: Redis, pattern: string, each: (keys: string[]) =>
   return n;
 }
 
-const redisUsedMemory = async (redis: Redis): Promise<number> => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+const redisUsedMemory = async (redis: Redis): Promise<number> =>
+  Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
 
 /** (b) The engine at saturation on a preloaded topic: decisions per second, peak RSS, stages, Redis bytes per card. */
 async function saturation(run: Run, sat: BenchTopics, n: number) {
   const memBefore = await redisUsedMemory(run.redis);
   const engine = startEngine(run, sat, `${run.runId}-engine`, 'saturation');
   await engine.waitReady({ intervalMs: 200 });
-  let first = 0, last = 0, done = 0, peakRss = 0;
+  let first = 0,
+    last = 0,
+    done = 0,
+    peakRss = 0;
   const until = Date.now() + 600_000;
   while (done < n && Date.now() < until) {
     done = await metricOf(engine, 'fraud_decisions_total');
@@ -89,9 +112,20 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
   const fullEps = (done - degraded) / ((last - first) / 1000);
   const memAfter = await redisUsedMemory(run.redis);
   const cards = await scanKeys(run.redis, `${run.prefix}:{k:*}:tx`);
-  run.o.log(`   ${Math.round(eps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`);
+  run.o.log(
+    `   ${Math.round(eps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`,
+  );
   await stopEngine(run);
-  return { eps, fullEps, peakRss, stages, batches, degraded, degradedByReason, redisBytesPerCard: (memAfter - memBefore) / Math.max(1, cards) };
+  return {
+    eps,
+    fullEps,
+    peakRss,
+    stages,
+    batches,
+    degraded,
+    degradedByReason,
+    redisBytesPerCard: (memAfter - memBefore) / Math.max(1, cards),
+  };
 }
 
 /** (c) Fixed rates from a separate load generator, latency read back by a separate consumer. */
@@ -103,9 +137,17 @@ async function fixedRates(run: Run, rt: BenchTopics, seconds: number) {
     const before = await engineCounters(engine);
     const r = await fixedRate(run.kafka, run.codecs, rt, rate, seconds, `${run.runId}-r${rate}`);
     const d = deltaOf(await engineCounters(engine), before);
-    const row = { ...r, degraded_decisions: d.degraded, degraded_by_reason: d.degradedByReason, mean_batch_size: round(d.events / Math.max(1, d.batches), 1), mean_stage_ms_per_batch: d.stages };
-    run.o.log(`   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${d.degraded} degraded ${JSON.stringify(d.degradedByReason)}, ` +
-      `parts (p50, p99) ${JSON.stringify(r.parts_p50_p99_ms)}, batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`);
+    const row = {
+      ...r,
+      degraded_decisions: d.degraded,
+      degraded_by_reason: d.degradedByReason,
+      mean_batch_size: round(d.events / Math.max(1, d.batches), 1),
+      mean_stage_ms_per_batch: d.stages,
+    };
+    run.o.log(
+      `   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${d.degraded} degraded ${JSON.stringify(d.degradedByReason)}, ` +
+        `parts (p50, p99) ${JSON.stringify(r.parts_p50_p99_ms)}, batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`,
+    );
     rows.push(row);
   }
   const rss = rssMb(engine);
@@ -119,12 +161,31 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
   const rateSeconds = o.quick ? 20 : 60;
   const runId = `bench-${Date.now().toString(36)}`;
   const kafka = createKafka(cfg.kafka, undefined, '-bench');
-  const sat: BenchTopics = { input: `${runId}-in`, output: `${runId}-out`, labels: `${runId}-labels`, dlq: `${runId}-dlq` };
-  const rt: BenchTopics = { input: `${runId}-rin`, output: `${runId}-rout`, labels: `${runId}-rlabels`, dlq: `${runId}-rdlq` };
+  const sat: BenchTopics = {
+    input: `${runId}-in`,
+    output: `${runId}-out`,
+    labels: `${runId}-labels`,
+    dlq: `${runId}-dlq`,
+  };
+  const rt: BenchTopics = {
+    input: `${runId}-rin`,
+    output: `${runId}-rout`,
+    labels: `${runId}-rlabels`,
+    dlq: `${runId}-rdlq`,
+  };
   const passOut = `${runId}-pass`;
   const all = [...Object.values(sat), ...Object.values(rt), passOut];
   const redis = await connectRedis(cfg.redis, { options: {} });
-  const run: Run = { cfg, kafka, redis, runId, prefix: `fe-${runId}`, o, engine: null, codecs: null as unknown as AvroCodecs };
+  const run: Run = {
+    cfg,
+    kafka,
+    redis,
+    runId,
+    prefix: `fe-${runId}`,
+    o,
+    engine: null,
+    codecs: null as unknown as AvroCodecs,
+  };
   try {
     await createTopics(kafka, all);
     run.codecs = await codecsFromConfig(cfg, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
@@ -140,24 +201,40 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     o.log(`c. fixed rates, ${rateSeconds} s each`);
     const fixed = await fixedRates(run, rt, rateSeconds);
 
-    const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+      dependencies: Record<string, string>;
+    };
     const stack = readFileSync(resolve(ROOT, 'scripts/stack'), 'utf8');
     return {
       passthrough: { throughput_eps: Math.round(passEps) },
       engine: {
-        throughput_eps: Math.round(s.eps), full_feature_eps: Math.round(s.fullEps), rss_mb: Math.max(s.peakRss, fixed.rss),
-        mean_stage_ms_per_batch: s.stages, mean_batch_size: round(n / s.batches), degraded_decisions: s.degraded, degraded_by_reason: s.degradedByReason,
+        throughput_eps: Math.round(s.eps),
+        full_feature_eps: Math.round(s.fullEps),
+        rss_mb: Math.max(s.peakRss, fixed.rss),
+        mean_stage_ms_per_batch: s.stages,
+        mean_batch_size: round(n / s.batches),
+        degraded_decisions: s.degraded,
+        degraded_by_reason: s.degradedByReason,
       },
       ratio: round(s.eps / passEps, 3),
       fixed_rate: fixed.rows,
       redis_bytes_per_card: Math.round(s.redisBytesPerCard),
       redis_bytes_per_1000_cards: Math.round(s.redisBytesPerCard * 1000),
       events: { saturation: n, fixed_rate_seconds: rateSeconds, partitions: PARTITIONS, quick: o.quick },
-      machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gb: round(totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        cpus: cpus().length,
+        cpu_model: cpus()[0]?.model ?? 'unknown',
+        memory_gb: round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
       versions: {
-        engine: pkg.version, kafka: /KAFKA_VERSION:-([^}]+)/.exec(stack)?.[1], kafkajs: pkg.dependencies.kafkajs,
+        engine: pkg.version,
+        kafka: /KAFKA_VERSION:-([^}]+)/.exec(stack)?.[1],
+        kafkajs: pkg.dependencies.kafkajs,
         'onnxruntime-node': pkg.dependencies['onnxruntime-node'],
-        model: (JSON.parse(readFileSync(resolve(ROOT, 'models/model.json'), 'utf8')) as { model_version: string }).model_version,
+        model: (JSON.parse(readFileSync(resolve(ROOT, 'models/model.json'), 'utf8')) as { model_version: string })
+          .model_version,
       },
     };
   } finally {

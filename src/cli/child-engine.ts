@@ -13,7 +13,10 @@ import { resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = resolve(ROOT, 'bin/fraud-engine.js');
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 export interface ChildEngineOptions {
   /** The whole environment of the child (FRAUD_ENGINE_HTTP_PORT included when not the configured one). */
@@ -32,19 +35,31 @@ export class ChildEngineProcess {
   readonly exited: Promise<Exit>;
   readonly url: string;
 
-  private constructor(readonly proc: ChildProcess, host: string, readonly httpPort: number) {
+  private constructor(
+    readonly proc: ChildProcess,
+    host: string,
+    readonly httpPort: number,
+  ) {
     this.url = `http://${host}:${httpPort}`;
     this.exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
   }
 
   /** Spawns `node [nodeArgs] bin/fraud-engine.js run [args]`. */
   static start(o: ChildEngineOptions): ChildEngineProcess {
-    const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, 'run', ...(o.args ?? [])], { cwd: ROOT, stdio: o.stdio ?? ['ignore', 'ignore', 'inherit'], env: o.env });
+    const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), BIN, 'run', ...(o.args ?? [])], {
+      cwd: ROOT,
+      stdio: o.stdio ?? ['ignore', 'ignore', 'inherit'],
+      env: o.env,
+    });
     return new ChildEngineProcess(proc, o.httpHost ?? '127.0.0.1', o.httpPort);
   }
 
-  get pid(): number | undefined { return this.proc.pid; }
-  get alive(): boolean { return this.proc.exitCode === null && this.proc.signalCode === null; }
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+  get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
 
   async get(path: string): Promise<{ status: number; body: string }> {
     const res = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(2000) });
@@ -55,7 +70,14 @@ export class ChildEngineProcess {
    * Waits for /readyz to answer 200 (or `accept` to take its answer), failing when the engine
    * exits or `timeoutMs` passes; `detail` adds to the error (the engine's name, its log).
    */
-  async waitReady(o: { timeoutMs?: number; intervalMs?: number; accept?: (r: { status: number; body: string }) => boolean; detail?: () => string } = {}): Promise<void> {
+  async waitReady(
+    o: {
+      timeoutMs?: number;
+      intervalMs?: number;
+      accept?: (r: { status: number; body: string }) => boolean;
+      detail?: () => string;
+    } = {},
+  ): Promise<void> {
     const timeoutMs = o.timeoutMs ?? 60_000;
     const until = Date.now() + timeoutMs;
     const detail = () => (o.detail ? `\n${o.detail()}` : '');
@@ -64,8 +86,11 @@ export class ChildEngineProcess {
       try {
         const r = await this.get('/readyz');
         if (r.status === 200 || o.accept?.(r)) return;
-      } catch { /* not listening yet */ }
-      if (Date.now() > until) throw new Error(`engine not ready within ${timeoutMs} ms (${this.url}/readyz)${detail()}`);
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > until)
+        throw new Error(`engine not ready within ${timeoutMs} ms (${this.url}/readyz)${detail()}`);
       await new Promise((r) => setTimeout(r, o.intervalMs ?? 100));
     }
   }

@@ -13,7 +13,10 @@ export function codecTopics(k: EngineConfig['kafka']): TopicNames {
 }
 
 /** The codecs of the configured topics (or of `topics`), registered with the configured registry. */
-export function codecsFromConfig(cfg: { schema_registry: EngineConfig['schema_registry']; kafka?: EngineConfig['kafka'] }, topics?: TopicNames): Promise<AvroCodecs> {
+export function codecsFromConfig(
+  cfg: { schema_registry: EngineConfig['schema_registry']; kafka?: EngineConfig['kafka'] },
+  topics?: TopicNames,
+): Promise<AvroCodecs> {
   const names = topics ?? (cfg.kafka ? codecTopics(cfg.kafka) : null);
   if (!names) throw new Error('codecsFromConfig: no topics (neither kafka.topic_* nor explicit names)');
   return AvroCodecs.create(cfg.schema_registry.url, names, cfg.schema_registry);
@@ -45,10 +48,16 @@ export function redisFromConfig(cfg: EngineConfig['redis'], options: RedisOption
  * redisFromConfig, connected: unreachable, bad credentials or an untrusted certificate fail
  * here, naming Redis and the reason. `onError` sees every error event of the client's life.
  */
-export async function connectRedis(cfg: EngineConfig['redis'], o: { options?: RedisOptions; onError?: (err: Error) => void } = {}): Promise<Redis> {
+export async function connectRedis(
+  cfg: EngineConfig['redis'],
+  o: { options?: RedisOptions; onError?: (err: Error) => void } = {},
+): Promise<Redis> {
   const redis = redisFromConfig(cfg, o.options);
   let last = '';
-  redis.on('error', (err: Error) => { last = err.message; o.onError?.(err); });
+  redis.on('error', (err: Error) => {
+    last = err.message;
+    o.onError?.(err);
+  });
   await redis.connect().catch((err: Error) => {
     redis.disconnect();
     throw new Error(`cannot connect to Redis (redis.url): ${last || err.message}`);

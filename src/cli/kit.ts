@@ -25,18 +25,28 @@ class HelpRequested extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 /** What parseArgs gives for `O`: each option's value, undefined when absent. */
-export type Values<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>>['values'];
+export type Values<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>
+>['values'];
 
 /**
  * parseArgs, strict, with `--help` / `-h` added: a bad option is a UsageError carrying the usage,
  * `--help` ends the command with the usage on stdout (both through `guarded`).
  */
 export function parseOrUsage<const O extends Options>(
-  args: string[], options: O, usage: string, { positionals = false } = {},
+  args: string[],
+  options: O,
+  usage: string,
+  { positionals = false } = {},
 ): { values: Values<O>; positionals: string[] } {
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals, strict: true });
+    parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: positionals,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${usage}`);
   }
@@ -48,12 +58,21 @@ export function parseOrUsage<const O extends Options>(
  * Runs a command's body: the usage for --help (0), usage and configuration errors printed (2);
  * `known` maps the errors a user can act on to an exit code (after printing), anything else is thrown.
  */
-export async function guarded(body: () => Promise<number>, known: (err: unknown) => number | undefined = () => undefined): Promise<number> {
+export async function guarded(
+  body: () => Promise<number>,
+  known: (err: unknown) => number | undefined = () => undefined,
+): Promise<number> {
   try {
     return await body();
   } catch (err) {
-    if (err instanceof HelpRequested) { console.log(err.message); return 0; }
-    if (err instanceof UsageError || err instanceof ConfigError) { console.error(err.message); return 2; }
+    if (err instanceof HelpRequested) {
+      console.log(err.message);
+      return 0;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
     const code = known(err);
     if (code !== undefined) return code;
     throw err;
@@ -69,7 +88,8 @@ export function configOf(path: string | undefined): EngineConfig {
 export function intOption(name: string, raw: string | undefined, dflt: number, min = 0): number {
   if (raw === undefined) return dflt;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
   return n;
 }
 
@@ -77,19 +97,26 @@ export function intOption(name: string, raw: string | undefined, dflt: number, m
 export function numberOption(name: string, raw: string | undefined, dflt: number, min = 0): number {
   if (raw === undefined) return dflt;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min)
+    throw new UsageError(`--${name} must be a number >= ${min}, got '${raw}'`);
   return n;
 }
 
 /** One of `allowed`, or undefined when absent. */
-export function choiceOption<const T extends string>(name: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
+export function choiceOption<const T extends string>(
+  name: string,
+  raw: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
   if (raw === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got '${raw}'`);
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new UsageError(`--${name} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got '${raw}'`);
   return raw as T;
 }
 
 /** A history file's format option: csv | jsonl, undefined = from the file's extension. */
-export const formatOption = (raw: string | undefined): 'csv' | 'jsonl' | undefined => choiceOption('format', raw, ['csv', 'jsonl'] as const);
+export const formatOption = (raw: string | undefined): 'csv' | 'jsonl' | undefined =>
+  choiceOption('format', raw, ['csv', 'jsonl'] as const);
 
 /**
  * Epoch ms of a time option: `2026-01-31` (UTC midnight), an ISO date-time, or epoch ms digits;
@@ -97,7 +124,8 @@ export const formatOption = (raw: string | undefined): 'csv' | 'jsonl' | undefin
  */
 export function parseTime(name: string, v: string): number {
   const t = /^\d{10,}$/.test(v) ? Number(v) : Date.parse(/T|\s\d/.test(v) ? v : `${v}T00:00:00Z`);
-  if (!Number.isFinite(t)) throw new UsageError(`--${name}: not a time: '${v}' (use 2026-01-31, 2026-01-31T14:00:00Z or epoch ms)`);
+  if (!Number.isFinite(t))
+    throw new UsageError(`--${name}: not a time: '${v}' (use 2026-01-31, 2026-01-31T14:00:00Z or epoch ms)`);
   return t;
 }
 
@@ -118,7 +146,9 @@ export interface LineWriter {
 export function lineWriter(path: string): LineWriter {
   const s: Writable = path === '-' ? process.stdout : createWriteStream(path);
   return {
-    async write(text) { if (!s.write(text)) await once(s, 'drain'); },
+    async write(text) {
+      if (!s.write(text)) await once(s, 'drain');
+    },
     async close() {
       if (s === process.stdout) return;
       s.end();
@@ -151,7 +181,10 @@ export function runUntilStopped(service: Service, log: Logger, budgetMs: number)
       if (stopping) return;
       stopping = true;
       log.info({ reason }, 'shutting down: finishing the batch in flight');
-      const hard = setTimeout(() => { log.error('shutdown budget exceeded, exiting'); process.exit(code || 1); }, budgetMs);
+      const hard = setTimeout(() => {
+        log.error('shutdown budget exceeded, exiting');
+        process.exit(code || 1);
+      }, budgetMs);
       hard.unref();
       service.stop().then(
         () => {
@@ -159,7 +192,10 @@ export function runUntilStopped(service: Service, log: Logger, budgetMs: number)
           resolveExit(code);
           setTimeout(() => process.exit(code), 500).unref();
         },
-        (err: unknown) => { log.error({ err }, 'shutdown failed'); resolveExit(code || 1); },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          resolveExit(code || 1);
+        },
       );
     };
     process.once('SIGTERM', () => shutdown('SIGTERM', 0));

@@ -6,20 +6,59 @@ type CommandModule = { default: (argv: string[]) => Promise<number> };
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   run: { summary: 'consume authorizations from Kafka and produce decisions', load: () => import('../commands/run.js') },
-  simulate: { summary: 'generate synthetic card transactions (file or Kafka load)', load: () => import('../commands/simulate.js') },
-  features: { summary: 'compute the feature vector of every transaction in a file (backfill, parity)', load: () => import('../commands/features.js') },
-  replay: { summary: 'run the decision pipeline embedded over a file of past transactions', load: () => import('../commands/replay.js') },
-  demo: { summary: 'the engine end to end on the local stack with a live summary (npm run demo)', load: () => import('../commands/demo.js') },
-  train: { summary: 'log the engine\'s feature vectors for a history file and fit the ONNX model (training/)', load: () => import('../commands/train.js') },
-  bench: { summary: 'throughput and latency of the engine beside a kafkajs passthrough (npm run bench)', load: () => import('../commands/bench.js') },
+  simulate: {
+    summary: 'generate synthetic card transactions (file or Kafka load)',
+    load: () => import('../commands/simulate.js'),
+  },
+  features: {
+    summary: 'compute the feature vector of every transaction in a file (backfill, parity)',
+    load: () => import('../commands/features.js'),
+  },
+  replay: {
+    summary: 'run the decision pipeline embedded over a file of past transactions',
+    load: () => import('../commands/replay.js'),
+  },
+  demo: {
+    summary: 'the engine end to end on the local stack with a live summary (npm run demo)',
+    load: () => import('../commands/demo.js'),
+  },
+  train: {
+    summary: "log the engine's feature vectors for a history file and fit the ONNX model (training/)",
+    load: () => import('../commands/train.js'),
+  },
+  bench: {
+    summary: 'throughput and latency of the engine beside a kafkajs passthrough (npm run bench)',
+    load: () => import('../commands/bench.js'),
+  },
   topics: { summary: 'create the topics of config/topics.tsv (ensure)', load: () => import('../commands/topics.js') },
-  schemas: { summary: 'register the Avro schemas of config/schemas with the registry', load: () => import('../commands/schemas.js') },
-  rules: { summary: 'validate, publish, diff, activate (roll back) and backtest CEL rulesets (PostgreSQL versions)', load: () => import('../commands/rules.js') },
-  lists: { summary: 'add, remove and show allow/block list values (PostgreSQL; engines take them up at once)', load: async () => ({ default: (await import('../commands/rules.js')).lists }) },
-  sink: { summary: 'sink audit: write every decision to PostgreSQL (audit trail, partitioned by day)', load: () => import('../commands/sink.js') },
-  decisions: { summary: 'show <auth_id> | search --card TOKEN --from T --to T: read the audit trail', load: () => import('../commands/decisions.js') },
-  explain: { summary: 'explain a stored decision with an OpenAI-compatible chat model (analyst assistant)', load: () => import('../commands/explain.js') },
-  'draft-rule': { summary: 'draft one CEL rule from plain words with the assistant, validate and backtest it (= rules draft)', load: () => import('../commands/rules-draft.js') },
+  schemas: {
+    summary: 'register the Avro schemas of config/schemas with the registry',
+    load: () => import('../commands/schemas.js'),
+  },
+  rules: {
+    summary: 'validate, publish, diff, activate (roll back) and backtest CEL rulesets (PostgreSQL versions)',
+    load: () => import('../commands/rules.js'),
+  },
+  lists: {
+    summary: 'add, remove and show allow/block list values (PostgreSQL; engines take them up at once)',
+    load: async () => ({ default: (await import('../commands/rules.js')).lists }),
+  },
+  sink: {
+    summary: 'sink audit: write every decision to PostgreSQL (audit trail, partitioned by day)',
+    load: () => import('../commands/sink.js'),
+  },
+  decisions: {
+    summary: 'show <auth_id> | search --card TOKEN --from T --to T: read the audit trail',
+    load: () => import('../commands/decisions.js'),
+  },
+  explain: {
+    summary: 'explain a stored decision with an OpenAI-compatible chat model (analyst assistant)',
+    load: () => import('../commands/explain.js'),
+  },
+  'draft-rule': {
+    summary: 'draft one CEL rule from plain words with the assistant, validate and backtest it (= rules draft)',
+    load: () => import('../commands/rules-draft.js'),
+  },
 };
 
 function usage(): string {

@@ -16,10 +16,16 @@ Needs the local stack (scripts/stack up); deletes the topics and Redis keys it c
 
 export default function bench(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, { quick: { type: 'boolean' }, json: { type: 'string' }, config: { type: 'string' }, profile: { type: 'string' } }, HELP);
+    const { values } = parseOrUsage(
+      argv,
+      { quick: { type: 'boolean' }, json: { type: 'string' }, config: { type: 'string' }, profile: { type: 'string' } },
+      HELP,
+    );
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
     const result = await runBench(cfg, {
-      quick: values.quick === true, profileDir: values.profile ? resolve(values.profile) : undefined, log: (msg) => console.error(`[bench] ${msg}`),
+      quick: values.quick === true,
+      profileDir: values.profile ? resolve(values.profile) : undefined,
+      log: (msg) => console.error(`[bench] ${msg}`),
     });
     console.log(JSON.stringify(result, null, 2));
     if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');

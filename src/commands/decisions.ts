@@ -3,7 +3,16 @@
  * --to <time>`: the audit trail in PostgreSQL (written by `sink audit`), for analysts.
  */
 import type pg from 'pg';
-import { choiceOption, configOf, guarded, HELP_WORDS, intOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
+import {
+  choiceOption,
+  configOf,
+  guarded,
+  HELP_WORDS,
+  intOption,
+  parseOrUsage,
+  parseTime,
+  UsageError,
+} from '../cli/kit.js';
 import { table } from '../observability/table.js';
 import { AuditConfigError, createAuditPool, isMissingTable } from '../sinks/audit/pool.js';
 import { getDecision, searchDecisions, type AuditRecord } from '../sinks/audit/queries.js';
@@ -19,8 +28,13 @@ const fmtScore = (s: number | null) => (s === null ? '-' : s.toFixed(3));
 /** A fixed-width table of decisions, one per line, newest first. */
 export function formatTable(rows: readonly AuditRecord[]): string {
   const lines = rows.map((r) => [
-    r.event_time, r.auth_id, r.outcome, fmtScore(r.score), r.reasons.join(',') || '-',
-    r.rule_hits.map((h) => (h.mode === 'SHADOW' ? `(${h.rule_id})` : h.rule_id)).join(',') || '-', r.degraded.join(',') || '-',
+    r.event_time,
+    r.auth_id,
+    r.outcome,
+    fmtScore(r.score),
+    r.reasons.join(',') || '-',
+    r.rule_hits.map((h) => (h.mode === 'SHADOW' ? `(${h.rule_id})` : h.rule_id)).join(',') || '-',
+    r.degraded.join(',') || '-',
   ]);
   const head = ['event_time', 'auth_id', 'outcome', 'score', 'reasons', 'rule_hits', 'degraded'];
   return `${table([head, ...lines])}\n(${rows.length} decision${rows.length === 1 ? '' : 's'}; shadow rule hits in parentheses)`;
@@ -39,22 +53,38 @@ async function decisionsMain(sub: string, rest: string[]): Promise<number> {
   if (sub === 'show') {
     const { values, positionals } = parseOrUsage(rest, { config: { type: 'string' } }, HELP, { positionals: true });
     const authId = positionals[0];
-    if (!authId || positionals.length > 1) { console.error(HELP); return 2; }
+    if (!authId || positionals.length > 1) {
+      console.error(HELP);
+      return 2;
+    }
     const rec = await withPool(values.config, (pool) => getDecision(pool, authId));
-    if (!rec) { console.error(`no decision for auth id '${authId}' in the audit trail`); return 1; }
+    if (!rec) {
+      console.error(`no decision for auth id '${authId}' in the audit trail`);
+      return 1;
+    }
     console.log(JSON.stringify(rec, null, 2));
     return 0;
   }
   if (sub === 'search') {
-    const { values } = parseOrUsage(rest, {
-      card: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, outcome: { type: 'string' },
-      limit: { type: 'string' }, format: { type: 'string' }, config: { type: 'string' },
-    }, HELP);
+    const { values } = parseOrUsage(
+      rest,
+      {
+        card: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        outcome: { type: 'string' },
+        limit: { type: 'string' },
+        format: { type: 'string' },
+        config: { type: 'string' },
+      },
+      HELP,
+    );
     if (!values.card) throw new UsageError(`--card is required\n\n${HELP}`);
     const format = choiceOption('format', values.format, ['table', 'jsonl'] as const) ?? 'table';
     const outcome = choiceOption('outcome', values.outcome, ['APPROVE', 'REVIEW', 'DECLINE'] as const);
     const q = {
-      card: values.card, limit: intOption('limit', values.limit, 100, 1),
+      card: values.card,
+      limit: intOption('limit', values.limit, 100, 1),
       ...(values.from ? { from: parseTime('from', values.from) } : {}),
       ...(values.to ? { to: parseTime('to', values.to) } : {}),
       ...(outcome ? { outcome } : {}),
@@ -69,10 +99,24 @@ async function decisionsMain(sub: string, rest: string[]): Promise<number> {
 
 export default function decisions(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || HELP_WORDS.includes(sub)) { console.log(HELP); return Promise.resolve(sub ? 0 : 2); }
-  return guarded(() => decisionsMain(sub, rest), (err) => {
-    if (err instanceof AuditConfigError) { console.error(err.message); return 2; }
-    if (isMissingTable(err)) { console.error('the audit table decision_audit does not exist yet: start `fraud-engine sink audit` once (it applies migration 010_audit)'); return 1; }
-    return undefined;
-  });
+  if (!sub || HELP_WORDS.includes(sub)) {
+    console.log(HELP);
+    return Promise.resolve(sub ? 0 : 2);
+  }
+  return guarded(
+    () => decisionsMain(sub, rest),
+    (err) => {
+      if (err instanceof AuditConfigError) {
+        console.error(err.message);
+        return 2;
+      }
+      if (isMissingTable(err)) {
+        console.error(
+          'the audit table decision_audit does not exist yet: start `fraud-engine sink audit` once (it applies migration 010_audit)',
+        );
+        return 1;
+      }
+      return undefined;
+    },
+  );
 }

@@ -24,7 +24,11 @@ or dead-lettered. The engine's log: .stack/logs/engine-demo.log.`;
 
 export default function demo(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, { rate: { type: 'string' }, duration: { type: 'string' }, config: { type: 'string' } }, HELP);
+    const { values } = parseOrUsage(
+      argv,
+      { rate: { type: 'string' }, duration: { type: 'string' }, config: { type: 'string' } },
+      HELP,
+    );
     const rate = numberOption('rate', values.rate, 1000);
     const duration = numberOption('duration', values.duration, 60);
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
@@ -43,11 +47,18 @@ export default function demo(argv: string[]): Promise<number> {
     console.error(`[demo] starting the engine (log: ${engineLog})`);
     const logStream = createWriteStream(engineLog, { flags: 'a' });
     await once(logStream, 'open');
-    const engine = ChildEngineProcess.start({ env: process.env, httpHost: cfg.engine.http_host, httpPort: cfg.engine.http_port, stdio: ['ignore', logStream, logStream] });
+    const engine = ChildEngineProcess.start({
+      env: process.env,
+      httpHost: cfg.engine.http_host,
+      httpPort: cfg.engine.http_port,
+      stdio: ['ignore', logStream, logStream],
+    });
     // The gateway's view: a separate consumer of decisions and dead letters.
     const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 20 });
     let joined = false;
-    reader.on(reader.events.GROUP_JOIN, () => { joined = true; });
+    reader.on(reader.events.GROUP_JOIN, () => {
+      joined = true;
+    });
     let load: ReturnType<typeof startLoadGenerator> | null = null;
     let ticker: NodeJS.Timeout | undefined;
     try {
@@ -60,8 +71,18 @@ export default function demo(argv: string[]): Promise<number> {
       await sleep(1500); // let the reader settle on the latest offsets
 
       console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
-      load = startLoadGenerator(['--rate', String(rate), '--duration', String(duration), '--run-id', runId, '--bad-every', '5000',
-        '--seed', String(Math.floor(Math.random() * 1e6))]);
+      load = startLoadGenerator([
+        '--rate',
+        String(rate),
+        '--duration',
+        String(duration),
+        '--run-id',
+        runId,
+        '--bad-every',
+        '5000',
+        '--seed',
+        String(Math.floor(Math.random() * 1e6)),
+      ]);
       ticker = setInterval(() => console.error(`[demo] ${view.tick()}`), 5000);
       const summary = await load.summary;
       // Drain: wait until every sent event has its decision (bounded).

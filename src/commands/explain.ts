@@ -17,29 +17,66 @@ The explanation is stored in decision_audit.explanation unless --no-store.
   --show-context    also print the context sent to the model (JSON, on stderr)`;
 
 export default function explain(argv: string[]): Promise<number> {
-  return guarded(async () => {
-    const { values, positionals } = parseOrUsage(argv, {
-      config: { type: 'string' }, rules: { type: 'string' }, 'no-store': { type: 'boolean' }, 'show-context': { type: 'boolean' },
-    }, HELP, { positionals: true });
-    const authId = positionals[0];
-    if (!authId || positionals.length > 1) { console.error(HELP); return 2; }
-    const settings = assistantSettings();
-    if (!settings.ok) { console.error(`explain: ${settings.message}`); return NOT_CONFIGURED_EXIT; }
-    const cfg = configOf(values.config);
-    const pool = createAuditPool(cfg.postgres, { max: 1, applicationName: 'fraud-engine-explain' });
-    try {
-      const r = await explainAuthorization({ pool, chat: openAIChat(settings.settings), authId, rulesDir: values.rules ?? cfg.rules.dir, store: !values['no-store'] });
-      if (values['show-context']) console.error(JSON.stringify(r.context, null, 2));
-      console.log(r.explanation);
-      if (!values['no-store']) console.error(r.stored ? `(stored in decision_audit.explanation for ${authId})` : '(not stored: the row is gone)');
-      return 0;
-    } finally {
-      await pool.end().catch(() => undefined);
-    }
-  }, (err) => {
-    if (err instanceof AuditConfigError) { console.error(err.message); return 2; }
-    if (err instanceof ExplainError || err instanceof AssistantError) { console.error(`explain: ${err.message}`); return 1; }
-    if (isMissingTable(err)) { console.error('explain: the audit table decision_audit does not exist yet: run `fraud-engine sink audit` first'); return 1; }
-    return undefined;
-  });
+  return guarded(
+    async () => {
+      const { values, positionals } = parseOrUsage(
+        argv,
+        {
+          config: { type: 'string' },
+          rules: { type: 'string' },
+          'no-store': { type: 'boolean' },
+          'show-context': { type: 'boolean' },
+        },
+        HELP,
+        { positionals: true },
+      );
+      const authId = positionals[0];
+      if (!authId || positionals.length > 1) {
+        console.error(HELP);
+        return 2;
+      }
+      const settings = assistantSettings();
+      if (!settings.ok) {
+        console.error(`explain: ${settings.message}`);
+        return NOT_CONFIGURED_EXIT;
+      }
+      const cfg = configOf(values.config);
+      const pool = createAuditPool(cfg.postgres, { max: 1, applicationName: 'fraud-engine-explain' });
+      try {
+        const r = await explainAuthorization({
+          pool,
+          chat: openAIChat(settings.settings),
+          authId,
+          rulesDir: values.rules ?? cfg.rules.dir,
+          store: !values['no-store'],
+        });
+        if (values['show-context']) console.error(JSON.stringify(r.context, null, 2));
+        console.log(r.explanation);
+        if (!values['no-store'])
+          console.error(
+            r.stored ? `(stored in decision_audit.explanation for ${authId})` : '(not stored: the row is gone)',
+          );
+        return 0;
+      } finally {
+        await pool.end().catch(() => undefined);
+      }
+    },
+    (err) => {
+      if (err instanceof AuditConfigError) {
+        console.error(err.message);
+        return 2;
+      }
+      if (err instanceof ExplainError || err instanceof AssistantError) {
+        console.error(`explain: ${err.message}`);
+        return 1;
+      }
+      if (isMissingTable(err)) {
+        console.error(
+          'explain: the audit table decision_audit does not exist yet: run `fraud-engine sink audit` first',
+        );
+        return 1;
+      }
+      return undefined;
+    },
+  );
 }

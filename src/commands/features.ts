@@ -5,7 +5,18 @@
  * check between the stores (both print identically). Redis is the configuration's (redis.*).
  */
 import { performance } from 'node:perf_hooks';
-import { choiceOption, configOf, formatOption, guarded, intOption, lineWriter, numberOption, parseOrUsage, required, UsageError } from '../cli/kit.js';
+import {
+  choiceOption,
+  configOf,
+  formatOption,
+  guarded,
+  intOption,
+  lineWriter,
+  numberOption,
+  parseOrUsage,
+  required,
+  UsageError,
+} from '../cli/kit.js';
 import { connectRedis } from '../cli/clients.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { writeFeatureCsv } from '../features/csv.js';
@@ -39,10 +50,20 @@ A one-line summary (rows, time, rate) goes to stderr.`;
 
 export default function features(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, {
-      input: { type: 'string', short: 'i' }, format: { type: 'string' }, out: { type: 'string', short: 'o' }, store: { type: 'string' },
-      'label-delay-days': { type: 'string' }, 'batch-size': { type: 'string' }, config: { type: 'string' }, backfill: { type: 'boolean' },
-    }, USAGE);
+    const { values } = parseOrUsage(
+      argv,
+      {
+        input: { type: 'string', short: 'i' },
+        format: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        store: { type: 'string' },
+        'label-delay-days': { type: 'string' },
+        'batch-size': { type: 'string' },
+        config: { type: 'string' },
+        backfill: { type: 'boolean' },
+      },
+      USAGE,
+    );
     const input = required(values.input, '--input', USAGE);
     const outPath = required(values.out, '--out', USAGE);
     const storeKind = choiceOption('store', values.store, ['memory', 'redis'] as const) ?? 'memory';
@@ -58,7 +79,11 @@ export default function features(argv: string[]): Promise<number> {
     if (storeKind === 'redis') {
       const cfg = configOf(values.config).redis;
       const redis = await connectRedis(cfg, { options: { maxRetriesPerRequest: 2 } });
-      const redisStore = new RedisFeatureStore(redis, { prefix: values.backfill ? cfg.key_prefix : `${cfg.key_prefix}-features-${process.pid}-${Date.now().toString(36)}` });
+      const redisStore = new RedisFeatureStore(redis, {
+        prefix: values.backfill
+          ? cfg.key_prefix
+          : `${cfg.key_prefix}-features-${process.pid}-${Date.now().toString(36)}`,
+      });
       store = redisStore;
       close = async () => {
         if (!values.backfill) await redisStore.deleteAll();
@@ -75,7 +100,9 @@ export default function features(argv: string[]): Promise<number> {
       await close();
     }
     const secs = (performance.now() - t0) / 1000;
-    console.error(`features: ${rows} rows, ${FEATURE_NAMES.length} features, store ${storeKind}, ${secs.toFixed(2)} s (${Math.round(rows / Math.max(secs, 1e-9))} tx/s)`);
+    console.error(
+      `features: ${rows} rows, ${FEATURE_NAMES.length} features, store ${storeKind}, ${secs.toFixed(2)} s (${Math.round(rows / Math.max(secs, 1e-9))} tx/s)`,
+    );
     return 0;
   });
 }

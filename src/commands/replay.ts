@@ -4,7 +4,17 @@
  * feature vectors the engine served (CSV, the training data), and an evaluation report over a window.
  */
 import { writeFileSync } from 'node:fs';
-import { configOf, formatOption, guarded, intOption, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
+import {
+  configOf,
+  formatOption,
+  guarded,
+  intOption,
+  lineWriter,
+  numberOption,
+  parseOrUsage,
+  parseTime,
+  UsageError,
+} from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { summaryText, writePlots } from '../evaluation/report.js';
 import { FEATURE_CSV_HEADER, featureCsvRow } from '../features/csv.js';
@@ -12,7 +22,6 @@ import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { defaultKnownCompromisedSince, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
-
 
 const HELP = `usage: fraud-engine replay --input FILE [options]
 
@@ -51,14 +60,31 @@ The report counts the removed cards, transactions and frauds (excluded_known_com
 
 export default function replay(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, {
-      input: { type: 'string' }, format: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' }, config: { type: 'string' },
-      'label-delay-days': { type: 'string' }, 'features-out': { type: 'string' }, output: { type: 'string' },
-      'eval-from': { type: 'string' }, 'eval-to': { type: 'string' }, report: { type: 'string' }, 'batch-size': { type: 'string' },
-      'exclude-known-compromised': { type: 'boolean' }, 'no-exclude-known-compromised': { type: 'boolean' },
-      'known-compromised-since': { type: 'string' },
-    }, HELP);
-    if (!values.input) { console.error(HELP); return 2; }
+    const { values } = parseOrUsage(
+      argv,
+      {
+        input: { type: 'string' },
+        format: { type: 'string' },
+        model: { type: 'string' },
+        rules: { type: 'string' },
+        config: { type: 'string' },
+        'label-delay-days': { type: 'string' },
+        'features-out': { type: 'string' },
+        output: { type: 'string' },
+        'eval-from': { type: 'string' },
+        'eval-to': { type: 'string' },
+        report: { type: 'string' },
+        'batch-size': { type: 'string' },
+        'exclude-known-compromised': { type: 'boolean' },
+        'no-exclude-known-compromised': { type: 'boolean' },
+        'known-compromised-since': { type: 'string' },
+      },
+      HELP,
+    );
+    if (!values.input) {
+      console.error(HELP);
+      return 2;
+    }
     const format = formatOption(values.format);
     const delayDays = numberOption('label-delay-days', values['label-delay-days'], 7);
     const batchSize = intOption('batch-size', values['batch-size'], 500, 1);
@@ -68,8 +94,15 @@ export default function replay(argv: string[]): Promise<number> {
     const time = (name: 'eval-from' | 'eval-to') => (values[name] === undefined ? null : parseTime(name, values[name]));
     const window = { from: time('eval-from'), to: time('eval-to') };
     const s = values['known-compromised-since'];
-    const since = s === 'all' ? null : s !== undefined ? parseTime('known-compromised-since', s) : defaultKnownCompromisedSince(window.from, delayDays);
-    const excludeKnown = values['no-exclude-known-compromised'] ? false : (values['exclude-known-compromised'] ?? window.from !== null);
+    const since =
+      s === 'all'
+        ? null
+        : s !== undefined
+          ? parseTime('known-compromised-since', s)
+          : defaultKnownCompromisedSince(window.from, delayDays);
+    const excludeKnown = values['no-exclude-known-compromised']
+      ? false
+      : (values['exclude-known-compromised'] ?? window.from !== null);
     const cfg = configOf(values.config);
     const t0 = performance.now();
 
@@ -80,16 +113,27 @@ export default function replay(argv: string[]): Promise<number> {
     const feats = values['features-out'] ? lineWriter(values['features-out']) : null;
     await feats?.write(FEATURE_CSV_HEADER);
     const run = await replayEvaluated({
-      records, scorer, rules, labelDelayDays: delayDays, batchSize, window, knownCompromised: excludeKnown ? { since } : null,
-      onDecision: out || feats ? async (r) => {
-        await out?.write(JSON.stringify({ ...r.decision, engine_latency_ms: undefined }) + '\n');
-        await feats?.write(featureCsvRow(r.decision.auth_id, r.vector));
-      } : undefined,
+      records,
+      scorer,
+      rules,
+      labelDelayDays: delayDays,
+      batchSize,
+      window,
+      knownCompromised: excludeKnown ? { since } : null,
+      onDecision:
+        out || feats
+          ? async (r) => {
+              await out?.write(JSON.stringify({ ...r.decision, engine_latency_ms: undefined }) + '\n');
+              await feats?.write(featureCsvRow(r.decision.auth_id, r.vector));
+            }
+          : undefined,
     });
     await out?.close();
     await feats?.close();
     const secs = (performance.now() - t0) / 1000;
-    console.error(`replay: ${run.decided} decisions in ${secs.toFixed(1)} s (${Math.round(run.decided / secs)} ev/s), model ${scorer.version}, ruleset ${rules.current().version}`);
+    console.error(
+      `replay: ${run.decided} decisions in ${secs.toFixed(1)} s (${Math.round(run.decided / secs)} ev/s), model ${scorer.version}, ruleset ${rules.current().version}`,
+    );
 
     const report = replayReport(run, { from: values['eval-from'] ?? null, to: values['eval-to'] ?? null });
     if (report) {

@@ -16,7 +16,14 @@ import { ruleLimitsOf } from '../rules/cost.js';
 import { formatRuleError, isRulesetPath, loadAndValidate } from '../rules/files.js';
 
 export interface BacktestArgs {
-  config?: string; input?: string; format?: string; 'label-delay-days'?: string; 'batch-size'?: string; model?: string; against?: string; json?: string;
+  config?: string;
+  input?: string;
+  format?: string;
+  'label-delay-days'?: string;
+  'batch-size'?: string;
+  model?: string;
+  against?: string;
+  json?: string;
 }
 
 export default async function rulesBacktest(path: string, values: BacktestArgs): Promise<number> {
@@ -35,22 +42,38 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
     console.error(`rules backtest: the proposed ruleset does not compile (${proposedFiles.errors.length} error(s))`);
     return 1;
   }
-  const baseline = await backtestBaseline(cfg, limits, { against: values.against, againstIsPath: values.against !== undefined && isRulesetPath(values.against) });
+  const baseline = await backtestBaseline(cfg, limits, {
+    against: values.against,
+    againstIsPath: values.against !== undefined && isRulesetPath(values.against),
+  });
   const proposed = compileRuleset(proposedFiles.def, baseline.lists ?? undefined, limits);
 
   const records = await readHistoryFile(input, format);
   const modelPath = values.model ?? cfg.model.path;
   const scorer = existsSync(modelPath) ? await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES }) : null;
-  if (!scorer) console.error(`rules backtest: no model at ${modelPath}: backtesting on rules only (score absent, thresholds unused)`);
+  if (!scorer)
+    console.error(
+      `rules backtest: no model at ${modelPath}: backtesting on rules only (score absent, thresholds unused)`,
+    );
 
   const report = await backtestRulesets({
-    input, records, baseline: baseline.ruleset, baselineSource: baseline.source, proposed, proposedSource: path, scorer, labelDelayDays: delay, batchSize,
+    input,
+    records,
+    baseline: baseline.ruleset,
+    baselineSource: baseline.source,
+    proposed,
+    proposedSource: path,
+    scorer,
+    labelDelayDays: delay,
+    batchSize,
   });
   console.log(backtestText(report));
   const bound = cfg.rules.max_rule_us_per_event;
   for (const r of report.rules) {
     if (bound > 0 && r.cost && r.cost.us_per_event > bound) {
-      console.error(`warning: rule '${r.id}' measured ${r.cost.us_per_event} µs per event, over rules.max_rule_us_per_event (${bound}): rules publish would refuse it`);
+      console.error(
+        `warning: rule '${r.id}' measured ${r.cost.us_per_event} µs per event, over rules.max_rule_us_per_event (${bound}): rules publish would refuse it`,
+      );
     }
   }
   if (values.json) {

@@ -9,7 +9,16 @@ import { existsSync } from 'node:fs';
 import { openAIChat, AssistantError } from '../assistant/client.js';
 import { draftAndBacktest, type DraftAndBacktest } from '../assistant/draft-backtest.js';
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
-import { choiceOption, configOf, formatOption, guarded, intOption, numberOption, parseOrUsage, UsageError } from '../cli/kit.js';
+import {
+  choiceOption,
+  configOf,
+  formatOption,
+  guarded,
+  intOption,
+  numberOption,
+  parseOrUsage,
+  UsageError,
+} from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
@@ -29,15 +38,34 @@ current ruleset, then with the draft added as an active rule). Prints the rule a
 
 export async function rulesDraft(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values, positionals } = parseOrUsage(argv, {
-      input: { type: 'string' }, format: { type: 'string' }, rules: { type: 'string' }, model: { type: 'string' }, config: { type: 'string' },
-      'label-delay-days': { type: 'string' }, priority: { type: 'string' }, mode: { type: 'string' }, owner: { type: 'string' },
-      'max-attempts': { type: 'string' }, json: { type: 'boolean' },
-    }, HELP, { positionals: true });
+    const { values, positionals } = parseOrUsage(
+      argv,
+      {
+        input: { type: 'string' },
+        format: { type: 'string' },
+        rules: { type: 'string' },
+        model: { type: 'string' },
+        config: { type: 'string' },
+        'label-delay-days': { type: 'string' },
+        priority: { type: 'string' },
+        mode: { type: 'string' },
+        owner: { type: 'string' },
+        'max-attempts': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      HELP,
+      { positionals: true },
+    );
     const request = positionals.join(' ').trim();
-    if (!request || !values.input) { console.error(HELP); return 2; }
+    if (!request || !values.input) {
+      console.error(HELP);
+      return 2;
+    }
     const settings = assistantSettings();
-    if (!settings.ok) { console.error(`rules draft: ${settings.message}`); return NOT_CONFIGURED_EXIT; }
+    if (!settings.ok) {
+      console.error(`rules draft: ${settings.message}`);
+      return NOT_CONFIGURED_EXIT;
+    }
 
     const format = formatOption(values.format);
     const s = {
@@ -55,7 +83,10 @@ export async function rulesDraft(argv: string[]): Promise<number> {
     try {
       base = loadRulesetFiles(rulesDir);
     } catch (err) {
-      if (err instanceof RuleError) { console.error(`rules draft: the current ruleset does not load: ${err.message}`); return 1; }
+      if (err instanceof RuleError) {
+        console.error(`rules draft: the current ruleset does not load: ${err.message}`);
+        return 1;
+      }
       throw err;
     }
     const records = await readHistoryFile(values.input, format);
@@ -65,18 +96,36 @@ export async function rulesDraft(argv: string[]): Promise<number> {
 
     let r: DraftAndBacktest;
     try {
-      r = await draftAndBacktest({ chat: openAIChat(settings.settings), request, records, base, scorer, settings: s, maxAttempts, labelDelayDays: delay });
+      r = await draftAndBacktest({
+        chat: openAIChat(settings.settings),
+        request,
+        records,
+        base,
+        scorer,
+        settings: s,
+        maxAttempts,
+        labelDelayDays: delay,
+      });
     } catch (err) {
-      if (err instanceof AssistantError) { console.error(`rules draft: ${err.message}`); return 1; }
+      if (err instanceof AssistantError) {
+        console.error(`rules draft: ${err.message}`);
+        return 1;
+      }
       throw err;
     }
-    r.draft.attempts.forEach((a, i) => { if (a.error) console.error(`attempt ${i + 1}/${maxAttempts} rejected: ${a.error}`); });
+    r.draft.attempts.forEach((a, i) => {
+      if (a.error) console.error(`attempt ${i + 1}/${maxAttempts} rejected: ${a.error}`);
+    });
     if (!r.rule || !r.backtest || !r.yaml) {
-      console.error(`rules draft: no valid rule after ${r.draft.attempts.length} attempt(s); last answer:\n${r.draft.attempts.at(-1)?.answer ?? ''}`);
+      console.error(
+        `rules draft: no valid rule after ${r.draft.attempts.length} attempt(s); last answer:\n${r.draft.attempts.at(-1)?.answer ?? ''}`,
+      );
       return 1;
     }
     if (values.json) {
-      console.log(JSON.stringify({ rule: r.rule, yaml: r.yaml, backtest: r.backtest, attempts: r.draft.attempts }, null, 2));
+      console.log(
+        JSON.stringify({ rule: r.rule, yaml: r.yaml, backtest: r.backtest, attempts: r.draft.attempts }, null, 2),
+      );
     } else {
       console.log(`# paste under 'rules:' in ${rulesDir}/*.yaml (not published)\n${r.yaml}\n`);
       console.log(ruleBacktestText(r.backtest, values.input));

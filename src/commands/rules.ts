@@ -53,7 +53,11 @@ const LISTS_HELP = `usage: fraud-engine lists <command> [--config config/default
 Lists: block_card, allow_card, block_customer, allow_customer, block_device, block_ip, block_email, block_terminal.`;
 
 const defaultAuthor = (): string => {
-  try { return process.env.FRAUD_RULES_AUTHOR ?? userInfo().username; } catch { return 'unknown'; }
+  try {
+    return process.env.FRAUD_RULES_AUTHOR ?? userInfo().username;
+  } catch {
+    return 'unknown';
+  }
 };
 
 /** The compile limits of the config (--config, else config/default.yaml when there is one, else the defaults). */
@@ -70,23 +74,39 @@ function loadFiles(path: string, limits: RuleLimits): { def: RulesetDef | null; 
   return r;
 }
 
-const printErrors = (errors: RuleError[]): void => { for (const e of errors) console.error(formatRuleError(e)); };
+const printErrors = (errors: RuleError[]): void => {
+  for (const e of errors) console.error(formatRuleError(e));
+};
 const iso = (d: Date | null): string => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
 
 const OPTIONS = {
-  config: { type: 'string' }, comment: { type: 'string' }, author: { type: 'string' }, version: { type: 'string' },
-  activate: { type: 'boolean' }, json: { type: 'boolean' }, input: { type: 'string' }, format: { type: 'string' },
-  'label-delay-days': { type: 'string' }, model: { type: 'string' }, against: { type: 'string' }, 'batch-size': { type: 'string' },
+  config: { type: 'string' },
+  comment: { type: 'string' },
+  author: { type: 'string' },
+  version: { type: 'string' },
+  activate: { type: 'boolean' },
+  json: { type: 'boolean' },
+  input: { type: 'string' },
+  format: { type: 'string' },
+  'label-delay-days': { type: 'string' },
+  model: { type: 'string' },
+  against: { type: 'string' },
+  'batch-size': { type: 'string' },
   'max-us-per-event': { type: 'string' },
 } as const;
 
 async function rulesMain(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'draft') return (await import('./rules-draft.js')).default(rest);
-  if (!sub || HELP_WORDS.includes(sub)) { console.log(RULES_HELP); return sub ? 0 : 2; }
+  if (!sub || HELP_WORDS.includes(sub)) {
+    console.log(RULES_HELP);
+    return sub ? 0 : 2;
+  }
   // --json is a file for backtest, a flag for list / show / diff.
   if (sub === 'backtest') {
-    const { values, positionals } = parseOrUsage(rest, { ...OPTIONS, json: { type: 'string' } }, RULES_HELP, { positionals: true });
+    const { values, positionals } = parseOrUsage(rest, { ...OPTIONS, json: { type: 'string' } }, RULES_HELP, {
+      positionals: true,
+    });
     const path = required(positionals[0], 'rules backtest: <dir|file>', RULES_HELP);
     if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
     return rulesBacktest(path, values);
@@ -99,30 +119,57 @@ async function rulesMain(argv: string[]): Promise<number> {
     case 'validate': {
       const path = arg(0, 'dir|file');
       const { def, errors } = loadFiles(path, limitsOf(values.config));
-      if (errors.length || !def) { console.error(`${path}: ${errors.length} error(s)`); return 1; }
+      if (errors.length || !def) {
+        console.error(`${path}: ${errors.length} error(s)`);
+        return 1;
+      }
       const n = (mode: string) => def.rules.filter((r) => r.mode === mode).length;
-      console.log(`${path}: ruleset ${def.version} OK (${def.rules.length} rules: ${n('active')} active, ${n('shadow')} shadow)`);
+      console.log(
+        `${path}: ruleset ${def.version} OK (${def.rules.length} rules: ${n('active')} active, ${n('shadow')} shadow)`,
+      );
       return 0;
     }
     case 'publish': {
       const path = arg(0, 'dir|file');
-      if (!values.comment?.trim()) throw new UsageError('rules publish: --comment "why" is required (who, when and why are kept with every version)');
+      if (!values.comment?.trim())
+        throw new UsageError(
+          'rules publish: --comment "why" is required (who, when and why are kept with every version)',
+        );
       const cfg = configOf(values.config);
       const limits = ruleLimitsOf(cfg.rules);
       const { def, errors } = loadFiles(path, limits);
       const refused = (n: number) => {
-        console.error(`rules publish: ${def ? `ruleset ${values.version ?? def.version}` : path} refused: ${n} error(s); nothing published, the active ruleset is unchanged`);
+        console.error(
+          `rules publish: ${def ? `ruleset ${values.version ?? def.version}` : path} refused: ${n} error(s); nothing published, the active ruleset is unchanged`,
+        );
         return 1;
       };
       if (errors.length || !def) return refused(errors.length);
       const slow = await measuredCostErrors(compileRuleset(def, undefined, limits), cfg, values);
-      if (slow.length) { printErrors(slow); return refused(slow.length); }
+      if (slow.length) {
+        printErrors(slow);
+        return refused(slow.length);
+      }
       const author = values.author ?? defaultAuthor();
       return withRulesStore(cfg, async (s) => {
-        const p = await publishRuleset(s, def, { comment: values.comment!, author, version: values.version, source: path, activate: values.activate === true });
-        console.log(`published ruleset ${p.meta.version} (${p.meta.rules} rules) by ${p.meta.author}: ${p.meta.comment}`);
-        if (p.listValuesIgnored) console.error(`note: ${p.listValuesIgnored} list value(s) in the files are not part of a version: lists live in PostgreSQL (fraud-engine lists add …)`);
-        if (p.activation) console.log(`activated ${p.activation.version}${p.activation.previous ? ` (was ${p.activation.previous})` : ''}`);
+        const p = await publishRuleset(s, def, {
+          comment: values.comment!,
+          author,
+          version: values.version,
+          source: path,
+          activate: values.activate === true,
+        });
+        console.log(
+          `published ruleset ${p.meta.version} (${p.meta.rules} rules) by ${p.meta.author}: ${p.meta.comment}`,
+        );
+        if (p.listValuesIgnored)
+          console.error(
+            `note: ${p.listValuesIgnored} list value(s) in the files are not part of a version: lists live in PostgreSQL (fraud-engine lists add …)`,
+          );
+        if (p.activation)
+          console.log(
+            `activated ${p.activation.version}${p.activation.previous ? ` (was ${p.activation.previous})` : ''}`,
+          );
         else console.log(`activate it with: fraud-engine rules activate ${p.meta.version}`);
         return 0;
       });
@@ -131,20 +178,40 @@ async function rulesMain(argv: string[]): Promise<number> {
       return store(async (s) => {
         const all = await s.list();
         if (values.json) console.log(JSON.stringify(all, null, 2));
-        else if (!all.length) console.log('no ruleset published yet (engines use config/rules): fraud-engine rules publish config/rules --comment …');
-        else console.log(table([['version', 'status', 'rules', 'author', 'created', 'last active', 'comment'],
-          ...all.map((m) => [m.version, m.status, String(m.rules), m.author, iso(m.created_at), iso(m.activated_at), m.comment])]));
+        else if (!all.length)
+          console.log(
+            'no ruleset published yet (engines use config/rules): fraud-engine rules publish config/rules --comment …',
+          );
+        else
+          console.log(
+            table([
+              ['version', 'status', 'rules', 'author', 'created', 'last active', 'comment'],
+              ...all.map((m) => [
+                m.version,
+                m.status,
+                String(m.rules),
+                m.author,
+                iso(m.created_at),
+                iso(m.activated_at),
+                m.comment,
+              ]),
+            ]),
+          );
         return 0;
       });
     case 'show': {
       const version = arg(0, 'version');
       return store(async (s) => {
         const { meta, def } = await s.require(version);
-        if (values.json) console.log(JSON.stringify({ ...meta, rules: def.rules.map(({ source: _s, ...r }) => r) }, null, 2));
-        else console.log(rulesetYaml(def, [
-          `ruleset ${meta.version}: ${meta.status}, published ${iso(meta.created_at)} by ${meta.author}${meta.source ? ` from ${meta.source}` : ''}`,
-          `comment: ${meta.comment}`,
-        ]));
+        if (values.json)
+          console.log(JSON.stringify({ ...meta, rules: def.rules.map(({ source: _s, ...r }) => r) }, null, 2));
+        else
+          console.log(
+            rulesetYaml(def, [
+              `ruleset ${meta.version}: ${meta.status}, published ${iso(meta.created_at)} by ${meta.author}${meta.source ? ` from ${meta.source}` : ''}`,
+              `comment: ${meta.comment}`,
+            ]),
+          );
         return 0;
       });
     }
@@ -167,15 +234,23 @@ async function rulesMain(argv: string[]): Promise<number> {
       const version = arg(0, 'version');
       return store(async (s) => {
         const a = await s.activate(version, { by: values.author ?? defaultAuthor(), comment: values.comment ?? '' });
-        console.log(a.changed ? `activated ${a.version}${a.previous ? ` (was ${a.previous})` : ''}: running engines take it up within a second` : `${version} is already the active ruleset`);
+        console.log(
+          a.changed
+            ? `activated ${a.version}${a.previous ? ` (was ${a.previous})` : ''}: running engines take it up within a second`
+            : `${version} is already the active ruleset`,
+        );
         return 0;
       });
     }
     case 'history':
       return store(async (s) => {
         const rows = await s.activations(50);
-        console.log(table([['activated', 'version', 'previous', 'by', 'comment'],
-          ...rows.map((r) => [iso(r.activated_at), r.version, r.previous_version ?? '-', r.activated_by, r.comment])]));
+        console.log(
+          table([
+            ['activated', 'version', 'previous', 'by', 'comment'],
+            ...rows.map((r) => [iso(r.activated_at), r.version, r.previous_version ?? '-', r.activated_by, r.comment]),
+          ]),
+        );
         return 0;
       });
     default:
@@ -187,7 +262,11 @@ async function rulesMain(argv: string[]): Promise<number> {
  * `rules publish`: the rules over the measured cost bound (--max-us-per-event, else
  * rules.max_rule_us_per_event; 0: not measured), on --input HISTORY or a small simulated history.
  */
-async function measuredCostErrors(rs: CompiledRuleset, cfg: EngineConfig, values: { 'max-us-per-event'?: string; input?: string; format?: string }): Promise<RuleError[]> {
+async function measuredCostErrors(
+  rs: CompiledRuleset,
+  cfg: EngineConfig,
+  values: { 'max-us-per-event'?: string; input?: string; format?: string },
+): Promise<RuleError[]> {
   const given = values['max-us-per-event'];
   const bound = given === undefined ? cfg.rules.max_rule_us_per_event : Number(given);
   if (!(bound >= 0)) throw new UsageError('--max-us-per-event must be a number >= 0 (0: not measured)');
@@ -196,24 +275,45 @@ async function measuredCostErrors(rs: CompiledRuleset, cfg: EngineConfig, values
   if (values.input && !existsSync(values.input)) throw new UsageError(`rules publish: no such file: ${values.input}`);
   const records = values.input ? await readHistoryFile(values.input, format) : sampleHistory();
   const where = values.input ?? 'a simulated history';
-  const r = await costErrors(rs, records, { bound, boundName: given === undefined ? 'rules.max_rule_us_per_event' : '--max-us-per-event', where });
-  if (!r.errors.length) console.log(`cost: every rule under ${bound} µs per event (the dearest: '${r.dearest.id}', ${r.dearest.us.toFixed(2)} µs, over ${r.events} events of ${where})`);
+  const r = await costErrors(rs, records, {
+    bound,
+    boundName: given === undefined ? 'rules.max_rule_us_per_event' : '--max-us-per-event',
+    where,
+  });
+  if (!r.errors.length)
+    console.log(
+      `cost: every rule under ${bound} µs per event (the dearest: '${r.dearest.id}', ${r.dearest.us.toFixed(2)} µs, over ${r.events} events of ${where})`,
+    );
   return r.errors;
 }
 
 async function listsMain(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const { values, positionals } = parseOrUsage(rest, { config: { type: 'string' }, comment: { type: 'string' }, author: { type: 'string' }, json: { type: 'boolean' } }, LISTS_HELP, { positionals: true });
-  if (!sub || HELP_WORDS.includes(sub)) { console.log(LISTS_HELP); return sub ? 0 : 2; }
+  const { values, positionals } = parseOrUsage(
+    rest,
+    { config: { type: 'string' }, comment: { type: 'string' }, author: { type: 'string' }, json: { type: 'boolean' } },
+    LISTS_HELP,
+    { positionals: true },
+  );
+  if (!sub || HELP_WORDS.includes(sub)) {
+    console.log(LISTS_HELP);
+    return sub ? 0 : 2;
+  }
   const by = values.author ?? defaultAuthor();
   const [name, value] = positionals;
-  const need = () => { if (value === undefined) throw new UsageError(`lists ${sub}: expected <name> <value>\n\n${LISTS_HELP}`); };
+  const need = () => {
+    if (value === undefined) throw new UsageError(`lists ${sub}: expected <name> <value>\n\n${LISTS_HELP}`);
+  };
   const store = <T>(fn: (store: PgRulesetStore) => Promise<T>) => withRulesStore(configOf(values.config), fn);
   switch (sub) {
     case 'add':
       need();
       return store(async (s) => {
-        console.log(await s.addToList(name!, value!, { by, comment: values.comment }) ? `added ${value} to ${name}` : `${value} is already in ${name}`);
+        console.log(
+          (await s.addToList(name!, value!, { by, comment: values.comment }))
+            ? `added ${value} to ${name}`
+            : `${value} is already in ${name}`,
+        );
         return 0;
       });
     case 'remove':
@@ -228,7 +328,13 @@ async function listsMain(argv: string[]): Promise<number> {
         const rows = await s.listEntries(name);
         if (values.json) console.log(JSON.stringify(rows, null, 2));
         else if (!rows.length) console.log(name ? `${name} is empty` : 'all lists are empty');
-        else console.log(table([['list', 'value', 'added by', 'added', 'comment'], ...rows.map((r) => [r.name, r.value, r.added_by, iso(r.added_at), r.comment])]));
+        else
+          console.log(
+            table([
+              ['list', 'value', 'added by', 'added', 'comment'],
+              ...rows.map((r) => [r.name, r.value, r.added_by, iso(r.added_at), r.comment]),
+            ]),
+          );
         return 0;
       });
     default:
@@ -238,13 +344,21 @@ async function listsMain(argv: string[]): Promise<number> {
 
 /** The errors a user can act on, printed plainly: no database (2), refusals and rule errors (1). */
 export function rulesErrors(err: unknown): number | undefined {
-  if (err instanceof NoDatabaseError) { console.error(err.message); return 2; }
+  if (err instanceof NoDatabaseError) {
+    console.error(err.message);
+    return 2;
+  }
   if (err instanceof PublishError) {
-    console.error(`ruleset ${err.version} refused: ${err.errors.length} rule error(s); the active ruleset is unchanged`);
+    console.error(
+      `ruleset ${err.version} refused: ${err.errors.length} rule error(s); the active ruleset is unchanged`,
+    );
     printErrors(err.errors);
     return 1;
   }
-  if (err instanceof RulesetStoreError || err instanceof RuleError) { console.error(err.message); return 1; }
+  if (err instanceof RulesetStoreError || err instanceof RuleError) {
+    console.error(err.message);
+    return 1;
+  }
   return undefined;
 }
 

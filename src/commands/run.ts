@@ -44,7 +44,10 @@ export interface EngineHandle {
 }
 
 /** Connects everything and starts deciding; the caller owns the lifecycle (signals, tests). */
-export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string; rulesDir?: string; log?: Logger } = {}): Promise<EngineHandle> {
+export async function startEngine(
+  cfg: EngineConfig,
+  opts: { modelPath?: string; rulesDir?: string; log?: Logger } = {},
+): Promise<EngineHandle> {
   const log = opts.log ?? createLogger(cfg.engine.log_level);
   const metrics = createMetrics();
 
@@ -53,7 +56,14 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   // PostgreSQL configured: the active version, hot-reloaded (the files while none is active);
   // else the files of rules.dir.
   const rules = cfg.postgres.url
-    ? await PgRulesetSource.start({ postgres: cfg.postgres, pollIntervalMs: cfg.rules.poll_interval_ms, fallbackDir: opts.rulesDir ?? cfg.rules.dir, log, metrics, limits: ruleLimitsOf(cfg.rules) })
+    ? await PgRulesetSource.start({
+        postgres: cfg.postgres,
+        pollIntervalMs: cfg.rules.poll_interval_ms,
+        fallbackDir: opts.rulesDir ?? cfg.rules.dir,
+        log,
+        metrics,
+        limits: ruleLimitsOf(cfg.rules),
+      })
     : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir, ruleLimitsOf(cfg.rules));
   setInfo(metrics.rulesetInfo, rules.current().version);
 
@@ -70,66 +80,131 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
   const fetchBounds = { maxBytesPerPartition: cfg.kafka.max_bytes_per_partition, maxBytes: cfg.kafka.max_bytes };
   const sessionTimeout = cfg.kafka.session_timeout_ms;
   const heartbeatInterval = Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3)));
-  const consumer = kafka.consumer({ groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false, ...fetchBounds });
-  const labelConsumer = kafka.consumer({ groupId: `${cfg.kafka.group_id}-labels`, maxWaitTimeInMs: 200, sessionTimeout, heartbeatInterval, allowAutoTopicCreation: false, ...fetchBounds });
+  const consumer = kafka.consumer({
+    groupId: cfg.kafka.group_id,
+    maxWaitTimeInMs: 20,
+    sessionTimeout,
+    heartbeatInterval,
+    allowAutoTopicCreation: false,
+    ...fetchBounds,
+  });
+  const labelConsumer = kafka.consumer({
+    groupId: `${cfg.kafka.group_id}-labels`,
+    maxWaitTimeInMs: 200,
+    sessionTimeout,
+    heartbeatInterval,
+    allowAutoTopicCreation: false,
+    ...fetchBounds,
+  });
   await Promise.all([consumer.connect(), labelConsumer.connect()]);
   let onFatal: (err: Error) => void = () => undefined;
-  const fatal = new Promise<Error>((resolve) => { onFatal = resolve; });
+  const fatal = new Promise<Error>((resolve) => {
+    onFatal = resolve;
+  });
 
   // Redis calls of the decision path behind a circuit breaker and a bound on commands in
   // flight: a slow, hung or absent Redis degrades decisions within the budget instead of
   // holding them or piling commands up in memory.
   const guard = new RedisGuard({
-    budgetMs: cfg.engine.redis_timeout_ms, maxPendingCommands: cfg.redis.max_pending_commands,
-    onCircuit: (open, reason) => (open
-      ? log.warn({ reason }, 'redis circuit open: deciding without features (degraded) until a probe is answered')
-      : log.info('redis circuit closed: features back')),
+    budgetMs: cfg.engine.redis_timeout_ms,
+    maxPendingCommands: cfg.redis.max_pending_commands,
+    onCircuit: (open, reason) =>
+      open
+        ? log.warn({ reason }, 'redis circuit open: deciding without features (degraded) until a probe is answered')
+        : log.info('redis circuit closed: features back'),
   });
 
   const engine = new DecisionEngine({
-    store: new GuardedFeatureStore(store, guard), scorer, rules, metrics,
+    store: new GuardedFeatureStore(store, guard),
+    scorer,
+    rules,
+    metrics,
     featureTimeoutMs: cfg.engine.redis_timeout_ms,
     modelTimeoutMs: cfg.engine.model_timeout_ms,
     maxEventAgeMs: cfg.engine.max_event_age_ms,
     rulesBudgetMs: cfg.rules.batch_budget_ms,
   });
   const runner = new KafkaDecisionRunner({
-    consumer, producer, codecs, engine, log, metrics,
-    memo: new GuardedDecisionMemo(new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }), guard,
-      cfg.engine.redis_timeout_ms, Math.min(cfg.engine.redis_timeout_ms, Math.max(1, Math.round(cfg.engine.redis_timeout_ms / 4)))),
-    topics: { authorizations: cfg.kafka.topic_authorizations, decisions: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_dlq },
-    maxBatch: cfg.engine.max_batch, partitionsConsumedConcurrently: cfg.engine.partitions_concurrently, coalescedConcurrently: cfg.engine.batches_in_flight, maxMessageBytes: cfg.engine.max_message_bytes,
+    consumer,
+    producer,
+    codecs,
+    engine,
+    log,
+    metrics,
+    memo: new GuardedDecisionMemo(
+      new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }),
+      guard,
+      cfg.engine.redis_timeout_ms,
+      Math.min(cfg.engine.redis_timeout_ms, Math.max(1, Math.round(cfg.engine.redis_timeout_ms / 4))),
+    ),
+    topics: {
+      authorizations: cfg.kafka.topic_authorizations,
+      decisions: cfg.kafka.topic_decisions,
+      dlq: cfg.kafka.topic_dlq,
+    },
+    maxBatch: cfg.engine.max_batch,
+    partitionsConsumedConcurrently: cfg.engine.partitions_concurrently,
+    coalescedConcurrently: cfg.engine.batches_in_flight,
+    maxMessageBytes: cfg.engine.max_message_bytes,
     maxFutureMs: cfg.engine.max_future_skew_ms,
     onFatal: (err) => onFatal(err),
   });
   // The label runner too is run again after a crash kafkajs does not recover from (src/kafka/batch-loop.ts).
   const labels = new KafkaLabelRunner({
-    consumer: labelConsumer, producer, codecs, store, topic: cfg.kafka.topic_labels, dlq: cfg.kafka.topic_labels_dlq, log, metrics,
-    maxMessageBytes: cfg.engine.max_message_bytes, maxFutureMs: cfg.engine.max_future_skew_ms, onFatal: (err) => onFatal(err),
+    consumer: labelConsumer,
+    producer,
+    codecs,
+    store,
+    topic: cfg.kafka.topic_labels,
+    dlq: cfg.kafka.topic_labels_dlq,
+    log,
+    metrics,
+    maxMessageBytes: cfg.engine.max_message_bytes,
+    maxFutureMs: cfg.engine.max_future_skew_ms,
+    onFatal: (err) => onFatal(err),
   });
 
-  const http = cfg.engine.http_port === 0 ? null : await startHttp({
-    host: cfg.engine.http_host, port: cfg.engine.http_port, registry: metrics.registry,
-    readiness: {
-      ready: () => {
-        const checks = {
-          kafka: runner.isRunning, assigned: runner.isAssigned, redis: redis.status === 'ready', ...engine.health(),
-          // A chunk held for a minute by an unavailable service (the broker for the decisions).
-          flowing: runner.stalledMs < 60_000,
-        };
-        return { ok: Object.values(checks).every(Boolean), checks };
-      },
-    },
-  });
+  const http =
+    cfg.engine.http_port === 0
+      ? null
+      : await startHttp({
+          host: cfg.engine.http_host,
+          port: cfg.engine.http_port,
+          registry: metrics.registry,
+          readiness: {
+            ready: () => {
+              const checks = {
+                kafka: runner.isRunning,
+                assigned: runner.isAssigned,
+                redis: redis.status === 'ready',
+                ...engine.health(),
+                // A chunk held for a minute by an unavailable service (the broker for the decisions).
+                flowing: runner.stalledMs < 60_000,
+              };
+              return { ok: Object.values(checks).every(Boolean), checks };
+            },
+          },
+        });
 
   // Warm before joining the group: the first batches should not pay for start-up costs.
   await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);
   await runner.start();
   await labels.start();
-  log.info({ model: scorer.version, ruleset: rules.current().version, metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics` }, 'engine running');
+  log.info(
+    {
+      model: scorer.version,
+      ruleset: rules.current().version,
+      metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics`,
+    },
+    'engine running',
+  );
 
   return {
-    runner, labels, metrics, store, fatal,
+    runner,
+    labels,
+    metrics,
+    store,
+    fatal,
     async stop() {
       await Promise.allSettled([runner.stop(), labels.stop()]);
       await producer.disconnect().catch(() => undefined);
@@ -144,7 +219,11 @@ export async function startEngine(cfg: EngineConfig, opts: { modelPath?: string;
 
 export default function run(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' } }, HELP);
+    const { values } = parseOrUsage(
+      argv,
+      { config: { type: 'string' }, model: { type: 'string' }, rules: { type: 'string' } },
+      HELP,
+    );
     const cfg = configOf(values.config);
     const log = createLogger(cfg.engine.log_level);
     let engine: EngineHandle;

@@ -9,9 +9,13 @@ import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { choiceOption, guarded, intOption, numberOption, parseOrUsage, UsageError } from '../cli/kit.js';
 import {
-  simulate, simulationSummary, writeSimulation, DEFAULT_SIMULATION_OPTIONS as D, type Simulation, type SimulationOptions,
+  simulate,
+  simulationSummary,
+  writeSimulation,
+  DEFAULT_SIMULATION_OPTIONS as D,
+  type Simulation,
+  type SimulationOptions,
 } from '../simulator/index.js';
-
 
 const USAGE = `usage: fraud-engine simulate [options]
 
@@ -39,19 +43,36 @@ export default async function simulateCommand(argv: string[]): Promise<number> {
   // Load-generator mode lives in its own module (loaded lazily: file mode never loads kafkajs).
   if (argv.includes('--to-kafka')) return (await import('./simulate-to-kafka.js')).default(argv);
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, {
-      customers: { type: 'string' }, terminals: { type: 'string' }, days: { type: 'string' }, start: { type: 'string' },
-      seed: { type: 'string' }, radius: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' },
-      'handbook-only': { type: 'boolean' },
-    }, USAGE);
-    const int = (name: 'customers' | 'terminals' | 'days' | 'seed') => (values[name] === undefined ? {} : { [name]: intOption(name, values[name], 0) });
+    const { values } = parseOrUsage(
+      argv,
+      {
+        customers: { type: 'string' },
+        terminals: { type: 'string' },
+        days: { type: 'string' },
+        start: { type: 'string' },
+        seed: { type: 'string' },
+        radius: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        format: { type: 'string' },
+        'handbook-only': { type: 'boolean' },
+      },
+      USAGE,
+    );
+    const int = (name: 'customers' | 'terminals' | 'days' | 'seed') =>
+      values[name] === undefined ? {} : { [name]: intOption(name, values[name], 0) };
     const opts: SimulationOptions = {
-      enrich: !values['handbook-only'], ...int('customers'), ...int('terminals'), ...int('days'), ...int('seed'),
+      enrich: !values['handbook-only'],
+      ...int('customers'),
+      ...int('terminals'),
+      ...int('days'),
+      ...int('seed'),
       ...(values.radius !== undefined ? { radius: numberOption('radius', values.radius, 0) } : {}),
       ...(values.start !== undefined ? { start: values.start } : {}),
     };
     const outPath = values.out && values.out !== '-' ? values.out : null;
-    const format = choiceOption('format', values.format, ['csv', 'jsonl'] as const) ?? (outPath && /\.(jsonl|ndjson)$/i.test(outPath) ? 'jsonl' : 'csv');
+    const format =
+      choiceOption('format', values.format, ['csv', 'jsonl'] as const) ??
+      (outPath && /\.(jsonl|ndjson)$/i.test(outPath) ? 'jsonl' : 'csv');
 
     const t0 = performance.now();
     let sim: Simulation;
@@ -62,7 +83,9 @@ export default async function simulateCommand(argv: string[]): Promise<number> {
     }
     const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
     let outError: NodeJS.ErrnoException | null = null;
-    out.on('error', (err: NodeJS.ErrnoException) => { outError ??= err; });
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      outError ??= err;
+    });
     try {
       await writeSimulation(sim, out, format);
       if (outPath) {

@@ -67,7 +67,10 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     const codecs = await codecsFromConfig(cfg);
     const consumer = kafka.consumer({
       groupId: opts.groupId ?? `${cfg.kafka.group_id}-audit`,
-      maxWaitTimeInMs: 200, sessionTimeout: 30_000, heartbeatInterval: 3_000, allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 200,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      allowAutoTopicCreation: false,
     });
     await consumer.connect();
     opened.push(() => consumer.disconnect());
@@ -77,43 +80,90 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     opened.push(() => producer.disconnect());
     const writer = new AuditWriter(pool);
     let onFatal: (err: Error) => void = () => undefined;
-    const fatal = new Promise<Error>((resolve) => { onFatal = resolve; });
+    const fatal = new Promise<Error>((resolve) => {
+      onFatal = resolve;
+    });
     const runner = new KafkaAuditRunner({
-      consumer, producer, codecs, writer, topic: cfg.kafka.topic_decisions, dlq: cfg.kafka.topic_audit_dlq, log, metrics,
-      maxRows: opts.maxRows, maxMessageBytes: cfg.engine.max_message_bytes,
-      probe: async () => { await pool.query('SELECT 1'); },
+      consumer,
+      producer,
+      codecs,
+      writer,
+      topic: cfg.kafka.topic_decisions,
+      dlq: cfg.kafka.topic_audit_dlq,
+      log,
+      metrics,
+      maxRows: opts.maxRows,
+      maxMessageBytes: cfg.engine.max_message_bytes,
+      probe: async () => {
+        await pool.query('SELECT 1');
+      },
       onFatal: (err) => onFatal(err),
     });
 
     let pgOk = true;
-    const pgProbe = setInterval(() => { pool.query('SELECT 1').then(() => { pgOk = true; }, () => { pgOk = false; }); }, 5_000);
+    const pgProbe = setInterval(() => {
+      pool.query('SELECT 1').then(
+        () => {
+          pgOk = true;
+        },
+        () => {
+          pgOk = false;
+        },
+      );
+    }, 5_000);
     pgProbe.unref();
     opened.push(async () => clearInterval(pgProbe));
     const port = opts.httpPort ?? DEFAULT_AUDIT_HTTP_PORT;
     const host = opts.httpHost ?? cfg.engine.http_host;
-    const http = port === 0 ? null : await startHttp({
-      host, port, registry: metrics.registry,
-      readiness: {
-        ready: () => {
-          const checks = { kafka: runner.isRunning, assigned: runner.isAssigned, postgres: pgOk, flowing: runner.stalledMs < 60_000 };
-          return { ok: Object.values(checks).every(Boolean), checks };
-        },
-      },
-    });
+    const http =
+      port === 0
+        ? null
+        : await startHttp({
+            host,
+            port,
+            registry: metrics.registry,
+            readiness: {
+              ready: () => {
+                const checks = {
+                  kafka: runner.isRunning,
+                  assigned: runner.isAssigned,
+                  postgres: pgOk,
+                  flowing: runner.stalledMs < 60_000,
+                };
+                return { ok: Object.values(checks).every(Boolean), checks };
+              },
+            },
+          });
     if (http) opened.push(() => new Promise((r) => http.close(r)));
 
     await runner.start();
-    log.info({ topic: cfg.kafka.topic_decisions, ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}) }, 'audit sink running');
+    log.info(
+      { topic: cfg.kafka.topic_decisions, ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}) },
+      'audit sink running',
+    );
 
     return {
-      runner, writer, metrics, pool, http, fatal,
+      runner,
+      writer,
+      metrics,
+      pool,
+      http,
+      fatal,
       async stop() {
         clearInterval(pgProbe);
         await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
         await producer.disconnect().catch(() => undefined);
         if (http) await new Promise((r) => http.close(r));
         await pool.end().catch(() => undefined);
-        log.info({ consumed: runner.consumed, written: runner.written, duplicates: runner.duplicates, skipped: runner.skipped }, 'audit sink stopped');
+        log.info(
+          {
+            consumed: runner.consumed,
+            written: runner.written,
+            duplicates: runner.duplicates,
+            skipped: runner.skipped,
+          },
+          'audit sink stopped',
+        );
       },
     };
   } catch (err) {
@@ -124,17 +174,37 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
 
 export default function sink(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
-  if (HELP_WORDS.includes(kind)) { console.log(HELP); return Promise.resolve(0); }
-  if (kind !== 'audit') { console.error(kind ? `unknown sink '${kind}' (known: audit)\n\n${HELP}` : HELP); return Promise.resolve(2); }
-  return guarded(async () => {
-    const { values } = parseOrUsage(rest, { config: { type: 'string' }, 'http-port': { type: 'string' }, 'max-rows': { type: 'string' } }, HELP);
-    const cfg = configOf(values.config);
-    const httpPort = intOption('http-port', values['http-port'] ?? (process.env.FRAUD_AUDIT_HTTP_PORT || undefined), DEFAULT_AUDIT_HTTP_PORT);
-    const maxRows = Math.max(1, intOption('max-rows', values['max-rows'], 1000));
-    const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
-    return runUntilStopped(await startAuditSink(cfg, { log, httpPort, maxRows }), log, SHUTDOWN_BUDGET_MS);
-  }, (err) => {
-    if (err instanceof AuditConfigError) { console.error(err.message); return 2; }
-    return undefined;
-  });
+  if (HELP_WORDS.includes(kind)) {
+    console.log(HELP);
+    return Promise.resolve(0);
+  }
+  if (kind !== 'audit') {
+    console.error(kind ? `unknown sink '${kind}' (known: audit)\n\n${HELP}` : HELP);
+    return Promise.resolve(2);
+  }
+  return guarded(
+    async () => {
+      const { values } = parseOrUsage(
+        rest,
+        { config: { type: 'string' }, 'http-port': { type: 'string' }, 'max-rows': { type: 'string' } },
+        HELP,
+      );
+      const cfg = configOf(values.config);
+      const httpPort = intOption(
+        'http-port',
+        values['http-port'] ?? (process.env.FRAUD_AUDIT_HTTP_PORT || undefined),
+        DEFAULT_AUDIT_HTTP_PORT,
+      );
+      const maxRows = Math.max(1, intOption('max-rows', values['max-rows'], 1000));
+      const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
+      return runUntilStopped(await startAuditSink(cfg, { log, httpPort, maxRows }), log, SHUTDOWN_BUDGET_MS);
+    },
+    (err) => {
+      if (err instanceof AuditConfigError) {
+        console.error(err.message);
+        return 2;
+      }
+      return undefined;
+    },
+  );
 }

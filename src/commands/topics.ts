@@ -8,7 +8,12 @@ Creates the topics of config/topics.tsv that do not exist yet (replication facto
 
 export default function topics(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values, positionals } = parseOrUsage(argv, { config: { type: 'string' }, 'replication-factor': { type: 'string' } }, HELP, { positionals: true });
+    const { values, positionals } = parseOrUsage(
+      argv,
+      { config: { type: 'string' }, 'replication-factor': { type: 'string' } },
+      HELP,
+      { positionals: true },
+    );
     if (positionals[0] !== 'ensure') throw new UsageError(HELP);
     const replication = intOption('replication-factor', values['replication-factor'], 1, 1);
     const admin = createKafka(configOf(values.config).kafka).admin();

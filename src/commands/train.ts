@@ -49,22 +49,57 @@ const HANDBOOK_FEATURES = FEATURE_NAMES.slice(0, FEATURE_NAMES.indexOf('terminal
 
 export default function train(argv: string[]): Promise<number> {
   return guarded(async () => {
-    const { values } = parseOrUsage(argv, {
-      input: { type: 'string' }, 'train-from': { type: 'string' }, 'train-to': { type: 'string' }, 'delay-days': { type: 'string' },
-      'valid-days': { type: 'string' }, out: { type: 'string' }, version: { type: 'string' }, 'keep-features': { type: 'string' },
-      params: { type: 'string' }, 'no-select': { type: 'boolean' }, 'only-features': { type: 'string' }, 'n-jobs': { type: 'string' },
-    }, HELP);
-    if (!values.input || !values['train-from'] || !values['train-to'] || !values.out) { console.error(HELP); return 2; }
-    return logAndFit({ ...values, input: values.input, trainFrom: values['train-from'], trainTo: values['train-to'], out: values.out });
+    const { values } = parseOrUsage(
+      argv,
+      {
+        input: { type: 'string' },
+        'train-from': { type: 'string' },
+        'train-to': { type: 'string' },
+        'delay-days': { type: 'string' },
+        'valid-days': { type: 'string' },
+        out: { type: 'string' },
+        version: { type: 'string' },
+        'keep-features': { type: 'string' },
+        params: { type: 'string' },
+        'no-select': { type: 'boolean' },
+        'only-features': { type: 'string' },
+        'n-jobs': { type: 'string' },
+      },
+      HELP,
+    );
+    if (!values.input || !values['train-from'] || !values['train-to'] || !values.out) {
+      console.error(HELP);
+      return 2;
+    }
+    return logAndFit({
+      ...values,
+      input: values.input,
+      trainFrom: values['train-from'],
+      trainTo: values['train-to'],
+      out: values.out,
+    });
   });
 }
 
 /** Logs the feature vectors and labels up to --train-to in a temporary directory, then runs training/train.py on them. */
-async function logAndFit(values: { input: string; trainFrom: string; trainTo: string; out: string; 'delay-days'?: string; 'valid-days'?: string;
-  version?: string; 'keep-features'?: string; params?: string; 'no-select'?: boolean; 'only-features'?: string; 'n-jobs'?: string }): Promise<number> {
+async function logAndFit(values: {
+  input: string;
+  trainFrom: string;
+  trainTo: string;
+  out: string;
+  'delay-days'?: string;
+  'valid-days'?: string;
+  version?: string;
+  'keep-features'?: string;
+  params?: string;
+  'no-select'?: boolean;
+  'only-features'?: string;
+  'n-jobs'?: string;
+}): Promise<number> {
   const trainTo = parseTime('train-to', values.trainTo);
   const delayDays = numberOption('delay-days', values['delay-days'], 7);
-  if (values.params !== undefined && values['no-select']) throw new UsageError('--params and --no-select: give one of them');
+  if (values.params !== undefined && values['no-select'])
+    throw new UsageError('--params and --no-select: give one of them');
   let onlyFeatures: string | undefined = values['only-features'];
   if (onlyFeatures === 'handbook') onlyFeatures = HANDBOOK_FEATURES.join(',');
 
@@ -73,7 +108,8 @@ async function logAndFit(values: { input: string; trainFrom: string; trainTo: st
     const t0 = performance.now();
     // Only transactions before the window's end are needed; their labels follow the delay.
     const records = (await readHistoryFile(values.input)).filter((r) => r.event.event_time < trainTo);
-    if (records.some((r) => r.fraud === null)) console.error('train: transactions without a label are kept for features but not trained on');
+    if (records.some((r) => r.fraud === null))
+      console.error('train: transactions without a label are kept for features but not trained on');
     const features = values['keep-features'] ?? join(tmp, 'features.csv');
     const labels = join(tmp, 'labels.csv');
     const store = new MemoryFeatureStore();
@@ -83,14 +119,41 @@ async function logAndFit(values: { input: string; trainFrom: string; trainTo: st
     const labelOut = lineWriter(labels);
     await writeLabelCsv(records, (text) => labelOut.write(text));
     await labelOut.close();
-    console.error(`train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.error(
+      `train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
 
-    const setup = spawnSync('bash', [resolve(ROOT, 'scripts/setup-python.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    if (setup.status !== 0) { console.error('train: python environment setup failed'); return 1; }
+    const setup = spawnSync('bash', [resolve(ROOT, 'scripts/setup-python.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (setup.status !== 0) {
+      console.error('train: python environment setup failed');
+      return 1;
+    }
     const python = setup.stdout.trim().split('\n').pop()!;
-    const args = [resolve(ROOT, 'training/train.py'), '--features', features, '--labels', labels,
-      '--train-from', values.trainFrom, '--train-to', values.trainTo, '--delay-days', String(delayDays), '--out', values.out];
-    const passed = { 'valid-days': values['valid-days'], params: values.params, 'only-features': onlyFeatures, 'n-jobs': values['n-jobs'], version: values.version || undefined };
+    const args = [
+      resolve(ROOT, 'training/train.py'),
+      '--features',
+      features,
+      '--labels',
+      labels,
+      '--train-from',
+      values.trainFrom,
+      '--train-to',
+      values.trainTo,
+      '--delay-days',
+      String(delayDays),
+      '--out',
+      values.out,
+    ];
+    const passed = {
+      'valid-days': values['valid-days'],
+      params: values.params,
+      'only-features': onlyFeatures,
+      'n-jobs': values['n-jobs'],
+      version: values.version || undefined,
+    };
     for (const [k, v] of Object.entries(passed)) if (v !== undefined) args.push(`--${k}`, v);
     if (values['no-select']) args.push('--no-select');
     return spawnSync(python, args, { stdio: 'inherit' }).status ?? 1;

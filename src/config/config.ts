@@ -12,58 +12,140 @@ import { parse } from 'yaml';
 
 export interface EngineConfig {
   kafka: {
-    brokers: string[]; client_id: string; group_id: string;
-    topic_authorizations: string; topic_decisions: string; topic_labels: string; topic_dlq: string; topic_labels_dlq: string; topic_audit_dlq: string;
-    ssl: boolean; ssl_ca_file: string; ssl_cert_file: string; ssl_key_file: string; ssl_reject_unauthorized: boolean;
-    sasl_mechanism: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512'; sasl_username: string; sasl_password: string; allow_plaintext_sasl: boolean;
-    session_timeout_ms: number; max_bytes_per_partition: number; max_bytes: number;
+    brokers: string[];
+    client_id: string;
+    group_id: string;
+    topic_authorizations: string;
+    topic_decisions: string;
+    topic_labels: string;
+    topic_dlq: string;
+    topic_labels_dlq: string;
+    topic_audit_dlq: string;
+    ssl: boolean;
+    ssl_ca_file: string;
+    ssl_cert_file: string;
+    ssl_key_file: string;
+    ssl_reject_unauthorized: boolean;
+    sasl_mechanism: 'none' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    sasl_username: string;
+    sasl_password: string;
+    allow_plaintext_sasl: boolean;
+    session_timeout_ms: number;
+    max_bytes_per_partition: number;
+    max_bytes: number;
   };
   schema_registry: { url: string; username: string; password: string };
   redis: { url: string; password: string; tls_ca_file: string; key_prefix: string; max_pending_commands: number };
   postgres: { url: string; ssl: boolean; ssl_ca_file: string; ssl_cert_file: string; ssl_key_file: string };
   engine: {
-    max_batch: number; partitions_concurrently: number; batches_in_flight: number; max_message_bytes: number; redis_timeout_ms: number; model_timeout_ms: number; decision_memo_ttl_ms: number;
-    max_future_skew_ms: number; max_event_age_ms: number;
-    http_port: number; http_host: string; log_level: string;
+    max_batch: number;
+    partitions_concurrently: number;
+    batches_in_flight: number;
+    max_message_bytes: number;
+    redis_timeout_ms: number;
+    model_timeout_ms: number;
+    decision_memo_ttl_ms: number;
+    max_future_skew_ms: number;
+    max_event_age_ms: number;
+    http_port: number;
+    http_host: string;
+    log_level: string;
   };
   model: { path: string };
   rules: {
-    dir: string; poll_interval_ms: number;
-    max_rule_cost: number; max_expression_length: number; max_list_literal: number; list_size_bound: number;
-    batch_budget_ms: number; max_rule_us_per_event: number;
+    dir: string;
+    poll_interval_ms: number;
+    max_rule_cost: number;
+    max_expression_length: number;
+    max_list_literal: number;
+    list_size_bound: number;
+    batch_budget_ms: number;
+    max_rule_us_per_event: number;
   };
 }
 
 export class ConfigError extends Error {
-  constructor(readonly key: string, reason: string) {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
     super(`invalid configuration: ${key}: ${reason}`);
   }
 }
 
 // posint: at least 1 (a batch of 0, a TTL of 0 would misbehave rather than fail). url: one
 // of the schemes (empty allowed when optional); its value is never echoed, it may hold a password.
-type Kind = 'string' | 'int' | 'posint' | 'bool' | 'list' | { oneOf: readonly string[] } | { url: readonly string[]; optional?: boolean };
+type Kind =
+  | 'string'
+  | 'int'
+  | 'posint'
+  | 'bool'
+  | 'list'
+  | { oneOf: readonly string[] }
+  | { url: readonly string[]; optional?: boolean };
 const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> } = {
   kafka: {
-    brokers: 'list', client_id: 'string', group_id: 'string', topic_authorizations: 'string', topic_decisions: 'string',
-    topic_labels: 'string', topic_dlq: 'string', topic_labels_dlq: 'string', topic_audit_dlq: 'string',
-    ssl: 'bool', ssl_ca_file: 'string', ssl_cert_file: 'string', ssl_key_file: 'string', ssl_reject_unauthorized: 'bool',
-    sasl_mechanism: { oneOf: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] }, sasl_username: 'string', sasl_password: 'string', allow_plaintext_sasl: 'bool',
-    session_timeout_ms: 'posint', max_bytes_per_partition: 'posint', max_bytes: 'posint',
+    brokers: 'list',
+    client_id: 'string',
+    group_id: 'string',
+    topic_authorizations: 'string',
+    topic_decisions: 'string',
+    topic_labels: 'string',
+    topic_dlq: 'string',
+    topic_labels_dlq: 'string',
+    topic_audit_dlq: 'string',
+    ssl: 'bool',
+    ssl_ca_file: 'string',
+    ssl_cert_file: 'string',
+    ssl_key_file: 'string',
+    ssl_reject_unauthorized: 'bool',
+    sasl_mechanism: { oneOf: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] },
+    sasl_username: 'string',
+    sasl_password: 'string',
+    allow_plaintext_sasl: 'bool',
+    session_timeout_ms: 'posint',
+    max_bytes_per_partition: 'posint',
+    max_bytes: 'posint',
   },
   schema_registry: { url: { url: ['http:', 'https:'] }, username: 'string', password: 'string' },
-  redis: { url: { url: ['redis:', 'rediss:'] }, password: 'string', tls_ca_file: 'string', key_prefix: 'string', max_pending_commands: 'int' },
-  postgres: { url: { url: ['postgres:', 'postgresql:'], optional: true }, ssl: 'bool', ssl_ca_file: 'string', ssl_cert_file: 'string', ssl_key_file: 'string' },
+  redis: {
+    url: { url: ['redis:', 'rediss:'] },
+    password: 'string',
+    tls_ca_file: 'string',
+    key_prefix: 'string',
+    max_pending_commands: 'int',
+  },
+  postgres: {
+    url: { url: ['postgres:', 'postgresql:'], optional: true },
+    ssl: 'bool',
+    ssl_ca_file: 'string',
+    ssl_cert_file: 'string',
+    ssl_key_file: 'string',
+  },
   engine: {
-    max_batch: 'posint', partitions_concurrently: 'posint', batches_in_flight: 'posint', max_message_bytes: 'posint', redis_timeout_ms: 'int', model_timeout_ms: 'int', decision_memo_ttl_ms: 'posint',
-    max_future_skew_ms: 'int', max_event_age_ms: 'int',
-    http_port: 'int', http_host: 'string', log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    max_batch: 'posint',
+    partitions_concurrently: 'posint',
+    batches_in_flight: 'posint',
+    max_message_bytes: 'posint',
+    redis_timeout_ms: 'int',
+    model_timeout_ms: 'int',
+    decision_memo_ttl_ms: 'posint',
+    max_future_skew_ms: 'int',
+    max_event_age_ms: 'int',
+    http_port: 'int',
+    http_host: 'string',
+    log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   model: { path: 'string' },
   rules: {
-    dir: 'string', poll_interval_ms: 'int',
-    max_rule_cost: 'posint', max_expression_length: 'posint', max_list_literal: 'posint', list_size_bound: 'posint',
-    batch_budget_ms: 'int', max_rule_us_per_event: 'int',
+    dir: 'string',
+    poll_interval_ms: 'int',
+    max_rule_cost: 'posint',
+    max_expression_length: 'posint',
+    max_list_literal: 'posint',
+    list_size_bound: 'posint',
+    batch_budget_ms: 'int',
+    max_rule_us_per_event: 'int',
   },
 };
 
@@ -98,8 +180,16 @@ function coerce(key: string, kind: Kind, raw: unknown): unknown {
     const s = raw === null || raw === undefined ? '' : String(raw).trim();
     if (s === '' && kind.optional) return '';
     let protocol = '';
-    try { protocol = new URL(s).protocol; } catch { /* not a URL */ }
-    if (!kind.url.includes(protocol)) throw new ConfigError(key, `expected a URL starting with ${kind.url.map((u) => `${u}//`).join(' or ')}${kind.optional ? ' (or empty)' : ''}`);
+    try {
+      protocol = new URL(s).protocol;
+    } catch {
+      /* not a URL */
+    }
+    if (!kind.url.includes(protocol))
+      throw new ConfigError(
+        key,
+        `expected a URL starting with ${kind.url.map((u) => `${u}//`).join(' or ')}${kind.optional ? ' (or empty)' : ''}`,
+      );
     return s;
   }
   if (typeof kind === 'object') {
@@ -114,7 +204,8 @@ function coerce(key: string, kind: Kind, raw: unknown): unknown {
       return String(raw);
     case 'int': {
       const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isInteger(n) || n < 0) throw new ConfigError(key, `expected a non-negative integer, got '${String(raw)}'`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new ConfigError(key, `expected a non-negative integer, got '${String(raw)}'`);
       return n;
     }
     case 'posint': {
@@ -147,19 +238,24 @@ export function loadConfig(file = 'config/default.yaml', env: NodeJS.ProcessEnv 
   if (!doc || typeof doc !== 'object') throw new ConfigError(file, 'expected a mapping of sections');
   const raw = doc as Record<string, Record<string, unknown> | null>;
   for (const section of Object.keys(raw)) {
-    if (!(section in SCHEMA)) throw new ConfigError(section, `unknown section (known: ${Object.keys(SCHEMA).join(', ')})`);
+    if (!(section in SCHEMA))
+      throw new ConfigError(section, `unknown section (known: ${Object.keys(SCHEMA).join(', ')})`);
   }
   const out: Record<string, Record<string, unknown>> = {};
   for (const [section, fields] of Object.entries(SCHEMA) as [string, Record<string, Kind>][]) {
     const given = raw[section] ?? {};
     if (typeof given !== 'object') throw new ConfigError(section, 'expected a mapping');
     for (const k of Object.keys(given)) {
-      if (!(k in fields)) throw new ConfigError(`${section}.${k}`, `unknown key (known: ${Object.keys(fields).join(', ')})`);
+      if (!(k in fields))
+        throw new ConfigError(`${section}.${k}`, `unknown key (known: ${Object.keys(fields).join(', ')})`);
       const secret = SECRETS[`${section}.${k}`];
       if (secret && holdsSecret(secret, (given as Record<string, unknown>)[k])) {
         const envName = `FRAUD_${section}_${k}`.toUpperCase();
-        throw new ConfigError(`${section}.${k}`, `${secret === 'url' ? 'a URL with a password' : 'a secret'} is refused in the configuration file ${file}; `
-          + `set it in the environment as ${envName}${secret === 'url' && section === 'redis' ? ' (or the password alone as FRAUD_REDIS_PASSWORD)' : ''} and leave the file's value empty`);
+        throw new ConfigError(
+          `${section}.${k}`,
+          `${secret === 'url' ? 'a URL with a password' : 'a secret'} is refused in the configuration file ${file}; ` +
+            `set it in the environment as ${envName}${secret === 'url' && section === 'redis' ? ' (or the password alone as FRAUD_REDIS_PASSWORD)' : ''} and leave the file's value empty`,
+        );
       }
     }
     const sec: Record<string, unknown> = {};
@@ -183,13 +279,24 @@ export function loadConfig(file = 'config/default.yaml', env: NodeJS.ProcessEnv 
 function validate(cfg: EngineConfig, name: (key: string) => string): void {
   const k = cfg.kafka;
   if (k.sasl_mechanism !== 'none' && !k.ssl && !k.allow_plaintext_sasl) {
-    throw new ConfigError(name('kafka.sasl_mechanism'), `SASL ${k.sasl_mechanism} without TLS (kafka.ssl is false) sends `
-      + `${k.sasl_mechanism === 'plain' ? 'the password in clear text' : 'the session unencrypted'}; set kafka.ssl: true, `
-      + 'or kafka.allow_plaintext_sasl: true to accept it knowingly');
+    throw new ConfigError(
+      name('kafka.sasl_mechanism'),
+      `SASL ${k.sasl_mechanism} without TLS (kafka.ssl is false) sends ` +
+        `${k.sasl_mechanism === 'plain' ? 'the password in clear text' : 'the session unencrypted'}; set kafka.ssl: true, ` +
+        'or kafka.allow_plaintext_sasl: true to accept it knowingly',
+    );
   }
-  requireTls(name, 'kafka.ssl', k.ssl, { ca: ['kafka.ssl_ca_file', k.ssl_ca_file], cert: ['kafka.ssl_cert_file', k.ssl_cert_file], key: ['kafka.ssl_key_file', k.ssl_key_file] });
+  requireTls(name, 'kafka.ssl', k.ssl, {
+    ca: ['kafka.ssl_ca_file', k.ssl_ca_file],
+    cert: ['kafka.ssl_cert_file', k.ssl_cert_file],
+    key: ['kafka.ssl_key_file', k.ssl_key_file],
+  });
   const p = cfg.postgres;
-  requireTls(name, 'postgres.ssl', p.ssl, { ca: ['postgres.ssl_ca_file', p.ssl_ca_file], cert: ['postgres.ssl_cert_file', p.ssl_cert_file], key: ['postgres.ssl_key_file', p.ssl_key_file] });
+  requireTls(name, 'postgres.ssl', p.ssl, {
+    ca: ['postgres.ssl_ca_file', p.ssl_ca_file],
+    cert: ['postgres.ssl_cert_file', p.ssl_cert_file],
+    key: ['postgres.ssl_key_file', p.ssl_key_file],
+  });
   if (cfg.redis.tls_ca_file && !cfg.redis.url.startsWith('rediss:')) {
     throw new ConfigError(name('redis.tls_ca_file'), 'set, but redis.url is not a rediss:// (TLS) URL');
   }
@@ -200,12 +307,19 @@ function validate(cfg: EngineConfig, name: (key: string) => string): void {
 }
 
 /** TLS files only with TLS on (a CA file with TLS off would be silently ignored); a client certificate with its key. */
-function requireTls(name: (key: string) => string, flag: string, on: boolean, files: { ca: [string, string]; cert: [string, string]; key: [string, string] }): void {
+function requireTls(
+  name: (key: string) => string,
+  flag: string,
+  on: boolean,
+  files: { ca: [string, string]; cert: [string, string]; key: [string, string] },
+): void {
   for (const [k, v] of [files.ca, files.cert, files.key]) {
     if (v && !on) throw new ConfigError(name(k), `set, but ${flag} is false: set ${flag}: true to use TLS`);
   }
-  const [certKey, cert] = files.cert, [keyKey, key] = files.key;
-  if (Boolean(cert) !== Boolean(key)) throw new ConfigError(name(cert ? keyKey : certKey), `a client certificate needs both ${certKey} and ${keyKey}`);
+  const [certKey, cert] = files.cert,
+    [keyKey, key] = files.key;
+  if (Boolean(cert) !== Boolean(key))
+    throw new ConfigError(name(cert ? keyKey : certKey), `a client certificate needs both ${certKey} and ${keyKey}`);
 }
 
 // ---------------------------------------------------------------------------------- TLS
@@ -216,21 +330,32 @@ function readPem(key: string, path: string, kind: 'certificate' | 'key'): Buffer
   try {
     pem = readFileSync(path);
   } catch (err) {
-    throw new ConfigError(key, `cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      key,
+      `cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     if (kind === 'certificate') new X509Certificate(pem);
     else createPrivateKey(pem);
   } catch {
     // The parser's message is not echoed: for a key it could quote the file.
-    throw new ConfigError(key, `'${path}' is not a PEM ${kind === 'certificate' ? 'certificate' : 'private key (unencrypted)'}`);
+    throw new ConfigError(
+      key,
+      `'${path}' is not a PEM ${kind === 'certificate' ? 'certificate' : 'private key (unencrypted)'}`,
+    );
   }
   return pem;
 }
 
 const asIs = (k: string): string => k;
 
-function material(name: (key: string) => string, section: string, keys: { ca: string; cert: string; key: string }, files: { ca: string; cert: string; key: string }): ConnectionOptions {
+function material(
+  name: (key: string) => string,
+  section: string,
+  keys: { ca: string; cert: string; key: string },
+  files: { ca: string; cert: string; key: string },
+): ConnectionOptions {
   const ca = readPem(name(`${section}.${keys.ca}`), files.ca, 'certificate');
   const cert = readPem(name(`${section}.${keys.cert}`), files.cert, 'certificate');
   const key = readPem(name(`${section}.${keys.key}`), files.key, 'key');
@@ -242,25 +367,44 @@ function material(name: (key: string) => string, section: string, keys: { ca: st
  * system's trusted CAs for the broker's certificate; without one, the system's plus
  * NODE_EXTRA_CA_CERTS.
  */
-export function kafkaTlsOptions(k: EngineConfig['kafka'], name: (key: string) => string = asIs): ConnectionOptions | undefined {
+export function kafkaTlsOptions(
+  k: EngineConfig['kafka'],
+  name: (key: string) => string = asIs,
+): ConnectionOptions | undefined {
   if (!k.ssl) return undefined;
   return {
     rejectUnauthorized: k.ssl_reject_unauthorized,
-    ...material(name, 'kafka', { ca: 'ssl_ca_file', cert: 'ssl_cert_file', key: 'ssl_key_file' }, { ca: k.ssl_ca_file, cert: k.ssl_cert_file, key: k.ssl_key_file }),
+    ...material(
+      name,
+      'kafka',
+      { ca: 'ssl_ca_file', cert: 'ssl_cert_file', key: 'ssl_key_file' },
+      { ca: k.ssl_ca_file, cert: k.ssl_cert_file, key: k.ssl_key_file },
+    ),
   };
 }
 
 /** The TLS options of every PostgreSQL connection (undefined: as the URL says). The server's certificate is always verified. */
-export function postgresTlsOptions(p: EngineConfig['postgres'], name: (key: string) => string = asIs): ConnectionOptions | undefined {
+export function postgresTlsOptions(
+  p: EngineConfig['postgres'],
+  name: (key: string) => string = asIs,
+): ConnectionOptions | undefined {
   if (!p.ssl) return undefined;
   return {
     rejectUnauthorized: true,
-    ...material(name, 'postgres', { ca: 'ssl_ca_file', cert: 'ssl_cert_file', key: 'ssl_key_file' }, { ca: p.ssl_ca_file, cert: p.ssl_cert_file, key: p.ssl_key_file }),
+    ...material(
+      name,
+      'postgres',
+      { ca: 'ssl_ca_file', cert: 'ssl_cert_file', key: 'ssl_key_file' },
+      { ca: p.ssl_ca_file, cert: p.ssl_cert_file, key: p.ssl_key_file },
+    ),
   };
 }
 
 /** ioredis's `tls` option for a rediss:// URL with a private CA (undefined: ioredis's default for the URL). */
-export function redisTlsOptions(r: EngineConfig['redis'], name: (key: string) => string = asIs): ConnectionOptions | undefined {
+export function redisTlsOptions(
+  r: EngineConfig['redis'],
+  name: (key: string) => string = asIs,
+): ConnectionOptions | undefined {
   const ca = readPem(name('redis.tls_ca_file'), r.tls_ca_file, 'certificate');
   return ca ? { ca: [ca] } : undefined;
 }

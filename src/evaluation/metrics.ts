@@ -8,12 +8,17 @@
 export function aucRoc(scores: ArrayLike<number>, labels: ArrayLike<number | boolean>): number {
   const n = scores.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let pos = 0, rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  let pos = 0,
+    rankSumPos = 0;
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
     const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) if (labels[idx[k]!]) { pos++; rankSumPos += avgRank; }
+    for (let k = i; k <= j; k++)
+      if (labels[idx[k]!]) {
+        pos++;
+        rankSumPos += avgRank;
+      }
     i = j + 1;
   }
   const neg = n - pos;
@@ -22,17 +27,24 @@ export function aucRoc(scores: ArrayLike<number>, labels: ArrayLike<number | boo
 }
 
 /** Precision-recall points at each distinct score threshold, highest threshold first. */
-export function precisionRecallCurve(scores: ArrayLike<number>, labels: ArrayLike<number | boolean>): { threshold: number; precision: number; recall: number }[] {
+export function precisionRecallCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number | boolean>,
+): { threshold: number; precision: number; recall: number }[] {
   const n = scores.length;
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   let totalPos = 0;
   for (let i = 0; i < n; i++) if (labels[i]) totalPos++;
   const out: { threshold: number; precision: number; recall: number }[] = [];
-  let tp = 0, fp = 0;
-  for (let i = 0; i < n; ) {
+  let tp = 0,
+    fp = 0;
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
-    for (let k = i; k <= j; k++) { if (labels[idx[k]!]) tp++; else fp++; }
+    for (let k = i; k <= j; k++) {
+      if (labels[idx[k]!]) tp++;
+      else fp++;
+    }
     out.push({ threshold: scores[idx[i]!]!, precision: tp / (tp + fp), recall: totalPos ? tp / totalPos : NaN });
     i = j + 1;
   }
@@ -42,8 +54,12 @@ export function precisionRecallCurve(scores: ArrayLike<number>, labels: ArrayLik
 /** Average precision: sum over thresholds of (R_n − R_{n−1}) · P_n. NaN without positives. */
 export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<number | boolean>): number {
   const curve = precisionRecallCurve(scores, labels);
-  let ap = 0, prevRecall = 0;
-  for (const p of curve) { ap += (p.recall - prevRecall) * p.precision; prevRecall = p.recall; }
+  let ap = 0,
+    prevRecall = 0;
+  for (const p of curve) {
+    ap += (p.recall - prevRecall) * p.precision;
+    prevRecall = p.recall;
+  }
   return curve.length && Number.isFinite(prevRecall) ? ap : NaN;
 }
 
@@ -61,14 +77,20 @@ export interface ScoredTx {
  * inspected and precision is the share of compromised among them. Cards found compromised on
  * earlier days are removed from later days. Mean over days (days in order).
  */
-export function cardPrecisionAtK(txs: readonly ScoredTx[], k = 100): { mean: number; perDay: { day: string; precision: number }[] } {
+export function cardPrecisionAtK(
+  txs: readonly ScoredTx[],
+  k = 100,
+): { mean: number; perDay: { day: string; precision: number }[] } {
   const days = new Map<string, Map<string, { score: number; fraud: boolean }>>();
   for (const t of txs) {
     let cards = days.get(t.day);
     if (!cards) days.set(t.day, (cards = new Map()));
     const c = cards.get(t.card);
     if (!c) cards.set(t.card, { score: t.score, fraud: t.fraud });
-    else { c.score = Math.max(c.score, t.score); c.fraud ||= t.fraud; }
+    else {
+      c.score = Math.max(c.score, t.score);
+      c.fraud ||= t.fraud;
+    }
   }
   const detected = new Set<string>();
   const perDay: { day: string; precision: number }[] = [];
@@ -78,7 +100,11 @@ export function cardPrecisionAtK(txs: readonly ScoredTx[], k = 100): { mean: num
       .sort((a, b) => b[1].score - a[1].score)
       .slice(0, k);
     let hits = 0;
-    for (const [card, c] of ranked) if (c.fraud) { hits++; detected.add(card); }
+    for (const [card, c] of ranked)
+      if (c.fraud) {
+        hits++;
+        detected.add(card);
+      }
     perDay.push({ day, precision: hits / k });
   }
   const mean = perDay.length ? perDay.reduce((s, d) => s + d.precision, 0) / perDay.length : NaN;
@@ -86,11 +112,19 @@ export function cardPrecisionAtK(txs: readonly ScoredTx[], k = 100): { mean: num
 }
 
 /** Precision and recall of a set of flagged transactions. */
-export function precisionRecall(flags: ArrayLike<boolean>, labels: ArrayLike<number | boolean>): { precision: number; recall: number; flagged: number } {
-  let tp = 0, fp = 0, pos = 0;
+export function precisionRecall(
+  flags: ArrayLike<boolean>,
+  labels: ArrayLike<number | boolean>,
+): { precision: number; recall: number; flagged: number } {
+  let tp = 0,
+    fp = 0,
+    pos = 0;
   for (let i = 0; i < flags.length; i++) {
     if (labels[i]) pos++;
-    if (flags[i]) { if (labels[i]) tp++; else fp++; }
+    if (flags[i]) {
+      if (labels[i]) tp++;
+      else fp++;
+    }
   }
   return { precision: tp + fp ? tp / (tp + fp) : NaN, recall: pos ? tp / pos : NaN, flagged: tp + fp };
 }

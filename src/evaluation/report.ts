@@ -8,7 +8,13 @@ import type { Outcome } from '../events/types.js';
 import { DAY_MS } from '../events/time.js';
 import { aucRoc, averagePrecision, cardPrecisionAtK, precisionRecall, precisionRecallCurve } from './metrics.js';
 
-export interface EvalRow { time: number; card: string; score: number; fraud: boolean; outcome: Outcome }
+export interface EvalRow {
+  time: number;
+  card: string;
+  score: number;
+  fraud: boolean;
+  outcome: Outcome;
+}
 
 /**
  * The handbook's test-set rule (Le Borgne et al., ch. 3.4 `get_train_test_set`): a card whose
@@ -36,7 +42,10 @@ export interface ExclusionSummary {
 }
 
 /** Per card, the earliest fraud time at or after `since`: enough to know when it became known. */
-export function firstFraudByCard(txs: Iterable<{ card: string; time: number; fraud: boolean | null }>, since: number | null): Map<string, number> {
+export function firstFraudByCard(
+  txs: Iterable<{ card: string; time: number; fraud: boolean | null }>,
+  since: number | null,
+): Map<string, number> {
   const first = new Map<string, number>();
   for (const t of txs) {
     if (t.fraud !== true || (since !== null && t.time < since)) continue;
@@ -105,10 +114,27 @@ export function evaluate(
   const labels = rows.map((r) => r.fraud);
   const outcomes: Record<Outcome, number> = { APPROVE: 0, REVIEW: 0, DECLINE: 0 };
   for (const r of rows) outcomes[r.outcome]++;
-  const cp = cardPrecisionAtK(rows.map((r) => ({ day: new Date(r.time).toISOString().slice(0, 10), card: r.card, score: r.score, fraud: r.fraud })), 100);
-  const dec = precisionRecall(rows.map((r) => r.outcome === 'DECLINE'), labels);
-  const rev = precisionRecall(rows.map((r) => r.outcome === 'REVIEW'), labels);
-  const rod = precisionRecall(rows.map((r) => r.outcome !== 'APPROVE'), labels);
+  const cp = cardPrecisionAtK(
+    rows.map((r) => ({
+      day: new Date(r.time).toISOString().slice(0, 10),
+      card: r.card,
+      score: r.score,
+      fraud: r.fraud,
+    })),
+    100,
+  );
+  const dec = precisionRecall(
+    rows.map((r) => r.outcome === 'DECLINE'),
+    labels,
+  );
+  const rev = precisionRecall(
+    rows.map((r) => r.outcome === 'REVIEW'),
+    labels,
+  );
+  const rod = precisionRecall(
+    rows.map((r) => r.outcome !== 'APPROVE'),
+    labels,
+  );
   return {
     window,
     excluded_known_compromised: excluded,
@@ -129,7 +155,11 @@ export function summaryText(r: EvaluationReport): string {
   const x = r.excluded_known_compromised;
   return [
     `evaluation window ${r.window.from ?? 'start'} .. ${r.window.to ?? 'end'}: ${r.events} events, ${r.frauds} frauds (${pct(r.frauds / Math.max(1, r.events))})`,
-    ...(x ? [`  known compromised cards excluded (frauds since ${x.since ?? 'the start'}, known after ${x.label_delay_days} d): ${x.cards} cards, ${x.transactions} transactions, ${x.frauds} frauds`] : []),
+    ...(x
+      ? [
+          `  known compromised cards excluded (frauds since ${x.since ?? 'the start'}, known after ${x.label_delay_days} d): ${x.cards} cards, ${x.transactions} transactions, ${x.frauds} frauds`,
+        ]
+      : []),
     `  AUC ROC ${r.auc_roc}   average precision ${r.average_precision}   card precision@100 ${r.card_precision_at_100}`,
     `  outcomes: APPROVE ${r.outcomes.APPROVE}  REVIEW ${r.outcomes.REVIEW}  DECLINE ${r.outcomes.DECLINE}`,
     `  DECLINE: precision ${pct(r.decline.precision)} recall ${pct(r.decline.recall)}   REVIEW: precision ${pct(r.review.precision)} recall ${pct(r.review.recall)}   REVIEW-or-DECLINE: precision ${pct(r.review_or_decline.precision)} recall ${pct(r.review_or_decline.recall)}`,
@@ -152,23 +182,40 @@ ${body}
 
 /** Writes `<base>-pr.svg` and `<base>-scores.svg`; returns their paths. */
 export function writePlots(rows: readonly EvalRow[], base: string): string[] {
-  const curve = precisionRecallCurve(rows.map((r) => r.score), rows.map((r) => r.fraud));
+  const curve = precisionRecallCurve(
+    rows.map((r) => r.score),
+    rows.map((r) => r.fraud),
+  );
   const step = Math.max(1, Math.floor(curve.length / 400));
-  const pts = curve.filter((_, i) => i % step === 0 || i === curve.length - 1)
-    .map((p) => `${(60 + p.recall * 400).toFixed(1)},${(340 - p.precision * 300).toFixed(1)}`).join(' ');
-  const pr = svg('Precision-recall curve', 'recall', 'precision',
-    `<text x="52" y="44" text-anchor="end">1</text><polyline fill="none" stroke="#c0392b" stroke-width="2" points="${pts}"/>`);
+  const pts = curve
+    .filter((_, i) => i % step === 0 || i === curve.length - 1)
+    .map((p) => `${(60 + p.recall * 400).toFixed(1)},${(340 - p.precision * 300).toFixed(1)}`)
+    .join(' ');
+  const pr = svg(
+    'Precision-recall curve',
+    'recall',
+    'precision',
+    `<text x="52" y="44" text-anchor="end">1</text><polyline fill="none" stroke="#c0392b" stroke-width="2" points="${pts}"/>`,
+  );
   const bins = 50;
-  const legit = new Array<number>(bins).fill(0), fraud = new Array<number>(bins).fill(0);
+  const legit = new Array<number>(bins).fill(0),
+    fraud = new Array<number>(bins).fill(0);
   for (const r of rows) (r.fraud ? fraud : legit)[Math.min(bins - 1, Math.floor(r.score * bins))]!++;
   // Log scale: genuine transactions outnumber frauds by ~100 to 1.
   const maxLog = Math.log10(1 + Math.max(...legit, ...fraud, 1));
-  const bar = (counts: number[], color: string, dx: number) => counts.map((c, i) => {
-    const h = (Math.log10(1 + c) / maxLog) * 300;
-    return `<rect x="${(60 + i * 8 + dx).toFixed(1)}" y="${(340 - h).toFixed(1)}" width="4" height="${h.toFixed(1)}" fill="${color}"/>`;
-  }).join('');
-  const hist = svg('Score histogram (log count)', 'score', 'transactions',
-    `${bar(legit, '#2980b9', 0)}${bar(fraud, '#c0392b', 4)}<text x="440" y="60" text-anchor="end" fill="#2980b9">genuine</text><text x="440" y="76" text-anchor="end" fill="#c0392b">fraud</text>`);
+  const bar = (counts: number[], color: string, dx: number) =>
+    counts
+      .map((c, i) => {
+        const h = (Math.log10(1 + c) / maxLog) * 300;
+        return `<rect x="${(60 + i * 8 + dx).toFixed(1)}" y="${(340 - h).toFixed(1)}" width="4" height="${h.toFixed(1)}" fill="${color}"/>`;
+      })
+      .join('');
+  const hist = svg(
+    'Score histogram (log count)',
+    'score',
+    'transactions',
+    `${bar(legit, '#2980b9', 0)}${bar(fraud, '#c0392b', 4)}<text x="440" y="60" text-anchor="end" fill="#2980b9">genuine</text><text x="440" y="76" text-anchor="end" fill="#c0392b">fraud</text>`,
+  );
   const files = [`${base}-pr.svg`, `${base}-scores.svg`];
   writeFileSync(files[0]!, pr);
   writeFileSync(files[1]!, hist);

@@ -43,7 +43,11 @@ const STRING: AvroTypeLike = { typeName: 'string' };
 class Walk {
   pos: number;
   items = 0;
-  constructor(private readonly buf: Uint8Array, start: number, private readonly limits: AvroLimits) {
+  constructor(
+    private readonly buf: Uint8Array,
+    start: number,
+    private readonly limits: AvroLimits,
+  ) {
     this.pos = start;
   }
 
@@ -81,28 +85,43 @@ class Walk {
   value(t: AvroTypeLike, depth: number): void {
     if (depth > this.limits.maxDepth) throw new AvroLimitError('too_deep');
     switch (t.typeName) {
-      case 'null': return;
-      case 'boolean': this.skip(1); return;
-      case 'int': case 'long': this.long(); return;
-      case 'float': this.skip(4); return;
-      case 'double': this.skip(8); return;
-      case 'string': case 'bytes': {
+      case 'null':
+        return;
+      case 'boolean':
+        this.skip(1);
+        return;
+      case 'int':
+      case 'long':
+        this.long();
+        return;
+      case 'float':
+        this.skip(4);
+        return;
+      case 'double':
+        this.skip(8);
+        return;
+      case 'string':
+      case 'bytes': {
         const len = this.long();
         if (len > this.limits.maxStringBytes) throw new AvroLimitError('string_too_long');
         this.skip(len);
         return;
       }
-      case 'fixed': this.skip(t.size ?? 0); return;
+      case 'fixed':
+        this.skip(t.size ?? 0);
+        return;
       case 'enum': {
         const i = this.long();
         if (i < 0 || i >= (t.symbols?.length ?? 0)) throw new AvroLimitError('enum_index');
         return;
       }
-      case 'record': case 'error':
+      case 'record':
+      case 'error':
         for (const f of t.fields ?? []) this.value(f.type, depth + 1);
         return;
       case 'array':
-        for (let n = this.count(); n > 0; n = this.count()) for (let i = 0; i < n; i++) this.value(t.itemsType!, depth + 1);
+        for (let n = this.count(); n > 0; n = this.count())
+          for (let i = 0; i < n; i++) this.value(t.itemsType!, depth + 1);
         return;
       case 'map':
         for (let n = this.count(); n > 0; n = this.count()) {
@@ -112,7 +131,8 @@ class Walk {
           }
         }
         return;
-      case 'union:unwrapped': case 'union:wrapped': {
+      case 'union:unwrapped':
+      case 'union:wrapped': {
         const i = this.long();
         const branch = t.types?.[i];
         if (!branch) throw new AvroLimitError('union_index');
@@ -121,7 +141,10 @@ class Walk {
       }
       default:
         // Logical types wrap an underlying type; anything else is not ours to accept.
-        if (t.typeName.startsWith('logical:') && t.underlyingType) { this.value(t.underlyingType, depth); return; }
+        if (t.typeName.startsWith('logical:') && t.underlyingType) {
+          this.value(t.underlyingType, depth);
+          return;
+        }
         throw new AvroLimitError(`unsupported_type:${t.typeName}`);
     }
   }
@@ -131,7 +154,12 @@ class Walk {
  * Throws AvroLimitError unless `buf[start..]` is exactly one value of `type` within `limits`
  * (trailing bytes are refused too).
  */
-export function checkAvroBody(type: AvroTypeLike, buf: Uint8Array, start: number, limits: AvroLimits = DEFAULT_AVRO_LIMITS): void {
+export function checkAvroBody(
+  type: AvroTypeLike,
+  buf: Uint8Array,
+  start: number,
+  limits: AvroLimits = DEFAULT_AVRO_LIMITS,
+): void {
   const w = new Walk(buf, start, limits);
   w.value(type, 0);
   if (w.pos !== buf.length) throw new AvroLimitError('trailing_bytes');

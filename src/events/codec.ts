@@ -24,12 +24,17 @@ export interface TopicNames {
 }
 
 /** What the registry client hands back for an Avro schema id: an avsc type. */
-interface AvroType { toBuffer(value: unknown): Buffer }
+interface AvroType {
+  toBuffer(value: unknown): Buffer;
+}
 
 /** Encodes synchronously in the Confluent wire format with a type resolved once. */
 class WireEncoder<T> {
   private readonly header: Buffer;
-  constructor(id: number, private readonly type: AvroType) {
+  constructor(
+    id: number,
+    private readonly type: AvroType,
+  ) {
     this.header = Buffer.alloc(5);
     this.header.writeInt32BE(id, 1); // byte 0 is the magic byte 0
   }
@@ -48,7 +53,11 @@ export class AvroCodecs {
     readonly ids: { authorization: number; decision: number; label: number },
     types: { authorization: AvroType; decision: AvroType; label: AvroType },
     /** One decoder per topic: only that topic's subject. */
-    readonly decoders: { authorization: SubjectDecoder<AuthorizationEvent>; decision: SubjectDecoder<Decision>; label: SubjectDecoder<LabelEvent> },
+    readonly decoders: {
+      authorization: SubjectDecoder<AuthorizationEvent>;
+      decision: SubjectDecoder<Decision>;
+      label: SubjectDecoder<LabelEvent>;
+    },
   ) {
     // Producing is on the hot path: no per-message schema lookup, no promise.
     this.decisionEncoder = new WireEncoder(ids.decision, types.decision);
@@ -73,21 +82,40 @@ export class AvroCodecs {
     const subjects = httpSubjectRegistry(registryUrl, auth);
     const decoder = <T>(name: 'authorization' | 'decision' | 'label', topic: string) =>
       new SubjectDecoder<T>({ registry: subjects, subject: `${topic}-value`, readerSchema: readSchema(name) }).start();
-    return new AvroCodecs(registry, { authorization, decision, label }, {
-      authorization: await type(authorization), decision: await type(decision), label: await type(label),
-    }, {
-      authorization: await decoder<AuthorizationEvent>('authorization', topics.authorizations),
-      decision: await decoder<Decision>('decision', topics.decisions),
-      label: await decoder<LabelEvent>('label', topics.labels),
-    });
+    return new AvroCodecs(
+      registry,
+      { authorization, decision, label },
+      {
+        authorization: await type(authorization),
+        decision: await type(decision),
+        label: await type(label),
+      },
+      {
+        authorization: await decoder<AuthorizationEvent>('authorization', topics.authorizations),
+        decision: await decoder<Decision>('decision', topics.decisions),
+        label: await decoder<LabelEvent>('label', topics.labels),
+      },
+    );
   }
 
-  encodeAuthorization(ev: AuthorizationEvent): Buffer { return this.authorizationEncoder.encode(ev); }
-  encodeDecision(d: Decision): Buffer { return this.decisionEncoder.encode(d); }
-  encodeLabel(l: LabelEvent): Buffer { return this.labelEncoder.encode(l); }
+  encodeAuthorization(ev: AuthorizationEvent): Buffer {
+    return this.authorizationEncoder.encode(ev);
+  }
+  encodeDecision(d: Decision): Buffer {
+    return this.decisionEncoder.encode(d);
+  }
+  encodeLabel(l: LabelEvent): Buffer {
+    return this.labelEncoder.encode(l);
+  }
 
   /** Decode one message of each topic, or throw DecodeError with the DLQ reason. */
-  decodeAuthorization(buf: Buffer | null): Promise<AuthorizationEvent> { return this.decoders.authorization.decode(buf); }
-  decodeDecision(buf: Buffer | null): Promise<Decision> { return this.decoders.decision.decode(buf); }
-  decodeLabel(buf: Buffer | null): Promise<LabelEvent> { return this.decoders.label.decode(buf); }
+  decodeAuthorization(buf: Buffer | null): Promise<AuthorizationEvent> {
+    return this.decoders.authorization.decode(buf);
+  }
+  decodeDecision(buf: Buffer | null): Promise<Decision> {
+    return this.decoders.decision.decode(buf);
+  }
+  decodeLabel(buf: Buffer | null): Promise<LabelEvent> {
+    return this.decoders.label.decode(buf);
+  }
 }

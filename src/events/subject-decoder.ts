@@ -11,15 +11,27 @@
  *   forgotten first), so a flood of the same foreign ids costs nothing.
  */
 import avro from 'avsc';
-import { AvroLimitError, checkAvroBody, DEFAULT_AVRO_LIMITS, type AvroLimits, type AvroTypeLike } from './avro-limits.js';
+import {
+  AvroLimitError,
+  checkAvroBody,
+  DEFAULT_AVRO_LIMITS,
+  type AvroLimits,
+  type AvroTypeLike,
+} from './avro-limits.js';
 
 export class DecodeError extends Error {
-  constructor(readonly reason: string, detail: string) {
+  constructor(
+    readonly reason: string,
+    detail: string,
+  ) {
     super(`${reason}: ${detail}`);
   }
 }
 
-export interface RegistryAuth { username: string; password: string }
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
 
 /** The two subject lookups of the Confluent-compatible API that the decoder needs. */
 export interface SubjectRegistry {
@@ -31,7 +43,8 @@ export interface SubjectRegistry {
 export function httpSubjectRegistry(url: string, auth?: RegistryAuth, timeoutMs = 5_000): SubjectRegistry {
   const base = url.replace(/\/+$/, '');
   const headers: Record<string, string> = { accept: 'application/vnd.schemaregistry.v1+json, application/json' };
-  if (auth?.username) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth?.username)
+    headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
   const get = async (path: string): Promise<unknown> => {
     const res = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
     if (res.status === 404) return null;
@@ -44,8 +57,13 @@ export function httpSubjectRegistry(url: string, auth?: RegistryAuth, timeoutMs 
       return Array.isArray(v) ? v.filter((x): x is number => Number.isInteger(x)) : [];
     },
     async version(subject, version) {
-      const v = (await get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`)) as { id?: unknown; schema?: unknown; schemaType?: unknown } | null;
-      if (!v || typeof v.id !== 'number' || typeof v.schema !== 'string') throw new Error(`schema registry: ${subject} version ${version} not found`);
+      const v = (await get(`/subjects/${encodeURIComponent(subject)}/versions/${version}`)) as {
+        id?: unknown;
+        schema?: unknown;
+        schemaType?: unknown;
+      } | null;
+      if (!v || typeof v.id !== 'number' || typeof v.schema !== 'string')
+        throw new Error(`schema registry: ${subject} version ${version} not found`);
       return { id: v.id, schema: v.schema, ...(typeof v.schemaType === 'string' ? { schemaType: v.schemaType } : {}) };
     },
   };
@@ -91,10 +109,16 @@ export class SubjectDecoder<T> {
     this.reader = avro.Type.forSchema(JSON.parse(o.readerSchema) as avro.Schema) as unknown as AvscType;
   }
 
-  get subject(): string { return this.o.subject; }
+  get subject(): string {
+    return this.o.subject;
+  }
   /** The ids this decoder accepts today. */
-  get allowedIds(): number[] { return [...this.readers.keys()]; }
-  get missCount(): number { return this.misses.size; }
+  get allowedIds(): number[] {
+    return [...this.readers.keys()];
+  }
+  get missCount(): number {
+    return this.misses.size;
+  }
 
   /** Resolves the subject's ids; call once before decoding. */
   async start(): Promise<this> {
@@ -168,7 +192,9 @@ export class SubjectDecoder<T> {
         }
       }
       this.o.onRefresh?.(this.allowedIds);
-    })().finally(() => { this.refreshing = null; });
+    })().finally(() => {
+      this.refreshing = null;
+    });
     return this.refreshing;
   }
 }

@@ -32,7 +32,10 @@ export function featureCsvRow(authId: string, vector: FeatureVector): string {
  * chunks of about 64 KiB; resolves to the number of rows.
  */
 export async function writeFeatureCsv(
-  store: FeatureStore, feed: Iterable<FeedItem>, write: (text: string) => Promise<void>, opts: { batchSize?: number } = {},
+  store: FeatureStore,
+  feed: Iterable<FeedItem>,
+  write: (text: string) => Promise<void>,
+  opts: { batchSize?: number } = {},
 ): Promise<number> {
   await write(FEATURE_CSV_HEADER);
   let rows = 0;
@@ -50,12 +53,17 @@ export async function writeFeatureCsv(
 }
 
 /** The labels file of the labelled transactions (ISO date-time, 0/1); resolves to the number of rows. */
-export async function writeLabelCsv(records: Iterable<LabelledTx>, write: (text: string) => Promise<void>): Promise<number> {
+export async function writeLabelCsv(
+  records: Iterable<LabelledTx>,
+  write: (text: string) => Promise<void>,
+): Promise<number> {
   await write('auth_id,tx_datetime,tx_fraud\n');
   let rows = 0;
   for (const r of records) {
     if (r.fraud === null) continue;
-    await write(`${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`);
+    await write(
+      `${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`,
+    );
     rows++;
   }
   return rows;

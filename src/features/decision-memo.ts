@@ -44,7 +44,10 @@ export function decodeEntry(b: Buffer | null): MemoEntry | null {
 /** The same contract in memory (replay, tests), with the same TTL semantics. */
 export class MemoryDecisionMemo implements DecisionMemo {
   private readonly entries = new Map<string, { entry: MemoEntry; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]> {
     const t = this.now();
@@ -58,7 +61,8 @@ export class MemoryDecisionMemo implements DecisionMemo {
     const t = this.now();
     for (const e of entries) {
       const old = this.entries.get(e.authId);
-      if (!old || old.until <= t) this.entries.set(e.authId, { entry: { hash: e.hash, value: e.value }, until: t + this.ttlMs });
+      if (!old || old.until <= t)
+        this.entries.set(e.authId, { entry: { hash: e.hash, value: e.value }, until: t + this.ttlMs });
     }
   }
 }

@@ -96,54 +96,208 @@ const IN = 'incl. current';
 
 /** The features in model-input order (must equal FEATURE_NAMES; checked below). */
 export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
-  def({ name: 'tx_amount', entity: 'tx', window: null, windowMs: null, delayMs: 0, aggregate: 'value', type: 'float',
-    description: 'Amount in major units (amount_minor / 100).' }),
-  def({ name: 'tx_during_weekend', entity: 'tx', window: null, windowMs: null, delayMs: 0, aggregate: 'value', type: 'binary',
-    description: '1 if event_time falls on a Saturday or Sunday (UTC).' }),
-  def({ name: 'tx_during_night', entity: 'tx', window: null, windowMs: null, delayMs: 0, aggregate: 'value', type: 'binary',
-    description: '1 if the UTC hour of event_time is 0..6 (hour <= 6).' }),
+  def({
+    name: 'tx_amount',
+    entity: 'tx',
+    window: null,
+    windowMs: null,
+    delayMs: 0,
+    aggregate: 'value',
+    type: 'float',
+    description: 'Amount in major units (amount_minor / 100).',
+  }),
+  def({
+    name: 'tx_during_weekend',
+    entity: 'tx',
+    window: null,
+    windowMs: null,
+    delayMs: 0,
+    aggregate: 'value',
+    type: 'binary',
+    description: '1 if event_time falls on a Saturday or Sunday (UTC).',
+  }),
+  def({
+    name: 'tx_during_night',
+    entity: 'tx',
+    window: null,
+    windowMs: null,
+    delayMs: 0,
+    aggregate: 'value',
+    type: 'binary',
+    description: '1 if the UTC hour of event_time is 0..6 (hour <= 6).',
+  }),
   ...([1, 7, 30] as const).flatMap((n) => [
-    def({ name: `customer_nb_tx_${n}d` as FeatureName, entity: 'customer', window: `(t-${n}d, t] ${IN}`, windowMs: n * DAY_MS, delayMs: 0,
-      aggregate: 'count', type: 'int', description: `Number of the customer's transactions in the last ${n} day(s), the current one included.` }),
-    def({ name: `customer_avg_amount_${n}d` as FeatureName, entity: 'customer', window: `(t-${n}d, t] ${IN}`, windowMs: n * DAY_MS, delayMs: 0,
-      aggregate: 'mean', type: 'float', description: `Mean amount (major units) of the customer's transactions in the last ${n} day(s), the current one included.` }),
+    def({
+      name: `customer_nb_tx_${n}d` as FeatureName,
+      entity: 'customer',
+      window: `(t-${n}d, t] ${IN}`,
+      windowMs: n * DAY_MS,
+      delayMs: 0,
+      aggregate: 'count',
+      type: 'int',
+      description: `Number of the customer's transactions in the last ${n} day(s), the current one included.`,
+    }),
+    def({
+      name: `customer_avg_amount_${n}d` as FeatureName,
+      entity: 'customer',
+      window: `(t-${n}d, t] ${IN}`,
+      windowMs: n * DAY_MS,
+      delayMs: 0,
+      aggregate: 'mean',
+      type: 'float',
+      description: `Mean amount (major units) of the customer's transactions in the last ${n} day(s), the current one included.`,
+    }),
   ]),
   ...([1, 7, 30] as const).flatMap((n) => [
-    def({ name: `terminal_nb_tx_${n}d` as FeatureName, entity: 'terminal', window: `(t-7d-${n}d, t-7d]`, windowMs: n * DAY_MS, delayMs: TERMINAL_DELAY_MS,
-      aggregate: 'count', type: 'int', description: `Number of the terminal's transactions in the ${n} day(s) before the 7-day label delay.` }),
-    def({ name: `terminal_risk_${n}d` as FeatureName, entity: 'terminal', window: `(t-7d-${n}d, t-7d]`, windowMs: n * DAY_MS, delayMs: TERMINAL_DELAY_MS,
-      aggregate: 'fraud_ratio', type: 'float',
-      description: `Share of the terminal's transactions in (t-7d-${n}d, t-7d] labelled fraud so far (labels applied before this event); 0 when that window is empty.` }),
+    def({
+      name: `terminal_nb_tx_${n}d` as FeatureName,
+      entity: 'terminal',
+      window: `(t-7d-${n}d, t-7d]`,
+      windowMs: n * DAY_MS,
+      delayMs: TERMINAL_DELAY_MS,
+      aggregate: 'count',
+      type: 'int',
+      description: `Number of the terminal's transactions in the ${n} day(s) before the 7-day label delay.`,
+    }),
+    def({
+      name: `terminal_risk_${n}d` as FeatureName,
+      entity: 'terminal',
+      window: `(t-7d-${n}d, t-7d]`,
+      windowMs: n * DAY_MS,
+      delayMs: TERMINAL_DELAY_MS,
+      aggregate: 'fraud_ratio',
+      type: 'float',
+      description: `Share of the terminal's transactions in (t-7d-${n}d, t-7d] labelled fraud so far (labels applied before this event); 0 when that window is empty.`,
+    }),
   ]),
-  def({ name: 'customer_amount_over_avg_30d', entity: 'customer', window: '(t-30d, t) prior only', windowMs: 30 * DAY_MS, delayMs: 0,
-    aggregate: 'ratio_to_mean', type: 'float', nullWhen: 'no prior transaction in 30 days, or their mean amount is 0',
-    description: "Current amount divided by the mean amount of the customer's prior transactions in the last 30 days (current excluded)." }),
-  def({ name: 'customer_secs_since_prev_tx', entity: 'customer', window: '(t-30d, t) prior only', windowMs: 30 * DAY_MS, delayMs: 0,
-    aggregate: 'since_previous', type: 'float', nullWhen: 'no prior transaction in 30 days',
-    description: "Seconds since the customer's previous transaction (the latest prior one; 0 for one recorded before it at the same millisecond)." }),
-  def({ name: 'customer_nb_terminals_1d', entity: 'customer', window: `(t-1d, t] ${IN}`, windowMs: DAY_MS, delayMs: 0,
-    aggregate: 'distinct_count', type: 'int', description: 'Distinct terminals the customer used in the last day, the current one included.' }),
-  def({ name: 'customer_nb_merchants_1d', entity: 'customer', window: `(t-1d, t] ${IN}`, windowMs: DAY_MS, delayMs: 0,
-    aggregate: 'distinct_count', type: 'int', description: 'Distinct merchants the customer paid in the last day, the current one included; transactions without merchant_id are ignored.' }),
-  def({ name: 'customer_terminal_seen_before', entity: 'customer', window: '(t-30d, t) prior only', windowMs: 30 * DAY_MS, delayMs: 0,
-    aggregate: 'seen_before', type: 'binary', description: '1 if the customer had a prior transaction at this terminal in the last 30 days, else 0.' }),
-  def({ name: 'customer_device_seen_before', entity: 'customer', window: '(t-30d, t) prior only', windowMs: 30 * DAY_MS, delayMs: 0,
-    aggregate: 'seen_before', type: 'binary', nullWhen: 'the event has no device_id',
-    description: '1 if the customer had a prior transaction from this device in the last 30 days, else 0.' }),
-  def({ name: 'terminal_nb_tx_1h', entity: 'terminal', window: `(t-1h, t] ${IN}`, windowMs: HOUR_MS, delayMs: 0,
-    aggregate: 'count', type: 'int', description: "Number of the terminal's transactions in the last hour, the current one included (no delay)." }),
-  def({ name: 'card_nb_tx_1d', entity: 'card', window: `(t-1d, t] ${IN}`, windowMs: DAY_MS, delayMs: 0,
-    aggregate: 'count', type: 'int', description: "Number of the card's (card_token) transactions in the last day, the current one included." }),
-  def({ name: 'card_nb_tx_7d', entity: 'card', window: `(t-7d, t] ${IN}`, windowMs: 7 * DAY_MS, delayMs: 0,
-    aggregate: 'count', type: 'int', description: "Number of the card's (card_token) transactions in the last 7 days, the current one included." }),
-  def({ name: 'tx_is_ecom', entity: 'tx', window: null, windowMs: null, delayMs: 0, aggregate: 'value', type: 'binary',
-    description: "1 if channel is 'ECOM', else 0." }),
-  def({ name: 'terminal_last_known_fraud', entity: 'terminal', window: '(t-7d-30d, t-7d]', windowMs: 30 * DAY_MS, delayMs: TERMINAL_DELAY_MS,
-    aggregate: 'last_is_fraud', type: 'binary',
-    description: "1 if the terminal's latest transaction in (t-7d-30d, t-7d] is labelled fraud so far, else 0 (also when there is none, like the risk ratios: a terminal without known history must not look different from a clean one, or a cold start reads as risk): a compromised terminal shows at once, where the risk ratios still mix in its older genuine transactions." }),
-  def({ name: 'terminal_frauds_last3_known', entity: 'terminal', window: '(t-7d-30d, t-7d]', windowMs: 30 * DAY_MS, delayMs: TERMINAL_DELAY_MS,
-    aggregate: 'frauds_in_last', type: 'int',
-    description: "How many of the terminal's latest 3 transactions in (t-7d-30d, t-7d] are labelled fraud so far (0 to 3; 0 when there is none)." }),
+  def({
+    name: 'customer_amount_over_avg_30d',
+    entity: 'customer',
+    window: '(t-30d, t) prior only',
+    windowMs: 30 * DAY_MS,
+    delayMs: 0,
+    aggregate: 'ratio_to_mean',
+    type: 'float',
+    nullWhen: 'no prior transaction in 30 days, or their mean amount is 0',
+    description:
+      "Current amount divided by the mean amount of the customer's prior transactions in the last 30 days (current excluded).",
+  }),
+  def({
+    name: 'customer_secs_since_prev_tx',
+    entity: 'customer',
+    window: '(t-30d, t) prior only',
+    windowMs: 30 * DAY_MS,
+    delayMs: 0,
+    aggregate: 'since_previous',
+    type: 'float',
+    nullWhen: 'no prior transaction in 30 days',
+    description:
+      "Seconds since the customer's previous transaction (the latest prior one; 0 for one recorded before it at the same millisecond).",
+  }),
+  def({
+    name: 'customer_nb_terminals_1d',
+    entity: 'customer',
+    window: `(t-1d, t] ${IN}`,
+    windowMs: DAY_MS,
+    delayMs: 0,
+    aggregate: 'distinct_count',
+    type: 'int',
+    description: 'Distinct terminals the customer used in the last day, the current one included.',
+  }),
+  def({
+    name: 'customer_nb_merchants_1d',
+    entity: 'customer',
+    window: `(t-1d, t] ${IN}`,
+    windowMs: DAY_MS,
+    delayMs: 0,
+    aggregate: 'distinct_count',
+    type: 'int',
+    description:
+      'Distinct merchants the customer paid in the last day, the current one included; transactions without merchant_id are ignored.',
+  }),
+  def({
+    name: 'customer_terminal_seen_before',
+    entity: 'customer',
+    window: '(t-30d, t) prior only',
+    windowMs: 30 * DAY_MS,
+    delayMs: 0,
+    aggregate: 'seen_before',
+    type: 'binary',
+    description: '1 if the customer had a prior transaction at this terminal in the last 30 days, else 0.',
+  }),
+  def({
+    name: 'customer_device_seen_before',
+    entity: 'customer',
+    window: '(t-30d, t) prior only',
+    windowMs: 30 * DAY_MS,
+    delayMs: 0,
+    aggregate: 'seen_before',
+    type: 'binary',
+    nullWhen: 'the event has no device_id',
+    description: '1 if the customer had a prior transaction from this device in the last 30 days, else 0.',
+  }),
+  def({
+    name: 'terminal_nb_tx_1h',
+    entity: 'terminal',
+    window: `(t-1h, t] ${IN}`,
+    windowMs: HOUR_MS,
+    delayMs: 0,
+    aggregate: 'count',
+    type: 'int',
+    description: "Number of the terminal's transactions in the last hour, the current one included (no delay).",
+  }),
+  def({
+    name: 'card_nb_tx_1d',
+    entity: 'card',
+    window: `(t-1d, t] ${IN}`,
+    windowMs: DAY_MS,
+    delayMs: 0,
+    aggregate: 'count',
+    type: 'int',
+    description: "Number of the card's (card_token) transactions in the last day, the current one included.",
+  }),
+  def({
+    name: 'card_nb_tx_7d',
+    entity: 'card',
+    window: `(t-7d, t] ${IN}`,
+    windowMs: 7 * DAY_MS,
+    delayMs: 0,
+    aggregate: 'count',
+    type: 'int',
+    description: "Number of the card's (card_token) transactions in the last 7 days, the current one included.",
+  }),
+  def({
+    name: 'tx_is_ecom',
+    entity: 'tx',
+    window: null,
+    windowMs: null,
+    delayMs: 0,
+    aggregate: 'value',
+    type: 'binary',
+    description: "1 if channel is 'ECOM', else 0.",
+  }),
+  def({
+    name: 'terminal_last_known_fraud',
+    entity: 'terminal',
+    window: '(t-7d-30d, t-7d]',
+    windowMs: 30 * DAY_MS,
+    delayMs: TERMINAL_DELAY_MS,
+    aggregate: 'last_is_fraud',
+    type: 'binary',
+    description:
+      "1 if the terminal's latest transaction in (t-7d-30d, t-7d] is labelled fraud so far, else 0 (also when there is none, like the risk ratios: a terminal without known history must not look different from a clean one, or a cold start reads as risk): a compromised terminal shows at once, where the risk ratios still mix in its older genuine transactions.",
+  }),
+  def({
+    name: 'terminal_frauds_last3_known',
+    entity: 'terminal',
+    window: '(t-7d-30d, t-7d]',
+    windowMs: 30 * DAY_MS,
+    delayMs: TERMINAL_DELAY_MS,
+    aggregate: 'frauds_in_last',
+    type: 'int',
+    description:
+      "How many of the terminal's latest 3 transactions in (t-7d-30d, t-7d] are labelled fraud so far (0 to 3; 0 when there is none).",
+  }),
 ]);
 
 /** Throws if the definitions and FEATURE_NAMES disagree (names or order). */
@@ -291,15 +445,28 @@ export interface CardAggregates {
  * Customer aggregates of `ev` recorded at position `pos`, from the customer's history (sorted
  * by pos; entries at or after pos are ignored).
  */
-export function aggregateCustomer(history: readonly CustomerEntry[], ev: AuthorizationEvent, pos: number): CustomerAggregates {
+export function aggregateCustomer(
+  history: readonly CustomerEntry[],
+  ev: AuthorizationEvent,
+  pos: number,
+): CustomerAggregates {
   const t = ev.event_time;
   const end = firstNotBefore(history, pos);
   const start = firstAfter(history, lastPosition(t - 30 * DAY_MS));
   const lo7 = t - 7 * DAY_MS;
   const lo1 = t - DAY_MS;
   const agg: CustomerAggregates = {
-    n1d: 0, sum1d: 0, n7d: 0, sum7d: 0, n30d: 0, sum30d: 0, prevTime: null,
-    nbTerminals1d: 0, nbMerchants1d: 0, terminalSeen: 0, deviceSeen: 0,
+    n1d: 0,
+    sum1d: 0,
+    n7d: 0,
+    sum7d: 0,
+    n30d: 0,
+    sum30d: 0,
+    prevTime: null,
+    nbTerminals1d: 0,
+    nbMerchants1d: 0,
+    terminalSeen: 0,
+    deviceSeen: 0,
   };
   const terminals = new Set<string>([ev.terminal_id]);
   const merchants = new Set<string>();
@@ -346,8 +513,14 @@ export function aggregateTerminal(
   const count = (n: number): number => upto - firstAfter(history, lastPosition(hi - n * DAY_MS));
   const agg: TerminalAggregates = {
     nb1h: countPrior(history, t - HOUR_MS, pos) + 1,
-    nb1d: count(1), nb7d: count(7), nb30d: count(30),
-    fraud1d: 0, fraud7d: 0, fraud30d: 0, lastFraud: 0, last3Frauds: 0,
+    nb1d: count(1),
+    nb7d: count(7),
+    nb30d: count(30),
+    fraud1d: 0,
+    fraud7d: 0,
+    fraud30d: 0,
+    lastFraud: 0,
+    last3Frauds: 0,
   };
   const lo30 = hi - 30 * DAY_MS;
   // the latest transactions in (lo30, hi]: each a fraud when labelled so by a label of that window (as counted below)
@@ -357,7 +530,8 @@ export function aggregateTerminal(
   };
   if (agg.nb30d > 0) {
     agg.lastFraud = isFraud(history[upto - 1]!);
-    for (let i = upto - 1; i >= Math.max(0, upto - Math.min(3, agg.nb30d)); i--) agg.last3Frauds += isFraud(history[i]!);
+    for (let i = upto - 1; i >= Math.max(0, upto - Math.min(3, agg.nb30d)); i--)
+      agg.last3Frauds += isFraud(history[i]!);
   }
   for (const [auth, labelTxTime] of frauds) {
     // The label's tx_time narrows the search (as the Redis index does); the transaction's own

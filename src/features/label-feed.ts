@@ -45,12 +45,18 @@ export function labelOf(r: LabelledTx, delayMs: number): LabelEvent | null {
  * the order of their transactions.
  */
 export function interleaveLabels(records: readonly LabelledTx[], delayDays = 7): FeedItem[] {
-  if (!(delayDays >= 0) || !Number.isFinite(delayDays)) throw new Error(`label delay must be a number of days >= 0, got ${delayDays}`);
+  if (!(delayDays >= 0) || !Number.isFinite(delayDays))
+    throw new Error(`label delay must be a number of days >= 0, got ${delayDays}`);
   const delayMs = Math.round(delayDays * DAY_MS);
   type Keyed = { time: number; rank: 0 | 1; seq: number; item: FeedItem };
   const keyed: Keyed[] = [];
   records.forEach((r, i) => {
-    keyed.push({ time: r.event.event_time, rank: 1, seq: i, item: { kind: 'tx', event: r.event, fraud: r.fraud, scenario: r.scenario } });
+    keyed.push({
+      time: r.event.event_time,
+      rank: 1,
+      seq: i,
+      item: { kind: 'tx', event: r.event, fraud: r.fraud, scenario: r.scenario },
+    });
     const label = labelOf(r, delayMs);
     if (label) keyed.push({ time: label.label_time, rank: 0, seq: i, item: { kind: 'label', label } });
   });
@@ -84,7 +90,8 @@ export async function* driveFeatureStore(
   opts: DriveOptions = {},
 ): AsyncGenerator<EnrichedTx> {
   const batchSize = opts.batchSize ?? 500;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batch size must be an integer >= 1, got ${batchSize}`);
   let txs: Extract<FeedItem, { kind: 'tx' }>[] = [];
   let labels: LabelEvent[] = [];
 
@@ -122,7 +129,11 @@ export async function* driveFeatureStore(
 }
 
 /** Collects driveFeatureStore into an array. */
-export async function enrichFeed(store: FeatureStore, feed: Iterable<FeedItem>, opts: DriveOptions = {}): Promise<EnrichedTx[]> {
+export async function enrichFeed(
+  store: FeatureStore,
+  feed: Iterable<FeedItem>,
+  opts: DriveOptions = {},
+): Promise<EnrichedTx[]> {
   const out: EnrichedTx[] = [];
   for await (const r of driveFeatureStore(store, feed, opts)) out.push(r);
   return out;

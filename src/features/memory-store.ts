@@ -119,7 +119,13 @@ export class MemoryFeatureStore implements FeatureStore {
       cpos = newPosition(t, sameMs(c.tx, t));
       c.keys.set(ckey, cpos);
       insert(c.tx, {
-        time: t, pos: cpos, auth, amount: ev.amount_minor, terminal: ev.terminal_id, merchant: ev.merchant_id, device: ev.device_id,
+        time: t,
+        pos: cpos,
+        auth,
+        amount: ev.amount_minor,
+        terminal: ev.terminal_id,
+        merchant: ev.merchant_id,
+        device: ev.device_id,
       });
     }
     for (const e of trim(c.tx, RETENTION_MS.customer)) c.keys.delete(`${e.time}\0${e.auth}`);

@@ -36,7 +36,10 @@ export interface ChunkResult {
 
 /** Thrown by a handler for a chunk of one message: refuse it with this reason (no retry). */
 export class PoisonError extends Error {
-  constructor(readonly reason: string, detail = reason) {
+  constructor(
+    readonly reason: string,
+    detail = reason,
+  ) {
     super(detail);
   }
 }
@@ -87,10 +90,16 @@ export class BatchConsumerLoop {
 
   constructor(private readonly o: BatchLoopOptions) {}
 
-  get isAssigned(): boolean { return this.assigned > 0; }
-  get isRunning(): boolean { return this.running; }
+  get isAssigned(): boolean {
+    return this.assigned > 0;
+  }
+  get isRunning(): boolean {
+    return this.running;
+  }
   /** How long a chunk has been waiting for a service to come back (0 when none is). */
-  get stalledMs(): number { return this.stalledSince === null ? 0 : Date.now() - this.stalledSince; }
+  get stalledMs(): number {
+    return this.stalledSince === null ? 0 : Date.now() - this.stalledSince;
+  }
 
   async start(): Promise<void> {
     const { consumer, topic, log } = this.o;
@@ -106,22 +115,33 @@ export class BatchConsumerLoop {
       const { error, restart } = e.payload;
       this.running = false;
       this.assigned = 0;
-      if (restart) log.warn({ consumer: this.o.name, err: error, restart }, 'consumer crashed; kafkajs restarts it, uncommitted batches are redelivered');
-      else log.error({ consumer: this.o.name, err: error, restart }, 'consumer crashed and kafkajs will not restart it');
+      if (restart)
+        log.warn(
+          { consumer: this.o.name, err: error, restart },
+          'consumer crashed; kafkajs restarts it, uncommitted batches are redelivered',
+        );
+      else
+        log.error({ consumer: this.o.name, err: error, restart }, 'consumer crashed and kafkajs will not restart it');
     });
     await consumer.subscribe({ topic, fromBeginning: true });
     this.running = true;
     // Offsets are resolved only once a chunk is handled and its dead letters acknowledged;
     // kafkajs commits them after every chunk (no interval, no threshold) and on stop.
-    const run = () => consumer.run({
-      autoCommit: true,
-      autoCommitInterval: null,
-      autoCommitThreshold: null,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 3,
-      eachBatch: (payload) => this.onBatch(payload),
+    const run = () =>
+      consumer.run({
+        autoCommit: true,
+        autoCommitInterval: null,
+        autoCommitThreshold: null,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 3,
+        eachBatch: (payload) => this.onBatch(payload),
+      });
+    this.supervisor = superviseConsumer(consumer, {
+      name: this.o.name,
+      log,
+      run,
+      onFatal: (err) => this.o.onFatal(err),
     });
-    this.supervisor = superviseConsumer(consumer, { name: this.o.name, log, run, onFatal: (err) => this.o.onFatal(err) });
     await run();
   }
 
@@ -140,8 +160,10 @@ export class BatchConsumerLoop {
     for (let start = 0; start < batch.messages.length; start += this.o.maxChunk) {
       if (!p.isRunning() || p.isStale()) return;
       const chunk: LoopChunk = {
-        topic: batch.topic, partition: batch.partition,
-        messages: batch.messages.slice(start, start + this.o.maxChunk), fetchedAt: performance.now(),
+        topic: batch.topic,
+        partition: batch.partition,
+        messages: batch.messages.slice(start, start + this.o.maxChunk),
+        fetchedAt: performance.now(),
       };
       if (!(await this.handleChunk(chunk, p))) return;
       const last = chunk.messages[chunk.messages.length - 1]!.offset;
@@ -159,7 +181,9 @@ export class BatchConsumerLoop {
     let timer: NodeJS.Timeout;
     return Promise.race([
       p,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new BudgetExceeded(`over the budget of ${ms} ms`)), ms); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new BudgetExceeded(`over the budget of ${ms} ms`)), ms);
+      }),
     ]).finally(() => clearTimeout(timer));
   }
 
@@ -220,10 +244,16 @@ export class BatchConsumerLoop {
             continue;
           }
           if (!(err instanceof PoisonError) && ++failures < maxAttempts) continue;
-          const reason = err instanceof PoisonError ? err.reason
-            : err instanceof BudgetExceeded ? 'budget_exceeded'
-              : this.o.reasonFor?.(err) ?? `handler_error:${(err as Error)?.name ?? 'Error'}`;
-          this.o.log.warn({ consumer: this.o.name, partition: chunk.partition, offset: message.offset, reason, err }, 'message dead-lettered after failing alone');
+          const reason =
+            err instanceof PoisonError
+              ? err.reason
+              : err instanceof BudgetExceeded
+                ? 'budget_exceeded'
+                : (this.o.reasonFor?.(err) ?? `handler_error:${(err as Error)?.name ?? 'Error'}`);
+          this.o.log.warn(
+            { consumer: this.o.name, partition: chunk.partition, offset: message.offset, reason, err },
+            'message dead-lettered after failing alone',
+          );
           if (!(await this.deadLetter(chunk, [{ reason, message }], p))) return false;
           break;
         }
@@ -257,7 +287,10 @@ export class BatchConsumerLoop {
     const now = Date.now();
     if (now - this.lastRetryLog > 10_000) {
       this.lastRetryLog = now;
-      this.o.log.warn({ consumer: this.o.name, err, attempt, retry_in_ms: wait, stalled_ms: this.stalledMs }, 'a service is unavailable: retrying, the partition waits');
+      this.o.log.warn(
+        { consumer: this.o.name, err, attempt, retry_in_ms: wait, stalled_ms: this.stalledMs },
+        'a service is unavailable: retrying, the partition waits',
+      );
     }
     for (let left = wait; left > 0; left -= 1_000) {
       await sleep(Math.min(left, 1_000));

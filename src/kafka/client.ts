@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 import { kafkaTlsOptions, type EngineConfig } from '../config/config.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
 };
 
 /**
@@ -29,7 +32,12 @@ export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnec
  * The configuration was validated by loadConfig (no SASL without TLS unless allowed); the TLS
  * files are read again here, and a missing one throws a ConfigError naming its key.
  */
-export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuffix = '', opts: { retries?: number } = {}): Kafka {
+export function createKafka(
+  cfg: EngineConfig['kafka'],
+  log?: Logger,
+  clientSuffix = '',
+  opts: { retries?: number } = {},
+): Kafka {
   const ssl = kafkaTlsOptions(cfg);
   const kc: KafkaConfig = {
     clientId: cfg.client_id + clientSuffix,
@@ -43,15 +51,22 @@ export function createKafka(cfg: EngineConfig['kafka'], log?: Logger, clientSuff
     socketFactory: noDelaySocketFactory,
   };
   if (cfg.sasl_mechanism !== 'none') {
-    kc.sasl = { mechanism: cfg.sasl_mechanism, username: cfg.sasl_username, password: cfg.sasl_password } as SASLOptions;
+    kc.sasl = {
+      mechanism: cfg.sasl_mechanism,
+      username: cfg.sasl_username,
+      password: cfg.sasl_password,
+    } as SASLOptions;
   }
   if (log) {
-    if (ssl && !ssl.rejectUnauthorized) log.warn('kafka.ssl_reject_unauthorized is false: the brokers\' certificates are not verified');
+    if (ssl && !ssl.rejectUnauthorized)
+      log.warn("kafka.ssl_reject_unauthorized is false: the brokers' certificates are not verified");
     const child = log.child({ component: 'kafkajs' });
-    kc.logCreator = () => ({ namespace, level, log: entry }) => {
-      const { message, ...extra } = entry;
-      child[LEVEL[level] ?? 'info']({ ns: namespace, ...extra }, message);
-    };
+    kc.logCreator =
+      () =>
+      ({ namespace, level, log: entry }) => {
+        const { message, ...extra } = entry;
+        child[LEVEL[level] ?? 'info']({ ns: namespace, ...extra }, message);
+      };
   }
   return new Kafka(kc);
 }

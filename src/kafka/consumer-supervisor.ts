@@ -65,7 +65,10 @@ export function superviseConsumer(consumer: Consumer, o: ConsumerSupervisorOptio
     while (recent.length && recent[0]! < now - windowMs) recent.shift();
     if (recent.length > maxRestarts) {
       fatal = true;
-      o.log.error({ consumer: o.name, err, crashes: recent.length, window_ms: windowMs }, 'consumer keeps crashing: giving up');
+      o.log.error(
+        { consumer: o.name, err, crashes: recent.length, window_ms: windowMs },
+        'consumer keeps crashing: giving up',
+      );
       o.onFatal(err);
       return;
     }
@@ -79,7 +82,9 @@ export function superviseConsumer(consumer: Consumer, o: ConsumerSupervisorOptio
   });
 
   return {
-    get crashes() { return crashes; },
+    get crashes() {
+      return crashes;
+    },
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -30,10 +30,11 @@ export function deadLetterMessage(d: DeadLetter, topic: string, partition: numbe
   const raw = d.message.value;
   const headers = d.message.headers ?? {};
   const oversized = raw !== null && raw.length > maxPayloadBytes;
-  const pan = /(^|:)pan_/.test(d.reason)
-    || (d.message.key !== null && bufferContainsPan(d.message.key))
-    || Object.entries(headers).some(([k, h]) => containsPan(k) || headerHasPan(h))
-    || (!oversized && raw !== null && bufferContainsPan(raw));
+  const pan =
+    /(^|:)pan_/.test(d.reason) ||
+    (d.message.key !== null && bufferContainsPan(d.message.key)) ||
+    Object.entries(headers).some(([k, h]) => containsPan(k) || headerHasPan(h)) ||
+    (!oversized && raw !== null && bufferContainsPan(raw));
   const withheld = pan ? 'withheld:pan_like_content' : oversized ? 'withheld:oversized' : null;
   return {
     key: pan ? null : d.message.key,
@@ -59,7 +60,10 @@ export function bySize(messages: Message[], maxBytes = REQUEST_BYTES): Message[]
   let size = Infinity;
   for (const m of messages) {
     const bytes = 64 + (m.value?.length ?? 0) + (m.key?.length ?? 0);
-    if (size + bytes > maxBytes) { groups.push([]); size = 0; }
+    if (size + bytes > maxBytes) {
+      groups.push([]);
+      size = 0;
+    }
     groups[groups.length - 1]!.push(m);
     size += bytes;
   }
@@ -68,11 +72,16 @@ export function bySize(messages: Message[], maxBytes = REQUEST_BYTES): Message[]
 
 /** Where one consumer's dead letters go: a topic, through an idempotent producer, acks=all. */
 export class DeadLetterSink {
-  constructor(private readonly producer: Producer, readonly topic: string, private readonly maxPayloadBytes: number) {}
+  constructor(
+    private readonly producer: Producer,
+    readonly topic: string,
+    private readonly maxPayloadBytes: number,
+  ) {}
 
   async send(letters: readonly DeadLetter[], from: { topic: string; partition: number }): Promise<void> {
     if (!letters.length) return;
     const messages = letters.map((d) => deadLetterMessage(d, from.topic, from.partition, this.maxPayloadBytes));
-    for (const group of bySize(messages)) await this.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages: group }] });
+    for (const group of bySize(messages))
+      await this.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages: group }] });
   }
 }

@@ -5,12 +5,23 @@
  * blames a message (src/kafka/batch-loop.ts).
  */
 
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
 
 /** SQLSTATE classes of a PostgreSQL that is away, overloaded or failing over. */
 const PG_TRANSIENT = /^(08|53|57P|58)|^40001$|^40P01$/;
 
-const REDIS_TRANSIENT = /connection is closed|stream isn't writeable|max(imum)? ?retries|maxretriesperrequest|socket closed|reached the max retries|LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK /i;
+const REDIS_TRANSIENT =
+  /connection is closed|stream isn't writeable|max(imum)? ?retries|maxretriesperrequest|socket closed|reached the max retries|LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK /i;
 
 export function isTransient(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;

@@ -3,16 +3,26 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Admin } from 'kafkajs';
 
-export interface TopicSpec { topic: string; partitions: number; config: Record<string, string> }
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  config: Record<string, string>;
+}
 
 export const TOPICS_FILE = resolve(import.meta.dirname, '../../config/topics.tsv');
 
 export function readTopicSpecs(file = TOPICS_FILE): TopicSpec[] {
-  return readFileSync(file, 'utf8').split('\n')
+  return readFileSync(file, 'utf8')
+    .split('\n')
     .filter((l) => l.trim() && !l.startsWith('#'))
     .map((l) => {
       const [topic, parts, conf = ''] = l.split('\t');
-      const config = Object.fromEntries(conf.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      const config = Object.fromEntries(
+        conf
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => kv.split('=') as [string, string]),
+      );
       return { topic: topic!, partitions: Number(parts), config };
     });
 }
@@ -25,7 +35,9 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
   await admin.createTopics({
     waitForLeaders: true,
     topics: missing.map((s) => ({
-      topic: s.topic, numPartitions: s.partitions, replicationFactor,
+      topic: s.topic,
+      numPartitions: s.partitions,
+      replicationFactor,
       configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
     })),
   });

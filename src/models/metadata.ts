@@ -178,7 +178,10 @@ export function diffFeatures(model: readonly string[], engine: readonly string[]
  * Refuses a model whose features are not exactly the engine's, in the engine's order.
  * The error names what is missing, what is extra, and the first position that differs.
  */
-export function checkFeatures(meta: Pick<ModelMetadata, 'features' | 'model_version'>, expected: readonly string[]): void {
+export function checkFeatures(
+  meta: Pick<ModelMetadata, 'features' | 'model_version'>,
+  expected: readonly string[],
+): void {
   const diff = diffFeatures(meta.features, expected);
   if (diff.firstDifference === null) return;
   const parts: string[] = [];

@@ -65,7 +65,8 @@ export class OnnxScorer implements Scorer {
   }
 
   async score(rows: Float32Array, nRows: number): Promise<Float32Array> {
-    if (!Number.isInteger(nRows) || nRows < 0) throw new RangeError(`nRows must be a non-negative integer, got ${nRows}`);
+    if (!Number.isInteger(nRows) || nRows < 0)
+      throw new RangeError(`nRows must be a non-negative integer, got ${nRows}`);
     if (rows.length !== nRows * this.nFeatures) {
       throw new RangeError(
         `expected ${nRows} rows × ${this.nFeatures} features = ${nRows * this.nFeatures} values, got ${rows.length}`,
@@ -111,13 +112,16 @@ function checkSession(session: InferenceSession, meta: ModelMetadata, modelPath:
           `expected [N, ${meta.features.length}] for the metadata's ${meta.features.length} features`,
       );
     }
-    if (input.type !== 'float32') throw new Error(`${where}: input "${meta.input_name}" is ${input.type}, expected float32`);
+    if (input.type !== 'float32')
+      throw new Error(`${where}: input "${meta.input_name}" is ${input.type}, expected float32`);
   }
   const output = session.outputMetadata.find((m) => m.name === meta.output_name);
   if (output?.isTensor) {
     const width = output.shape[1];
     if (typeof width === 'number' && meta.output_column >= width) {
-      throw new Error(`${where}: output_column ${meta.output_column} is outside "${meta.output_name}" [${output.shape.join(', ')}]`);
+      throw new Error(
+        `${where}: output_column ${meta.output_column} is outside "${meta.output_name}" [${output.shape.join(', ')}]`,
+      );
     }
   }
 }

@@ -6,13 +6,24 @@ export interface Readiness {
   ready(): { ok: boolean; checks: Record<string, boolean> };
 }
 
-export async function startHttp(opts: { host: string; port: number; registry: Registry; readiness: Readiness }): Promise<Server> {
+export async function startHttp(opts: {
+  host: string;
+  port: number;
+  registry: Registry;
+  readiness: Readiness;
+}): Promise<Server> {
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
     if (url.startsWith('/metrics')) {
       opts.registry.metrics().then(
-        (body) => { res.writeHead(200, { 'content-type': opts.registry.contentType }); res.end(body); },
-        (err: Error) => { res.writeHead(500); res.end(err.message); },
+        (body) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(body);
+        },
+        (err: Error) => {
+          res.writeHead(500);
+          res.end(err.message);
+        },
       );
     } else if (url.startsWith('/healthz')) {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -22,7 +33,8 @@ export async function startHttp(opts: { host: string; port: number; registry: Re
       res.writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: r.ok ? 'ready' : 'not ready', checks: r.checks }));
     } else {
-      res.writeHead(404); res.end();
+      res.writeHead(404);
+      res.end();
     }
   });
   await new Promise<void>((resolve, reject) => {

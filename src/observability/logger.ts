@@ -4,7 +4,14 @@
  * its format parameters) goes through the card-number masking of src/security/pan.ts before it
  * is written: no PAN is ever logged, even when a gateway puts one where it should not.
  */
-import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import {
+  pino,
+  type Bindings,
+  type ChildLoggerOptions,
+  type DestinationStream,
+  type Logger,
+  type LoggerOptions,
+} from 'pino';
 import { maskDeep, maskPans } from '../security/pan.js';
 
 const maskMessage = (m: unknown): unknown => (typeof m === 'string' ? maskPans(m) : maskDeep(m));
@@ -24,7 +31,18 @@ export function createLogger(level = 'info', name = 'fraud-engine', destination?
     name,
     level,
     redact: {
-      paths: ['password', '*.password', 'sasl_password', '*.sasl_password', 'url', '*.url', 'description', '*.description', 'pan', '*.pan'],
+      paths: [
+        'password',
+        '*.password',
+        'sasl_password',
+        '*.sasl_password',
+        'url',
+        '*.url',
+        'description',
+        '*.description',
+        'pan',
+        '*.pan',
+      ],
       censor: '[redacted]',
     },
     formatters: {

@@ -15,11 +15,17 @@ import type { RulesetDef } from './types.js';
 
 /** No PostgreSQL configured for a task that needs it. */
 export class NoDatabaseError extends RulesetStoreError {
-  constructor() { super('this command needs PostgreSQL: set FRAUD_POSTGRES_URL (postgres.url)'); }
+  constructor() {
+    super('this command needs PostgreSQL: set FRAUD_POSTGRES_URL (postgres.url)');
+  }
 }
 
 /** Runs `fn` on the rules store of `cfg` (migrations applied first); the pool is closed after. */
-export async function withRulesStore<T>(cfg: EngineConfig, fn: (store: PgRulesetStore) => Promise<T>, applicationName = 'fraud-engine-rules-cli'): Promise<T> {
+export async function withRulesStore<T>(
+  cfg: EngineConfig,
+  fn: (store: PgRulesetStore) => Promise<T>,
+  applicationName = 'fraud-engine-rules-cli',
+): Promise<T> {
   if (!cfg.postgres.url) throw new NoDatabaseError();
   const pool: pg.Pool = rulesPool(cfg.postgres, { applicationName });
   pool.on('error', () => undefined);
@@ -41,7 +47,9 @@ export interface Published {
 
 /** Publishes `def` as a new version by `author` with `comment`, and activates it when `activate`. */
 export async function publishRuleset(
-  store: PgRulesetStore, def: RulesetDef, o: { comment: string; author: string; version?: string; source: string; activate: boolean },
+  store: PgRulesetStore,
+  def: RulesetDef,
+  o: { comment: string; author: string; version?: string; source: string; activate: boolean },
 ): Promise<Published> {
   const meta = await store.publish(def, { comment: o.comment, author: o.author, version: o.version, source: o.source });
   const activation = o.activate ? await store.activate(meta.version, { by: o.author, comment: o.comment }) : null;
@@ -61,7 +69,11 @@ export interface Baseline {
  * the version `against`, else the active version (the files of rules.dir when none is active).
  * Otherwise the files of `against`, else of rules.dir.
  */
-export async function backtestBaseline(cfg: EngineConfig, limits: RuleLimits, o: { against?: string; againstIsPath: boolean }): Promise<Baseline> {
+export async function backtestBaseline(
+  cfg: EngineConfig,
+  limits: RuleLimits,
+  o: { against?: string; againstIsPath: boolean },
+): Promise<Baseline> {
   if (!cfg.postgres.url || (o.against !== undefined && o.againstIsPath)) {
     const dir = o.against ?? cfg.rules.dir;
     return { ruleset: compileRuleset(loadRulesetFiles(dir), undefined, limits), source: dir, lists: null };
@@ -70,8 +82,16 @@ export async function backtestBaseline(cfg: EngineConfig, limits: RuleLimits, o:
     const lists = new RuleLists(await store.lists());
     const version = o.against ?? (await store.activeVersion());
     if (version) {
-      return { ruleset: compileRuleset((await store.require(version)).def, lists, limits), source: o.against ? `PostgreSQL ${version}` : 'PostgreSQL, active', lists };
+      return {
+        ruleset: compileRuleset((await store.require(version)).def, lists, limits),
+        source: o.against ? `PostgreSQL ${version}` : 'PostgreSQL, active',
+        lists,
+      };
     }
-    return { ruleset: compileRuleset(loadRulesetFiles(cfg.rules.dir), lists, limits), source: `${cfg.rules.dir}: no active version in PostgreSQL`, lists };
+    return {
+      ruleset: compileRuleset(loadRulesetFiles(cfg.rules.dir), lists, limits),
+      source: `${cfg.rules.dir}: no active version in PostgreSQL`,
+      lists,
+    };
   });
 }

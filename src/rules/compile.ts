@@ -66,14 +66,17 @@ function position(expr: string, offset: unknown): { line: number; column: number
 }
 
 const FIELDS_OF: Record<string, readonly string[]> = {
-  tx: Object.keys(TX_FIELDS), f: Object.keys(FEATURE_FIELDS), lists: Object.keys(LIST_FIELDS),
+  tx: Object.keys(TX_FIELDS),
+  f: Object.keys(FEATURE_FIELDS),
+  lists: Object.keys(LIST_FIELDS),
 };
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -103,10 +106,14 @@ function unknownFieldHint(message: string): string {
  * covered. Guarded by test/unit/rules-safety.test.ts: the built-in would never finish `^(a+)+$`.
  */
 function renameMatches(node: unknown): void {
-  if (Array.isArray(node)) { for (const x of node) renameMatches(x); return; }
+  if (Array.isArray(node)) {
+    for (const x of node) renameMatches(x);
+    return;
+  }
   if (typeof node !== 'object' || node === null || typeof (node as { op?: unknown }).op !== 'string') return;
   const n = node as ASTNode;
-  if (n.op === 'rcall' && n.args[0] === 'matches' && n.args[2].length === 1) (n.args as unknown as string[])[0] = RECEIVER_MATCHES;
+  if (n.op === 'rcall' && n.args[0] === 'matches' && n.args[2].length === 1)
+    (n.args as unknown as string[])[0] = RECEIVER_MATCHES;
   if (n.op !== 'value' && n.op !== 'id') renameMatches(n.args);
 }
 
@@ -121,11 +128,13 @@ export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits 
     const pos = position(rule.expression, offset);
     const line = baseLine !== null && pos ? baseLine + pos.line : baseLine;
     // A file column when the loader knows where the expression starts; else the column in the expression.
-    const column = pos && baseColumn !== undefined ? baseColumn + pos.column - 1 : pos?.column ?? null;
+    const column = pos && baseColumn !== undefined ? baseColumn + pos.column - 1 : (pos?.column ?? null);
     throw new RuleError(file, rule.id, line, column, reason);
   };
   if (rule.expression.length > limits.maxExpressionLength) {
-    fail(`expression of ${rule.expression.length} characters, longer than rules.max_expression_length (${limits.maxExpressionLength})`);
+    fail(
+      `expression of ${rule.expression.length} characters, longer than rules.max_expression_length (${limits.maxExpressionLength})`,
+    );
   }
   let fn: ReturnType<Environment['parse']>;
   try {
@@ -134,7 +143,11 @@ export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits 
     const e = err as { message: string; node?: { pos?: number }; pos?: number };
     const msg = e.message.split('\n')[0]!;
     const list = /^Exceeded max(?:ListElements|MapEntries) \((\d+)\)/.exec(msg);
-    if (list) return fail(`a list or map literal has more than rules.max_list_literal (${list[1]}) items`, e.node?.pos ?? e.pos);
+    if (list)
+      return fail(
+        `a list or map literal has more than rules.max_list_literal (${list[1]}) items`,
+        e.node?.pos ?? e.pos,
+      );
     return fail(`CEL: ${msg}`, e.node?.pos ?? e.pos);
   }
   renameMatches(fn.ast);
@@ -150,8 +163,13 @@ export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits 
     cost = estimate.cost;
     if (cost > limits.maxRuleCost) {
       const c = estimate.culprit;
-      const part = c ? `; the dearest part: \`${snippet(rule.expression.slice(c.start, c.end))}\` (~${fmt(c.cost)})` : '';
-      fail(`cost: estimated ${fmt(cost)} per evaluation, over rules.max_rule_cost (${fmt(limits.maxRuleCost)})${part}`, c?.pos);
+      const part = c
+        ? `; the dearest part: \`${snippet(rule.expression.slice(c.start, c.end))}\` (~${fmt(c.cost)})`
+        : '';
+      fail(
+        `cost: estimated ${fmt(cost)} per evaluation, over rules.max_rule_cost (${fmt(limits.maxRuleCost)})${part}`,
+        c?.pos,
+      );
     }
   } catch (err) {
     if (err instanceof CostError) return fail(err.reason, err.pos);
@@ -171,7 +189,11 @@ export function toLists(defs: RulesetDef['lists']): RuleLists {
 }
 
 /** Compiles every rule; the first error aborts (the running version stays in force). */
-export function compileRuleset(def: RulesetDef, lists?: Lists, limits: RuleLimits = DEFAULT_RULE_LIMITS): CompiledRuleset {
+export function compileRuleset(
+  def: RulesetDef,
+  lists?: Lists,
+  limits: RuleLimits = DEFAULT_RULE_LIMITS,
+): CompiledRuleset {
   const env = environment(limits);
   const compiled = def.rules.map((r) => compileRule(env, r, limits)).sort((a, b) => b.def.priority - a.def.priority);
   return {

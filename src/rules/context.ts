@@ -43,20 +43,48 @@ export const TX_FIELDS = {
  */
 export class RuleTx {
   constructor(private readonly e: AuthorizationEvent) {}
-  get auth_id(): string { return this.e.auth_id; }
-  get card_token(): string { return this.e.card_token; }
-  get customer_id(): string { return this.e.customer_id; }
-  get terminal_id(): string { return this.e.terminal_id; }
-  get merchant_id(): string { return this.e.merchant_id ?? ''; }
-  get mcc(): string { return this.e.mcc ?? ''; }
-  get amount(): number { return this.e.amount_minor / MINOR_PER_MAJOR; }
-  get amount_minor(): bigint { return BigInt(this.e.amount_minor); }
-  get currency(): string { return this.e.currency; }
-  get channel(): string { return this.e.channel; }
-  get device_id(): string { return this.e.device_id ?? ''; }
-  get ip(): string { return this.e.ip ?? ''; }
-  get email_hash(): string { return this.e.email_hash ?? ''; }
-  get country(): string { return this.e.country ?? ''; }
+  get auth_id(): string {
+    return this.e.auth_id;
+  }
+  get card_token(): string {
+    return this.e.card_token;
+  }
+  get customer_id(): string {
+    return this.e.customer_id;
+  }
+  get terminal_id(): string {
+    return this.e.terminal_id;
+  }
+  get merchant_id(): string {
+    return this.e.merchant_id ?? '';
+  }
+  get mcc(): string {
+    return this.e.mcc ?? '';
+  }
+  get amount(): number {
+    return this.e.amount_minor / MINOR_PER_MAJOR;
+  }
+  get amount_minor(): bigint {
+    return BigInt(this.e.amount_minor);
+  }
+  get currency(): string {
+    return this.e.currency;
+  }
+  get channel(): string {
+    return this.e.channel;
+  }
+  get device_id(): string {
+    return this.e.device_id ?? '';
+  }
+  get ip(): string {
+    return this.e.ip ?? '';
+  }
+  get email_hash(): string {
+    return this.e.email_hash ?? '';
+  }
+  get country(): string {
+    return this.e.country ?? '';
+  }
   get hour(): bigint {
     const h = Math.floor(this.e.event_time / HOUR_MS) % 24;
     return SMALL_INTS[h < 0 ? h + 24 : h]!;
@@ -85,7 +113,9 @@ FEATURE_NAMES.forEach((name, i) => {
   });
 });
 
-export const FEATURE_FIELDS: Readonly<Record<string, 'double'>> = Object.fromEntries(FEATURE_NAMES.map((n) => [n, 'double']));
+export const FEATURE_FIELDS: Readonly<Record<string, 'double'>> = Object.fromEntries(
+  FEATURE_NAMES.map((n) => [n, 'double']),
+);
 
 const FEATURE_INDEX: ReadonlyMap<string, number> = new Map(FEATURE_NAMES.map((n, i) => [n, i]));
 
@@ -112,7 +142,8 @@ export class RuleLists implements Lists {
   declare readonly block_terminal: ReadonlyMap<string, true>;
   constructor(values: Partial<Record<ListName, Iterable<string>>> = {}) {
     const self = this as unknown as Record<ListName, ReadonlyMap<string, true>>;
-    for (const name of LIST_NAMES) self[name] = new Map([...(values[name] ?? [])].map((v): [string, true] => [v, true]));
+    for (const name of LIST_NAMES)
+      self[name] = new Map([...(values[name] ?? [])].map((v): [string, true] => [v, true]));
   }
   /** Accepts any Lists-shaped value (a plain object in tests) as a RuleLists. */
   static of(lists: Lists): RuleLists {
@@ -124,4 +155,6 @@ export class RuleLists implements Lists {
   }
 }
 
-export const LIST_FIELDS: Readonly<Record<string, 'map<string, bool>'>> = Object.fromEntries(LIST_NAMES.map((n) => [n, 'map<string, bool>']));
+export const LIST_FIELDS: Readonly<Record<string, 'map<string, bool>'>> = Object.fromEntries(
+  LIST_NAMES.map((n) => [n, 'map<string, bool>']),
+);

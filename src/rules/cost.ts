@@ -92,7 +92,10 @@ interface Shape {
 
 /** A rule the estimate refuses before costing it (a too long list literal, a bad pattern), at a node. */
 export class CostError extends Error {
-  constructor(readonly reason: string, readonly pos: number | undefined) {
+  constructor(
+    readonly reason: string,
+    readonly pos: number | undefined,
+  ) {
     super(reason);
   }
 }
@@ -105,17 +108,33 @@ export interface CostEstimate {
 
 const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
 const STRING_TO_STRING = new Set(['lowerAscii', 'upperAscii', 'trim', 'substring', 'replace', 'reverse', 'quote']);
-const STRING_SCAN = new Set(['contains', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf', 'charAt', 'size', 'join', ...STRING_TO_STRING, 'split']);
+const STRING_SCAN = new Set([
+  'contains',
+  'startsWith',
+  'endsWith',
+  'indexOf',
+  'lastIndexOf',
+  'charAt',
+  'size',
+  'join',
+  ...STRING_TO_STRING,
+  'split',
+]);
 
 const str = (len: number): Shape => ({ kind: 'string', len });
 const SCALAR: Shape = { kind: 'scalar' };
-const FEATURE_SHAPES: Readonly<Record<string, Shape>> = Object.fromEntries(Object.keys(FEATURE_FIELDS).map((k) => [k, SCALAR]));
+const FEATURE_SHAPES: Readonly<Record<string, Shape>> = Object.fromEntries(
+  Object.keys(FEATURE_FIELDS).map((k) => [k, SCALAR]),
+);
 const channelLength = Math.max(...CHANNELS.map((c) => c.length));
 const TX_SHAPE: Shape = {
   kind: 'object',
-  fields: Object.fromEntries(Object.entries(TX_FIELDS).map(([k, t]) => [k, t !== 'string' ? SCALAR : str(
-    k === 'currency' ? 3 : k === 'channel' ? channelLength : MAX_ID_LENGTH,
-  )])),
+  fields: Object.fromEntries(
+    Object.entries(TX_FIELDS).map(([k, t]) => [
+      k,
+      t !== 'string' ? SCALAR : str(k === 'currency' ? 3 : k === 'channel' ? channelLength : MAX_ID_LENGTH),
+    ]),
+  ),
 };
 
 function join(a: Shape | undefined, b: Shape | undefined): Shape {
@@ -130,17 +149,31 @@ function join(a: Shape | undefined, b: Shape | undefined): Shape {
   };
 }
 
-const isNode = (x: unknown): x is ASTNode => typeof x === 'object' && x !== null && typeof (x as { op?: unknown }).op === 'string';
+const isNode = (x: unknown): x is ASTNode =>
+  typeof x === 'object' && x !== null && typeof (x as { op?: unknown }).op === 'string';
 
-interface Walked { cost: number; shape: Shape }
+interface Walked {
+  cost: number;
+  shape: Shape;
+}
 
 /** Estimates the cost of one parsed rule; throws CostError for what it refuses outright. */
 export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIMITS): CostEstimate {
   const listsShape: Shape = {
     kind: 'object',
-    fields: Object.fromEntries(LIST_NAMES.map((n) => [n, { kind: 'map', size: limits.listSizeBound, elem: str(MAX_ID_LENGTH), value: {} } satisfies Shape])),
+    fields: Object.fromEntries(
+      LIST_NAMES.map((n) => [
+        n,
+        { kind: 'map', size: limits.listSizeBound, elem: str(MAX_ID_LENGTH), value: {} } satisfies Shape,
+      ]),
+    ),
   };
-  const roots: Record<string, Shape> = { tx: TX_SHAPE, lists: listsShape, f: { kind: 'object', fields: FEATURE_SHAPES }, score: SCALAR };
+  const roots: Record<string, Shape> = {
+    tx: TX_SHAPE,
+    lists: listsShape,
+    f: { kind: 'object', fields: FEATURE_SHAPES },
+    score: SCALAR,
+  };
   let culprit: CostEstimate['culprit'] = null;
   const blame = (node: ASTNode, cost: number) => {
     if (!culprit || cost > culprit.cost) culprit = { pos: node.pos, start: node.start, end: node.end, cost };
@@ -178,7 +211,11 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
       }
       case 'list': {
         const items = node.args;
-        if (items.length > limits.maxListLiteral) throw new CostError(`a list literal has ${items.length} items, more than rules.max_list_literal (${limits.maxListLiteral})`, node.pos);
+        if (items.length > limits.maxListLiteral)
+          throw new CostError(
+            `a list literal has ${items.length} items, more than rules.max_list_literal (${limits.maxListLiteral})`,
+            node.pos,
+          );
         let cost = 1;
         let elem: Shape | undefined;
         for (const item of items) {
@@ -190,7 +227,11 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
       }
       case 'map': {
         const entries = node.args;
-        if (entries.length > limits.maxListLiteral) throw new CostError(`a map literal has ${entries.length} entries, more than rules.max_list_literal (${limits.maxListLiteral})`, node.pos);
+        if (entries.length > limits.maxListLiteral)
+          throw new CostError(
+            `a map literal has ${entries.length} entries, more than rules.max_list_literal (${limits.maxListLiteral})`,
+            node.pos,
+          );
         let cost = 1;
         let keys: Shape | undefined;
         let values: Shape | undefined;
@@ -241,7 +282,8 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
     let cost = 1 + a.cost + b.cost;
     let shape: Shape = {};
     if (op === 'in') {
-      if (b.shape.kind === 'map' || b.shape.kind === 'object') cost += 1; // a key lookup
+      if (b.shape.kind === 'map' || b.shape.kind === 'object')
+        cost += 1; // a key lookup
       else {
         const elem = b.shape.elem ?? {};
         const strings = a.shape.kind === 'scalar' || elem.kind === 'scalar' ? 0 : Math.min(lenOf(a.shape), lenOf(elem));
@@ -265,9 +307,20 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
     return { cost, shape };
   };
 
-  const call = (node: ASTNode, name: string, receiver: ASTNode | null, args: readonly ASTNode[], scope: ReadonlyMap<string, Shape>): Walked => {
+  const call = (
+    node: ASTNode,
+    name: string,
+    receiver: ASTNode | null,
+    args: readonly ASTNode[],
+    scope: ReadonlyMap<string, Shape>,
+  ): Walked => {
     // Comprehensions: range + size × body.
-    if (receiver && MACROS.has(name) && (args.length === 2 || (name === 'map' && args.length === 3)) && args[0]!.op === 'id') {
+    if (
+      receiver &&
+      MACROS.has(name) &&
+      (args.length === 2 || (name === 'map' && args.length === 3)) &&
+      args[0]!.op === 'id'
+    ) {
       const range = walk(receiver, scope);
       const n = sizeOf(range.shape);
       // A list's items, or a map's keys.
@@ -276,12 +329,23 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
       const transform = args[2] ? walk(args[2], inner) : null;
       const loop = n * (pred.cost + (transform?.cost ?? 0) + 2);
       blame(node, loop);
-      const shape: Shape = name === 'map' ? { kind: 'list', size: n, elem: (transform ?? pred).shape }
-        : name === 'filter' ? { kind: 'list', size: n, elem: range.shape.elem } : {};
+      const shape: Shape =
+        name === 'map'
+          ? { kind: 'list', size: n, elem: (transform ?? pred).shape }
+          : name === 'filter'
+            ? { kind: 'list', size: n, elem: range.shape.elem }
+            : {};
       return { cost: 1 + range.cost + loop, shape };
     }
     // cel.bind(var, value, expression)
-    if (receiver && name === 'bind' && receiver.op === 'id' && receiver.args === 'cel' && args.length === 3 && args[0]!.op === 'id') {
+    if (
+      receiver &&
+      name === 'bind' &&
+      receiver.op === 'id' &&
+      receiver.args === 'cel' &&
+      args.length === 3 &&
+      args[0]!.op === 'id'
+    ) {
       const value = walk(args[1]!, scope);
       const expr = walk(args[2]!, new Map(scope).set(args[0]!.args as string, value.shape));
       return { cost: 1 + value.cost + expr.cost, shape: expr.shape };
@@ -292,12 +356,17 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
       return { cost: 2 + (sel.op === '.' ? walk(sel.args[0], scope).cost : walk(sel, scope).cost), shape: {} };
     }
     // matches(): s.matches(p) or matches(s, p).
-    const isMatches = (name === 'matches' || name === RECEIVER_MATCHES) && ((receiver && args.length === 1) || (!receiver && args.length === 2));
+    const isMatches =
+      (name === 'matches' || name === RECEIVER_MATCHES) &&
+      ((receiver && args.length === 1) || (!receiver && args.length === 2));
     if (isMatches) {
       const subject = receiver ?? args[0]!;
       const patternNode = receiver ? args[0]! : args[1]!;
       if (patternNode.op !== 'value' || typeof patternNode.args !== 'string') {
-        throw new CostError('matches(): the pattern must be a string literal (it is checked and compiled once, when the ruleset compiles)', patternNode.pos);
+        throw new CostError(
+          'matches(): the pattern must be a string literal (it is checked and compiled once, when the ruleset compiles)',
+          patternNode.pos,
+        );
       }
       let size: number;
       try {
@@ -319,7 +388,8 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
     for (const w of a) cost += w.cost;
     const subject = r ?? a[0];
     let shape: Shape = {};
-    const container = subject?.shape.kind === 'list' || subject?.shape.kind === 'map' || subject?.shape.kind === 'object';
+    const container =
+      subject?.shape.kind === 'list' || subject?.shape.kind === 'map' || subject?.shape.kind === 'object';
     if (subject && !container && (subject.shape.kind === 'string' || STRING_SCAN.has(name))) {
       const len = lenOf(subject.shape);
       if (STRING_SCAN.has(name)) cost += strWork(len);
@@ -327,7 +397,8 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
       else if (name === 'split') shape = { kind: 'list', size: len + 1, elem: str(len) };
     }
     if (name === 'join' && subject?.shape.kind === 'list') {
-      const len = sizeOf(subject.shape) * (lenOf(subject.shape.elem ?? {}) + (a[r ? 0 : 1] ? lenOf(a[r ? 0 : 1]!.shape) : 0));
+      const len =
+        sizeOf(subject.shape) * (lenOf(subject.shape.elem ?? {}) + (a[r ? 0 : 1] ? lenOf(a[r ? 0 : 1]!.shape) : 0));
       cost += strWork(len);
       shape = str(len);
     } else if (!receiver && name === 'dyn' && a[0]) {

@@ -25,7 +25,13 @@ export interface RulesetDiff {
 }
 
 const strip = (r: RuleDef): RuleDef => ({
-  id: r.id, description: r.description, expression: r.expression, action: r.action, priority: r.priority, mode: r.mode, owner: r.owner,
+  id: r.id,
+  description: r.description,
+  expression: r.expression,
+  action: r.action,
+  priority: r.priority,
+  mode: r.mode,
+  owner: r.owner,
 });
 
 export function diffRulesets(a: RulesetDef, b: RulesetDef): RulesetDiff {

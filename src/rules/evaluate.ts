@@ -63,7 +63,11 @@ export function ruleContext(
  * timed passes after a warm-up pass. Wall-clock time on this machine: for `rules backtest` and
  * `rules publish`, beside the compile-time estimate (CompiledRule.cost).
  */
-export function measureRuleCosts(rules: readonly CompiledRule[], contexts: readonly RuleContext[], rounds = 3): Map<string, number> {
+export function measureRuleCosts(
+  rules: readonly CompiledRule[],
+  contexts: readonly RuleContext[],
+  rounds = 3,
+): Map<string, number> {
   const out = new Map<string, number>();
   if (contexts.length === 0) return out;
   const stackLimit = Error.stackTraceLimit;
@@ -73,7 +77,11 @@ export function measureRuleCosts(rules: readonly CompiledRule[], contexts: reado
       const pass = (n: number): number => {
         const t0 = performance.now();
         for (let i = 0; i < n; i++) {
-          try { rule.test(contexts[i]!); } catch { /* an error is an evaluation too */ }
+          try {
+            rule.test(contexts[i]!);
+          } catch {
+            /* an error is an evaluation too */
+          }
         }
         return performance.now() - t0;
       };

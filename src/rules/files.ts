@@ -37,17 +37,31 @@ export function loadAndValidate(path: string, limits: RuleLimits): { def: Rulese
 
 /** A rule's fields as they are written in the files (no source position). */
 function ruleItem(r: RuleDef) {
-  return { id: r.id, description: r.description, expression: r.expression, action: r.action, priority: r.priority, mode: r.mode, owner: r.owner };
+  return {
+    id: r.id,
+    description: r.description,
+    expression: r.expression,
+    action: r.action,
+    priority: r.priority,
+    mode: r.mode,
+    owner: r.owner,
+  };
 }
 
 /** A whole ruleset as YAML, `header` lines as comments first. */
 export function rulesetYaml(def: RulesetDef, header: string[] = []): string {
-  const body = stringify({ version: def.version, description: def.description, thresholds: def.thresholds, rules: def.rules.map(ruleItem) }, { lineWidth: 0 });
+  const body = stringify(
+    { version: def.version, description: def.description, thresholds: def.thresholds, rules: def.rules.map(ruleItem) },
+    { lineWidth: 0 },
+  );
   return [...header.map((h) => `# ${h}`), body].join('\n');
 }
 
 /** One rule as a YAML list item, indented to paste under `rules:` in config/rules/*.yaml. */
 export function ruleYaml(rule: RuleDef, comment: string[] = []): string {
-  const body = stringify([ruleItem(rule)], { lineWidth: 0 }).trimEnd().split('\n').map((l) => `  ${l}`);
+  const body = stringify([ruleItem(rule)], { lineWidth: 0 })
+    .trimEnd()
+    .split('\n')
+    .map((l) => `  ${l}`);
   return [...comment.map((c) => `  # ${c}`), ...body].join('\n');
 }

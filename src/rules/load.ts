@@ -33,7 +33,11 @@ function yamlFile(file: string): { doc: ReturnType<typeof parseDocument>; counte
  * expression's characters map one to one onto the file (a one-line plain or quoted scalar
  * without escapes, or a literal block `|`), so that a CEL error position is exact.
  */
-function expressionPosition(counter: LineCounter, text: string, node: Node | null | undefined): { line: number; column?: number } | null {
+function expressionPosition(
+  counter: LineCounter,
+  text: string,
+  node: Node | null | undefined,
+): { line: number; column?: number } | null {
   if (!node?.range || !isScalar(node)) return node?.range ? { line: counter.linePos(node.range[0]).line } : null;
   const [start, end] = node.range;
   const pos = counter.linePos(start);
@@ -42,7 +46,9 @@ function expressionPosition(counter: LineCounter, text: string, node: Node | nul
     case 'PLAIN':
       return raw.includes('\n') ? { line: pos.line } : { line: pos.line, column: pos.col };
     case 'QUOTE_SINGLE':
-      return raw.includes('\n') || raw.slice(1, -1).includes("''") ? { line: pos.line } : { line: pos.line, column: pos.col + 1 };
+      return raw.includes('\n') || raw.slice(1, -1).includes("''")
+        ? { line: pos.line }
+        : { line: pos.line, column: pos.col + 1 };
     case 'QUOTE_DOUBLE':
       return raw.includes('\n') || raw.includes('\\') ? { line: pos.line } : { line: pos.line, column: pos.col + 1 };
     case 'BLOCK_LITERAL': {
@@ -58,19 +64,27 @@ function expressionPosition(counter: LineCounter, text: string, node: Node | nul
 }
 
 function ruleFrom(file: string, counter: LineCounter, text: string, node: unknown, index: number): RuleDef {
-  if (!isMap(node)) throw new RuleError(file, null, lineOf(counter, node as Node), null, `rules[${index}] is not a mapping`);
+  if (!isMap(node))
+    throw new RuleError(file, null, lineOf(counter, node as Node), null, `rules[${index}] is not a mapping`);
   const line = lineOf(counter, node);
   const raw = node.toJSON() as Record<string, unknown>;
   const id = typeof raw.id === 'string' ? raw.id : null;
   const fail = (key: string, reason: string): never => {
     const keyNode = node.items.find((p) => (p.key as { value?: unknown })?.value === key);
-    throw new RuleError(file, id ?? `#${index}`, lineOf(counter, keyNode?.value as Node) ?? line, null, `${key}: ${reason}`);
+    throw new RuleError(
+      file,
+      id ?? `#${index}`,
+      lineOf(counter, keyNode?.value as Node) ?? line,
+      null,
+      `${key}: ${reason}`,
+    );
   };
   const known = ['id', 'description', 'expression', 'action', 'priority', 'mode', 'owner'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) fail(k, `unknown key (known: ${known.join(', ')})`);
   if (!id || !ID_RE.test(id)) fail('id', 'required, lower snake case, at most 64 characters');
   if (typeof raw.expression !== 'string' || raw.expression.trim() === '') fail('expression', 'required CEL expression');
-  if (typeof raw.action !== 'string' || !ACTION_RE.test(raw.action)) fail('action', 'one of DECLINE, REVIEW, APPROVE, TAG:<name>');
+  if (typeof raw.action !== 'string' || !ACTION_RE.test(raw.action))
+    fail('action', 'one of DECLINE, REVIEW, APPROVE, TAG:<name>');
   const priority = raw.priority ?? 0;
   if (typeof priority !== 'number' || !Number.isInteger(priority)) fail('priority', 'an integer');
   const mode = raw.mode ?? 'active';
@@ -97,10 +111,17 @@ function readLists(file: string): Partial<Record<ListName, string[]>> {
   for (const pair of doc.contents.items) {
     const name = String((pair.key as { value?: unknown })?.value);
     if (!(LIST_NAMES as readonly string[]).includes(name)) {
-      throw new RuleError(file, null, lineOf(counter, pair.key as Node), null, `unknown list '${name}' (known: ${LIST_NAMES.join(', ')})`);
+      throw new RuleError(
+        file,
+        null,
+        lineOf(counter, pair.key as Node),
+        null,
+        `unknown list '${name}' (known: ${LIST_NAMES.join(', ')})`,
+      );
     }
     const values = (pair.value as Node | null)?.toJSON?.() ?? [];
-    if (!Array.isArray(values)) throw new RuleError(file, null, lineOf(counter, pair.value as Node), null, `list '${name}' must be a sequence`);
+    if (!Array.isArray(values))
+      throw new RuleError(file, null, lineOf(counter, pair.value as Node), null, `list '${name}' must be a sequence`);
     out[name as ListName] = values.map(String);
   }
   return out;
@@ -109,7 +130,10 @@ function readLists(file: string): Partial<Record<ListName, string[]>> {
 /** Loads a ruleset from a directory (all *.yaml / *.yml, lists.yaml for lists) or one file. */
 export function loadRulesetFiles(path: string): RulesetDef {
   const files = statSync(path).isDirectory()
-    ? readdirSync(path).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(path, f))
+    ? readdirSync(path)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort()
+        .map((f) => join(path, f))
     : [path];
   let head: { version: string; description: string; thresholds: RulesetDef['thresholds'] } | null = null;
   const rules: RuleDef[] = [];
@@ -120,17 +144,33 @@ export function loadRulesetFiles(path: string): RulesetDef {
       continue;
     }
     const { doc, counter, text } = yamlFile(file);
-    if (!isMap(doc.contents)) throw new RuleError(file, null, 1, null, 'expected a mapping with version, thresholds and rules');
+    if (!isMap(doc.contents))
+      throw new RuleError(file, null, 1, null, 'expected a mapping with version, thresholds and rules');
     const raw = doc.toJSON() as Record<string, unknown>;
     if (raw.version !== undefined) {
-      if (head) throw new RuleError(file, null, 1, null, 'a second file declares `version`: one ruleset header per directory');
+      if (head)
+        throw new RuleError(file, null, 1, null, 'a second file declares `version`: one ruleset header per directory');
       const t = raw.thresholds as Record<string, unknown> | undefined;
-      const review = t?.review, decline = t?.decline;
-      if (typeof review !== 'number' || typeof decline !== 'number' || !(review >= 0 && review <= decline && decline <= 1)) {
-        throw new RuleError(file, null, lineOf(counter, doc.get('thresholds', true) as Node) ?? 1, null,
-          'thresholds: review and decline are numbers with 0 <= review <= decline <= 1');
+      const review = t?.review,
+        decline = t?.decline;
+      if (
+        typeof review !== 'number' ||
+        typeof decline !== 'number' ||
+        !(review >= 0 && review <= decline && decline <= 1)
+      ) {
+        throw new RuleError(
+          file,
+          null,
+          lineOf(counter, doc.get('thresholds', true) as Node) ?? 1,
+          null,
+          'thresholds: review and decline are numbers with 0 <= review <= decline <= 1',
+        );
       }
-      head = { version: String(raw.version), description: String(raw.description ?? ''), thresholds: { review, decline } };
+      head = {
+        version: String(raw.version),
+        description: String(raw.description ?? ''),
+        thresholds: { review, decline },
+      };
     }
     const seq = doc.get('rules', true);
     if (seq === undefined) continue;
@@ -141,7 +181,14 @@ export function loadRulesetFiles(path: string): RulesetDef {
   const seen = new Map<string, RuleDef>();
   for (const r of rules) {
     const prev = seen.get(r.id);
-    if (prev) throw new RuleError(r.source!.file, r.id, r.source!.line, null, `duplicate rule id (first at ${prev.source!.file}:${prev.source!.line})`);
+    if (prev)
+      throw new RuleError(
+        r.source!.file,
+        r.id,
+        r.source!.line,
+        null,
+        `duplicate rule id (first at ${prev.source!.file}:${prev.source!.line})`,
+      );
     seen.set(r.id, r);
   }
   return { ...head, rules, lists };

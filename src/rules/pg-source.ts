@@ -63,7 +63,10 @@ export class PgRulesetSource {
   private listenAttempts = 0;
   private readonly store: PgRulesetStore;
 
-  private constructor(private readonly opts: PgRulesetSourceOptions, private readonly pool: pg.Pool) {
+  private constructor(
+    private readonly opts: PgRulesetSourceOptions,
+    private readonly pool: pg.Pool,
+  ) {
     this.store = new PgRulesetStore(pool, { limits: opts.limits });
   }
 
@@ -85,12 +88,20 @@ export class PgRulesetSource {
       // PostgreSQL unreachable at start: decide with the files until it answers.
       src.rs = src.files();
       opts.metrics?.rulesetReloads.inc({ result: 'fallback' });
-      opts.log.warn({ ruleset: src.rs.version, dir: opts.fallbackDir }, 'PostgreSQL unavailable at start: deciding with the ruleset files until it answers');
+      opts.log.warn(
+        { ruleset: src.rs.version, dir: opts.fallbackDir },
+        'PostgreSQL unavailable at start: deciding with the ruleset files until it answers',
+      );
     }
     if (opts.listen !== false) await src.listen();
     // 0: LISTEN alone (no backstop; a lost notification waits for the next one or a restart).
     if (opts.pollIntervalMs > 0) {
-      src.timer = setInterval(() => { void src.refresh(); }, Math.max(50, opts.pollIntervalMs));
+      src.timer = setInterval(
+        () => {
+          void src.refresh();
+        },
+        Math.max(50, opts.pollIntervalMs),
+      );
       src.timer.unref();
     }
     return src;
@@ -122,12 +133,15 @@ export class PgRulesetSource {
         this.again = false;
         await this.refreshOnce();
       } while (this.again && !this.stopped);
-    })().finally(() => { this.inflight = null; });
+    })().finally(() => {
+      this.inflight = null;
+    });
     return this.inflight;
   }
 
   private files(): CompiledRuleset {
-    if (!this.fileRuleset) this.fileRuleset = compileRuleset(loadRulesetFiles(this.opts.fallbackDir), undefined, this.opts.limits);
+    if (!this.fileRuleset)
+      this.fileRuleset = compileRuleset(loadRulesetFiles(this.opts.fallbackDir), undefined, this.opts.limits);
     return this.lists ? { ...this.fileRuleset, lists: this.lists } : this.fileRuleset;
   }
 
@@ -140,7 +154,8 @@ export class PgRulesetSource {
       if (state.listsStamp !== this.listsStamp) lists = new RuleLists(await this.store.lists());
     } catch (err) {
       metrics?.rulesetReloads.inc({ result: 'error' });
-      if (!this.down && this.rs) log.warn({ err, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
+      if (!this.down && this.rs)
+        log.warn({ err, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
       this.down = true;
       return;
     }
@@ -167,11 +182,17 @@ export class PgRulesetSource {
         } catch (err) {
           if (err instanceof RuleError) {
             metrics?.rulesetReloads.inc({ result: 'compile_error' });
-            log.error({ version: state.active, err, ruleset: this.rs?.version ?? null }, 'active ruleset version does not compile: keeping the ruleset in force');
+            log.error(
+              { version: state.active, err, ruleset: this.rs?.version ?? null },
+              'active ruleset version does not compile: keeping the ruleset in force',
+            );
             this.refused = state.active;
           } else {
             metrics?.rulesetReloads.inc({ result: 'error' });
-            log.warn({ version: state.active, err }, 'could not load the active ruleset version: keeping the ruleset in force');
+            log.warn(
+              { version: state.active, err },
+              'could not load the active ruleset version: keeping the ruleset in force',
+            );
           }
           base = null;
         }
@@ -179,7 +200,11 @@ export class PgRulesetSource {
     }
 
     // Nothing in force yet and the active version refused: the files decide.
-    if (!this.rs && !base) { this.lists = lists; base = this.files(); origin = 'files'; }
+    if (!this.rs && !base) {
+      this.lists = lists;
+      base = this.files();
+      origin = 'files';
+    }
     const prev = this.rs;
     const versionChanged = base !== null && (!prev || base.version !== prev.version || origin !== this.origin);
     if (!versionChanged && !listsChanged) return;
@@ -217,12 +242,16 @@ export class PgRulesetSource {
       if (this.stopped) return;
       if (err) log.debug({ err }, 'rules LISTEN connection lost; polling meanwhile');
       const delay = Math.min(30_000, 500 * 2 ** Math.min(this.listenAttempts++, 6));
-      this.listenRetry = setTimeout(() => { void this.listen(); }, delay);
+      this.listenRetry = setTimeout(() => {
+        void this.listen();
+      }, delay);
       this.listenRetry.unref();
     };
     client.on('error', onLost);
     client.on('end', () => onLost());
-    client.on('notification', (n) => { if (n.channel === NOTIFY_CHANNEL) void this.refresh(); });
+    client.on('notification', (n) => {
+      if (n.channel === NOTIFY_CHANNEL) void this.refresh();
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
@@ -230,7 +259,10 @@ export class PgRulesetSource {
       onLost(err as Error);
       return;
     }
-    if (this.stopped) { await client.end().catch(() => undefined); return; }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.listener = client;
     this.listenAttempts = 0;
     // Whatever happened while not listening.

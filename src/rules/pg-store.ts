@@ -16,7 +16,15 @@ import type { EngineConfig } from '../config/config.js';
 import { validateRuleset } from './compile.js';
 import type { RuleLimits } from './cost.js';
 import { diffRulesets, type RulesetDiff } from './diff.js';
-import { LIST_NAMES, RuleError, type ListName, type RuleAction, type RuleDef, type RulesetDef, type Thresholds } from './types.js';
+import {
+  LIST_NAMES,
+  RuleError,
+  type ListName,
+  type RuleAction,
+  type RuleDef,
+  type RulesetDef,
+  type Thresholds,
+} from './types.js';
 
 /** The channel engines LISTEN on; payload: JSON {event: 'activate' | 'lists', ...}. */
 export const NOTIFY_CHANNEL = 'fraud_rules';
@@ -64,27 +72,55 @@ export class RulesetStoreError extends Error {}
 
 /** A ruleset refused because rules do not compile; `errors` has every one of them. */
 export class PublishError extends RulesetStoreError {
-  constructor(readonly version: string, readonly errors: RuleError[]) {
-    super(`ruleset ${version} refused: ${errors.length} rule error(s); the active ruleset is unchanged\n${errors.map((e) => `  ${e.message}`).join('\n')}`);
+  constructor(
+    readonly version: string,
+    readonly errors: RuleError[],
+  ) {
+    super(
+      `ruleset ${version} refused: ${errors.length} rule error(s); the active ruleset is unchanged\n${errors.map((e) => `  ${e.message}`).join('\n')}`,
+    );
   }
 }
 
 /** A pool for the rules tooling and the engines' ruleset source. */
-export function rulesPool(cfg: EngineConfig['postgres'], opts: { max?: number; applicationName?: string } = {}): pg.Pool {
-  if (!cfg.url) throw new RulesetStoreError('postgres.url is empty: rulesets and lists need PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)');
+export function rulesPool(
+  cfg: EngineConfig['postgres'],
+  opts: { max?: number; applicationName?: string } = {},
+): pg.Pool {
+  if (!cfg.url)
+    throw new RulesetStoreError(
+      'postgres.url is empty: rulesets and lists need PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)',
+    );
   // A hung database must not hang the engine's reload loop: it keeps the last good ruleset.
   return pgPool(cfg, {
-    max: opts.max ?? 2, applicationName: opts.applicationName ?? 'fraud-engine-rules',
-    connectionTimeoutMillis: 3_000, queryTimeoutMillis: 5_000,
+    max: opts.max ?? 2,
+    applicationName: opts.applicationName ?? 'fraud-engine-rules',
+    connectionTimeoutMillis: 3_000,
+    queryTimeoutMillis: 5_000,
   });
 }
 
 interface RulesetRow {
-  version: string; status: RulesetStatus; author: string; created_at: Date; comment: string; description: string;
-  thresholds: Thresholds; source: string; rules: string | number; activated_at: Date | null;
+  version: string;
+  status: RulesetStatus;
+  author: string;
+  created_at: Date;
+  comment: string;
+  description: string;
+  thresholds: Thresholds;
+  source: string;
+  rules: string | number;
+  activated_at: Date | null;
 }
 interface RuleRow {
-  id: string; description: string; expression: string; action: string; priority: number; mode: 'active' | 'shadow'; owner: string; position: number;
+  id: string;
+  description: string;
+  expression: string;
+  action: string;
+  priority: number;
+  mode: 'active' | 'shadow';
+  owner: string;
+  position: number;
 }
 
 const META_SQL = `
@@ -93,16 +129,24 @@ const META_SQL = `
          (SELECT max(a.activated_at) FROM ruleset_activations a WHERE a.version = r.version) AS activated_at
     FROM rulesets r`;
 
-const toMeta = (r: RulesetRow): RulesetMeta => ({ ...r, rules: Number(r.rules), thresholds: { review: Number(r.thresholds.review), decline: Number(r.thresholds.decline) } });
+const toMeta = (r: RulesetRow): RulesetMeta => ({
+  ...r,
+  rules: Number(r.rules),
+  thresholds: { review: Number(r.thresholds.review), decline: Number(r.thresholds.decline) },
+});
 
 function checkListName(name: string): ListName {
-  if (!(LIST_NAMES as readonly string[]).includes(name)) throw new RulesetStoreError(`unknown list '${name}' (known: ${LIST_NAMES.join(', ')})`);
+  if (!(LIST_NAMES as readonly string[]).includes(name))
+    throw new RulesetStoreError(`unknown list '${name}' (known: ${LIST_NAMES.join(', ')})`);
   return name as ListName;
 }
 
 export class PgRulesetStore {
   /** `limits`: the compile limits (config rules.*) publish and activate check a version against. */
-  constructor(readonly db: pg.Pool, private readonly opts: { limits?: RuleLimits } = {}) {}
+  constructor(
+    readonly db: pg.Pool,
+    private readonly opts: { limits?: RuleLimits } = {},
+  ) {}
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.db.connect();
@@ -123,19 +167,28 @@ export class PgRulesetStore {
    * Publishes `def` as a new version (status draft): `opts.version` or the files' `version`.
    * Throws PublishError (every compiler error) or RulesetStoreError (version taken, bad id).
    */
-  async publish(def: RulesetDef, opts: { comment: string; author: string; version?: string; source?: string }): Promise<RulesetMeta> {
+  async publish(
+    def: RulesetDef,
+    opts: { comment: string; author: string; version?: string; source?: string },
+  ): Promise<RulesetMeta> {
     const version = opts.version ?? def.version;
-    if (!VERSION_RE.test(version)) throw new RulesetStoreError(`ruleset version '${version}' is not a valid id (letters, digits, '.', '_', '-'; at most 64)`);
+    if (!VERSION_RE.test(version))
+      throw new RulesetStoreError(
+        `ruleset version '${version}' is not a valid id (letters, digits, '.', '_', '-'; at most 64)`,
+      );
     if (!opts.comment.trim()) throw new RulesetStoreError('a comment saying why is required to publish a ruleset');
     if (!opts.author.trim()) throw new RulesetStoreError('an author is required to publish a ruleset');
     const errors = validateRuleset({ ...def, version }, this.opts.limits);
     if (errors.length) throw new PublishError(version, errors);
     try {
       await this.tx(async (c) => {
-        const taken = await c.query<{ author: string; created_at: Date; status: string }>('SELECT author, created_at, status FROM rulesets WHERE version = $1', [version]);
+        const taken = await c.query<{ author: string; created_at: Date; status: string }>(
+          'SELECT author, created_at, status FROM rulesets WHERE version = $1',
+          [version],
+        );
         if (taken.rows[0]) throw this.taken(version, taken.rows[0]);
         await c.query(
-          'INSERT INTO rulesets (version, status, author, comment, description, thresholds, source) VALUES ($1, \'draft\', $2, $3, $4, $5, $6)',
+          "INSERT INTO rulesets (version, status, author, comment, description, thresholds, source) VALUES ($1, 'draft', $2, $3, $4, $5, $6)",
           [version, opts.author, opts.comment, def.description, JSON.stringify(def.thresholds), opts.source ?? ''],
         );
         if (def.rules.length) {
@@ -143,13 +196,28 @@ export class PgRulesetStore {
           await c.query(
             `INSERT INTO rules (ruleset_version, id, description, expression, action, priority, mode, owner, position)
              SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::int[])`,
-            [version, col('id'), col('description'), col('expression'), col('action'), col('priority'), col('mode'), col('owner'), def.rules.map((_, i) => i)],
+            [
+              version,
+              col('id'),
+              col('description'),
+              col('expression'),
+              col('action'),
+              col('priority'),
+              col('mode'),
+              col('owner'),
+              def.rules.map((_, i) => i),
+            ],
           );
         }
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
-        const row = (await this.db.query<{ author: string; created_at: Date; status: string }>('SELECT author, created_at, status FROM rulesets WHERE version = $1', [version])).rows[0];
+        const row = (
+          await this.db.query<{ author: string; created_at: Date; status: string }>(
+            'SELECT author, created_at, status FROM rulesets WHERE version = $1',
+            [version],
+          )
+        ).rows[0];
         throw this.taken(version, row);
       }
       throw err;
@@ -159,7 +227,9 @@ export class PgRulesetStore {
 
   private taken(version: string, row?: { author: string; created_at: Date; status: string }): RulesetStoreError {
     const who = row ? ` (${row.status}, published ${row.created_at.toISOString()} by ${row.author})` : '';
-    return new RulesetStoreError(`ruleset version '${version}' already exists${who}: versions are immutable; publish under a new id with --version <id> or bump \`version\` in the files`);
+    return new RulesetStoreError(
+      `ruleset version '${version}' already exists${who}: versions are immutable; publish under a new id with --version <id> or bump \`version\` in the files`,
+    );
   }
 
   async list(): Promise<RulesetMeta[]> {
@@ -177,14 +247,22 @@ export class PgRulesetStore {
     const meta = await this.meta(version);
     if (!meta) return null;
     const rules = await this.db.query<RuleRow>(
-      'SELECT id, description, expression, action, priority, mode, owner, position FROM rules WHERE ruleset_version = $1 ORDER BY position, id', [version]);
+      'SELECT id, description, expression, action, priority, mode, owner, position FROM rules WHERE ruleset_version = $1 ORDER BY position, id',
+      [version],
+    );
     const def: RulesetDef = {
       version: meta.version,
       description: meta.description,
       thresholds: meta.thresholds,
       rules: rules.rows.map((r) => ({
-        id: r.id, description: r.description, expression: r.expression, action: r.action as RuleAction, priority: r.priority,
-        mode: r.mode, owner: r.owner, source: { file: `postgres:ruleset ${meta.version}`, line: r.position + 1 },
+        id: r.id,
+        description: r.description,
+        expression: r.expression,
+        action: r.action as RuleAction,
+        priority: r.priority,
+        mode: r.mode,
+        owner: r.owner,
+        source: { file: `postgres:ruleset ${meta.version}`, line: r.position + 1 },
       })),
       lists: {},
     };
@@ -218,19 +296,35 @@ export class PgRulesetStore {
     if (errors.length) throw new PublishError(version, errors);
     return this.tx(async (c) => {
       await c.query("SELECT pg_advisory_xact_lock(hashtext('rulesets_activate'))");
-      const cur = (await c.query<{ version: string }>("SELECT version FROM rulesets WHERE status = 'active'")).rows[0]?.version ?? null;
+      const cur =
+        (await c.query<{ version: string }>("SELECT version FROM rulesets WHERE status = 'active'")).rows[0]?.version ??
+        null;
       if (cur === version) return { version, previous: cur, changed: false };
       await c.query("UPDATE rulesets SET status = 'retired' WHERE status = 'active'");
       await c.query("UPDATE rulesets SET status = 'active' WHERE version = $1", [version]);
-      await c.query('INSERT INTO ruleset_activations (version, previous_version, activated_by, comment) VALUES ($1, $2, $3, $4)',
-        [version, cur, opts.by, opts.comment ?? '']);
-      await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ event: 'activate', version, previous: cur })]);
+      await c.query(
+        'INSERT INTO ruleset_activations (version, previous_version, activated_by, comment) VALUES ($1, $2, $3, $4)',
+        [version, cur, opts.by, opts.comment ?? ''],
+      );
+      await c.query('SELECT pg_notify($1, $2)', [
+        NOTIFY_CHANNEL,
+        JSON.stringify({ event: 'activate', version, previous: cur }),
+      ]);
       return { version, previous: cur, changed: true };
     });
   }
 
-  async activations(limit = 20): Promise<{ version: string; previous_version: string | null; activated_by: string; activated_at: Date; comment: string }[]> {
-    return (await this.db.query('SELECT version, previous_version, activated_by, activated_at, comment FROM ruleset_activations ORDER BY id DESC LIMIT $1', [limit])).rows;
+  async activations(
+    limit = 20,
+  ): Promise<
+    { version: string; previous_version: string | null; activated_by: string; activated_at: Date; comment: string }[]
+  > {
+    return (
+      await this.db.query(
+        'SELECT version, previous_version, activated_by, activated_at, comment FROM ruleset_activations ORDER BY id DESC LIMIT $1',
+        [limit],
+      )
+    ).rows;
   }
 
   /** Adds a value to a list; false when it was already there. */
@@ -238,7 +332,10 @@ export class PgRulesetStore {
     const list = checkListName(name);
     if (value === '') throw new RulesetStoreError('a list value cannot be empty');
     return this.tx(async (c) => {
-      const r = await c.query('INSERT INTO lists (name, value, added_by, comment) VALUES ($1, $2, $3, $4) ON CONFLICT (name, value) DO NOTHING', [list, value, opts.by, opts.comment ?? '']);
+      const r = await c.query(
+        'INSERT INTO lists (name, value, added_by, comment) VALUES ($1, $2, $3, $4) ON CONFLICT (name, value) DO NOTHING',
+        [list, value, opts.by, opts.comment ?? ''],
+      );
       if (!r.rowCount) return false;
       await this.logListChange(c, list, value, 'add', opts);
       return true;
@@ -256,21 +353,37 @@ export class PgRulesetStore {
     });
   }
 
-  private async logListChange(c: pg.PoolClient, name: ListName, value: string, op: 'add' | 'remove', opts: { by: string; comment?: string }): Promise<void> {
-    await c.query('INSERT INTO list_changes (name, value, op, changed_by, comment) VALUES ($1, $2, $3, $4, $5)', [name, value, op, opts.by, opts.comment ?? '']);
+  private async logListChange(
+    c: pg.PoolClient,
+    name: ListName,
+    value: string,
+    op: 'add' | 'remove',
+    opts: { by: string; comment?: string },
+  ): Promise<void> {
+    await c.query('INSERT INTO list_changes (name, value, op, changed_by, comment) VALUES ($1, $2, $3, $4, $5)', [
+      name,
+      value,
+      op,
+      opts.by,
+      opts.comment ?? '',
+    ]);
     await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ event: 'lists', name, op })]);
   }
 
   async listEntries(name?: string): Promise<ListEntry[]> {
     if (name !== undefined) checkListName(name);
     const r = await this.db.query<ListEntry>(
-      `SELECT name, value, added_by, added_at, comment FROM lists ${name ? 'WHERE name = $1' : ''} ORDER BY name, value`, name ? [name] : []);
+      `SELECT name, value, added_by, added_at, comment FROM lists ${name ? 'WHERE name = $1' : ''} ORDER BY name, value`,
+      name ? [name] : [],
+    );
     return r.rows;
   }
 
   /** Every list's values, as the engines use them. */
   async lists(): Promise<Partial<Record<ListName, string[]>>> {
-    const r = await this.db.query<{ name: string; value: string }>('SELECT name, value FROM lists ORDER BY name, value');
+    const r = await this.db.query<{ name: string; value: string }>(
+      'SELECT name, value FROM lists ORDER BY name, value',
+    );
     const out: Partial<Record<ListName, string[]>> = {};
     for (const row of r.rows) {
       if (!(LIST_NAMES as readonly string[]).includes(row.name)) continue;
@@ -282,7 +395,8 @@ export class PgRulesetStore {
   /** What the engines poll, in one round trip: the active version and the lists' change stamp. */
   async state(): Promise<{ active: string | null; listsStamp: string }> {
     const r = await this.db.query<{ active: string | null; stamp: string }>(
-      "SELECT (SELECT version FROM rulesets WHERE status = 'active') AS active, (SELECT coalesce(max(id), 0)::text FROM list_changes) AS stamp");
+      "SELECT (SELECT version FROM rulesets WHERE status = 'active') AS active, (SELECT coalesce(max(id), 0)::text FROM list_changes) AS stamp",
+    );
     return { active: r.rows[0]!.active, listsStamp: r.rows[0]!.stamp };
   }
 }

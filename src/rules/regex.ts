@@ -25,7 +25,10 @@ const cache = new Map<string, RE2JS>();
 
 /** A pattern RE2 refuses, with its reason (e.g. `invalid or unsupported Perl syntax: \`(?=\``). */
 export class PatternError extends Error {
-  constructor(readonly pattern: string, readonly reason: string) {
+  constructor(
+    readonly pattern: string,
+    readonly reason: string,
+  ) {
     super(`invalid regular expression for RE2: ${reason}`);
   }
 }

@@ -24,8 +24,14 @@ export interface Thresholds {
 }
 
 export const LIST_NAMES = [
-  'block_card', 'allow_card', 'block_customer', 'allow_customer',
-  'block_device', 'block_ip', 'block_email', 'block_terminal',
+  'block_card',
+  'allow_card',
+  'block_customer',
+  'allow_customer',
+  'block_device',
+  'block_ip',
+  'block_email',
+  'block_terminal',
 ] as const;
 export type ListName = (typeof LIST_NAMES)[number];
 /** Lists as CEL sees them: maps, so that `x in lists.name` is a key lookup, not a scan. */
@@ -47,7 +53,9 @@ export class RuleError extends Error {
     readonly column: number | null,
     readonly reason: string,
   ) {
-    const where = [file, line !== null ? `line ${line}` : null, column !== null ? `column ${column}` : null].filter(Boolean).join(':');
+    const where = [file, line !== null ? `line ${line}` : null, column !== null ? `column ${column}` : null]
+      .filter(Boolean)
+      .join(':');
     super(`${where}${ruleId ? ` rule '${ruleId}'` : ''}: ${reason}`);
   }
 }

@@ -29,7 +29,10 @@
  * window; the exemption regexes only run when the plain scan found something.
  */
 
-interface PanSpan { start: number; end: number }
+interface PanSpan {
+  start: number;
+  end: number;
+}
 
 const MIN_LEN = 13;
 const MAX_LEN = 19;
@@ -73,7 +76,8 @@ function enoughDigits(text: string): boolean {
 // No look-around for neighbours: in raw Avro a string's length byte is often a digit ('0'-'9' are
 // the lengths 24-28, a UUID is 36 characters long and a date-time 24) and glued to the shape.
 const UUID_RE = /[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}/g;
-const ISO_RE = /(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?/g;
+const ISO_RE =
+  /(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?/g;
 const HEX_LETTER_RE = /[A-Fa-f]/;
 
 /** A mask of the characters inside UUIDs and ISO-8601 dates, or null when there are none. */
@@ -103,8 +107,12 @@ let oddBuf = new Int32Array(65); // ... on an odd index
 function grow(n: number): void {
   if (n <= digitBuf.length) return;
   const size = Math.max(n, digitBuf.length * 2);
-  const d = new Uint8Array(size); d.set(digitBuf); digitBuf = d;
-  const p = new Int32Array(size); p.set(posBuf); posBuf = p;
+  const d = new Uint8Array(size);
+  d.set(digitBuf);
+  digitBuf = d;
+  const p = new Int32Array(size);
+  p.set(posBuf);
+  posBuf = p;
   evenBuf = new Int32Array(size + 1);
   oddBuf = new Int32Array(size + 1);
 }
@@ -114,11 +122,14 @@ function grow(n: number): void {
  * onto `out` as text spans merged when overlapping. Without `out`, stops at the first one.
  */
 function checkWindows(k: number, out: PanSpan[] | null): boolean {
-  const D = digitBuf, E = evenBuf, O = oddBuf;
+  const D = digitBuf,
+    E = evenBuf,
+    O = oddBuf;
   // The Luhn sum of window [s, e] doubles the digits at an odd distance from e. E[j] sums digit
   // j plain when j is even and doubled when odd (windows ending on an even e); O the reverse.
   for (let j = 0; j < k; j++) {
-    const d = D[j]!, dd = DOUBLED[d]!;
+    const d = D[j]!,
+      dd = DOUBLED[d]!;
     const odd = j & 1;
     E[j + 1] = E[j]! + (odd ? dd : d);
     O[j + 1] = O[j]! + (odd ? d : dd);
@@ -133,13 +144,14 @@ function checkWindows(k: number, out: PanSpan[] | null): boolean {
     for (let len = MIN_LEN; len <= maxLen; len++) {
       if (!plausiblePrefix(first, len)) continue;
       const e = s + len - 1;
-      const sum = (e & 1 ? O[e + 1]! - O[s]! : E[e + 1]! - E[s]!);
+      const sum = e & 1 ? O[e + 1]! - O[s]! : E[e + 1]! - E[s]!;
       if (sum % 10 === 0) bestEnd = e;
     }
     if (bestEnd < 0) continue;
     found = true;
     if (!out) return true;
-    const start = posBuf[s]!, end = posBuf[bestEnd]! + 1;
+    const start = posBuf[s]!,
+      end = posBuf[bestEnd]! + 1;
     if (cur && start <= cur.end) {
       if (end > cur.end) cur.end = end;
     } else {
@@ -157,7 +169,10 @@ function scan(text: string, exempt: Uint8Array | null, out: PanSpan[] | null): b
   let i = 0;
   while (i < n) {
     let c = text.charCodeAt(i);
-    if (c < 48 || c > 57 || (exempt !== null && exempt[i] === 1)) { i++; continue; }
+    if (c < 48 || c > 57 || (exempt !== null && exempt[i] === 1)) {
+      i++;
+      continue;
+    }
     let k = 0;
     for (;;) {
       if (k === digitBuf.length) grow(k + 1);
@@ -300,18 +315,32 @@ function networkPrefix(digits: string): boolean {
   const p2 = Number(digits.slice(0, 2));
   const p3 = Number(digits.slice(0, 3));
   const p4 = Number(digits.slice(0, 4));
-  const maestro = p4 === 5018 || p4 === 5020 || p4 === 5038 || p4 === 5893 || p4 === 6304 || p4 === 6759 || (p4 >= 6761 && p4 <= 6763);
+  const maestro =
+    p4 === 5018 ||
+    p4 === 5020 ||
+    p4 === 5038 ||
+    p4 === 5893 ||
+    p4 === 6304 ||
+    p4 === 6759 ||
+    (p4 >= 6761 && p4 <= 6763);
   if (maestro) return true;
-  switch (p2 / 10 | 0) {
-    case 2: return (len === 16 && p4 >= 2221 && p4 <= 2720) || (len >= 16 && p4 >= 2200 && p4 <= 2204);
+  switch ((p2 / 10) | 0) {
+    case 2:
+      return (len === 16 && p4 >= 2221 && p4 <= 2720) || (len >= 16 && p4 >= 2200 && p4 <= 2204);
     case 3:
       if (p2 === 34 || p2 === 37) return len === 15;
       if (p4 >= 3528 && p4 <= 3589) return len >= 16;
       return len >= 14 && ((p3 >= 300 && p3 <= 305) || p4 === 3095 || p2 === 36 || p2 === 38 || p2 === 39);
-    case 4: return len === 13 || len === 16 || len === 19;
-    case 5: return p2 >= 51 && p2 <= 55 && len === 16;
-    case 6: return len >= 16 && (p4 === 6011 || (p3 >= 644 && p3 <= 649) || p2 === 65 || p2 === 62 || (p2 === 60 && len === 16));
-    default: return false;
+    case 4:
+      return len === 13 || len === 16 || len === 19;
+    case 5:
+      return p2 >= 51 && p2 <= 55 && len === 16;
+    case 6:
+      return (
+        len >= 16 && (p4 === 6011 || (p3 >= 644 && p3 <= 649) || p2 === 65 || p2 === 62 || (p2 === 60 && len === 16))
+      );
+    default:
+      return false;
   }
 }
 
@@ -326,11 +355,16 @@ export function maskDeep<T>(value: T): T {
 
 function deep(v: unknown, depth: number, ancestors: object[]): unknown {
   switch (typeof v) {
-    case 'string': return maskPans(v);
-    case 'number': return Number.isInteger(v) && Math.abs(v) >= 1e12 && containsPan(String(v)) ? PAN_MASK : v;
-    case 'bigint': return containsPan(v.toString()) ? PAN_MASK : v;
-    case 'object': break;
-    default: return v;
+    case 'string':
+      return maskPans(v);
+    case 'number':
+      return Number.isInteger(v) && Math.abs(v) >= 1e12 && containsPan(String(v)) ? PAN_MASK : v;
+    case 'bigint':
+      return containsPan(v.toString()) ? PAN_MASK : v;
+    case 'object':
+      break;
+    default:
+      return v;
   }
   if (v === null) return v;
   if (ancestors.includes(v)) return '[Circular]';
@@ -339,7 +373,9 @@ function deep(v: unknown, depth: number, ancestors: object[]): unknown {
   if (ArrayBuffer.isView(v)) {
     if (v instanceof Uint8Array && bufferContainsPan(v)) return PAN_MASK;
     const slice = (v as unknown as { slice?: () => unknown }).slice;
-    return typeof slice === 'function' ? slice.call(v) : new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+    return typeof slice === 'function'
+      ? slice.call(v)
+      : new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
   }
   ancestors.push(v);
   try {
@@ -358,7 +394,11 @@ function deep(v: unknown, depth: number, ancestors: object[]): unknown {
     const toJSON = (v as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === 'function') {
       let json: unknown;
-      try { json = toJSON.call(v); } catch { json = undefined; }
+      try {
+        json = toJSON.call(v);
+      } catch {
+        json = undefined;
+      }
       if (json !== undefined) return deep(json, depth + 1, ancestors);
     }
     const out: Record<string, unknown> = {};

@@ -43,7 +43,10 @@ export function generateTransactions(customers: CustomerProfiles, days: number, 
   let n = 0;
   const grow = (): void => {
     cap *= 2;
-    const widen = <T extends Uint32Array | Int32Array>(a: T, b: T): T => { b.set(a); return b; };
+    const widen = <T extends Uint32Array | Int32Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
     time = widen(time, new Uint32Array(cap));
     cust = widen(cust, new Int32Array(cap));
     term = widen(term, new Int32Array(cap));

@@ -68,7 +68,10 @@ export function csvRowFormatter(sim: Simulation): (i: number) => string {
   }
   // Per-terminal pieces, computed once: merchant_id,mcc,channel and country,currency,description.
   const currency = ENRICH_PARAMS.currency;
-  const mid = Array.from(e.terminalMerchant, (m, t) => `${e.merchantIds[m]},${e.merchantMcc[m]},${e.terminalChannel[t]}`);
+  const mid = Array.from(
+    e.terminalMerchant,
+    (m, t) => `${e.merchantIds[m]},${e.merchantMcc[m]},${e.terminalChannel[t]}`,
+  );
   const tail = e.terminalCountry.map((co) => `${co},${currency},`);
   return (i) => {
     const c = customer[i]!;
@@ -105,7 +108,10 @@ export function jsonlRowFormatter(sim: Simulation): (i: number) => string {
     };
   }
   // Per-terminal pieces, computed once.
-  const merchantMcc = Array.from(e.terminalMerchant, (m) => `"merchant_id":${q(e.merchantIds[m])},"mcc":${q(e.merchantMcc[m])}`);
+  const merchantMcc = Array.from(
+    e.terminalMerchant,
+    (m) => `"merchant_id":${q(e.merchantIds[m])},"mcc":${q(e.merchantMcc[m])}`,
+  );
   const channel = e.terminalChannel.map((ch) => `,"currency":${currency},"channel":${q(ch)}`);
   const country = e.terminalCountry.map((co) => `,"country":${q(co)},"description":null`);
   return (i) => {
@@ -147,7 +153,10 @@ export async function writeSimulation(
 }
 
 async function write(out: Writable, chunk: string): Promise<void> {
-  if (out.destroyed) throw Object.assign(new Error('output closed'), { code: out.errored ? (out.errored as NodeJS.ErrnoException).code : 'EPIPE' });
+  if (out.destroyed)
+    throw Object.assign(new Error('output closed'), {
+      code: out.errored ? (out.errored as NodeJS.ErrnoException).code : 'EPIPE',
+    });
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
@@ -158,7 +167,7 @@ export function simulationSummary(sim: Simulation, seconds: number, dest: string
   const o = sim.options;
   return (
     `simulated ${s.count} transactions (${o.customers} customers, ${o.terminals} terminals, ${o.days} days from ${o.start}, seed ${o.seed}): ` +
-    `${s.frauds} frauds (${((100 * s.fraudRate) || 0).toFixed(3)}%), of which scenario 1 ${share(s.byScenario[1], s.frauds)}, ` +
+    `${s.frauds} frauds (${(100 * s.fraudRate || 0).toFixed(3)}%), of which scenario 1 ${share(s.byScenario[1], s.frauds)}, ` +
     `2 ${share(s.byScenario[2], s.frauds)}, 3 ${share(s.byScenario[3], s.frauds)}; ${seconds.toFixed(1)} s -> ${dest}`
   );
 }

@@ -27,7 +27,10 @@ export interface TerminalProfiles {
 }
 
 /** location ~ U(0,100)², mean_amount ~ U(5,100), std = mean/2, mean_nb_tx_per_day ~ U(0,4). */
-export function generateCustomerProfiles(n: number, rng: Rng): Omit<CustomerProfiles, 'availableOffsets' | 'availableTerminals'> {
+export function generateCustomerProfiles(
+  n: number,
+  rng: Rng,
+): Omit<CustomerProfiles, 'availableOffsets' | 'availableTerminals'> {
   const x = new Float64Array(n);
   const y = new Float64Array(n);
   const meanAmount = new Float64Array(n);

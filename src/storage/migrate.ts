@@ -29,9 +29,12 @@ export function migrationsDir(): string {
 
 /** The migration files of a directory, in the order they apply. */
 export function migrationFiles(dir = migrationsDir()): string[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   const bad = files.filter((f) => !FILE_RE.test(f));
-  if (bad.length) throw new Error(`migrations: badly named file(s) in ${dir}: ${bad.join(', ')} (expected NNN_name.sql)`);
+  if (bad.length)
+    throw new Error(`migrations: badly named file(s) in ${dir}: ${bad.join(', ')} (expected NNN_name.sql)`);
   const seen = new Map<string, string>();
   for (const f of files) {
     const n = FILE_RE.exec(f)![1]!;
@@ -58,20 +61,35 @@ export async function migrate(db: Queryable, opts: { dir?: string } = {}): Promi
   const out: MigrationResult = { applied: [], skipped: [] };
   let broken: Error | undefined;
   try {
-    const schema = (await client.query<{ s: string | null; p: string }>('SELECT current_schema() AS s, current_setting(\'search_path\') AS p')).rows[0]!;
-    if (schema.s === null) throw new Error(`migrations: no schema to create tables in: search_path is '${schema.p}' and none of it exists`);
+    const schema = (
+      await client.query<{ s: string | null; p: string }>(
+        "SELECT current_schema() AS s, current_setting('search_path') AS p",
+      )
+    ).rows[0]!;
+    if (schema.s === null)
+      throw new Error(`migrations: no schema to create tables in: search_path is '${schema.p}' and none of it exists`);
     await client.query(MIGRATION_LOCK_SQL);
     try {
-      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      const done = new Set((await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const done = new Set(
+        (await client.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
       for (const file of files) {
         const version = file.replace(/\.sql$/, '');
-        if (done.has(version)) { out.skipped.push(version); continue; }
+        if (done.has(version)) {
+          out.skipped.push(version);
+          continue;
+        }
         const sql = readFileSync(join(dir, file), 'utf8');
         await client.query('BEGIN');
         try {
           await client.query(sql);
-          await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now()) ON CONFLICT (version) DO NOTHING', [version]);
+          await client.query(
+            'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now()) ON CONFLICT (version) DO NOTHING',
+            [version],
+          );
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK').catch(() => undefined);
@@ -80,7 +98,9 @@ export async function migrate(db: Queryable, opts: { dir?: string } = {}): Promi
         out.applied.push(version);
       }
     } finally {
-      await client.query(MIGRATION_UNLOCK_SQL).catch((err: Error) => { broken = err; });
+      await client.query(MIGRATION_UNLOCK_SQL).catch((err: Error) => {
+        broken = err;
+      });
     }
   } finally {
     // A client whose unlock failed may still hold the lock: destroy it rather than pool it.

@@ -30,7 +30,11 @@ function newestMtime(dir: string): number {
  */
 export function ensureBuilt(): void {
   if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   if (!existsSync(MAIN)) throw new Error(`build failed: ${r.stdout}\n${r.stderr}`);
 }
 
@@ -40,8 +44,15 @@ export type { Exit } from '../../src/cli/child-engine.js';
 export class ChildEngine {
   private rssMaxKb = 0;
   private sampler: NodeJS.Timeout;
-  private constructor(readonly name: string, private readonly child: ChildEngineProcess, readonly logFile: string) {
-    this.sampler = setInterval(() => { const kb = this.rssKb(); if (kb !== null) this.rssMaxKb = Math.max(this.rssMaxKb, kb); }, 200);
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildEngineProcess,
+    readonly logFile: string,
+  ) {
+    this.sampler = setInterval(() => {
+      const kb = this.rssKb();
+      if (kb !== null) this.rssMaxKb = Math.max(this.rssMaxKb, kb);
+    }, 200);
     this.sampler.unref();
     void this.exited.then(() => clearInterval(this.sampler));
     live.add(this);
@@ -56,22 +67,39 @@ export class ChildEngine {
     const logFile = join(dir, 'engine.log');
     const out = openSync(logFile, 'a');
     const base: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FRAUD_') && !k.startsWith('VITEST') && k !== 'NODE_ENV') base[k] = v;
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !k.startsWith('FRAUD_') && !k.startsWith('VITEST') && k !== 'NODE_ENV') base[k] = v;
     const child = ChildEngineProcess.start({
-      args, httpPort, stdio: ['ignore', out, out],
+      args,
+      httpPort,
+      stdio: ['ignore', out, out],
       env: { ...base, NODE_ENV: 'production', FRAUD_ENGINE_HTTP_PORT: String(httpPort), ...env },
     });
     closeSync(out);
     return new ChildEngine(name, child, logFile);
   }
 
-  get proc(): ChildProcess { return this.child.proc; }
-  get exited(): Promise<Exit> { return this.child.exited; }
-  get httpPort(): number { return this.child.httpPort; }
-  get pid(): number | undefined { return this.child.pid; }
-  get alive(): boolean { return this.child.alive; }
-  get maxRssMb(): number { return Math.round(this.rssMaxKb / 1024); }
-  rssKb(): number | null { return this.child.rssKb(); }
+  get proc(): ChildProcess {
+    return this.child.proc;
+  }
+  get exited(): Promise<Exit> {
+    return this.child.exited;
+  }
+  get httpPort(): number {
+    return this.child.httpPort;
+  }
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+  get alive(): boolean {
+    return this.child.alive;
+  }
+  get maxRssMb(): number {
+    return Math.round(this.rssMaxKb / 1024);
+  }
+  rssKb(): number | null {
+    return this.child.rssKb();
+  }
 
   logs(): string {
     return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
@@ -107,19 +135,29 @@ export class ChildEngine {
 
 const live = new Set<ChildEngine>();
 // Never leave an engine behind, whatever happens to the test process.
-process.once('exit', () => { for (const e of live) e.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const e of live) e.kill('SIGKILL');
+});
 
 /** Runs the CLI to completion (start-up failures): exit code and output. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): { code: number | null; stdout: string; stderr: string } {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): { code: number | null; stdout: string; stderr: string } {
   ensureBuilt();
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FRAUD_')) base[k] = v;
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...base, ...env }, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 // ------------------------------------------------------------------------------- leak scans
-
 
 /**
  * Every card number in `text`, as written (separators included), by the detection of
@@ -137,7 +175,9 @@ export function panRuns(text: string): string[] {
       try {
         const o = JSON.parse(line) as Record<string, unknown>;
         if (typeof o.time === 'number') scan = line.replace(/"time":\d+/, '"time":0');
-      } catch { /* not JSON: scan it all */ }
+      } catch {
+        /* not JSON: scan it all */
+      }
     }
     for (const s of findPans(scan)) found.push(scan.slice(s.start, s.end));
   }
@@ -145,4 +185,11 @@ export function panRuns(text: string): string[] {
 }
 
 /** Card numbers for tests: Luhn-valid, of the usual networks' shapes. */
-export const TEST_PANS = ['4111111111111111', '5555555555554444', '378282246310005', '6011111111111117', '4000056655665556', '3530111333300000'];
+export const TEST_PANS = [
+  '4111111111111111',
+  '5555555555554444',
+  '378282246310005',
+  '6011111111111117',
+  '4000056655665556',
+  '3530111333300000',
+];

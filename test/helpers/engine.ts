@@ -43,7 +43,14 @@ export function kafkaFor(cfg: EngineConfig): Kafka {
 /** Every topic of a configuration: input, output and the dead-letter ones. */
 export function topicsOf(cfg: EngineConfig): string[] {
   const k = cfg.kafka;
-  return [k.topic_authorizations, k.topic_decisions, k.topic_labels, k.topic_dlq, k.topic_labels_dlq, k.topic_audit_dlq];
+  return [
+    k.topic_authorizations,
+    k.topic_decisions,
+    k.topic_labels,
+    k.topic_dlq,
+    k.topic_labels_dlq,
+    k.topic_audit_dlq,
+  ];
 }
 
 export async function createTopics(cfg: EngineConfig, partitions = 3): Promise<void> {
@@ -67,21 +74,38 @@ export function codecsFor(cfg: EngineConfig): Promise<AvroCodecs> {
   return codecsFromConfig(cfg);
 }
 
-export interface Collected<T> { value: T; raw: Buffer | null; headers: IHeaders; partition: number }
+export interface Collected<T> {
+  value: T;
+  raw: Buffer | null;
+  headers: IHeaders;
+  partition: number;
+}
 
 /** Reads a topic from the beginning in a fresh group, decoding with `decode` (or keeping raw). */
 export class TopicReader<T> {
   readonly items: Collected<T>[] = [];
   private consumer: Consumer;
-  constructor(private readonly kafka: Kafka, private readonly topic: string, private readonly decode: (b: Buffer | null) => Promise<T>) {
-    this.consumer = kafka.consumer({ groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 50 });
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+    private readonly decode: (b: Buffer | null) => Promise<T>,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: `reader-${topic}-${Math.random().toString(36).slice(2)}`,
+      maxWaitTimeInMs: 50,
+    });
   }
   async start(): Promise<this> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
       eachMessage: async ({ message, partition }) => {
-        this.items.push({ value: await this.decode(message.value), raw: message.value, headers: message.headers ?? {}, partition });
+        this.items.push({
+          value: await this.decode(message.value),
+          raw: message.value,
+          headers: message.headers ?? {},
+          partition,
+        });
       },
     });
     return this;
@@ -120,10 +144,16 @@ export async function pipelineIO(overrides: Record<string, string> = {}): Promis
   const kafka = kafkaFor(cfg);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) => codecs.decodeDecision(b)).start();
+  const decisions = await new TopicReader<Decision>(kafka, cfg.kafka.topic_decisions, (b) =>
+    codecs.decodeDecision(b),
+  ).start();
   const dlq = await new TopicReader<null>(kafka, cfg.kafka.topic_dlq, async () => null).start();
   return {
-    cfg, codecs, producer, decisions, dlq,
+    cfg,
+    codecs,
+    producer,
+    decisions,
+    dlq,
     async close() {
       await decisions.stop();
       await dlq.stop();

@@ -7,7 +7,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeMessage { role: string; content: string }
+export interface FakeMessage {
+  role: string;
+  content: string;
+}
 export interface RecordedRequest {
   path: string;
   headers: IncomingHttpHeaders;
@@ -45,7 +48,9 @@ export const defaultResponder: Responder = (req) => {
       expression: retry ? `tx.amount > ${amount}` : `tx.amount >> ${amount} &&`,
       action: 'REVIEW',
     };
-    return retry ? 'Here is the corrected rule:\n```json\n' + JSON.stringify(rule, null, 2) + '\n```' : JSON.stringify(rule);
+    return retry
+      ? 'Here is the corrected rule:\n```json\n' + JSON.stringify(rule, null, 2) + '\n```'
+      : JSON.stringify(rule);
   }
   const m = /\{[\s\S]*\}/.exec(lastUser(msgs));
   let ctx: {
@@ -53,12 +58,18 @@ export const defaultResponder: Responder = (req) => {
     rules_hit?: { id: string }[];
     stand_out?: { note: string }[];
   } = {};
-  try { ctx = m ? JSON.parse(m[0]) : {}; } catch { /* not JSON: generic answer */ }
+  try {
+    ctx = m ? JSON.parse(m[0]) : {};
+  } catch {
+    /* not JSON: generic answer */
+  }
   const rules = (ctx.rules_hit ?? []).map((r) => r.id);
   const top = ctx.stand_out?.[0]?.note;
-  return `${ctx.decision?.outcome ?? 'UNKNOWN'} (score ${ctx.decision?.score ?? 'n/a'}): ` +
+  return (
+    `${ctx.decision?.outcome ?? 'UNKNOWN'} (score ${ctx.decision?.score ?? 'n/a'}): ` +
     `${rules.length ? `rules ${rules.join(', ')} hit` : 'no rule hit'}${top ? `; most unusual: ${top}` : ''}. ` +
-    'Next step: contact the cardholder to confirm the transaction before releasing it.';
+    'Next step: contact the cardholder to confirm the transaction before releasing it.'
+  );
 };
 
 export async function startFakeOpenAI(responder: Responder = defaultResponder): Promise<FakeOpenAI> {
@@ -70,11 +81,15 @@ export async function startFakeOpenAI(responder: Responder = defaultResponder): 
       const raw = Buffer.concat(chunks).toString('utf8');
       if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
         res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } }));
+        res.end(
+          JSON.stringify({ error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } }),
+        );
         return;
       }
       let body: RecordedRequest['body'];
-      try { body = JSON.parse(raw); } catch {
+      try {
+        body = JSON.parse(raw);
+      } catch {
         res.writeHead(400, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'invalid JSON', type: 'invalid_request_error' } }));
         return;
@@ -83,11 +98,20 @@ export async function startFakeOpenAI(responder: Responder = defaultResponder): 
       requests.push(rec);
       const content = responder(rec, requests.length - 1);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({
-        id: `chatcmpl-${requests.length}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body.model ?? 'fake',
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
-        usage: { prompt_tokens: Math.ceil(raw.length / 4), completion_tokens: Math.ceil(content.length / 4), total_tokens: Math.ceil((raw.length + content.length) / 4) },
-      }));
+      res.end(
+        JSON.stringify({
+          id: `chatcmpl-${requests.length}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: body.model ?? 'fake',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+          usage: {
+            prompt_tokens: Math.ceil(raw.length / 4),
+            completion_tokens: Math.ceil(content.length / 4),
+            total_tokens: Math.ceil((raw.length + content.length) / 4),
+          },
+        }),
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -98,6 +122,10 @@ export async function startFakeOpenAI(responder: Responder = defaultResponder): 
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

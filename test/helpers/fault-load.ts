@@ -14,14 +14,24 @@ import { IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
 import { quantileUpper } from '../../src/observability/percentiles.js';
 import { TEST_PANS } from './child-engine.js';
 
-export interface FaultTopics { authorizations: string; decisions: string; labels: string; dlq: string }
+export interface FaultTopics {
+  authorizations: string;
+  decisions: string;
+  labels: string;
+  dlq: string;
+}
 
 export function faultTopics(id: string): FaultTopics {
   return { authorizations: `${id}-auth`, decisions: `${id}-decisions`, labels: `${id}-labels`, dlq: `${id}-dlq` };
 }
 
 export function quietKafka(brokers: string, clientId = 'fault-test'): Kafka {
-  return new Kafka({ clientId, brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 50, initialRetryTime: 200, maxRetryTime: 2000 } });
+  return new Kafka({
+    clientId,
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 50, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
 }
 
 export async function createFaultTopics(kafka: Kafka, t: FaultTopics, partitions = 6): Promise<void> {
@@ -39,7 +49,10 @@ export async function createFaultTopics(kafka: Kafka, t: FaultTopics, partitions
   await admin.disconnect();
 }
 
-export function codecsFor(registry: { url: string; username: string; password: string }, t: FaultTopics): Promise<AvroCodecs> {
+export function codecsFor(
+  registry: { url: string; username: string; password: string },
+  t: FaultTopics,
+): Promise<AvroCodecs> {
   return codecsFromConfig({ schema_registry: registry }, t);
 }
 
@@ -50,11 +63,27 @@ export function authorization(ns: string, i: number, cards: number, now: number)
   const card = i % cards;
   const pan = TEST_PANS[i % TEST_PANS.length]!;
   return {
-    auth_id: `${ns}-a${i}`, event_time: now, card_token: `tok_${ns}_${card}`, customer_id: `${ns}-c${card}`, terminal_id: `${ns}-t${i % 40}`,
-    merchant_id: `${ns}-m${i % 25}`, mcc: '5411', amount_minor: 500 + ((i * 7919) % 20_000), currency: 'EUR',
-    channel: i % 3 === 0 ? 'ECOM' : 'POS', device_id: i % 3 === 0 ? `${ns}-d${card}` : null, ip: null, email_hash: null, country: 'FR',
+    auth_id: `${ns}-a${i}`,
+    event_time: now,
+    card_token: `tok_${ns}_${card}`,
+    customer_id: `${ns}-c${card}`,
+    terminal_id: `${ns}-t${i % 40}`,
+    merchant_id: `${ns}-m${i % 25}`,
+    mcc: '5411',
+    amount_minor: 500 + ((i * 7919) % 20_000),
+    currency: 'EUR',
+    channel: i % 3 === 0 ? 'ECOM' : 'POS',
+    device_id: i % 3 === 0 ? `${ns}-d${card}` : null,
+    ip: null,
+    email_hash: null,
+    country: 'FR',
     // Free text is where a gateway leaks card numbers: the engine must neither log nor emit them.
-    description: i % 10 === 0 ? `refund for card ${pan} (cardholder called)` : i % 10 === 5 ? `PAN:${pan.slice(0, 4)} ${pan.slice(4, 8)} ${pan.slice(8, 12)} ${pan.slice(12)}` : null,
+    description:
+      i % 10 === 0
+        ? `refund for card ${pan} (cardholder called)`
+        : i % 10 === 5
+          ? `PAN:${pan.slice(0, 4)} ${pan.slice(4, 8)} ${pan.slice(8, 12)} ${pan.slice(12)}`
+          : null,
   };
 }
 
@@ -67,8 +96,18 @@ export class LoadGenerator {
   private done: Promise<void> | null = null;
   maxSendMs = 0;
 
-  constructor(kafka: Kafka, private readonly codecs: AvroCodecs, private readonly topic: string,
-    private readonly o: { ns: string; rate: number; durationMs: number; cards: number; extra?: (i: number) => Message | null }) {
+  constructor(
+    kafka: Kafka,
+    private readonly codecs: AvroCodecs,
+    private readonly topic: string,
+    private readonly o: {
+      ns: string;
+      rate: number;
+      durationMs: number;
+      cards: number;
+      extra?: (i: number) => Message | null;
+    },
+  ) {
     this.producer = kafka.producer(IDEMPOTENT_PRODUCER);
   }
 
@@ -98,7 +137,12 @@ export class LoadGenerator {
         // A failed send is sent again: the input may then hold an event twice, as a gateway's
         // own retry would; the engine must still give it one decision.
         for (;;) {
-          try { await this.producer.send({ topic: this.topic, acks: -1, messages }); break; } catch { await sleep(200); }
+          try {
+            await this.producer.send({ topic: this.topic, acks: -1, messages });
+            break;
+          } catch {
+            await sleep(200);
+          }
         }
         this.maxSendMs = Math.max(this.maxSendMs, Date.now() - t);
       }
@@ -118,15 +162,27 @@ export class LoadGenerator {
   }
 }
 
-export interface Seen { raw: Buffer; decision: Decision; at: number }
+export interface Seen {
+  raw: Buffer;
+  decision: Decision;
+  at: number;
+}
 
 /** Reads `decisions` from the beginning, like the gateway, noting when each one arrived. */
 export class DecisionWatcher {
   readonly seen: Seen[] = [];
   readonly firstAt = new Map<string, number>();
   private consumer: Consumer;
-  constructor(kafka: Kafka, private readonly codecs: AvroCodecs, private readonly topic: string) {
-    this.consumer = kafka.consumer({ groupId: `watch-${topic}-${Math.random().toString(36).slice(2)}`, maxWaitTimeInMs: 20, sessionTimeout: 30_000 });
+  constructor(
+    kafka: Kafka,
+    private readonly codecs: AvroCodecs,
+    private readonly topic: string,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: `watch-${topic}-${Math.random().toString(36).slice(2)}`,
+      maxWaitTimeInMs: 20,
+      sessionTimeout: 30_000,
+    });
   }
   async start(): Promise<this> {
     await this.consumer.connect();
@@ -150,7 +206,9 @@ export class DecisionWatcher {
     while (want.some((id) => !this.firstAt.has(id))) {
       if (Date.now() > until) {
         const missing = want.filter((id) => !this.firstAt.has(id));
-        throw new Error(`${missing.length} of ${want.length} events undecided after ${timeoutMs} ms, e.g. ${missing.slice(0, 5).join(', ')}`);
+        throw new Error(
+          `${missing.length} of ${want.length} events undecided after ${timeoutMs} ms, e.g. ${missing.slice(0, 5).join(', ')}`,
+        );
       }
       await sleep(100);
     }
@@ -175,7 +233,11 @@ export interface DeliveryReport {
 const quantile = (sorted: number[], q: number): number => (sorted.length ? quantileUpper(sorted, q) : 0);
 
 /** Delivery: one distinct decision per sent event; duplicates only byte-identical. */
-export function delivery(sent: readonly AuthorizationEvent[], seen: readonly Seen[], firstAt: Map<string, number>): DeliveryReport & { distinctIds: string[] } {
+export function delivery(
+  sent: readonly AuthorizationEvent[],
+  seen: readonly Seen[],
+  firstAt: Map<string, number>,
+): DeliveryReport & { distinctIds: string[] } {
   const ids = new Set(sent.map((e) => e.auth_id));
   const first = new Map<string, Buffer>();
   let duplicates = 0;
@@ -184,23 +246,47 @@ export function delivery(sent: readonly AuthorizationEvent[], seen: readonly See
     const id = s.decision.auth_id;
     if (!ids.has(id)) continue;
     const prev = first.get(id);
-    if (!prev) { first.set(id, s.raw); continue; }
+    if (!prev) {
+      first.set(id, s.raw);
+      continue;
+    }
     duplicates++;
     if (!prev.equals(s.raw)) distinctIds.push(id);
   }
-  const lat = sent.filter((e) => firstAt.has(e.auth_id)).map((e) => firstAt.get(e.auth_id)! - e.event_time).sort((a, b) => a - b);
+  const lat = sent
+    .filter((e) => firstAt.has(e.auth_id))
+    .map((e) => firstAt.get(e.auth_id)! - e.event_time)
+    .sort((a, b) => a - b);
   return {
-    events_sent: ids.size, decisions: first.size, decision_messages: seen.filter((s) => ids.has(s.decision.auth_id)).length,
-    duplicates, distinct_duplicates: new Set(distinctIds).size, missing: [...ids].filter((id) => !first.has(id)).length,
-    worst_latency_ms: lat.length ? lat[lat.length - 1]! : 0, p99_latency_ms: quantile(lat, 0.99), distinctIds,
+    events_sent: ids.size,
+    decisions: first.size,
+    decision_messages: seen.filter((s) => ids.has(s.decision.auth_id)).length,
+    duplicates,
+    distinct_duplicates: new Set(distinctIds).size,
+    missing: [...ids].filter((id) => !first.has(id)).length,
+    worst_latency_ms: lat.length ? lat[lat.length - 1]! : 0,
+    p99_latency_ms: quantile(lat, 0.99),
+    distinctIds,
   };
 }
 
 /** Latency (event_time → decision read) of the events sent in [from, to). */
-export function windowLatency(sent: readonly AuthorizationEvent[], firstAt: Map<string, number>, from: number, to: number): { events: number; worst_ms: number; p99_ms: number; p50_ms: number } {
-  const lat = sent.filter((e) => e.event_time >= from && e.event_time < to && firstAt.has(e.auth_id))
-    .map((e) => firstAt.get(e.auth_id)! - e.event_time).sort((a, b) => a - b);
-  return { events: lat.length, worst_ms: lat.length ? lat[lat.length - 1]! : 0, p99_ms: quantile(lat, 0.99), p50_ms: quantile(lat, 0.5) };
+export function windowLatency(
+  sent: readonly AuthorizationEvent[],
+  firstAt: Map<string, number>,
+  from: number,
+  to: number,
+): { events: number; worst_ms: number; p99_ms: number; p50_ms: number } {
+  const lat = sent
+    .filter((e) => e.event_time >= from && e.event_time < to && firstAt.has(e.auth_id))
+    .map((e) => firstAt.get(e.auth_id)! - e.event_time)
+    .sort((a, b) => a - b);
+  return {
+    events: lat.length,
+    worst_ms: lat.length ? lat[lat.length - 1]! : 0,
+    p99_ms: quantile(lat, 0.99),
+    p50_ms: quantile(lat, 0.5),
+  };
 }
 
 export interface FeatureReport {
@@ -220,13 +306,23 @@ export interface FeatureReport {
  * distinct auth id and at least one per event decided with its features; the last decision of
  * each card counts exactly what the sets hold.
  */
-export async function featureCounts(redis: Redis, prefix: string, sent: readonly AuthorizationEvent[], seen: readonly Seen[]): Promise<FeatureReport> {
+export async function featureCounts(
+  redis: Redis,
+  prefix: string,
+  sent: readonly AuthorizationEvent[],
+  seen: readonly Seen[],
+): Promise<FeatureReport> {
   const store = new RedisFeatureStore(redis, { prefix });
   const firstDecision = new Map<string, Decision>();
   for (const s of seen) if (!firstDecision.has(s.decision.auth_id)) firstDecision.set(s.decision.auth_id, s.decision);
   const byCard = new Map<string, { customer: string; ids: Set<string>; withFeatures: Set<string>; last: string }>();
   for (const e of sent) {
-    const c = byCard.get(e.card_token) ?? { customer: e.customer_id, ids: new Set<string>(), withFeatures: new Set<string>(), last: e.auth_id };
+    const c = byCard.get(e.card_token) ?? {
+      customer: e.customer_id,
+      ids: new Set<string>(),
+      withFeatures: new Set<string>(),
+      last: e.auth_id,
+    };
     c.ids.add(e.auth_id);
     if (firstDecision.get(e.auth_id)?.degraded.length === 0) c.withFeatures.add(e.auth_id);
     c.last = e.auth_id;
@@ -236,7 +332,13 @@ export async function featureCounts(redis: Redis, prefix: string, sent: readonly
   const cards = [...byCard.entries()];
   for (const [token, c] of cards) p.zcard(store.cardKey(token)).zcard(store.customerKey(c.customer));
   const res = (await p.exec()) ?? [];
-  const report: FeatureReport = { cards: cards.length, over_counted: 0, lost: 0, last_decision_mismatch: 0, not_recorded: 0 };
+  const report: FeatureReport = {
+    cards: cards.length,
+    over_counted: 0,
+    lost: 0,
+    last_decision_mismatch: 0,
+    not_recorded: 0,
+  };
   cards.forEach(([, c], i) => {
     const cardN = Number(res[2 * i]?.[1] ?? 0);
     const custN = Number(res[2 * i + 1]?.[1] ?? 0);
@@ -245,7 +347,8 @@ export async function featureCounts(redis: Redis, prefix: string, sent: readonly
     report.not_recorded += Math.max(0, c.ids.size - cardN);
     const last = firstDecision.get(c.last);
     if (!last || last.degraded.length > 0) return;
-    if (last.features.card_nb_tx_7d !== cardN || last.features.customer_nb_tx_7d !== custN) report.last_decision_mismatch++;
+    if (last.features.card_nb_tx_7d !== cardN || last.features.customer_nb_tx_7d !== custN)
+      report.last_decision_mismatch++;
   });
   return report;
 }

@@ -25,7 +25,10 @@ export const stack = {
   redisUrl: get('FRAUD_REDIS_URL', 'redis://127.0.0.1:6379'),
   postgresUrl: get('FRAUD_POSTGRES_URL', 'postgres://fraud@127.0.0.1:5432/fraud'),
   /** The registry's credentials when it requires them (the local stack's does not). */
-  schemaRegistryAuth: { username: get('FRAUD_SCHEMA_REGISTRY_USERNAME', ''), password: get('FRAUD_SCHEMA_REGISTRY_PASSWORD', '') },
+  schemaRegistryAuth: {
+    username: get('FRAUD_SCHEMA_REGISTRY_USERNAME', ''),
+    password: get('FRAUD_SCHEMA_REGISTRY_PASSWORD', ''),
+  },
 };
 
 /** The registry's URL and, when set, its credentials as FRAUD_SCHEMA_REGISTRY_* variables (for configurations and child engines). */

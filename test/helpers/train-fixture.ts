@@ -130,7 +130,17 @@ export function writeTrainFixture(dir: string, opts: FixtureOptions = {}): Train
       const txId = String(id++);
       features.push([txId, ...row.map(cell)].join(','));
       const ts = when.toISOString().replace(/\.\d{3}Z$/, 'Z');
-      labels.push([txId, ts, Math.floor(r() * 500), Math.floor(r() * 1000), cell(row[0] ?? null), fraud ? 1 : 0, fraud ? 1 : 0].join(','));
+      labels.push(
+        [
+          txId,
+          ts,
+          Math.floor(r() * 500),
+          Math.floor(r() * 1000),
+          cell(row[0] ?? null),
+          fraud ? 1 : 0,
+          fraud ? 1 : 0,
+        ].join(','),
+      );
     }
   }
   // A transaction the engine logged but whose label is not known: the trainer ignores it.

@@ -46,12 +46,29 @@ async function waitFor(pred: () => Promise<boolean> | boolean, what: string, tim
 
 function features(over: Partial<Record<string, number | null>> = {}): Record<string, number | null> {
   const f: Record<string, number | null> = Object.fromEntries(FEATURE_NAMES.map((n) => [n, 0]));
-  Object.assign(f, {
-    tx_amount: 42.5, customer_nb_tx_1d: 2, customer_avg_amount_1d: 40, customer_nb_tx_7d: 9, customer_avg_amount_7d: 38,
-    customer_nb_tx_30d: 40, customer_avg_amount_30d: 41.2, terminal_nb_tx_30d: 300, customer_amount_over_avg_30d: 1.03,
-    customer_secs_since_prev_tx: 36_000, customer_nb_terminals_1d: 1, customer_nb_merchants_1d: 1, customer_terminal_seen_before: 1,
-    customer_device_seen_before: null, terminal_nb_tx_1h: 3, card_nb_tx_1d: 2, card_nb_tx_7d: 9,
-  }, over);
+  Object.assign(
+    f,
+    {
+      tx_amount: 42.5,
+      customer_nb_tx_1d: 2,
+      customer_avg_amount_1d: 40,
+      customer_nb_tx_7d: 9,
+      customer_avg_amount_7d: 38,
+      customer_nb_tx_30d: 40,
+      customer_avg_amount_30d: 41.2,
+      terminal_nb_tx_30d: 300,
+      customer_amount_over_avg_30d: 1.03,
+      customer_secs_since_prev_tx: 36_000,
+      customer_nb_terminals_1d: 1,
+      customer_nb_merchants_1d: 1,
+      customer_terminal_seen_before: 1,
+      customer_device_seen_before: null,
+      terminal_nb_tx_1h: 3,
+      card_nb_tx_1d: 2,
+      card_nb_tx_7d: 9,
+    },
+    over,
+  );
   return f;
 }
 
@@ -69,13 +86,17 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
   const decisions: Decision[] = [];
 
   const send = async (ds: Decision[]) => {
-    await producer.send({ topic: cfg.kafka.topic_decisions, acks: -1,
-      messages: await Promise.all(ds.map(async (d) => ({ key: d.card_token, value: await codecs.encodeDecision(d) }))) });
+    await producer.send({
+      topic: cfg.kafka.topic_decisions,
+      acks: -1,
+      messages: await Promise.all(ds.map(async (d) => ({ key: d.card_token, value: await codecs.encodeDecision(d) }))),
+    });
   };
   const ids = () => decisions.map((d) => d.auth_id);
   /** Decisions the sink writes: all but the suspicious one. */
   const written = () => decisions.length - 1;
-  const stored = async () => Number((await pool.query('SELECT count(*) FROM decision_audit WHERE auth_id = ANY($1)', [ids()])).rows[0].count);
+  const stored = async () =>
+    Number((await pool.query('SELECT count(*) FROM decision_audit WHERE auth_id = ANY($1)', [ids()])).rows[0].count);
 
   beforeAll(async () => {
     cfg = testConfig();
@@ -91,28 +112,60 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     for (let i = 0; i < 30; i++) {
       const t = today - (i % 3) * DAY + HOUR + i * MINUTE;
       decisions.push({
-        auth_id: `${run}-${i}`, card_token: cards[i % 2]!, outcome: i % 10 === 0 ? 'REVIEW' : 'APPROVE', score: i % 10 === 0 ? 0.41 : 0.02,
-        reasons: i % 10 === 0 ? ['score>=0.35'] : [], rule_hits: [], tags: [], model_version: 'lgbm-test', ruleset_version: 'default-1',
-        degraded: [], features: features(), event_time: t, decided_time: t + 12, engine_latency_ms: 3.5,
+        auth_id: `${run}-${i}`,
+        card_token: cards[i % 2]!,
+        outcome: i % 10 === 0 ? 'REVIEW' : 'APPROVE',
+        score: i % 10 === 0 ? 0.41 : 0.02,
+        reasons: i % 10 === 0 ? ['score>=0.35'] : [],
+        rule_hits: [],
+        tags: [],
+        model_version: 'lgbm-test',
+        ruleset_version: 'default-1',
+        degraded: [],
+        features: features(),
+        event_time: t,
+        decided_time: t + 12,
+        engine_latency_ms: 3.5,
       });
     }
     const t = today + 7_200_000;
     decisions.push({
-      auth_id: `${run}-suspicious`, card_token: PAN_IN_TOKEN, outcome: 'DECLINE', score: 0.93,
+      auth_id: `${run}-suspicious`,
+      card_token: PAN_IN_TOKEN,
+      outcome: 'DECLINE',
+      score: 0.93,
       reasons: ['score>=0.8', 'rule:amount_spike_vs_customer', `manual:${PAN_IN_REASON}`],
       rule_hits: [
         { rule_id: 'amount_spike_vs_customer', action: 'REVIEW', mode: 'ACTIVE' },
         { rule_id: 'night_high_amount_shadow', action: 'REVIEW', mode: 'SHADOW' },
       ],
-      tags: [`ref_${PAN_GLUED}`], model_version: 'lgbm-test', ruleset_version: 'default-1', degraded: [],
+      tags: [`ref_${PAN_GLUED}`],
+      model_version: 'lgbm-test',
+      ruleset_version: 'default-1',
+      degraded: [],
       features: features({
-        tx_amount: 912.4, customer_amount_over_avg_30d: 22.1, customer_device_seen_before: 0, customer_terminal_seen_before: 0,
-        terminal_risk_7d: 0.5, terminal_nb_tx_7d: 14, card_nb_tx_1d: 7, tx_during_night: 1, tx_is_ecom: 1, customer_secs_since_prev_tx: 45,
+        tx_amount: 912.4,
+        customer_amount_over_avg_30d: 22.1,
+        customer_device_seen_before: 0,
+        customer_terminal_seen_before: 0,
+        terminal_risk_7d: 0.5,
+        terminal_nb_tx_7d: 14,
+        card_nb_tx_1d: 7,
+        tx_during_night: 1,
+        tx_is_ecom: 1,
+        customer_secs_since_prev_tx: 45,
       }),
-      event_time: t, decided_time: t + 9, engine_latency_ms: 4.1,
+      event_time: t,
+      decided_time: t + 9,
+      engine_latency_ms: 4.1,
     });
     metricsPort = await freePort();
-    sink = await startAuditSink(cfg, { httpPort: metricsPort, httpHost: '127.0.0.1', maxRows: 8, log: createLogger('warn') });
+    sink = await startAuditSink(cfg, {
+      httpPort: metricsPort,
+      httpHost: '127.0.0.1',
+      maxRows: 8,
+      log: createLogger('warn'),
+    });
   });
 
   afterAll(async () => {
@@ -144,8 +197,12 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     expect(days).toHaveLength(3);
     for (const day of days) expect(parts).toContain(`decision_audit_p${day.replaceAll('-', '')}`);
     const placed = await pool.query<{ part: string; n: string }>(
-      'SELECT tableoid::regclass::text AS part, count(*) AS n FROM decision_audit WHERE auth_id = ANY($1) GROUP BY 1 ORDER BY 1', [ids()]);
-    expect(placed.rows.map((r) => r.part).sort()).toEqual(days.map((d) => `decision_audit_p${d.replaceAll('-', '')}`).sort());
+      'SELECT tableoid::regclass::text AS part, count(*) AS n FROM decision_audit WHERE auth_id = ANY($1) GROUP BY 1 ORDER BY 1',
+      [ids()],
+    );
+    expect(placed.rows.map((r) => r.part).sort()).toEqual(
+      days.map((d) => `decision_audit_p${d.replaceAll('-', '')}`).sort(),
+    );
 
     // Metrics, on the sink's own /metrics.
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -162,10 +219,14 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     const admin = kafkaFor(cfg).admin();
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(cfg.kafka.topic_decisions);
-    const committed = await admin.fetchOffsets({ groupId: `${cfg.kafka.group_id}-audit`, topics: [cfg.kafka.topic_decisions] });
+    const committed = await admin.fetchOffsets({
+      groupId: `${cfg.kafka.group_id}-audit`,
+      topics: [cfg.kafka.topic_decisions],
+    });
     await admin.disconnect();
     // (a partition that never held a message has nothing committed: -1)
-    const byPartition = (xs: { partition: number; offset: string }[]) => Object.fromEntries(xs.map((x) => [x.partition, x.offset === '0' ? '-1' : x.offset]));
+    const byPartition = (xs: { partition: number; offset: string }[]) =>
+      Object.fromEntries(xs.map((x) => [x.partition, x.offset === '0' ? '-1' : x.offset]));
     expect(ends.some((e) => e.offset !== '0')).toBe(true);
     expect(byPartition(committed[0]!.partitions)).toEqual(byPartition(ends));
     // ...so the restarted sink's first message is a new one.
@@ -177,7 +238,11 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     expect(sink.runner.consumed).toBe(1);
     expect(sink.runner.written).toBe(1);
     await sink.stop();
-    sink = await startAuditSink(cfg, { httpPort: 0, log: createLogger('warn'), groupId: `${cfg.kafka.group_id}-audit-replay` });
+    sink = await startAuditSink(cfg, {
+      httpPort: 0,
+      log: createLogger('warn'),
+      groupId: `${cfg.kafka.group_id}-audit-replay`,
+    });
     await waitFor(() => sink!.runner.consumed >= 2 * decisions.length - 1, 'the re-read in a new group');
     expect(sink.runner.written).toBe(0);
     expect(await stored()).toBe(written());
@@ -185,15 +250,26 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
 
   it('keeps a day in the default partition when rows of that day are already there', async () => {
     const day = Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 3000) * DAY;
-    const mk = (i: number): Decision => ({ ...decisions[1]!, auth_id: `${run}-late-${i}`, event_time: day + i * 1000, decided_time: day + i * 1000 + 5 });
-    await pool.query(`INSERT INTO decision_audit (auth_id, event_time, card_token, outcome, model_version, ruleset_version, decided_time)
-      VALUES ($1, $2, 'tok', 'APPROVE', 'm', 'r', $2)`, [`${run}-late-0`, new Date(day).toISOString()]);
+    const mk = (i: number): Decision => ({
+      ...decisions[1]!,
+      auth_id: `${run}-late-${i}`,
+      event_time: day + i * 1000,
+      decided_time: day + i * 1000 + 5,
+    });
+    await pool.query(
+      `INSERT INTO decision_audit (auth_id, event_time, card_token, outcome, model_version, ruleset_version, decided_time)
+      VALUES ($1, $2, 'tok', 'APPROVE', 'm', 'r', $2)`,
+      [`${run}-late-0`, new Date(day).toISOString()],
+    );
     try {
       // The writer's clock on that day: partitions are made only for days around now.
       const writer = new AuditWriter(pool, () => day);
       expect(await writer.write([{ decision: mk(0) }, { decision: mk(1) }])).toEqual({ inserted: 1, duplicates: 1 });
       expect(writer.knownDays.get(utcDay(day))).toBe(false);
-      const parts = await pool.query<{ part: string }>('SELECT DISTINCT tableoid::regclass::text AS part FROM decision_audit WHERE auth_id LIKE $1', [`${run}-late-%`]);
+      const parts = await pool.query<{ part: string }>(
+        'SELECT DISTINCT tableoid::regclass::text AS part FROM decision_audit WHERE auth_id LIKE $1',
+        [`${run}-late-%`],
+      );
       expect(parts.rows.map((r) => r.part)).toEqual(['decision_audit_default']);
     } finally {
       await pool.query('DELETE FROM decision_audit WHERE auth_id LIKE $1', [`${run}-late-%`]);
@@ -205,9 +281,19 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     const rec = (await getDecision(pool, d.auth_id))!;
     expect(rec).not.toBeNull();
     expect(rec).toMatchObject({
-      auth_id: d.auth_id, card_token: d.card_token, outcome: 'REVIEW', score: 0.41, reasons: ['score>=0.35'], rule_hits: [],
-      tags: d.tags, degraded: [], model_version: 'lgbm-test', ruleset_version: 'default-1',
-      event_time: new Date(d.event_time).toISOString(), decided_time: new Date(d.decided_time).toISOString(), explanation: null,
+      auth_id: d.auth_id,
+      card_token: d.card_token,
+      outcome: 'REVIEW',
+      score: 0.41,
+      reasons: ['score>=0.35'],
+      rule_hits: [],
+      tags: d.tags,
+      degraded: [],
+      model_version: 'lgbm-test',
+      ruleset_version: 'default-1',
+      event_time: new Date(d.event_time).toISOString(),
+      decided_time: new Date(d.decided_time).toISOString(),
+      explanation: null,
     });
     expect(rec.features).toEqual(d.features);
     expect(await getDecision(pool, `${run}-nope`)).toBeNull();
@@ -217,12 +303,16 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     const from = today - DAY;
     const to = today + DAY;
     const found = await searchDecisions(pool, { card, from, to });
-    const want = all.filter((x) => x.event_time >= from && x.event_time < to).sort((a, b) => b.event_time - a.event_time);
+    const want = all
+      .filter((x) => x.event_time >= from && x.event_time < to)
+      .sort((a, b) => b.event_time - a.event_time);
     expect(found.map((r) => r.auth_id)).toEqual(want.map((x) => x.auth_id));
     expect((await searchDecisions(pool, { card, outcome: 'REVIEW' })).every((r) => r.outcome === 'REVIEW')).toBe(true);
     const table = formatTable(found.slice(0, 3));
     expect(table.split('\n')[0]).toMatch(/^event_time\s+auth_id\s+outcome\s+score/);
-    console.log(`decisions search --card ${card} --from ${new Date(from).toISOString()} --to ${new Date(to).toISOString()} (first 3):\n${table}`);
+    console.log(
+      `decisions search --card ${card} --from ${new Date(from).toISOString()} --to ${new Date(to).toISOString()} (first 3):\n${table}`,
+    );
   });
 
   it('explains a stored decision without sending any card number, and stores the explanation', async () => {
@@ -230,12 +320,17 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // writer): the assistant must still send no card number.
     const suspicious = decisions.find((x) => x.auth_id === `${run}-suspicious`)!;
     await new AuditWriter(pool).write([{ decision: suspicious }]);
-    const settings = assistantSettings({ FRAUD_ASSISTANT_BASE_URL: fake.baseURL, FRAUD_ASSISTANT_MODEL: 'fake-analyst' });
+    const settings = assistantSettings({
+      FRAUD_ASSISTANT_BASE_URL: fake.baseURL,
+      FRAUD_ASSISTANT_MODEL: 'fake-analyst',
+    });
     if (!settings.ok) throw new Error(settings.message);
     const authId = `${run}-suspicious`;
     const r = await explainAuthorization({ pool, chat: openAIChat(settings.settings), authId });
     expect(r.stored).toBe(true);
-    expect(r.explanation).toMatch(/^DECLINE \(score 0.93\): rules amount_spike_vs_customer, night_high_amount_shadow hit; most unusual: /);
+    expect(r.explanation).toMatch(
+      /^DECLINE \(score 0.93\): rules amount_spike_vs_customer, night_high_amount_shadow hit; most unusual: /,
+    );
     const rec = (await getDecision(pool, authId))!;
     expect(rec.explanation).toBe(r.explanation);
     expect(rec.explanation_model).toBe('fake-analyst');

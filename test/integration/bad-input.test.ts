@@ -16,7 +16,16 @@ import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { panRuns, runCli, TEST_PANS } from '../helpers/child-engine.js';
-import { codecsFor, createTopics, deleteTopics, kafkaFor, pipelineIO, testConfig, type PipelineIO, type TopicReader } from '../helpers/engine.js';
+import {
+  codecsFor,
+  createTopics,
+  deleteTopics,
+  kafkaFor,
+  pipelineIO,
+  testConfig,
+  type PipelineIO,
+  type TopicReader,
+} from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
 import { rng } from '../helpers/train-fixture.js';
 
@@ -35,7 +44,9 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     io = await pipelineIO();
     ({ cfg, codecs, producer, decisions, dlq } = io);
     engine = await startEngine(cfg);
-    void engine.fatal.then((e) => { fatal = e; });
+    void engine.fatal.then((e) => {
+      fatal = e;
+    });
   });
 
   afterAll(async () => {
@@ -52,46 +63,159 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent => {
       const i = seq++;
       return {
-        auth_id: `fz-${i}`, event_time: now - 60_000 + i, card_token: `tok_fz_${i % 97}`, customer_id: `c-fz-${i % 97}`, terminal_id: `t-fz-${i % 31}`,
-        merchant_id: 'm-1', mcc: '5411', amount_minor: 1000 + i, currency: 'EUR', channel: 'ECOM', device_id: null, ip: '10.0.0.1', email_hash: null,
-        country: 'FR', description: null, ...over,
+        auth_id: `fz-${i}`,
+        event_time: now - 60_000 + i,
+        card_token: `tok_fz_${i % 97}`,
+        customer_id: `c-fz-${i % 97}`,
+        terminal_id: `t-fz-${i % 31}`,
+        merchant_id: 'm-1',
+        mcc: '5411',
+        amount_minor: 1000 + i,
+        currency: 'EUR',
+        channel: 'ECOM',
+        device_id: null,
+        ip: '10.0.0.1',
+        email_hash: null,
+        country: 'FR',
+        description: null,
+        ...over,
       };
     };
     const pan = () => TEST_PANS[int(TEST_PANS.length)]!;
     const enc = (ev: AuthorizationEvent) => codecs.encodeAuthorization(ev) as Buffer;
 
     // Each case: a payload maker and the reason expected in the DLQ (a pattern), `pan` when it must be withheld.
-    const cases: Record<string, { make: () => { value: Buffer | null; key?: string }; reason: RegExp; withheld?: boolean }> = {
-      wrong_magic_byte: { make: () => { const b = Buffer.from(enc(event())); b[0] = 1 + int(255); return { value: b }; }, reason: /^bad_magic_byte$/ },
-      unknown_schema_id: { make: () => { const b = Buffer.from(enc(event())); b.writeInt32BE(2_000_000_000 + int(5), 1); return { value: b }; }, reason: /^schema_not_allowed$/ },
-      truncated_avro: { make: () => { const b = enc(event()); return { value: b.subarray(0, 6 + int(b.length - 6)) }; }, reason: /^avro_limit:(truncated|string_too_long|enum_index|union_index)$/ },
+    const cases: Record<
+      string,
+      { make: () => { value: Buffer | null; key?: string }; reason: RegExp; withheld?: boolean }
+    > = {
+      wrong_magic_byte: {
+        make: () => {
+          const b = Buffer.from(enc(event()));
+          b[0] = 1 + int(255);
+          return { value: b };
+        },
+        reason: /^bad_magic_byte$/,
+      },
+      unknown_schema_id: {
+        make: () => {
+          const b = Buffer.from(enc(event()));
+          b.writeInt32BE(2_000_000_000 + int(5), 1);
+          return { value: b };
+        },
+        reason: /^schema_not_allowed$/,
+      },
+      truncated_avro: {
+        make: () => {
+          const b = enc(event());
+          return { value: b.subarray(0, 6 + int(b.length - 6)) };
+        },
+        reason: /^avro_limit:(truncated|string_too_long|enum_index|union_index)$/,
+      },
       shorter_than_header: { make: () => ({ value: Buffer.from([0, ...bytes(int(5))]) }), reason: /^truncated$/ },
       empty_payload: { make: () => ({ value: rand() < 0.5 ? null : Buffer.alloc(0) }), reason: /^empty_payload$/ },
-      trailing_bytes: { make: () => ({ value: Buffer.concat([enc(event()), bytes(1 + int(20))]) }), reason: /^avro_limit:trailing_bytes$/ },
-      random_body: { make: () => { const b = Buffer.concat([enc(event()).subarray(0, 5), bytes(5 + int(200))]); return { value: b }; }, reason: /^(avro_limit:.+|avro_decode_failed|invalid_field:.+|event_time_in_future)$/ },
+      trailing_bytes: {
+        make: () => ({ value: Buffer.concat([enc(event()), bytes(1 + int(20))]) }),
+        reason: /^avro_limit:trailing_bytes$/,
+      },
+      random_body: {
+        make: () => {
+          const b = Buffer.concat([enc(event()).subarray(0, 5), bytes(5 + int(200))]);
+          return { value: b };
+        },
+        reason: /^(avro_limit:.+|avro_decode_failed|invalid_field:.+|event_time_in_future)$/,
+      },
       // Another topic's schema, registered in the same registry: not this topic's to carry.
       other_schema_label: {
-        make: () => ({ value: codecs.encodeLabel({ auth_id: `l-${seq++}`, card_token: 'tok_l', customer_id: 'c-l', terminal_id: 't-l', tx_time: now, label_time: now, fraud: true, source: 'x' }) as Buffer }),
+        make: () => ({
+          value: codecs.encodeLabel({
+            auth_id: `l-${seq++}`,
+            card_token: 'tok_l',
+            customer_id: 'c-l',
+            terminal_id: 't-l',
+            tx_time: now,
+            label_time: now,
+            fraud: true,
+            source: 'x',
+          }) as Buffer,
+        }),
         reason: /^schema_not_allowed$/,
       },
       other_schema_decision: {
-        make: () => ({ value: codecs.encodeDecision({ auth_id: `d-${seq++}`, card_token: 'tok_d', outcome: 'APPROVE', score: 0.1, reasons: [], rule_hits: [], tags: [], model_version: 'm', ruleset_version: 'r', degraded: [], features: {}, event_time: now, decided_time: now, engine_latency_ms: 1 }) as Buffer }),
+        make: () => ({
+          value: codecs.encodeDecision({
+            auth_id: `d-${seq++}`,
+            card_token: 'tok_d',
+            outcome: 'APPROVE',
+            score: 0.1,
+            reasons: [],
+            rule_hits: [],
+            tags: [],
+            model_version: 'm',
+            ruleset_version: 'r',
+            degraded: [],
+            features: {},
+            event_time: now,
+            decided_time: now,
+            engine_latency_ms: 1,
+          }) as Buffer,
+        }),
         reason: /^schema_not_allowed$/,
       },
-      oversized_description: { make: () => ({ value: enc(event({ description: 'x'.repeat(1025 + int(5000)) })) }), reason: /^invalid_field:description:too_long$/ },
-      oversized_id: { make: () => ({ value: enc(event({ auth_id: `a${'9'.repeat(200)}` })) }), reason: /^invalid_field:auth_id:too_long$/ },
-      oversized_payload: { make: () => ({ value: enc(event({ description: 'y'.repeat(70_000) })) }), reason: /^oversized_payload$/ },
+      oversized_description: {
+        make: () => ({ value: enc(event({ description: 'x'.repeat(1025 + int(5000)) })) }),
+        reason: /^invalid_field:description:too_long$/,
+      },
+      oversized_id: {
+        make: () => ({ value: enc(event({ auth_id: `a${'9'.repeat(200)}` })) }),
+        reason: /^invalid_field:auth_id:too_long$/,
+      },
+      oversized_payload: {
+        make: () => ({ value: enc(event({ description: 'y'.repeat(70_000) })) }),
+        reason: /^oversized_payload$/,
+      },
       invalid_values: {
-        make: () => ({ value: enc(event([{ currency: 'euro' }, { amount_minor: -5 }, { event_time: 5 }, { terminal_id: '' }][int(4)]!)) }),
+        make: () => ({
+          value: enc(
+            event([{ currency: 'euro' }, { amount_minor: -5 }, { event_time: 5 }, { terminal_id: '' }][int(4)]!),
+          ),
+        }),
         reason: /^invalid_field:(currency|amount_minor|event_time|terminal_id):/,
       },
-      pan_as_card_token: { make: () => { const p = pan(); return { value: enc(event({ card_token: p })), key: p }; }, reason: /^pan_in_card_token$/, withheld: true },
-      pan_in_auth_id: { make: () => ({ value: enc(event({ auth_id: `auth-${pan()}` })) }), reason: /^pan_in_identifier:auth_id$/, withheld: true },
-      pan_in_terminal_id: { make: () => ({ value: enc(event({ terminal_id: `T-${pan()}` })) }), reason: /^pan_in_identifier:terminal_id$/, withheld: true },
+      pan_as_card_token: {
+        make: () => {
+          const p = pan();
+          return { value: enc(event({ card_token: p })), key: p };
+        },
+        reason: /^pan_in_card_token$/,
+        withheld: true,
+      },
+      pan_in_auth_id: {
+        make: () => ({ value: enc(event({ auth_id: `auth-${pan()}` })) }),
+        reason: /^pan_in_identifier:auth_id$/,
+        withheld: true,
+      },
+      pan_in_terminal_id: {
+        make: () => ({ value: enc(event({ terminal_id: `T-${pan()}` })) }),
+        reason: /^pan_in_identifier:terminal_id$/,
+        withheld: true,
+      },
       // Glued to letters: refused too (a hex hash is held to a stricter rule, see src/security/pan.ts), never copied to the DLQ.
-      pan_glued_in_invalid_event: { make: () => ({ value: enc(event({ terminal_id: `T${pan()}`, currency: 'e' })) }), reason: /^pan_in_identifier:terminal_id$/, withheld: true },
-      pan_in_text_of_invalid_event: { make: () => ({ value: enc(event({ currency: 'eu', description: `card no ${pan()}` })) }), reason: /^invalid_field:currency:not_iso4217$/, withheld: true },
-      pan_in_garbage: { make: () => ({ value: Buffer.concat([Buffer.from([0x7b]), Buffer.from(`{"pan":"${pan()}"}`)]) }), reason: /^bad_magic_byte$/, withheld: true },
+      pan_glued_in_invalid_event: {
+        make: () => ({ value: enc(event({ terminal_id: `T${pan()}`, currency: 'e' })) }),
+        reason: /^pan_in_identifier:terminal_id$/,
+        withheld: true,
+      },
+      pan_in_text_of_invalid_event: {
+        make: () => ({ value: enc(event({ currency: 'eu', description: `card no ${pan()}` })) }),
+        reason: /^invalid_field:currency:not_iso4217$/,
+        withheld: true,
+      },
+      pan_in_garbage: {
+        make: () => ({ value: Buffer.concat([Buffer.from([0x7b]), Buffer.from(`{"pan":"${pan()}"}`)]) }),
+        reason: /^bad_magic_byte$/,
+        withheld: true,
+      },
     };
     const kinds = Object.keys(cases);
     const PER_KIND = 150;
@@ -101,14 +225,21 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     const plan: string[] = [];
     for (const k of kinds) for (let i = 0; i < PER_KIND; i++) plan.push(k);
     for (let i = 0; i < VALID; i++) plan.push('valid');
-    for (let i = plan.length - 1; i > 0; i--) { const j = int(i + 1); [plan[i], plan[j]] = [plan[j]!, plan[i]!]; }
+    for (let i = plan.length - 1; i > 0; i--) {
+      const j = int(i + 1);
+      [plan[i], plan[j]] = [plan[j]!, plan[i]!];
+    }
     const sentBad = new Map<string, { kind: string; value: Buffer | null }>();
     for (const [n, kind] of plan.entries()) {
       if (kind === 'valid') {
         // A card number in free text is allowed (never stored, emitted or logged).
         // Hex hashes hold long digit runs that may pass Luhn: not a card number, decided.
         const hash = [...bytes(32)].map((x) => x.toString(16).padStart(2, '0')).join('');
-        const ev = event(n % 7 === 0 ? { description: `customer read ${pan()} on the phone`, email_hash: hash } : { email_hash: n % 3 === 0 ? `1234567890123${hash.slice(13)}` : hash });
+        const ev = event(
+          n % 7 === 0
+            ? { description: `customer read ${pan()} on the phone`, email_hash: hash }
+            : { email_hash: n % 3 === 0 ? `1234567890123${hash.slice(13)}` : hash },
+        );
         validIds.push(ev.auth_id);
         messages.push({ key: ev.card_token, value: enc(ev) });
         continue;
@@ -144,7 +275,9 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
       const reason = h('dlq.reason')!;
       reasons[reason.split(':').slice(0, 2).join(':')] = (reasons[reason.split(':').slice(0, 2).join(':')] ?? 0) + 1;
       expect(h('dlq.source')).toMatch(/^.+\/\d+\/\d+$/);
-      expect(panRuns(JSON.stringify(Object.fromEntries(Object.entries(item.headers).map(([k, v]) => [k, String(v)]))))).toEqual([]);
+      expect(
+        panRuns(JSON.stringify(Object.fromEntries(Object.entries(item.headers).map(([k, v]) => [k, String(v)])))),
+      ).toEqual([]);
       if (h('dlq.payload') === 'withheld:pan_like_content') {
         expect(item.raw).toBeNull();
         expect(h('x-case')).toBeUndefined();
@@ -170,17 +303,28 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     for (const { kind } of sentBad.values()) leftByKind[kind] = (leftByKind[kind] ?? 0) + 1;
     expect(Object.keys(leftByKind).sort()).toEqual(kinds.filter((k) => cases[k]!.withheld).sort());
     expect(withheldBy).toEqual({
-      pan_in_card_token: PER_KIND, 'pan_in_identifier:auth_id': PER_KIND, 'pan_in_identifier:terminal_id': 2 * PER_KIND,
-      'invalid_field:currency:not_iso4217': PER_KIND, bad_magic_byte: PER_KIND,
+      pan_in_card_token: PER_KIND,
+      'pan_in_identifier:auth_id': PER_KIND,
+      'pan_in_identifier:terminal_id': 2 * PER_KIND,
+      'invalid_field:currency:not_iso4217': PER_KIND,
+      bad_magic_byte: PER_KIND,
     });
 
     // The engine is still there, consuming.
     expect(fatal).toBeNull();
     expect(engine!.runner.isRunning).toBe(true);
-    console.log(JSON.stringify({
-      fault: 'bad_input_fuzz', bad_payloads: kinds.length * PER_KIND, valid_events: VALID, decided: mine.length, dlq: dlq.items.length,
-      withheld: Object.values(withheldBy).reduce((a, b) => a + b, 0), seconds: Math.round(seconds * 10) / 10, dlq_reasons: reasons,
-    }));
+    console.log(
+      JSON.stringify({
+        fault: 'bad_input_fuzz',
+        bad_payloads: kinds.length * PER_KIND,
+        valid_events: VALID,
+        decided: mine.length,
+        dlq: dlq.items.length,
+        withheld: Object.values(withheldBy).reduce((a, b) => a + b, 0),
+        seconds: Math.round(seconds * 10) / 10,
+        dlq_reasons: reasons,
+      }),
+    );
   }, 150_000);
 
   it('a message that makes the engine throw is dead-lettered alone (handler_error), its neighbours are decided', async () => {
@@ -190,20 +334,46 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     try {
       // A bug that only one payload triggers: the batch holding it fails, then each of its
       // messages is handled alone, and only the poison one fails again.
-      const inner = e2.runner as unknown as { o: { engine: { decideBatch: (evs: AuthorizationEvent[], t?: number) => Promise<unknown> } } };
+      const inner = e2.runner as unknown as {
+        o: { engine: { decideBatch: (evs: AuthorizationEvent[], t?: number) => Promise<unknown> } };
+      };
       const real = inner.o.engine.decideBatch.bind(inner.o.engine);
       inner.o.engine.decideBatch = (evs, t) => {
         if (evs.some((e) => e.auth_id === 'poison-7')) throw new TypeError('simulated bug on one payload');
         return real(evs, t);
       };
       const mk = (i: number): AuthorizationEvent => ({
-        auth_id: `poison-${i}`, event_time: Date.now(), card_token: 'tok_poison', customer_id: 'c', terminal_id: 't', merchant_id: null, mcc: null,
-        amount_minor: 100 + i, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null, country: null, description: null,
+        auth_id: `poison-${i}`,
+        event_time: Date.now(),
+        card_token: 'tok_poison',
+        customer_id: 'c',
+        terminal_id: 't',
+        merchant_id: null,
+        mcc: null,
+        amount_minor: 100 + i,
+        currency: 'EUR',
+        channel: 'POS',
+        device_id: null,
+        ip: null,
+        email_hash: null,
+        country: null,
+        description: null,
       });
-      await io2.producer.send({ topic: c2.kafka.topic_authorizations, acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ key: 'tok_poison', value: io2.codecs.encodeAuthorization(mk(i)) })) });
+      await io2.producer.send({
+        topic: c2.kafka.topic_authorizations,
+        acks: -1,
+        messages: Array.from({ length: 20 }, (_, i) => ({
+          key: 'tok_poison',
+          value: io2.codecs.encodeAuthorization(mk(i)),
+        })),
+      });
       await io2.decisions.waitFor((items) => items.length >= 19, 60_000);
       await io2.dlq.waitFor((items) => items.length >= 1, 60_000);
-      expect(io2.decisions.items.map((d) => d.value.auth_id).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `poison-${i}`).filter((id) => id !== 'poison-7').sort());
+      expect(io2.decisions.items.map((d) => d.value.auth_id).sort()).toEqual(
+        Array.from({ length: 20 }, (_, i) => `poison-${i}`)
+          .filter((id) => id !== 'poison-7')
+          .sort(),
+      );
       expect(io2.dlq.items).toHaveLength(1);
       expect(io2.dlq.items[0]!.headers['dlq.reason']!.toString()).toBe('handler_error:TypeError');
       expect(e2.runner.isRunning).toBe(true);
@@ -220,15 +390,41 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     try {
       let calls = 0;
       const runner = e2.runner as unknown as { o: { engine: { decideBatch: () => never; warmUp: () => never } } };
-      runner.o.engine.decideBatch = () => { calls++; throw new TypeError('simulated bug'); };
-      runner.o.engine.warmUp = () => { throw new TypeError('simulated bug (probe)'); };
+      runner.o.engine.decideBatch = () => {
+        calls++;
+        throw new TypeError('simulated bug');
+      };
+      runner.o.engine.warmUp = () => {
+        throw new TypeError('simulated bug (probe)');
+      };
       const c2codecs = await codecsFor(c2);
       const p = kafkaFor(c2).producer();
       await p.connect();
-      await p.send({ topic: c2.kafka.topic_authorizations, messages: [{ key: 'k', value: c2codecs.encodeAuthorization({
-        auth_id: 'bug-1', event_time: Date.now(), card_token: 'tok_bug', customer_id: 'c', terminal_id: 't', merchant_id: null, mcc: null, amount_minor: 1,
-        currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null, country: null, description: null,
-      }) as Buffer }] });
+      await p.send({
+        topic: c2.kafka.topic_authorizations,
+        messages: [
+          {
+            key: 'k',
+            value: c2codecs.encodeAuthorization({
+              auth_id: 'bug-1',
+              event_time: Date.now(),
+              card_token: 'tok_bug',
+              customer_id: 'c',
+              terminal_id: 't',
+              merchant_id: null,
+              mcc: null,
+              amount_minor: 1,
+              currency: 'EUR',
+              channel: 'POS',
+              device_id: null,
+              ip: null,
+              email_hash: null,
+              country: null,
+              description: null,
+            }) as Buffer,
+          },
+        ],
+      });
       await p.disconnect();
       const err = await e2.fatal;
       expect(err.message).toMatch(/simulated bug/);
@@ -243,15 +439,24 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
 });
 
 describe('bad configuration stops `fraud-engine run` at start-up, naming the key', () => {
-  const run = (env: Record<string, string>, args: string[] = []) => runCli(['run', ...args], {
-    FRAUD_KAFKA_BROKERS: stack.kafkaBrokers.join(','), FRAUD_ENGINE_HTTP_PORT: '0', ...env,
-  });
+  const run = (env: Record<string, string>, args: string[] = []) =>
+    runCli(['run', ...args], {
+      FRAUD_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      FRAUD_ENGINE_HTTP_PORT: '0',
+      ...env,
+    });
 
   it.each([
-    [{ FRAUD_ENGINE_MAX_BATCH: 'lots' }, "FRAUD_ENGINE_MAX_BATCH (engine.max_batch): expected a non-negative integer, got 'lots'"],
+    [
+      { FRAUD_ENGINE_MAX_BATCH: 'lots' },
+      "FRAUD_ENGINE_MAX_BATCH (engine.max_batch): expected a non-negative integer, got 'lots'",
+    ],
     [{ FRAUD_ENGINE_MAX_BATCH: '0' }, "FRAUD_ENGINE_MAX_BATCH (engine.max_batch): must be at least 1, got '0'"],
     [{ FRAUD_KAFKA_SESSION_TIMEOUT_MS: '-5' }, 'FRAUD_KAFKA_SESSION_TIMEOUT_MS (kafka.session_timeout_ms)'],
-    [{ FRAUD_KAFKA_SASL_MECHANISM: 'kerberos' }, "FRAUD_KAFKA_SASL_MECHANISM (kafka.sasl_mechanism): 'kerberos' is not one of"],
+    [
+      { FRAUD_KAFKA_SASL_MECHANISM: 'kerberos' },
+      "FRAUD_KAFKA_SASL_MECHANISM (kafka.sasl_mechanism): 'kerberos' is not one of",
+    ],
     [{ FRAUD_KAFKA_SSL: 'maybe' }, "FRAUD_KAFKA_SSL (kafka.ssl): expected true or false, got 'maybe'"],
     [{ FRAUD_ENGINE_LOG_LEVEL: 'loud' }, 'FRAUD_ENGINE_LOG_LEVEL (engine.log_level)'],
   ])('environment %o', (env, message) => {
@@ -261,9 +466,14 @@ describe('bad configuration stops `fraud-engine run` at start-up, naming the key
   });
 
   it('a URL with a password: the key is named, the secret is not echoed', () => {
-    const r = run({ FRAUD_REDIS_URL: 'http://user:s3cr3t-value@redis.internal:6379', FRAUD_POSTGRES_URL: 'postgres://u:pgs3cr3t@h/db' });
+    const r = run({
+      FRAUD_REDIS_URL: 'http://user:s3cr3t-value@redis.internal:6379',
+      FRAUD_POSTGRES_URL: 'postgres://u:pgs3cr3t@h/db',
+    });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('invalid configuration: FRAUD_REDIS_URL (redis.url): expected a URL starting with redis:// or rediss://');
+    expect(r.stderr).toContain(
+      'invalid configuration: FRAUD_REDIS_URL (redis.url): expected a URL starting with redis:// or rediss://',
+    );
     expect(r.stdout + r.stderr).not.toContain('s3cr3t');
     const pg = run({ FRAUD_POSTGRES_URL: 'mysql://u:pgs3cr3t@h/db' });
     expect(pg.code).toBe(2);

@@ -21,13 +21,19 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   let dlq: TopicReader<null>;
 
   const send = async (events: AuthorizationEvent[]) => {
-    await producer.send({ topic: cfg.kafka.topic_authorizations, acks: -1,
-      messages: await Promise.all(events.map(async (e) => ({ key: e.card_token, value: await codecs.encodeAuthorization(e) }))) });
+    await producer.send({
+      topic: cfg.kafka.topic_authorizations,
+      acks: -1,
+      messages: await Promise.all(
+        events.map(async (e) => ({ key: e.card_token, value: await codecs.encodeAuthorization(e) })),
+      ),
+    });
   };
   const decided = (ids: Iterable<string>) => {
     const want = new Set(ids);
     // Distinct ids: a redelivered event may be answered twice (identically).
-    return (items: { value: Decision }[]) => new Set(items.map((d) => d.value.auth_id).filter((id) => want.has(id))).size >= want.size;
+    return (items: { value: Decision }[]) =>
+      new Set(items.map((d) => d.value.auth_id).filter((id) => want.has(id))).size >= want.size;
   };
 
   let io: PipelineIO | null = null;
@@ -69,19 +75,36 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
 
   it('dead-letters a malformed event with its reason and bytes, and decides the next valid one', async () => {
     const base: AuthorizationEvent = {
-      auth_id: 'm-1', event_time: Date.now(), card_token: 'tok_dlq', customer_id: 'c-dlq', terminal_id: 't-dlq', merchant_id: null, mcc: null,
-      amount_minor: 1000, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null, country: null, description: null,
+      auth_id: 'm-1',
+      event_time: Date.now(),
+      card_token: 'tok_dlq',
+      customer_id: 'c-dlq',
+      terminal_id: 't-dlq',
+      merchant_id: null,
+      mcc: null,
+      amount_minor: 1000,
+      currency: 'EUR',
+      channel: 'POS',
+      device_id: null,
+      ip: null,
+      email_hash: null,
+      country: null,
+      description: null,
     };
     const good = await codecs.encodeAuthorization(base);
     const truncated = good.subarray(0, 9);
     const badMagic = Buffer.concat([Buffer.from([7]), good.subarray(1)]);
     const invalid = await codecs.encodeAuthorization({ ...base, auth_id: 'm-invalid', currency: 'euro' });
-    await producer.send({ topic: cfg.kafka.topic_authorizations, acks: -1, messages: [
-      { key: 'tok_dlq', value: truncated },
-      { key: 'tok_dlq', value: badMagic },
-      { key: 'tok_dlq', value: invalid },
-      { key: 'tok_dlq', value: await codecs.encodeAuthorization({ ...base, auth_id: 'm-2' }) },
-    ] });
+    await producer.send({
+      topic: cfg.kafka.topic_authorizations,
+      acks: -1,
+      messages: [
+        { key: 'tok_dlq', value: truncated },
+        { key: 'tok_dlq', value: badMagic },
+        { key: 'tok_dlq', value: invalid },
+        { key: 'tok_dlq', value: await codecs.encodeAuthorization({ ...base, auth_id: 'm-2' }) },
+      ],
+    });
     await decisions.waitFor(decided(['m-2']));
     await dlq.waitFor((items) => items.length >= 3);
     const reasons = dlq.items.map((i) => i.headers['dlq.reason']!.toString());
@@ -95,15 +118,30 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   it('serves the expected features for a known sequence of events and labels', async () => {
     const t0 = Date.UTC(2026, 9, 5, 12, 0); // a Monday, noon UTC
     const ev = (id: string, t: number, customer: string, amount: number): AuthorizationEvent => ({
-      auth_id: id, event_time: t, card_token: `tok_${customer}`, customer_id: customer, terminal_id: 'T-known', merchant_id: 'M1', mcc: '5411',
-      amount_minor: amount, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null, country: 'FR', description: null,
+      auth_id: id,
+      event_time: t,
+      card_token: `tok_${customer}`,
+      customer_id: customer,
+      terminal_id: 'T-known',
+      merchant_id: 'M1',
+      mcc: '5411',
+      amount_minor: amount,
+      currency: 'EUR',
+      channel: 'POS',
+      device_id: null,
+      ip: null,
+      email_hash: null,
+      country: 'FR',
+      description: null,
     });
     const first = [ev('k-1', t0, 'cA', 1000), ev('k-2', t0 + 60_000, 'cA', 3000), ev('k-3', t0 + 120_000, 'cA', 5000)];
     await send(first);
     await decisions.waitFor(decided(first.map((e) => e.auth_id)));
     const f = (id: string) => decisions.items.find((d) => d.value.auth_id === id)!.value.features;
     expect([f('k-1').customer_nb_tx_1d, f('k-2').customer_nb_tx_1d, f('k-3').customer_nb_tx_1d]).toEqual([1, 2, 3]);
-    expect([f('k-1').customer_avg_amount_1d, f('k-2').customer_avg_amount_1d, f('k-3').customer_avg_amount_1d]).toEqual([10, 20, 30]);
+    expect([f('k-1').customer_avg_amount_1d, f('k-2').customer_avg_amount_1d, f('k-3').customer_avg_amount_1d]).toEqual(
+      [10, 20, 30],
+    );
     expect([f('k-1').customer_terminal_seen_before, f('k-2').customer_terminal_seen_before]).toEqual([0, 1]);
     expect([f('k-1').terminal_nb_tx_1h, f('k-3').terminal_nb_tx_1h]).toEqual([1, 3]);
     expect(f('k-3').customer_amount_over_avg_30d).toBe(2.5); // 50 / mean(10, 30)
@@ -112,9 +150,25 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
     expect(f('k-1').tx_during_weekend).toBe(0);
 
     // A chargeback for k-1 arrives; 8 days later another customer pays at the same terminal.
-    await producer.send({ topic: cfg.kafka.topic_labels, acks: -1, messages: [{ key: 'tok_cA', value: await codecs.encodeLabel({
-      auth_id: 'k-1', card_token: 'tok_cA', customer_id: 'cA', terminal_id: 'T-known', tx_time: t0, label_time: t0 + 7 * DAY, fraud: true, source: 'chargeback',
-    }) }] });
+    await producer.send({
+      topic: cfg.kafka.topic_labels,
+      acks: -1,
+      messages: [
+        {
+          key: 'tok_cA',
+          value: await codecs.encodeLabel({
+            auth_id: 'k-1',
+            card_token: 'tok_cA',
+            customer_id: 'cA',
+            terminal_id: 'T-known',
+            tx_time: t0,
+            label_time: t0 + 7 * DAY,
+            fraud: true,
+            source: 'chargeback',
+          }),
+        },
+      ],
+    });
     const until = Date.now() + 30_000;
     while (engine!.labels.applied < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(engine!.labels.applied).toBe(1);
@@ -130,10 +184,16 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
 
   it('resumes from committed offsets after a restart with no event left undecided', async () => {
     const sim = simulate({ customers: 300, terminals: 500, days: 6, seed: 11 });
-    const events = [...sim.transactions()].map((t) => ({ ...t.event, auth_id: `r-${t.event.auth_id}`, event_time: Date.now() - HOUR + Number(t.event.auth_id) }));
+    const events = [...sim.transactions()].map((t) => ({
+      ...t.event,
+      auth_id: `r-${t.event.auth_id}`,
+      event_time: Date.now() - HOUR + Number(t.event.auth_id),
+    }));
     const half = Math.floor(events.length / 2);
     await send(events.slice(0, half));
-    await decisions.waitFor((items) => items.filter((d) => d.value.auth_id.startsWith('r-')).length >= Math.floor(half / 4));
+    await decisions.waitFor(
+      (items) => items.filter((d) => d.value.auth_id.startsWith('r-')).length >= Math.floor(half / 4),
+    );
     await engine!.stop(); // mid-stream
     engine = null;
     await send(events.slice(half));
@@ -142,7 +202,9 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
     const mine = decisions.items.map((d) => d.value).filter((d) => d.auth_id.startsWith('r-'));
     const ids = new Set(mine.map((d) => d.auth_id));
     expect(ids.size).toBe(events.length);
-    console.log(`[restart] ${events.length} events, ${mine.length} decisions, ${mine.length - ids.size} redelivered duplicates (byte-identical)`);
+    console.log(
+      `[restart] ${events.length} events, ${mine.length} decisions, ${mine.length - ids.size} redelivered duplicates (byte-identical)`,
+    );
     // A redelivered event gets its first decision back, byte for byte (decision memo).
     const first = new Map<string, Buffer>();
     for (const item of decisions.items.filter((d) => d.value.auth_id.startsWith('r-'))) {

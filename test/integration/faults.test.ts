@@ -22,8 +22,18 @@ import { PgRulesetStore } from '../../src/rules/pg-store.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { ChildEngine, ensureBuilt, panRuns, TEST_PANS } from '../helpers/child-engine.js';
 import {
-  authorization, codecsFor, createFaultTopics, DecisionWatcher, delivery, faultTopics, featureCounts, LoadGenerator, quietKafka, summary,
-  windowLatency, type FaultTopics,
+  authorization,
+  codecsFor,
+  createFaultTopics,
+  DecisionWatcher,
+  delivery,
+  faultTopics,
+  featureCounts,
+  LoadGenerator,
+  quietKafka,
+  summary,
+  windowLatency,
+  type FaultTopics,
 } from '../helpers/fault-load.js';
 import { PrivateKafka, PrivatePostgres, PrivateRedis } from '../helpers/private-services.js';
 import { registryEnv, stack } from '../helpers/stack.js';
@@ -43,12 +53,23 @@ beforeAll(async () => {
   ensureBuilt();
   // Each assigned as soon as it is up, so that afterAll stops it even if another failed.
   const started = await Promise.allSettled([
-    PrivateKafka.start().then((k) => { broker = k; }),
-    PrivateRedis.start().then((r) => { redis = r; }),
-    PrivatePostgres.start().then((p) => { postgres = p; }),
+    PrivateKafka.start().then((k) => {
+      broker = k;
+    }),
+    PrivateRedis.start().then((r) => {
+      redis = r;
+    }),
+    PrivatePostgres.start().then((p) => {
+      postgres = p;
+    }),
   ]);
   for (const s of started) if (s.status === 'rejected') throw s.reason;
-  redisAdmin = new Redis(redis.url, { password: redis.password, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => 200 });
+  redisAdmin = new Redis(redis.url, {
+    password: redis.password,
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: () => 200,
+  });
   redisAdmin.on('error', () => undefined);
   await redisAdmin.connect();
 }, 180_000);
@@ -108,13 +129,18 @@ async function spawnEngine(ctx: Ctx, name: string, extra: Record<string, string>
 /** The checks every fault test ends with; returns the figures for its summary line. */
 async function finish(ctx: Ctx, load: LoadGenerator, spawned: ChildEngine[], timeoutMs = 90_000) {
   await load.finished();
-  await ctx.watcher.waitAll(load.sent.map((e) => e.auth_id), timeoutMs);
+  await ctx.watcher.waitAll(
+    load.sent.map((e) => e.auth_id),
+    timeoutMs,
+  );
   await sleep(1500); // late redeliveries, if any, arrive too
   await ctx.watcher.stop();
   const d = delivery(load.sent, ctx.watcher.seen, ctx.watcher.firstAt);
   expect(d.missing).toBe(0);
   expect(d.decisions).toBe(d.events_sent);
-  expect(d.distinct_duplicates, `auth ids with two different decisions: ${d.distinctIds.slice(0, 5).join(', ')}`).toBe(0);
+  expect(d.distinct_duplicates, `auth ids with two different decisions: ${d.distinctIds.slice(0, 5).join(', ')}`).toBe(
+    0,
+  );
   // Nothing of a card number in what the engines wrote or emitted, no password either.
   for (const e of spawned) {
     const logs = e.logs();
@@ -125,20 +151,41 @@ async function finish(ctx: Ctx, load: LoadGenerator, spawned: ChildEngine[], tim
   for (const s of ctx.watcher.seen) expect(panRuns(s.raw.toString('latin1'))).toEqual([]);
   const degraded: Record<string, number> = {};
   const firstDecision = new Map<string, Decision>();
-  for (const s of ctx.watcher.seen) if (!firstDecision.has(s.decision.auth_id)) firstDecision.set(s.decision.auth_id, s.decision);
+  for (const s of ctx.watcher.seen)
+    if (!firstDecision.has(s.decision.auth_id)) firstDecision.set(s.decision.auth_id, s.decision);
   for (const dec of firstDecision.values()) for (const r of dec.degraded) degraded[r] = (degraded[r] ?? 0) + 1;
   return { d, degraded, firstDecision };
 }
 
-const pick = ({ events_sent, decisions, decision_messages, duplicates, distinct_duplicates, worst_latency_ms, p99_latency_ms }: ReturnType<typeof delivery>) =>
-  ({ events_sent, decisions, decision_messages, duplicates, distinct_duplicates, worst_latency_ms, p99_latency_ms });
+const pick = ({
+  events_sent,
+  decisions,
+  decision_messages,
+  duplicates,
+  distinct_duplicates,
+  worst_latency_ms,
+  p99_latency_ms,
+}: ReturnType<typeof delivery>) => ({
+  events_sent,
+  decisions,
+  decision_messages,
+  duplicates,
+  distinct_duplicates,
+  worst_latency_ms,
+  p99_latency_ms,
+});
 
 describe('faults: no decision lost or doubled', () => {
   it('a. the engine is SIGKILLed mid-stream under load and restarted', async () => {
     const ctx = await setup('kill');
     const e1 = await spawnEngine(ctx, 'a1');
     await e1.waitReady();
-    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 14_000, cards: CARDS });
+    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
+      ns: ctx.id,
+      rate: RATE,
+      durationMs: 14_000,
+      cards: CARDS,
+    });
     await load.start();
     await sleep(5000);
     const killAt = Date.now();
@@ -153,8 +200,14 @@ describe('faults: no decision lost or doubled', () => {
     const features = await featureCounts(redisAdmin, `${ctx.id}-fe`, load.sent, ctx.watcher.seen);
     const during = windowLatency(load.sent, ctx.watcher.firstAt, killAt - 2000, readyAt + 2000);
     summary('engine_sigkill_restart', {
-      ...pick(d), redelivered_answered_from_memo: redelivered, fault_window_ms: readyAt - killAt, worst_latency_during_fault_ms: during.worst_ms,
-      p99_latency_during_fault_ms: during.p99_ms, degraded, features, max_rss_mb: Math.max(e1.maxRssMb, e2.maxRssMb),
+      ...pick(d),
+      redelivered_answered_from_memo: redelivered,
+      fault_window_ms: readyAt - killAt,
+      worst_latency_during_fault_ms: during.worst_ms,
+      p99_latency_during_fault_ms: during.p99_ms,
+      degraded,
+      features,
+      max_rss_mb: Math.max(e1.maxRssMb, e2.maxRssMb),
     });
     expect(features).toMatchObject({ over_counted: 0, lost: 0, last_decision_mismatch: 0, not_recorded: 0 });
     expect(degraded).toEqual({});
@@ -167,9 +220,19 @@ describe('faults: no decision lost or doubled', () => {
     await Promise.all([e1.waitReady(), e2.waitReady()]);
     // Both hold partitions before the fault.
     // The decision consumer's joins (the label consumer logs its own, `consumer: labels`).
-    const partitionsOf = (e: ChildEngine) => e.logs().split('\n').filter((l) => l.includes('joined consumer group'))
-      .map((l) => JSON.parse(l) as { time: number; consumer: string; partitions: number[] }).filter((j) => j.consumer === 'authorizations');
-    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 14_000, cards: CARDS });
+    const partitionsOf = (e: ChildEngine) =>
+      e
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('joined consumer group'))
+        .map((l) => JSON.parse(l) as { time: number; consumer: string; partitions: number[] })
+        .filter((j) => j.consumer === 'authorizations');
+    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
+      ns: ctx.id,
+      rate: RATE,
+      durationMs: 14_000,
+      cards: CARDS,
+    });
     await load.start();
     await sleep(5000);
     const before = partitionsOf(e2).at(-1)?.partitions.length ?? 0;
@@ -183,8 +246,14 @@ describe('faults: no decision lost or doubled', () => {
     const features = await featureCounts(redisAdmin, `${ctx.id}-fe`, load.sent, ctx.watcher.seen);
     const during = windowLatency(load.sent, ctx.watcher.firstAt, killAt - 2000, takeover!.time + 2000);
     summary('group_member_sigkill', {
-      ...pick(d), partitions_before: before, takeover_after_ms: takeover!.time - killAt, worst_latency_during_fault_ms: during.worst_ms,
-      p99_latency_during_fault_ms: during.p99_ms, redelivered_answered_from_memo: await e2.metric('fraud_redelivered_total'), degraded, features,
+      ...pick(d),
+      partitions_before: before,
+      takeover_after_ms: takeover!.time - killAt,
+      worst_latency_during_fault_ms: during.worst_ms,
+      p99_latency_during_fault_ms: during.p99_ms,
+      redelivered_answered_from_memo: await e2.metric('fraud_redelivered_total'),
+      degraded,
+      features,
     });
     expect(features).toMatchObject({ over_counted: 0, lost: 0, last_decision_mismatch: 0, not_recorded: 0 });
     expect(degraded).toEqual({});
@@ -196,7 +265,12 @@ describe('faults: no decision lost or doubled', () => {
     const budget = 100;
     const e1 = await spawnEngine(ctx, 'c1', { FRAUD_ENGINE_REDIS_TIMEOUT_MS: String(budget) });
     await e1.waitReady();
-    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 31_000, cards: CARDS });
+    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
+      ns: ctx.id,
+      rate: RATE,
+      durationMs: 31_000,
+      cards: CARDS,
+    });
     await load.start();
     const rss = (phase: string) => ({ phase, rss_mb: Math.round((e1.rssKb() ?? 0) / 1024) });
     const samples: { phase: string; rss_mb: number }[] = [];
@@ -204,51 +278,72 @@ describe('faults: no decision lost or doubled', () => {
     let s = sampler('baseline');
     await sleep(3000);
     // Slow: paused 200 ms out of every 250 ms (CLIENT PAUSE), 5 s.
-    clearInterval(s); s = sampler('slow');
+    clearInterval(s);
+    s = sampler('slow');
     const slow = { from: Date.now(), to: 0 };
     while (Date.now() - slow.from < 5000) {
       await redisAdmin.call('CLIENT', 'PAUSE', '200', 'ALL').catch(() => undefined);
       await sleep(250);
     }
     slow.to = Date.now();
-    clearInterval(s); s = sampler('normal');
+    clearInterval(s);
+    s = sampler('normal');
     await sleep(2000);
     // Hung: SIGSTOP for 5 s (connections stay open, nothing answers).
-    clearInterval(s); s = sampler('hung');
+    clearInterval(s);
+    s = sampler('hung');
     const hung = { from: Date.now(), to: 0 };
     redis.hang();
     await sleep(5000);
     redis.resume();
     hung.to = Date.now();
-    clearInterval(s); s = sampler('normal');
+    clearInterval(s);
+    s = sampler('normal');
     await sleep(2000);
     // Down: the process is gone for 10 s (connection refused), then back with its data (AOF).
-    clearInterval(s); s = sampler('down');
+    clearInterval(s);
+    s = sampler('down');
     const down = { from: Date.now(), to: 0 };
     await redis.stop();
     await sleep(10_000);
     await redis.start();
     down.to = Date.now();
-    clearInterval(s); s = sampler('recovered');
+    clearInterval(s);
+    s = sampler('recovered');
     const { d, degraded, firstDecision } = await finish(ctx, load, [e1]);
     clearInterval(s);
     const phase = (w: { from: number; to: number }, after = 0) => {
       const evs = load.sent.filter((e) => e.event_time >= w.from && e.event_time < w.to + after);
       const reasons: Record<string, number> = {};
-      for (const e of evs) for (const r of firstDecision.get(e.auth_id)?.degraded ?? []) reasons[r] = (reasons[r] ?? 0) + 1;
-      const rssIn = samples.filter((x) => x.phase === (w === slow ? 'slow' : w === hung ? 'hung' : 'down')).map((x) => x.rss_mb);
-      return { ...windowLatency(load.sent, ctx.watcher.firstAt, w.from, w.to + after), degraded: reasons, max_rss_mb: Math.max(0, ...rssIn) };
+      for (const e of evs)
+        for (const r of firstDecision.get(e.auth_id)?.degraded ?? []) reasons[r] = (reasons[r] ?? 0) + 1;
+      const rssIn = samples
+        .filter((x) => x.phase === (w === slow ? 'slow' : w === hung ? 'hung' : 'down'))
+        .map((x) => x.rss_mb);
+      return {
+        ...windowLatency(load.sent, ctx.watcher.firstAt, w.from, w.to + after),
+        degraded: reasons,
+        max_rss_mb: Math.max(0, ...rssIn),
+      };
     };
     const recovered = { from: down.to + 2000, to: Date.now() };
     const after = windowLatency(load.sent, ctx.watcher.firstAt, recovered.from, recovered.to);
-    const afterDegraded = load.sent.filter((e) => e.event_time >= recovered.from && (firstDecision.get(e.auth_id)?.degraded.length ?? 0) > 0).length;
+    const afterDegraded = load.sent.filter(
+      (e) => e.event_time >= recovered.from && (firstDecision.get(e.auth_id)?.degraded.length ?? 0) > 0,
+    ).length;
     const features = await featureCounts(redisAdmin, `${ctx.id}-fe`, load.sent, ctx.watcher.seen);
     const baselineRss = Math.max(0, ...samples.filter((x) => x.phase === 'baseline').map((x) => x.rss_mb));
     const phases = { slow: phase(slow), hung: phase(hung), down: phase(down) };
     summary('redis_slow_hung_down', {
-      ...pick(d), budget_ms: budget, degraded, phases, after_recovery: { ...after, degraded: afterDegraded },
+      ...pick(d),
+      budget_ms: budget,
+      degraded,
+      phases,
+      after_recovery: { ...after, degraded: afterDegraded },
       worst_latency_during_fault_ms: Math.max(phases.slow.worst_ms, phases.hung.worst_ms, phases.down.worst_ms),
-      baseline_rss_mb: baselineRss, max_rss_mb: e1.maxRssMb, features,
+      baseline_rss_mb: baselineRss,
+      max_rss_mb: e1.maxRssMb,
+      features,
     });
     // Decisions never wait for Redis: bounded latency in every phase, the reason on each.
     for (const p of Object.values(phases)) {
@@ -290,7 +385,12 @@ describe('faults: no decision lost or doubled', () => {
     };
     await current.waitReady();
     const supervisor = supervise();
-    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 20_000, cards: CARDS });
+    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
+      ns: ctx.id,
+      rate: RATE,
+      durationMs: 20_000,
+      cards: CARDS,
+    });
     await load.start();
     await sleep(5000);
     const stopAt = Date.now();
@@ -303,9 +403,17 @@ describe('faults: no decision lost or doubled', () => {
     const during = windowLatency(load.sent, ctx.watcher.firstAt, stopAt - 2000, upAt + 5000);
     const after = windowLatency(load.sent, ctx.watcher.firstAt, upAt + 5000, Date.now());
     summary('kafka_broker_restart', {
-      ...pick(d), broker_down_ms: upAt - stopAt, first_decision_after_broker_up_ms: resumed - upAt, engine_restarts: restarts,
-      worst_latency_during_fault_ms: during.worst_ms, p99_latency_during_fault_ms: during.p99_ms, after_recovery_p99_ms: after.p99_ms,
-      max_producer_send_ms: load.maxSendMs, degraded, features, max_rss_mb: Math.max(...spawned.map((e) => e.maxRssMb)),
+      ...pick(d),
+      broker_down_ms: upAt - stopAt,
+      first_decision_after_broker_up_ms: resumed - upAt,
+      engine_restarts: restarts,
+      worst_latency_during_fault_ms: during.worst_ms,
+      p99_latency_during_fault_ms: during.p99_ms,
+      after_recovery_p99_ms: after.p99_ms,
+      max_producer_send_ms: load.maxSendMs,
+      degraded,
+      features,
+      max_rss_mb: Math.max(...spawned.map((e) => e.maxRssMb)),
     });
     expect(features).toMatchObject({ over_counted: 0, lost: 0, last_decision_mismatch: 0, not_recorded: 0 });
     expect(degraded).toEqual({});
@@ -320,7 +428,10 @@ describe('faults: no decision lost or doubled', () => {
     const store = new PgRulesetStore(pool);
     await migrate(pool);
     const v1 = `${ctx.id}-v1`;
-    await store.publish({ ...loadRulesetFiles('config/rules'), version: v1 }, { comment: 'fault test', author: 'faults', version: v1 });
+    await store.publish(
+      { ...loadRulesetFiles('config/rules'), version: v1 },
+      { comment: 'fault test', author: 'faults', version: v1 },
+    );
     await store.activate(v1, { by: 'faults' });
     const e1 = await spawnEngine(ctx, 'e1', { FRAUD_POSTGRES_URL: postgres.url, FRAUD_RULES_POLL_INTERVAL_MS: '500' });
     await e1.waitReady();
@@ -328,11 +439,13 @@ describe('faults: no decision lost or doubled', () => {
     const dlqConsumer = ctx.kafka.consumer({ groupId: `dlq-${ctx.id}`, maxWaitTimeInMs: 50 });
     await dlqConsumer.connect();
     await dlqConsumer.subscribe({ topic: ctx.topics.dlq, fromBeginning: true });
-    await dlqConsumer.run({ eachMessage: async ({ message }) => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
-      dlq.push({ key: message.key, value: message.value, headers });
-    } });
+    await dlqConsumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+        dlq.push({ key: message.key, value: message.value, headers });
+      },
+    });
     // Every 25th message also carries a card number where an identifier belongs (dead-lettered, withheld).
     const badIds: string[] = [];
     const extra = (i: number): Message | null => {
@@ -340,11 +453,26 @@ describe('faults: no decision lost or doubled', () => {
       const pan = TEST_PANS[(i / 25) % TEST_PANS.length]!;
       const ev = authorization(`${ctx.id}x`, i, CARDS, Date.now());
       const k = (i / 25) % 3;
-      const bad = k === 0 ? { ...ev, card_token: pan } : k === 1 ? { ...ev, auth_id: `auth-${pan}` } : { ...ev, customer_id: `cust ${pan}` };
+      const bad =
+        k === 0
+          ? { ...ev, card_token: pan }
+          : k === 1
+            ? { ...ev, auth_id: `auth-${pan}` }
+            : { ...ev, customer_id: `cust ${pan}` };
       badIds.push(bad.auth_id);
-      return { key: k === 0 ? pan : ev.card_token, value: ctx.codecs.encodeAuthorization(bad) as Buffer, headers: { 'x-note': k === 2 ? `card ${pan}` : 'n/a' } };
+      return {
+        key: k === 0 ? pan : ev.card_token,
+        value: ctx.codecs.encodeAuthorization(bad) as Buffer,
+        headers: { 'x-note': k === 2 ? `card ${pan}` : 'n/a' },
+      };
     };
-    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 18_000, cards: CARDS, extra });
+    const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
+      ns: ctx.id,
+      rate: RATE,
+      durationMs: 18_000,
+      cards: CARDS,
+      extra,
+    });
     await load.start();
     await sleep(4000);
     const down = { from: Date.now(), to: 0 };
@@ -354,7 +482,10 @@ describe('faults: no decision lost or doubled', () => {
     down.to = Date.now();
     // A version activated once the database is back reaches the engine by itself.
     const v2 = `${ctx.id}-v2`;
-    await store.publish({ ...loadRulesetFiles('config/rules'), version: v2 }, { comment: 'fault test', author: 'faults', version: v2 });
+    await store.publish(
+      { ...loadRulesetFiles('config/rules'), version: v2 },
+      { comment: 'fault test', author: 'faults', version: v2 },
+    );
     await store.activate(v2, { by: 'faults' });
     const activatedAt = Date.now();
     const { d, degraded, firstDecision } = await finish(ctx, load, [e1]);
@@ -368,9 +499,18 @@ describe('faults: no decision lost or doubled', () => {
     await dlqConsumer.disconnect();
     const features = await featureCounts(redisAdmin, `${ctx.id}-fe`, load.sent, ctx.watcher.seen);
     summary('postgres_down', {
-      ...pick(d), pg_down_ms: down.to - down.from, events_during_outage: during.length, ruleset_versions_during_outage: [...versionsDuring],
-      new_version_in_force_after_ms: v2First - activatedAt, worst_latency_during_fault_ms: lat.worst_ms, p99_latency_during_fault_ms: lat.p99_ms,
-      reloads_failed: await e1.metric('fraud_ruleset_reloads_total', /result="error"/), pan_id_events: badIds.length, dlq: dlq.length, degraded, features,
+      ...pick(d),
+      pg_down_ms: down.to - down.from,
+      events_during_outage: during.length,
+      ruleset_versions_during_outage: [...versionsDuring],
+      new_version_in_force_after_ms: v2First - activatedAt,
+      worst_latency_during_fault_ms: lat.worst_ms,
+      p99_latency_during_fault_ms: lat.p99_ms,
+      reloads_failed: await e1.metric('fraud_ruleset_reloads_total', /result="error"/),
+      pan_id_events: badIds.length,
+      dlq: dlq.length,
+      degraded,
+      features,
     });
     expect(during.length).toBeGreaterThan(0);
     expect([...versionsDuring]).toEqual([v1]);
@@ -396,7 +536,11 @@ describe('faults: no decision lost or doubled', () => {
       const base = { FRAUD_REDIS_URL: tls.url, FRAUD_REDIS_PASSWORD: tls.password };
       for (const [name, extra, why] of [
         ['f-untrusted', {}, /cannot connect to Redis \(redis\.url\): self-signed certificate/],
-        ['f-wrongpw', { NODE_EXTRA_CA_CERTS: tls.caFile, FRAUD_REDIS_PASSWORD: 'not-the-password' }, /cannot connect to Redis \(redis\.url\): WRONGPASS/],
+        [
+          'f-wrongpw',
+          { NODE_EXTRA_CA_CERTS: tls.caFile, FRAUD_REDIS_PASSWORD: 'not-the-password' },
+          /cannot connect to Redis \(redis\.url\): WRONGPASS/,
+        ],
       ] as const) {
         const e = await spawnEngine(ctx, name, { ...base, ...extra });
         const exit = await Promise.race([e.exited, sleep(30_000).then(() => null)]);
@@ -406,10 +550,19 @@ describe('faults: no decision lost or doubled', () => {
       }
       const e1 = await spawnEngine(ctx, 'f1', { ...base, NODE_EXTRA_CA_CERTS: tls.caFile });
       await e1.waitReady();
-      const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, { ns: ctx.id, rate: RATE, durationMs: 4000, cards: CARDS });
+      const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
+        ns: ctx.id,
+        rate: RATE,
+        durationMs: 4000,
+        cards: CARDS,
+      });
       await load.start();
       const { d, degraded } = await finish(ctx, load, [e1]);
-      const admin = new Redis(tls.url, { password: tls.password, tls: { ca: readFileSync(tls.caFile) }, lazyConnect: true });
+      const admin = new Redis(tls.url, {
+        password: tls.password,
+        tls: { ca: readFileSync(tls.caFile) },
+        lazyConnect: true,
+      });
       await admin.connect();
       const features = await featureCounts(admin, `${ctx.id}-fe`, load.sent, ctx.watcher.seen);
       admin.disconnect();

@@ -12,7 +12,13 @@ import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import type { HistoryCaps } from '../../src/features/definitions.js';
 import { RedisFeatureStore } from '../../src/features/redis/store.js';
-import { enrichFeed, interleaveLabels, labelOf, type FeedItem, type LabelledTx } from '../../src/features/label-feed.js';
+import {
+  enrichFeed,
+  interleaveLabels,
+  labelOf,
+  type FeedItem,
+  type LabelledTx,
+} from '../../src/features/label-feed.js';
 import { simulate } from '../../src/simulator/index.js';
 import { stack, uniqueName } from '../helpers/stack.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
@@ -21,7 +27,10 @@ let redis: Redis;
 const stores: RedisFeatureStore[] = [];
 
 function redisStore(name: string, maxHistory?: HistoryCaps): RedisFeatureStore {
-  const s = new RedisFeatureStore(redis, { prefix: uniqueName(`fe-parity-${name}`), ...(maxHistory ? { maxHistory } : {}) });
+  const s = new RedisFeatureStore(redis, {
+    prefix: uniqueName(`fe-parity-${name}`),
+    ...(maxHistory ? { maxHistory } : {}),
+  });
   stores.push(s);
   return s;
 }
@@ -57,7 +66,11 @@ function redelivering(inner: FeatureStore, every: number, problems: string[]): F
       const first = await inner.enrich(events);
       if (++calls % every === 0) {
         const again = await inner.enrich(events);
-        const d = firstDiff(first, again, events.map((e) => e.auth_id));
+        const d = firstDiff(
+          first,
+          again,
+          events.map((e) => e.auth_id),
+        );
         if (d) problems.push(`redelivery changed a vector: ${d}`);
       }
       return first;
@@ -74,7 +87,11 @@ function mergeLabels(feed: FeedItem[], extra: LabelEvent[]): FeedItem[] {
   const out: FeedItem[] = [];
   let k = 0;
   for (const item of feed) {
-    while (k < sorted.length && sorted[k]!.label_time <= time(item) && (item.kind === 'tx' || sorted[k]!.label_time < time(item))) {
+    while (
+      k < sorted.length &&
+      sorted[k]!.label_time <= time(item) &&
+      (item.kind === 'tx' || sorted[k]!.label_time < time(item))
+    ) {
       out.push({ kind: 'label', label: sorted[k++]! });
     }
     out.push(item);
@@ -95,8 +112,10 @@ describe('feature store parity (memory vs Redis)', () => {
     let ng = 0;
     for (const r of records) {
       const l = labelOf(r, 7 * DAY)!;
-      if (r.fraud && ++nf % 5 === 0) corrections.push({ ...l, fraud: false, label_time: l.label_time + 2 * DAY, source: 'analyst' });
-      if (!r.fraud && ++ng % 50 === 0) corrections.push({ ...l, fraud: true, label_time: l.tx_time + 9 * DAY, source: 'analyst' });
+      if (r.fraud && ++nf % 5 === 0)
+        corrections.push({ ...l, fraud: false, label_time: l.label_time + 2 * DAY, source: 'analyst' });
+      if (!r.fraud && ++ng % 50 === 0)
+        corrections.push({ ...l, fraud: true, label_time: l.tx_time + 9 * DAY, source: 'analyst' });
     }
     const feed = mergeLabels(interleaveLabels(records, 7), corrections);
     expect(feed.length).toBe(records.length * 2 + corrections.length);
@@ -111,8 +130,20 @@ describe('feature store parity (memory vs Redis)', () => {
     const ids = reference.map((r) => r.auth_id);
     expect(viaRedis.map((r) => r.auth_id)).toEqual(ids);
     expect(problems).toEqual([]);
-    expect(firstDiff(viaRedis.map((r) => r.vector), reference.map((r) => r.vector), ids)).toBeNull();
-    expect(firstDiff(viaMemory.map((r) => r.vector), reference.map((r) => r.vector), ids)).toBeNull();
+    expect(
+      firstDiff(
+        viaRedis.map((r) => r.vector),
+        reference.map((r) => r.vector),
+        ids,
+      ),
+    ).toBeNull();
+    expect(
+      firstDiff(
+        viaMemory.map((r) => r.vector),
+        reference.map((r) => r.vector),
+        ids,
+      ),
+    ).toBeNull();
 
     // The labels mattered: some terminal risks are positive, some features are null.
     const riskIdx = FEATURE_NAMES.indexOf('terminal_risk_7d');
@@ -132,103 +163,124 @@ describe('feature store parity (memory vs Redis)', () => {
     ['the default history caps', undefined],
     // A handful of entities over thousands of events: every entity is trimmed to its cap all the time.
     ['tiny history caps', { customer: 6, terminal: 9, card: 4 }],
-  ] as [string, HistoryCaps | undefined][])('fuzzed edge cases: ties, odd ids, redeliveries, late and out-of-order events, label corrections; %s', async (_name, caps) => {
-    let seed = 12345;
-    const rnd = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-    const odd = ['a|b', '%', '%7C', '', 'é', '😀', '{x}', 'a:b', ' ', 'plain'];
-    const customers = ['c1', 'c2', 'c|3', '', 'ç'];
-    const terminals = ['t1', 't2', 't|3', '%25', '', '😀'];
-    const cards = ['k1', 'k2', 'k{3}', 'k%'];
-    const merchants: (string | null)[] = ['m1', 'm2', null, '', 'm|3', '%'];
-    const devices: (string | null)[] = ['d1', null, '', 'd|2', 'd%'];
-    const channels: Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];
-    const T0 = Date.UTC(2024, 2, 1);
+  ] as [string, HistoryCaps | undefined][])(
+    'fuzzed edge cases: ties, odd ids, redeliveries, late and out-of-order events, label corrections; %s',
+    async (_name, caps) => {
+      let seed = 12345;
+      const rnd = (): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+      const odd = ['a|b', '%', '%7C', '', 'é', '😀', '{x}', 'a:b', ' ', 'plain'];
+      const customers = ['c1', 'c2', 'c|3', '', 'ç'];
+      const terminals = ['t1', 't2', 't|3', '%25', '', '😀'];
+      const cards = ['k1', 'k2', 'k{3}', 'k%'];
+      const merchants: (string | null)[] = ['m1', 'm2', null, '', 'm|3', '%'];
+      const devices: (string | null)[] = ['d1', null, '', 'd|2', 'd%'];
+      const channels: Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];
+      const T0 = Date.UTC(2024, 2, 1);
 
-    const memory = new MemoryFeatureStore(caps);
-    const viaRedis = redisStore('fuzz', caps);
-    const seen: AuthorizationEvent[] = [];
-    const lastSeen = new Map<string, number>();
-    let now = T0;
-    let n = 0;
-    let checked = 0;
-    let fullest = 0;
-    for (let step = 0; step < 1500; step++) {
-      const r = rnd();
-      if (r < 0.15 && seen.length > 0) {
-        // labels: fraud, correction, or for a transaction no store has seen
-        const labels: LabelEvent[] = [];
-        for (let i = 0, m = 1 + Math.floor(rnd() * 5); i < m; i++) {
-          const e = rnd() < 0.9 ? pick(seen) : { ...pick(seen), auth_id: `ghost${i}` };
-          labels.push({ auth_id: e.auth_id, card_token: e.card_token, customer_id: e.customer_id, terminal_id: e.terminal_id,
-            tx_time: e.event_time, label_time: now, fraud: rnd() < 0.7, source: 'fuzz' });
+      const memory = new MemoryFeatureStore(caps);
+      const viaRedis = redisStore('fuzz', caps);
+      const seen: AuthorizationEvent[] = [];
+      const lastSeen = new Map<string, number>();
+      let now = T0;
+      let n = 0;
+      let checked = 0;
+      let fullest = 0;
+      for (let step = 0; step < 1500; step++) {
+        const r = rnd();
+        if (r < 0.15 && seen.length > 0) {
+          // labels: fraud, correction, or for a transaction no store has seen
+          const labels: LabelEvent[] = [];
+          for (let i = 0, m = 1 + Math.floor(rnd() * 5); i < m; i++) {
+            const e = rnd() < 0.9 ? pick(seen) : { ...pick(seen), auth_id: `ghost${i}` };
+            labels.push({
+              auth_id: e.auth_id,
+              card_token: e.card_token,
+              customer_id: e.customer_id,
+              terminal_id: e.terminal_id,
+              tx_time: e.event_time,
+              label_time: now,
+              fraud: rnd() < 0.7,
+              source: 'fuzz',
+            });
+          }
+          await memory.applyLabels(labels);
+          await viaRedis.applyLabels(labels);
+          continue;
         }
-        await memory.applyLabels(labels);
-        await viaRedis.applyLabels(labels);
-        continue;
-      }
-      let batch: AuthorizationEvent[];
-      if (r < 0.25 && seen.length > 10) {
-        // redelivery of recent events (possibly after later ones), less than 7 days old
-        const from = Math.max(0, seen.length - 1 - Math.floor(rnd() * 20));
-        batch = seen.slice(from, from + 1 + Math.floor(rnd() * 10)).filter((e) => e.event_time > now - 7 * DAY);
-      } else {
-        batch = [];
-        for (let i = 0, m = 1 + Math.floor(rnd() * 12); i < m; i++) {
-          const jump = rnd();
-          // many ties (same ms), small steps, day and week jumps, sometimes exact window bounds
-          now += jump < 0.4 ? 0 : jump < 0.7 ? Math.floor(rnd() * HOUR) : jump < 0.9 ? DAY : jump < 0.97 ? 7 * DAY : HOUR;
-          const customer = pick(customers);
-          const terminal = pick(terminals);
-          const card = pick(cards);
-          // Out of order: a day late, or far beyond every window when the entities are active
-          // (the stores agree on late events only while the memory store still holds the
-          // entities, i.e. they had an event within retention + 1 day, see memory-store.ts).
-          const active = [`c${customer}`, `t${terminal}`, `k${card}`].every((k) => (lastSeen.get(k) ?? -Infinity) > now - 7 * DAY);
-          const late = active && rnd() < 0.03 ? 40 * DAY : rnd() < 0.05 ? DAY : 0;
-          const e: AuthorizationEvent = {
-            auth_id: rnd() < 0.1 ? `${pick(odd)}#${n++}` : `a${n++}`,
-            event_time: now - late,
-            card_token: card,
-            customer_id: customer,
-            terminal_id: terminal,
-            merchant_id: pick(merchants),
-            mcc: null,
-            amount_minor: rnd() < 0.05 ? 0 : rnd() < 0.02 ? -500 : Math.floor(rnd() * 100_000),
-            currency: 'EUR',
-            channel: pick(channels),
-            device_id: pick(devices),
-            ip: null,
-            email_hash: null,
-            country: null,
-            description: null,
-          };
-          for (const k of [`c${customer}`, `t${terminal}`, `k${card}`]) lastSeen.set(k, Math.max(lastSeen.get(k) ?? -Infinity, e.event_time));
-          batch.push(e);
-          seen.push(e);
+        let batch: AuthorizationEvent[];
+        if (r < 0.25 && seen.length > 10) {
+          // redelivery of recent events (possibly after later ones), less than 7 days old
+          const from = Math.max(0, seen.length - 1 - Math.floor(rnd() * 20));
+          batch = seen.slice(from, from + 1 + Math.floor(rnd() * 10)).filter((e) => e.event_time > now - 7 * DAY);
+        } else {
+          batch = [];
+          for (let i = 0, m = 1 + Math.floor(rnd() * 12); i < m; i++) {
+            const jump = rnd();
+            // many ties (same ms), small steps, day and week jumps, sometimes exact window bounds
+            now +=
+              jump < 0.4 ? 0 : jump < 0.7 ? Math.floor(rnd() * HOUR) : jump < 0.9 ? DAY : jump < 0.97 ? 7 * DAY : HOUR;
+            const customer = pick(customers);
+            const terminal = pick(terminals);
+            const card = pick(cards);
+            // Out of order: a day late, or far beyond every window when the entities are active
+            // (the stores agree on late events only while the memory store still holds the
+            // entities, i.e. they had an event within retention + 1 day, see memory-store.ts).
+            const active = [`c${customer}`, `t${terminal}`, `k${card}`].every(
+              (k) => (lastSeen.get(k) ?? -Infinity) > now - 7 * DAY,
+            );
+            const late = active && rnd() < 0.03 ? 40 * DAY : rnd() < 0.05 ? DAY : 0;
+            const e: AuthorizationEvent = {
+              auth_id: rnd() < 0.1 ? `${pick(odd)}#${n++}` : `a${n++}`,
+              event_time: now - late,
+              card_token: card,
+              customer_id: customer,
+              terminal_id: terminal,
+              merchant_id: pick(merchants),
+              mcc: null,
+              amount_minor: rnd() < 0.05 ? 0 : rnd() < 0.02 ? -500 : Math.floor(rnd() * 100_000),
+              currency: 'EUR',
+              channel: pick(channels),
+              device_id: pick(devices),
+              ip: null,
+              email_hash: null,
+              country: null,
+              description: null,
+            };
+            for (const k of [`c${customer}`, `t${terminal}`, `k${card}`])
+              lastSeen.set(k, Math.max(lastSeen.get(k) ?? -Infinity, e.event_time));
+            batch.push(e);
+            seen.push(e);
+          }
         }
+        if (batch.length === 0) continue;
+        const a = await memory.enrich(batch);
+        const b = await viaRedis.enrich(batch);
+        const d = firstDiff(
+          b,
+          a,
+          batch.map((e) => e.auth_id),
+        );
+        if (d) throw new Error(`step ${step}: Redis vs memory differ: ${d}`);
+        checked += batch.length;
+        if (caps) for (const e of batch) fullest = Math.max(fullest, await redis.zcard(viaRedis.cardKey(e.card_token)));
       }
-      if (batch.length === 0) continue;
-      const a = await memory.enrich(batch);
-      const b = await viaRedis.enrich(batch);
-      const d = firstDiff(b, a, batch.map((e) => e.auth_id));
-      if (d) throw new Error(`step ${step}: Redis vs memory differ: ${d}`);
-      checked += batch.length;
-      if (caps) for (const e of batch) fullest = Math.max(fullest, await redis.zcard(viaRedis.cardKey(e.card_token)));
-    }
-    expect(checked).toBeGreaterThan(3000);
-    if (caps) {
-      // The caps did bite (cards were full) and no entity holds more than its cap.
-      expect(fullest).toBe(caps.card);
-      for (const c of cards) expect(await redis.zcard(viaRedis.cardKey(c))).toBeLessThanOrEqual(caps.card);
-      for (const c of customers) expect(await redis.zcard(viaRedis.customerKey(c))).toBeLessThanOrEqual(caps.customer);
-      for (const t of terminals) expect(await redis.zcard(viaRedis.terminalKey(t))).toBeLessThanOrEqual(caps.terminal);
-    }
-    console.log(`[parity] fuzz (${_name}): ${checked} enrichments (${n} distinct events), identical vectors`);
-  });
+      expect(checked).toBeGreaterThan(3000);
+      if (caps) {
+        // The caps did bite (cards were full) and no entity holds more than its cap.
+        expect(fullest).toBe(caps.card);
+        for (const c of cards) expect(await redis.zcard(viaRedis.cardKey(c))).toBeLessThanOrEqual(caps.card);
+        for (const c of customers)
+          expect(await redis.zcard(viaRedis.customerKey(c))).toBeLessThanOrEqual(caps.customer);
+        for (const t of terminals)
+          expect(await redis.zcard(viaRedis.terminalKey(t))).toBeLessThanOrEqual(caps.terminal);
+      }
+      console.log(`[parity] fuzz (${_name}): ${checked} enrichments (${n} distinct events), identical vectors`);
+    },
+  );
 
   it('customer running aggregates lost (or written before they existed) are rebuilt from the history', async () => {
     const events = [...simulate({ customers: 40, terminals: 80, days: 40, seed: 5 })].map((r) => r.event);
@@ -251,16 +303,44 @@ describe('feature store parity (memory vs Redis)', () => {
     }
     expect(firstDiff(viaRedis, viaMemory, ids)).toBeNull();
     const sample = events[events.length - 1]!.customer_id;
-    expect(Number(await redis.hget(store.customerStateKey(sample), 'n'))).toBe(await redis.zcard(store.customerKey(sample)));
+    expect(Number(await redis.hget(store.customerStateKey(sample), 'n'))).toBe(
+      await redis.zcard(store.customerKey(sample)),
+    );
   });
 
   it('cleans up: deleteAll removes every key of a prefix', async () => {
     const s = redisStore('cleanup');
-    await s.enrich([{ auth_id: 'x', event_time: Date.UTC(2024, 0, 1), card_token: 'k', customer_id: 'c', terminal_id: 't',
-      merchant_id: null, mcc: null, amount_minor: 1, currency: 'EUR', channel: 'POS', device_id: null, ip: null,
-      email_hash: null, country: null, description: null }]);
-    await s.applyLabels([{ auth_id: 'x', card_token: 'k', customer_id: 'c', terminal_id: 't', tx_time: Date.UTC(2024, 0, 1),
-      label_time: Date.UTC(2024, 0, 8), fraud: true, source: 't' }]);
+    await s.enrich([
+      {
+        auth_id: 'x',
+        event_time: Date.UTC(2024, 0, 1),
+        card_token: 'k',
+        customer_id: 'c',
+        terminal_id: 't',
+        merchant_id: null,
+        mcc: null,
+        amount_minor: 1,
+        currency: 'EUR',
+        channel: 'POS',
+        device_id: null,
+        ip: null,
+        email_hash: null,
+        country: null,
+        description: null,
+      },
+    ]);
+    await s.applyLabels([
+      {
+        auth_id: 'x',
+        card_token: 'k',
+        customer_id: 'c',
+        terminal_id: 't',
+        tx_time: Date.UTC(2024, 0, 1),
+        label_time: Date.UTC(2024, 0, 8),
+        fraud: true,
+        source: 't',
+      },
+    ]);
     expect((await s.keys()).sort()).toEqual(
       [s.cardKey('k'), s.customerKey('c'), s.customerStateKey('c'), s.fraudKey('t'), s.terminalKey('t')].sort(),
     );

@@ -76,8 +76,19 @@ beforeAll(async () => {
   modelPath = join(dir, 'model.onnx');
   // The handbook's protocol in small: fixed hyper-parameters, one window, no inner validation.
   const code = await quiet(trainCommand, [
-    '--input', csv, '--train-from', '2018-04-04', '--train-to', '2018-04-11', '--no-select', '--valid-days', '0',
-    '--out', modelPath, '--version', 'it-model-1',
+    '--input',
+    csv,
+    '--train-from',
+    '2018-04-04',
+    '--train-to',
+    '2018-04-11',
+    '--no-select',
+    '--valid-days',
+    '0',
+    '--out',
+    modelPath,
+    '--version',
+    'it-model-1',
   ]);
   expect(code).toBe(0);
 }, 20 * 60_000);
@@ -92,7 +103,9 @@ describe('model pipeline: simulate → train → OnnxScorer → replay --report'
     try {
       expect(scorer.version).toBe('it-model-1');
       expect(scorer.metadata.train_window).toEqual({ from: '2018-04-04T00:00:00Z', to: '2018-04-11T00:00:00Z' });
-      const meta = readJson<{ selection: { method: string }; validation: { method: string }; used_features: string[] }>(join(dir, 'model.json'));
+      const meta = readJson<{ selection: { method: string }; validation: { method: string }; used_features: string[] }>(
+        join(dir, 'model.json'),
+      );
       expect(meta.selection.method).toBe('fixed');
       expect(meta.validation.method).toMatch(/out-of-fold/);
       expect(meta.used_features).toEqual([...FEATURE_NAMES]);
@@ -133,17 +146,30 @@ describe('model pipeline: simulate → train → OnnxScorer → replay --report'
 
     // Without the exclusion the same window has exactly the removed transactions more.
     const all = join(dir, 'report-all.json');
-    expect(await quiet(replayCommand, ['--input', csv, '--model', modelPath, ...EVAL, '--no-exclude-known-compromised', '--report', all])).toBe(0);
+    expect(
+      await quiet(replayCommand, [
+        '--input',
+        csv,
+        '--model',
+        modelPath,
+        ...EVAL,
+        '--no-exclude-known-compromised',
+        '--report',
+        all,
+      ]),
+    ).toBe(0);
     const ra = readJson<EvaluationReport>(all);
     expect(ra.excluded_known_compromised).toBeNull();
     expect(ra.events).toBe(r.events + x.transactions);
     expect(ra.frauds).toBe(r.frauds + x.frauds);
   });
 
-  it('the handbook\'s seven columns and JSONL input work end to end', async () => {
+  it("the handbook's seven columns and JSONL input work end to end", async () => {
     const sim = simulate({ customers: 300, terminals: 600, days: 20, seed: 11, enrich: false });
     const seven = await writeFile(sim, join(dir, 'seven.csv'), 'csv');
-    expect(readFileSync(seven, 'utf8').split('\n', 1)[0]).toBe('transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario');
+    expect(readFileSync(seven, 'utf8').split('\n', 1)[0]).toBe(
+      'transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario',
+    );
     const r7 = join(dir, 'report-seven.json');
     expect(await quiet(replayCommand, ['--input', seven, '--model', modelPath, ...EVAL, '--report', r7])).toBe(0);
     const rep7 = readJson<EvaluationReport>(r7);
@@ -153,7 +179,11 @@ describe('model pipeline: simulate → train → OnnxScorer → replay --report'
     expect(rep7.excluded_known_compromised!.cards).toBeGreaterThan(0);
 
     // JSONL of the same (enriched) simulation: the same events, so the same report.
-    const jsonl = await writeFile(simulate({ customers: 300, terminals: 600, days: 20, seed: 11 }), join(dir, 'history.jsonl'), 'jsonl');
+    const jsonl = await writeFile(
+      simulate({ customers: 300, terminals: 600, days: 20, seed: 11 }),
+      join(dir, 'history.jsonl'),
+      'jsonl',
+    );
     const rj = join(dir, 'report-jsonl.json');
     expect(await quiet(replayCommand, ['--input', jsonl, '--model', modelPath, ...EVAL, '--report', rj])).toBe(0);
     expect(readJson<EvaluationReport>(rj)).toEqual(readJson<EvaluationReport>(join(dir, 'report.json')));
@@ -178,7 +208,18 @@ describe('parity: replay vs features --store memory vs the Redis store', () => {
   it('the same feature vectors and the same decisions', async () => {
     const replayFeatures = join(dir, 'replay-features.csv');
     const decisions = join(dir, 'decisions.jsonl');
-    expect(await quiet(replayCommand, ['--input', csv, '--model', modelPath, '--features-out', replayFeatures, '--output', decisions])).toBe(0);
+    expect(
+      await quiet(replayCommand, [
+        '--input',
+        csv,
+        '--model',
+        modelPath,
+        '--features-out',
+        replayFeatures,
+        '--output',
+        decisions,
+      ]),
+    ).toBe(0);
     const memoryFeatures = join(dir, 'memory-features.csv');
     expect(await quiet(featuresCommand, ['--input', csv, '--out', memoryFeatures, '--store', 'memory'])).toBe(0);
     const replayed = readFileSync(replayFeatures, 'utf8');
@@ -191,7 +232,12 @@ describe('parity: replay vs features --store memory vs the Redis store', () => {
     const records = await readHistoryFile(csv);
     const scorer = await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES });
     try {
-      const engine = new DecisionEngine({ store, scorer, rules: StaticRulesetSource.fromFiles(join(ROOT, 'config/rules')), clock: (ev) => ev.event_time });
+      const engine = new DecisionEngine({
+        store,
+        scorer,
+        rules: StaticRulesetSource.fromFiles(join(ROOT, 'config/rules')),
+        clock: (ev) => ev.event_time,
+      });
       let features = `${['auth_id', ...FEATURE_NAMES].join(',')}\n`;
       const viaRedis: string[] = [];
       for await (const r of replayFeed(engine, store, interleaveLabels(records, 7), 97)) {

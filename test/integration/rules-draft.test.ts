@@ -39,10 +39,20 @@ describe('rules draft (assistant + compiler + replay backtest)', () => {
   });
 
   it('retries with the compiler error, then backtests the valid rule on the history', async () => {
-    const settings = assistantSettings({ FRAUD_ASSISTANT_BASE_URL: fake.baseURL, FRAUD_ASSISTANT_MODEL: 'fake-drafter', FRAUD_ASSISTANT_API_KEY: 'sk-local' });
+    const settings = assistantSettings({
+      FRAUD_ASSISTANT_BASE_URL: fake.baseURL,
+      FRAUD_ASSISTANT_MODEL: 'fake-drafter',
+      FRAUD_ASSISTANT_API_KEY: 'sk-local',
+    });
     if (!settings.ok) throw new Error(settings.message);
     const base = loadRulesetFiles('config/rules');
-    const r = await draftAndBacktest({ chat: openAIChat(settings.settings), request: REQUEST, records, base, scorer: null });
+    const r = await draftAndBacktest({
+      chat: openAIChat(settings.settings),
+      request: REQUEST,
+      records,
+      base,
+      scorer: null,
+    });
 
     expect(r.draft.attempts).toHaveLength(2);
     const firstError = r.draft.attempts[0]!.error!;
@@ -54,7 +64,12 @@ describe('rules draft (assistant + compiler + replay backtest)', () => {
     expect(retryMessages.at(-1)!.content).toContain(firstError);
     expect(retryMessages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
 
-    expect(r.rule).toMatchObject({ id: 'amount_over_220', expression: 'tx.amount > 220.0', action: 'REVIEW', mode: 'active' });
+    expect(r.rule).toMatchObject({
+      id: 'amount_over_220',
+      expression: 'tx.amount > 220.0',
+      action: 'REVIEW',
+      mode: 'active',
+    });
     expect(r.yaml).toMatch(/^ {2}- id: amount_over_220$/m);
     expect(r.yaml).toMatch(/^ {4}expression: tx\.amount > 220\.0$/m);
 
@@ -70,15 +85,21 @@ describe('rules draft (assistant + compiler + replay backtest)', () => {
     expect(bt.rule.runtime_errors).toBe(0);
     expect(bt.outcomes.changed).toBeGreaterThan(0);
     expect(bt.outcomes.changed).toBe(Object.values(bt.outcomes.transitions).reduce((a, b) => a + b, 0));
-    expect(bt.outcomes.frauds_stopped_proposed).toBeGreaterThanOrEqual(bt.outcomes.frauds_stopped_baseline + bt.outcomes.frauds_newly_stopped);
+    expect(bt.outcomes.frauds_stopped_proposed).toBeGreaterThanOrEqual(
+      bt.outcomes.frauds_stopped_baseline + bt.outcomes.frauds_newly_stopped,
+    );
   });
 
   it('runs as a command: YAML and backtest on stdout, rejected attempts on stderr', async () => {
     const saved = { ...process.env };
     const out: string[] = [];
     const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
-    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+      out.push(a.join(' '));
+    });
+    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
+      err.push(a.join(' '));
+    });
     try {
       process.env.FRAUD_ASSISTANT_BASE_URL = fake.baseURL;
       process.env.FRAUD_ASSISTANT_MODEL = 'fake-drafter';

@@ -48,12 +48,29 @@ const defaults = loadRulesetFiles('config/rules');
 /** The defaults plus a marker rule: an amount of 4242.42 is declined by `it_marker`. */
 function withMarker(version: string): RulesetDef {
   return {
-    ...defaults, version,
-    rules: [...defaults.rules, { id: 'it_marker', description: 'test marker', expression: 'tx.amount_minor == 424242', action: 'DECLINE', priority: 10, mode: 'active', owner: 'it' }],
+    ...defaults,
+    version,
+    rules: [
+      ...defaults.rules,
+      {
+        id: 'it_marker',
+        description: 'test marker',
+        expression: 'tx.amount_minor == 424242',
+        action: 'DECLINE',
+        priority: 10,
+        mode: 'active',
+        owner: 'it',
+      },
+    ],
   };
 }
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | Promise<T | null | undefined>, timeoutMs = 10_000, everyMs = 5): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | Promise<T | null | undefined>,
+  timeoutMs = 10_000,
+  everyMs = 5,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -81,8 +98,13 @@ describe('schema migrations', () => {
       expect(second).toEqual({ applied: [], skipped: files });
       const recorded = await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
       expect(recorded.rows.map((r) => r.version)).toEqual(files);
-      const tables = await pool.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema]);
-      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['rulesets', 'rules', 'lists', 'ruleset_activations', 'list_changes']));
+      const tables = await pool.query<{ table_name: string }>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
+        [schema],
+      );
+      expect(tables.rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining(['rulesets', 'rules', 'lists', 'ruleset_activations', 'list_changes']),
+      );
     } finally {
       await pool.end();
     }
@@ -119,13 +141,30 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
   let seq = 0;
 
   const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent => ({
-    auth_id: `rpg-${++seq}`, event_time: Date.now(), card_token: `tok_rpg_${seq}`, customer_id: `c_rpg_${seq}`, terminal_id: 'T-rpg',
-    merchant_id: 'M1', mcc: '5411', amount_minor: 1234, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null,
-    country: 'FR', description: null, ...over,
+    auth_id: `rpg-${++seq}`,
+    event_time: Date.now(),
+    card_token: `tok_rpg_${seq}`,
+    customer_id: `c_rpg_${seq}`,
+    terminal_id: 'T-rpg',
+    merchant_id: 'M1',
+    mcc: '5411',
+    amount_minor: 1234,
+    currency: 'EUR',
+    channel: 'POS',
+    device_id: null,
+    ip: null,
+    email_hash: null,
+    country: 'FR',
+    description: null,
+    ...over,
   });
   /** Sends one event and returns its decision. */
   const decide = async (e: AuthorizationEvent): Promise<Decision> => {
-    await producer.send({ topic: cfg.kafka.topic_authorizations, acks: -1, messages: [{ key: e.card_token, value: await codecs.encodeAuthorization(e) }] });
+    await producer.send({
+      topic: cfg.kafka.topic_authorizations,
+      acks: -1,
+      messages: [{ key: e.card_token, value: await codecs.encodeAuthorization(e) }],
+    });
     await decisions.waitFor((items) => items.some((d) => d.value.auth_id === e.auth_id), 30_000);
     return decisions.items.find((d) => d.value.auth_id === e.auth_id)!.value;
   };
@@ -143,7 +182,9 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     await producer.connect();
     // A fresh database: the engine migrates it and decides with config/rules.
     engine = await startEngine(cfg);
-    decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) => codecs.decodeDecision(b)).start();
+    decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) =>
+      codecs.decodeDecision(b),
+    ).start();
   });
 
   afterAll(async () => {
@@ -195,11 +236,30 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
   it('refuses a ruleset that does not compile, with precise messages, and keeps the active one', async () => {
     const active = await store.activeVersion();
     const bad: RulesetDef = {
-      ...defaults, version: `${v2}-bad`,
+      ...defaults,
+      version: `${v2}-bad`,
       rules: [
         ...defaults.rules,
-        { id: 'typo_rule', description: '', expression: 'tx.amout > 100.0', action: 'REVIEW', priority: 1, mode: 'active', owner: 'it', source: { file: 'rules/extra.yaml', line: 12, column: 17 } },
-        { id: 'syntax_rule', description: '', expression: 'tx.amount >', action: 'REVIEW', priority: 1, mode: 'active', owner: 'it', source: { file: 'rules/extra.yaml', line: 17, column: 17 } },
+        {
+          id: 'typo_rule',
+          description: '',
+          expression: 'tx.amout > 100.0',
+          action: 'REVIEW',
+          priority: 1,
+          mode: 'active',
+          owner: 'it',
+          source: { file: 'rules/extra.yaml', line: 12, column: 17 },
+        },
+        {
+          id: 'syntax_rule',
+          description: '',
+          expression: 'tx.amount >',
+          action: 'REVIEW',
+          priority: 1,
+          mode: 'active',
+          owner: 'it',
+          source: { file: 'rules/extra.yaml', line: 17, column: 17 },
+        },
       ],
     };
     const err = await store.publish(bad, { comment: 'it: bad', author: 'it' }).catch((e: unknown) => e);
@@ -214,20 +274,29 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     expect(await store.activeVersion()).toBe(active);
     expect(await activeVersionMetric()).toBe(active);
     // A version id is never reused.
-    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(RulesetStoreError);
-    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(/already exists \(retired, published .* by it\)/);
-    await expect(store.activate('no-such-version', { by: 'it' })).rejects.toThrow(/no ruleset version 'no-such-version'/);
+    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(
+      RulesetStoreError,
+    );
+    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(
+      /already exists \(retired, published .* by it\)/,
+    );
+    await expect(store.activate('no-such-version', { by: 'it' })).rejects.toThrow(
+      /no ruleset version 'no-such-version'/,
+    );
   });
 
   it('refuses a version over the configured cost bound at publish and at activation, naming each rule', async () => {
     const active = await store.activeVersion();
     // The shipped rules under a bound of 60 (config rules.max_rule_cost): the dearest ones are over.
     const strict = new PgRulesetStore(pool, { limits: { ...DEFAULT_RULE_LIMITS, maxRuleCost: 60 } });
-    const err = await strict.publish(defaults, { comment: 'it: strict', author: 'it', version: `${v2}-st` }).catch((e: unknown) => e);
+    const err = await strict
+      .publish(defaults, { comment: 'it: strict', author: 'it', version: `${v2}-st` })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
     const errors = (err as PublishError).errors;
     expect(errors.length).toBeGreaterThan(0);
-    for (const e of errors) expect(e.message).toMatch(/rule '\w+': cost: estimated \d+ per evaluation, over rules\.max_rule_cost \(60\)/);
+    for (const e of errors)
+      expect(e.message).toMatch(/rule '\w+': cost: estimated \d+ per evaluation, over rules\.max_rule_cost \(60\)/);
     expect(errors.map((e) => e.ruleId)).toContain('risky_terminal');
     expect(await strict.meta(`${v2}-st`)).toBeNull();
     // A version published under the default bound is refused at activation under the strict one.
@@ -246,7 +315,9 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     do {
       d = await decide(event({ card_token: card }));
     } while (d.outcome !== 'DECLINE' && performance.now() - t0 < 2_000);
-    console.log(`list change in force within ${(performance.now() - t0).toFixed(0)} ms (including a Kafka round trip per probe)`);
+    console.log(
+      `list change in force within ${(performance.now() - t0).toFixed(0)} ms (including a Kafka round trip per probe)`,
+    );
     expect(d.outcome).toBe('DECLINE');
     expect(d.reasons).toContain('rule:blocked_card');
     expect((await store.listEntries('block_card')).map((e) => e.value)).toContain(card);
@@ -272,7 +343,13 @@ describe('PgRulesetSource without a database', () => {
     await store.publish(withMarker(version), { comment: 'it', author: 'it' });
     await store.activate(version, { by: 'it' });
     const metrics = createMetrics({ defaultMetrics: false });
-    const src = await PgRulesetSource.start({ postgres: { url, ...PLAIN }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
+    const src = await PgRulesetSource.start({
+      postgres: { url, ...PLAIN },
+      pollIntervalMs: 100,
+      fallbackDir: 'config/rules',
+      log: silent,
+      metrics,
+    });
     try {
       expect(src.current().version).toBe(version);
       expect(src.source).toBe('postgres');
@@ -298,7 +375,7 @@ describe('PgRulesetSource without a database', () => {
     }
   });
 
-  it('refuses an active version that no longer compiles (written behind the store\'s back) and keeps the running one', async () => {
+  it("refuses an active version that no longer compiles (written behind the store's back) and keeps the running one", async () => {
     const schema = await freshSchema('it_refuse');
     const url = urlFor(schema);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
@@ -308,14 +385,28 @@ describe('PgRulesetSource without a database', () => {
     await store.publish(withMarker(good), { comment: 'it', author: 'it' });
     await store.activate(good, { by: 'it' });
     const metrics = createMetrics({ defaultMetrics: false });
-    const src = await PgRulesetSource.start({ postgres: { url, ...PLAIN }, pollIntervalMs: 100, fallbackDir: 'config/rules', log: silent, metrics });
+    const src = await PgRulesetSource.start({
+      postgres: { url, ...PLAIN },
+      pollIntervalMs: 100,
+      fallbackDir: 'config/rules',
+      log: silent,
+      metrics,
+    });
     try {
       expect(src.current().version).toBe(good);
-      await pool.query(`INSERT INTO rulesets (version, author, comment, thresholds) VALUES ('broken', 'it', 'x', '{"review": 0.5, "decline": 0.9}')`);
-      await pool.query(`INSERT INTO rules (ruleset_version, id, expression, action, position) VALUES ('broken', 'bad', 'f.no_such_feature > 1.0', 'REVIEW', 0)`);
+      await pool.query(
+        `INSERT INTO rulesets (version, author, comment, thresholds) VALUES ('broken', 'it', 'x', '{"review": 0.5, "decline": 0.9}')`,
+      );
+      await pool.query(
+        `INSERT INTO rules (ruleset_version, id, expression, action, position) VALUES ('broken', 'bad', 'f.no_such_feature > 1.0', 'REVIEW', 0)`,
+      );
       await pool.query(`UPDATE rulesets SET status = 'retired' WHERE status = 'active'`);
       await pool.query(`UPDATE rulesets SET status = 'active' WHERE version = 'broken'`);
-      await waitFor('compile_error', async () => (await metrics.rulesetReloads.get()).values.some((v) => v.labels.result === 'compile_error'), 3_000);
+      await waitFor(
+        'compile_error',
+        async () => (await metrics.rulesetReloads.get()).values.some((v) => v.labels.result === 'compile_error'),
+        3_000,
+      );
       expect(src.current().version).toBe(good);
       // And the store refuses to activate it too.
       await expect(store.activate('broken', { by: 'it' })).rejects.toThrow(/refused: 1 rule error\(s\)/);
@@ -336,7 +427,12 @@ describe('PgRulesetSource without a database', () => {
     const url = urlFor(schema);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const store = new PgRulesetStore(pool);
-    const src = await PgRulesetSource.start({ postgres: { url, ...PLAIN }, ...way, fallbackDir: 'config/rules', log: silent });
+    const src = await PgRulesetSource.start({
+      postgres: { url, ...PLAIN },
+      ...way,
+      fallbackDir: 'config/rules',
+      log: silent,
+    });
     try {
       expect(src.source).toBe('files');
       const version = uniqueName(`it-${name}`).slice(0, 60);
@@ -358,7 +454,10 @@ describe('PgRulesetSource without a database', () => {
 
   it('starts on config/rules when PostgreSQL cannot be reached at all', async () => {
     const src = await PgRulesetSource.start({
-      postgres: { url: 'postgres://nobody:nothing@127.0.0.1:1/none', ...PLAIN }, pollIntervalMs: 60_000, fallbackDir: 'config/rules', log: silent,
+      postgres: { url: 'postgres://nobody:nothing@127.0.0.1:1/none', ...PLAIN },
+      pollIntervalMs: 60_000,
+      fallbackDir: 'config/rules',
+      log: silent,
     });
     try {
       expect(src.current().version).toBe(defaults.version);

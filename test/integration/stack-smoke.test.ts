@@ -25,7 +25,10 @@ async function consumeN(topic: string, groupId: string, n: number): Promise<{ ke
       .run({
         eachMessage: async ({ message }) => {
           got.push({ key: message.key!.toString(), value: message.value! });
-          if (got.length >= n) { clearTimeout(timer); done(); }
+          if (got.length >= n) {
+            clearTimeout(timer);
+            done();
+          }
         },
       })
       .catch(fail);
@@ -49,7 +52,13 @@ describe('local stack', () => {
   });
 
   it('creates topics with the admin client', async () => {
-    const created = await admin.createTopics({ topics: [{ topic, numPartitions: 3 }, { topic: out, numPartitions: 1 }], waitForLeaders: true });
+    const created = await admin.createTopics({
+      topics: [
+        { topic, numPartitions: 3 },
+        { topic: out, numPartitions: 1 },
+      ],
+      waitForLeaders: true,
+    });
     expect(created).toBe(true);
     const meta = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(meta.topics[0]!.partitions).toHaveLength(3);
@@ -57,14 +66,29 @@ describe('local stack', () => {
 
   it('round-trips an Avro authorization through the registry and the broker (idempotent producer, consumer group)', async () => {
     const { username, password } = stack.schemaRegistryAuth;
-    const registry = new SchemaRegistry({ host: stack.schemaRegistryUrl, ...(username ? { auth: { username, password } } : {}) });
+    const registry = new SchemaRegistry({
+      host: stack.schemaRegistryUrl,
+      ...(username ? { auth: { username, password } } : {}),
+    });
     const schema = readFileSync(resolve(import.meta.dirname, '../../config/schemas/authorization.avsc'), 'utf8');
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject: `${topic}-value` });
     expect(id).toBeGreaterThan(0);
     const event = {
-      auth_id: 'a-1', event_time: Date.UTC(2026, 0, 1), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1',
-      merchant_id: null, mcc: '5411', amount_minor: 1234, currency: 'EUR', channel: 'POS', device_id: null, ip: null,
-      email_hash: null, country: 'FR', description: null,
+      auth_id: 'a-1',
+      event_time: Date.UTC(2026, 0, 1),
+      card_token: 'tok_1',
+      customer_id: 'c1',
+      terminal_id: 't1',
+      merchant_id: null,
+      mcc: '5411',
+      amount_minor: 1234,
+      currency: 'EUR',
+      channel: 'POS',
+      device_id: null,
+      ip: null,
+      email_hash: null,
+      country: 'FR',
+      description: null,
     };
     const encoded = await registry.encode(id, event);
     expect(encoded[0]).toBe(0); // Confluent wire format: magic byte, then the schema id
@@ -86,7 +110,10 @@ describe('local stack', () => {
     await producer.connect();
     const txn = await producer.transaction();
     await txn.send({ topic: out, messages: [{ key: 'k', value: 'decided' }] });
-    await txn.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }] });
+    await txn.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic, partitions: [{ partition: 0, offset: '1' }] }],
+    });
     await txn.commit();
     await producer.disconnect();
 
@@ -114,7 +141,10 @@ describe('local stack', () => {
   it('answers on PostgreSQL', async () => {
     const client = new pg.Client({ connectionString: stack.postgresUrl });
     await client.connect();
-    const { rows } = await client.query<{ n: number; db: string }>('select $1::int + 1 as n, current_database() as db', [41]);
+    const { rows } = await client.query<{ n: number; db: string }>(
+      'select $1::int + 1 as n, current_database() as db',
+      [41],
+    );
     expect(rows[0]).toEqual({ n: 42, db: 'fraud' });
     await client.end();
   });

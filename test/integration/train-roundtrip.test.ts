@@ -21,18 +21,27 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Sets up the trainer's venv, writes the fixture into `dir`, trains `name`.onnx with `options`, loads it. */
 async function trainFixtureModel(dir: string, name: string, options: string[]) {
-  const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], { cwd: ROOT, timeout: 15 * 60_000, maxBuffer: 16 << 20 });
+  const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], {
+    cwd: ROOT,
+    timeout: 15 * 60_000,
+    maxBuffer: 16 << 20,
+  });
   const python = setup.stdout.trim().split('\n').pop()!;
   const fixture = writeTrainFixture(dir);
   const modelPath = join(dir, `${name}.onnx`);
   const args = [
     join(ROOT, 'training/train.py'),
-    '--features', fixture.featuresCsv,
-    '--labels', fixture.labelsCsv,
-    '--train-from', fixture.trainFrom,
-    '--train-to', fixture.trainTo,
+    '--features',
+    fixture.featuresCsv,
+    '--labels',
+    fixture.labelsCsv,
+    '--train-from',
+    fixture.trainFrom,
+    '--train-to',
+    fixture.trainTo,
     ...options,
-    '--out', modelPath,
+    '--out',
+    modelPath,
   ];
   const trained = await run(python, args, { cwd: ROOT, timeout: 10 * 60_000, maxBuffer: 16 << 20 });
   const scorer = await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES });
@@ -49,7 +58,12 @@ describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fraud-train-'));
     ({ fixture, modelPath, trainOut, scorer } = await trainFixtureModel(dir, 'model', [
-      '--delay-days', '7', '--valid-days', '7', '--version', 'fixture-1',
+      '--delay-days',
+      '7',
+      '--valid-days',
+      '7',
+      '--version',
+      'fixture-1',
     ]));
   }, 25 * 60_000);
 
@@ -115,7 +129,9 @@ describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
     expect(Array.from(await scorer.score(view, 5))).toEqual(Array.from(batch));
 
     expect((await scorer.score(new Float32Array(0), 0)).length).toBe(0);
-    await expect(scorer.score(new Float32Array(3), 1)).rejects.toThrow(`expected 1 rows × ${FEATURE_NAMES.length} features`);
+    await expect(scorer.score(new Float32Array(3), 1)).rejects.toThrow(
+      `expected 1 rows × ${FEATURE_NAMES.length} features`,
+    );
   });
 
   it('refuses to load the model against a different feature list', async () => {
@@ -134,9 +150,9 @@ describe('trainer round trip: CSV → LightGBM → ONNX → OnnxScorer', () => {
     const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
     const badMeta = join(dir, 'bad.json');
     writeFileSync(badMeta, JSON.stringify({ ...meta, input_name: 'x' }));
-    await expect(OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES, metadataPath: badMeta })).rejects.toThrow(
-      /no input "x"; the model has features/,
-    );
+    await expect(
+      OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES, metadataPath: badMeta }),
+    ).rejects.toThrow(/no input "x"; the model has features/);
   });
 });
 
@@ -148,7 +164,14 @@ describe('trainer round trip, --params blend: seed-bagged LightGBMs + logistic r
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fraud-train-blend-'));
     ({ trainOut, scorer } = await trainFixtureModel(dir, 'blend', [
-      '--valid-days', '0', '--params', '{"preset":"blend","seeds":2,"n_estimators":30}', '--n-jobs', '1', '--version', 'blend-1',
+      '--valid-days',
+      '0',
+      '--params',
+      '{"preset":"blend","seeds":2,"n_estimators":30}',
+      '--n-jobs',
+      '1',
+      '--version',
+      'blend-1',
     ]));
   }, 25 * 60_000);
 
@@ -167,7 +190,10 @@ describe('trainer round trip, --params blend: seed-bagged LightGBMs + logistic r
     expect(meta.onnx_vs_lightgbm_max_abs_diff as number).toBeLessThan(1e-5);
 
     const n = 100;
-    const rows = toFloat32Rows([...syntheticRows('fraud', n, 21), ...syntheticRows('legit', n, 22), FEATURE_NAMES.map(() => null)], FEATURE_NAMES.length);
+    const rows = toFloat32Rows(
+      [...syntheticRows('fraud', n, 21), ...syntheticRows('legit', n, 22), FEATURE_NAMES.map(() => null)],
+      FEATURE_NAMES.length,
+    );
     const scores = await scorer.score(rows, 2 * n + 1);
     for (const s of scores) {
       expect(s).toBeGreaterThanOrEqual(0);

@@ -23,7 +23,14 @@ import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
 import { pgPool } from '../../src/storage/pool.js';
 import { codecsFor, testConfig, TopicReader, topicsOf } from '../helpers/engine.js';
-import { makeCerts, PrivateKafka, PrivatePostgres, PrivateRedis, randomPassword, type TlsFiles } from '../helpers/private-services.js';
+import {
+  makeCerts,
+  PrivateKafka,
+  PrivatePostgres,
+  PrivateRedis,
+  randomPassword,
+  type TlsFiles,
+} from '../helpers/private-services.js';
 import { uniqueName } from '../helpers/stack.js';
 
 let tls: TlsFiles;
@@ -33,15 +40,24 @@ let redis: PrivateRedis;
 const scramPassword = randomPassword('scram');
 const silent = pino({ level: 'silent' });
 /** A client of the configuration making one attempt: a refusal is reported at once instead of after kafkajs's backoff. */
-const once = (cfg: EngineConfig) => createKafka(cfg.kafka, silent, '-tls-it', { retries: 0 }).admin({ retry: { retries: 0 } });
+const once = (cfg: EngineConfig) =>
+  createKafka(cfg.kafka, silent, '-tls-it', { retries: 0 }).admin({ retry: { retries: 0 } });
 
 beforeAll(async () => {
   tls = makeCerts();
   // Each assigned as soon as it is up, so that afterAll stops it even if another failed.
   const started = await Promise.allSettled([
-    PrivateKafka.start({ saslSsl: { tls, username: 'fraud', password: scramPassword, clientAuth: 'required' } }).then((k) => { broker = k; }),
-    PrivatePostgres.start({ tls, clientCert: true }).then((p) => { postgres = p; }),
-    PrivateRedis.start({ tls: true, appendonly: false }).then((r) => { redis = r; }),
+    PrivateKafka.start({ saslSsl: { tls, username: 'fraud', password: scramPassword, clientAuth: 'required' } }).then(
+      (k) => {
+        broker = k;
+      },
+    ),
+    PrivatePostgres.start({ tls, clientCert: true }).then((p) => {
+      postgres = p;
+    }),
+    PrivateRedis.start({ tls: true, appendonly: false }).then((r) => {
+      redis = r;
+    }),
   ]);
   for (const s of started) if (s.status === 'rejected') throw s.reason;
 }, 120_000);
@@ -103,7 +119,11 @@ describe('Kafka: SASL_SSL listener, SCRAM-SHA-512, client certificate required',
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     const got = await new Promise<string>((resolve) => {
-      void consumer.run({ eachMessage: async ({ message }) => { resolve(String(message.value)); } });
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          resolve(String(message.value));
+        },
+      });
     });
     await consumer.disconnect();
     expect(got).toBe('over TLS');
@@ -114,9 +134,11 @@ describe('Kafka: SASL_SSL listener, SCRAM-SHA-512, client certificate required',
     expect(await refusal(once(cfg))).toMatch(/SASL SCRAM SHA512 authentication failed: .*invalid credentials/);
   });
 
-  it('without the CA the broker\'s certificate is not trusted (rejectUnauthorized)', async () => {
+  it("without the CA the broker's certificate is not trusted (rejectUnauthorized)", async () => {
     const cfg = secureConfig({ FRAUD_KAFKA_SSL_CA_FILE: '' });
-    expect(await refusal(once(cfg))).toMatch(/unable to verify the first certificate|unable to get local issuer certificate/);
+    expect(await refusal(once(cfg))).toMatch(
+      /unable to verify the first certificate|unable to get local issuer certificate/,
+    );
   });
 
   it('without a client certificate the broker ends the handshake', async () => {
@@ -125,40 +147,71 @@ describe('Kafka: SASL_SSL listener, SCRAM-SHA-512, client certificate required',
   });
 
   it('SASL without TLS is refused by the configuration before any connection', () => {
-    expect(() => loadConfig('config/default.yaml', { ...secureEnv(), FRAUD_KAFKA_SSL: 'false', FRAUD_KAFKA_SSL_CA_FILE: '', FRAUD_KAFKA_SSL_CERT_FILE: '', FRAUD_KAFKA_SSL_KEY_FILE: '' }))
-      .toThrow(/FRAUD_KAFKA_SASL_MECHANISM \(kafka.sasl_mechanism\): SASL scram-sha-512 without TLS/);
+    expect(() =>
+      loadConfig('config/default.yaml', {
+        ...secureEnv(),
+        FRAUD_KAFKA_SSL: 'false',
+        FRAUD_KAFKA_SSL_CA_FILE: '',
+        FRAUD_KAFKA_SSL_CERT_FILE: '',
+        FRAUD_KAFKA_SSL_KEY_FILE: '',
+      }),
+    ).toThrow(/FRAUD_KAFKA_SASL_MECHANISM \(kafka.sasl_mechanism\): SASL scram-sha-512 without TLS/);
   });
 });
 
 describe('PostgreSQL: TLS required (hostssl, clientcert=verify-full)', () => {
   const query = async (cfg: EngineConfig, sql: string): Promise<Record<string, unknown>[]> => {
-    const pool = pgPool(cfg.postgres, { applicationName: 'fraud-engine-tls-it', max: 1, connectionTimeoutMillis: 5_000 });
+    const pool = pgPool(cfg.postgres, {
+      applicationName: 'fraud-engine-tls-it',
+      max: 1,
+      connectionTimeoutMillis: 5_000,
+    });
     try {
       return (await pool.query(sql)).rows as Record<string, unknown>[];
     } finally {
       await pool.end();
     }
   };
-  const refused = (cfg: EngineConfig) => query(cfg, 'SELECT 1').then(() => 'connected', (err: Error) => err.message);
+  const refused = (cfg: EngineConfig) =>
+    query(cfg, 'SELECT 1').then(
+      () => 'connected',
+      (err: Error) => err.message,
+    );
 
   it('the pool from the configuration runs over TLS, with the client certificate', async () => {
-    const [row] = await query(secureConfig(), 'SELECT ssl, version, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
-    expect(row).toMatchObject({ ssl: true, version: expect.stringMatching(/^TLSv1\.[23]$/), client_dn: expect.stringContaining('CN=fraud') });
+    const [row] = await query(
+      secureConfig(),
+      'SELECT ssl, version, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    );
+    expect(row).toMatchObject({
+      ssl: true,
+      version: expect.stringMatching(/^TLSv1\.[23]$/),
+      client_dn: expect.stringContaining('CN=fraud'),
+    });
   });
 
   it('without TLS pg_hba refuses the connection', async () => {
-    const cfg = secureConfig({ FRAUD_POSTGRES_SSL: 'false', FRAUD_POSTGRES_SSL_CA_FILE: '', FRAUD_POSTGRES_SSL_CERT_FILE: '', FRAUD_POSTGRES_SSL_KEY_FILE: '' });
+    const cfg = secureConfig({
+      FRAUD_POSTGRES_SSL: 'false',
+      FRAUD_POSTGRES_SSL_CA_FILE: '',
+      FRAUD_POSTGRES_SSL_CERT_FILE: '',
+      FRAUD_POSTGRES_SSL_KEY_FILE: '',
+    });
     expect(await refused(cfg)).toMatch(/pg_hba\.conf rejects connection .*no encryption/);
   });
 
   it('without a client certificate, or without the CA, no connection', async () => {
-    expect(await refused(secureConfig({ FRAUD_POSTGRES_SSL_CERT_FILE: '', FRAUD_POSTGRES_SSL_KEY_FILE: '' }))).toMatch(/certificate/);
-    expect(await refused(secureConfig({ FRAUD_POSTGRES_SSL_CA_FILE: '' }))).toMatch(/self[- ]signed certificate|unable to (get local issuer|verify)/);
+    expect(await refused(secureConfig({ FRAUD_POSTGRES_SSL_CERT_FILE: '', FRAUD_POSTGRES_SSL_KEY_FILE: '' }))).toMatch(
+      /certificate/,
+    );
+    expect(await refused(secureConfig({ FRAUD_POSTGRES_SSL_CA_FILE: '' }))).toMatch(
+      /self[- ]signed certificate|unable to (get local issuer|verify)/,
+    );
   });
 });
 
 describe('Redis: TLS with a private CA (redis.tls_ca_file)', () => {
-  it('the engine\'s client answers PING with the CA file; without it the certificate is refused', async () => {
+  it("the engine's client answers PING with the CA file; without it the certificate is refused", async () => {
     const ok = redisFromConfig(secureConfig().redis);
     try {
       await ok.connect();
@@ -189,19 +242,39 @@ describe('the engine over TLS', () => {
     const admin = kafka.admin();
     await admin.connect();
     const k = cfg.kafka;
-    await admin.createTopics({ waitForLeaders: true, topics: topicsOf(cfg).map((topic) => ({ topic, numPartitions: 1 })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topicsOf(cfg).map((topic) => ({ topic, numPartitions: 1 })),
+    });
     await admin.disconnect();
     const codecs = await codecsFor(cfg);
     engine = await startEngine(cfg);
     reader = await new TopicReader<Decision>(kafka, k.topic_decisions, (b) => codecs.decodeDecision(b)).start();
 
     const event: AuthorizationEvent = {
-      auth_id: uniqueName('tls'), event_time: Date.now(), card_token: 'tok_tls', customer_id: 'c-tls', terminal_id: 't-tls', merchant_id: null,
-      mcc: '5411', amount_minor: 1234, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null, country: 'FR', description: null,
+      auth_id: uniqueName('tls'),
+      event_time: Date.now(),
+      card_token: 'tok_tls',
+      customer_id: 'c-tls',
+      terminal_id: 't-tls',
+      merchant_id: null,
+      mcc: '5411',
+      amount_minor: 1234,
+      currency: 'EUR',
+      channel: 'POS',
+      device_id: null,
+      ip: null,
+      email_hash: null,
+      country: 'FR',
+      description: null,
     };
     const producer = kafka.producer(IDEMPOTENT_PRODUCER);
     await producer.connect();
-    await producer.send({ topic: k.topic_authorizations, acks: -1, messages: [{ key: event.card_token, value: codecs.encodeAuthorization(event) }] });
+    await producer.send({
+      topic: k.topic_authorizations,
+      acks: -1,
+      messages: [{ key: event.card_token, value: codecs.encodeAuthorization(event) }],
+    });
     await producer.disconnect();
     await reader.waitFor((items) => items.some((d) => d.value.auth_id === event.auth_id), 30_000);
     const decision = reader.items.find((d) => d.value.auth_id === event.auth_id)!.value;
@@ -209,8 +282,15 @@ describe('the engine over TLS', () => {
     expect(decision.degraded).toEqual([]); // features from Redis over TLS, model and rules in time
 
     // Every connection the engine holds to PostgreSQL (rules pool, LISTEN) is encrypted.
-    const pool = pgPool(cfg.postgres, { applicationName: 'fraud-engine-tls-it', max: 1, connectionTimeoutMillis: 5_000 });
-    const rows = await pool.query(`SELECT a.application_name, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.application_name LIKE 'fraud-engine-rules%'`)
+    const pool = pgPool(cfg.postgres, {
+      applicationName: 'fraud-engine-tls-it',
+      max: 1,
+      connectionTimeoutMillis: 5_000,
+    });
+    const rows = await pool
+      .query(
+        `SELECT a.application_name, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.application_name LIKE 'fraud-engine-rules%'`,
+      )
       .then((r) => r.rows as { application_name: string; ssl: boolean }[])
       .finally(() => pool.end());
     expect(rows.map((r) => r.application_name)).toContain('fraud-engine-rules-listen');

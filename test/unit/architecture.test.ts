@@ -26,17 +26,68 @@ const ALLOWED: Record<string, readonly string[]> = {
   evaluation: ['events'],
   simulator: ['events'],
   // pipelines and sinks
-  pipelines: ['events', 'features', 'models', 'rules', 'evaluation', 'simulator', 'kafka', 'config', 'observability', 'security', 'storage'],
+  pipelines: [
+    'events',
+    'features',
+    'models',
+    'rules',
+    'evaluation',
+    'simulator',
+    'kafka',
+    'config',
+    'observability',
+    'security',
+    'storage',
+  ],
   sinks: ['events', 'kafka', 'config', 'observability', 'security', 'storage'],
   // the analyst assistant: over the backtest engine (replay) and the audit trail, never on the decision path
-  assistant: ['events', 'features', 'models', 'rules', 'pipelines', 'sinks', 'evaluation', 'security', 'config', 'observability', 'storage'],
-  bench: ['cli', 'events', 'features', 'models', 'rules', 'simulator', 'pipelines', 'kafka', 'config', 'observability', 'security', 'storage'],
+  assistant: [
+    'events',
+    'features',
+    'models',
+    'rules',
+    'pipelines',
+    'sinks',
+    'evaluation',
+    'security',
+    'config',
+    'observability',
+    'storage',
+  ],
+  bench: [
+    'cli',
+    'events',
+    'features',
+    'models',
+    'rules',
+    'simulator',
+    'pipelines',
+    'kafka',
+    'config',
+    'observability',
+    'security',
+    'storage',
+  ],
   // the edge's toolbox (src/cli/ but its dispatch): option parsing, clients from the configuration, child engines
   cli: ['config', 'events', 'observability', 'security'],
   // composition roots and the CLI's dispatch (src/cli/main.ts)
   commands: [
-    'assistant', 'bench', 'cli', 'config', 'evaluation', 'events', 'features', 'kafka', 'models', 'observability', 'pipelines', 'rules',
-    'security', 'simulator', 'sinks', 'storage',
+    'assistant',
+    'bench',
+    'cli',
+    'config',
+    'evaluation',
+    'events',
+    'features',
+    'kafka',
+    'models',
+    'observability',
+    'pipelines',
+    'rules',
+    'security',
+    'simulator',
+    'sinks',
+    'storage',
   ],
   'cli/main': ['commands'],
 };
@@ -84,7 +135,8 @@ describe('architecture: dependencies point one way', () => {
       const from = folderOf(f);
       for (const target of importsOf(f)) {
         const to = folderOf(target);
-        if (to !== from && !(ALLOWED[from] ?? []).includes(to)) wrong.push(`${relative(SRC, f)} → ${relative(SRC, target)}`);
+        if (to !== from && !(ALLOWED[from] ?? []).includes(to))
+          wrong.push(`${relative(SRC, f)} → ${relative(SRC, target)}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -95,7 +147,10 @@ describe('architecture: dependencies point one way', () => {
     const cycles: string[] = [];
     const visit = (n: string, path: string[]) => {
       if (seen.get(n) === 'done') return;
-      if (seen.get(n) === 'open') { cycles.push([...path, n].join(' → ')); return; }
+      if (seen.get(n) === 'open') {
+        cycles.push([...path, n].join(' → '));
+        return;
+      }
       seen.set(n, 'open');
       for (const m of ALLOWED[n] ?? []) visit(m, [...path, n]);
       seen.set(n, 'done');

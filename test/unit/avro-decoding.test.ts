@@ -15,8 +15,21 @@ const authType = avro.Type.forSchema(JSON.parse(authSchema) as avro.Schema);
 const decisionType = avro.Type.forSchema(JSON.parse(decisionSchema) as avro.Schema);
 
 const ev: AuthorizationEvent = {
-  auth_id: 'a-1', event_time: Date.UTC(2026, 11, 1), card_token: 'tok_1', customer_id: 'c-1', terminal_id: 't-1', merchant_id: 'm-1', mcc: '5411',
-  amount_minor: 1234, currency: 'EUR', channel: 'ECOM', device_id: null, ip: '10.0.0.1', email_hash: null, country: 'FR', description: null,
+  auth_id: 'a-1',
+  event_time: Date.UTC(2026, 11, 1),
+  card_token: 'tok_1',
+  customer_id: 'c-1',
+  terminal_id: 't-1',
+  merchant_id: 'm-1',
+  mcc: '5411',
+  amount_minor: 1234,
+  currency: 'EUR',
+  channel: 'ECOM',
+  device_id: null,
+  ip: '10.0.0.1',
+  email_hash: null,
+  country: 'FR',
+  description: null,
 };
 
 /** Confluent wire format: magic byte 0, the schema id (4 bytes, big-endian), the Avro body. */
@@ -36,8 +49,14 @@ function arrayBomb(id: number): Buffer {
 function registryOf(subjects: Record<string, { id: number; schema: string }[]>): SubjectRegistry & { calls: number } {
   const r = {
     calls: 0,
-    async versions(subject: string) { r.calls++; return (subjects[subject] ?? []).map((_, i) => i + 1); },
-    async version(subject: string, v: number) { r.calls++; return subjects[subject]![v - 1]!; },
+    async versions(subject: string) {
+      r.calls++;
+      return (subjects[subject] ?? []).map((_, i) => i + 1);
+    },
+    async version(subject: string, v: number) {
+      r.calls++;
+      return subjects[subject]![v - 1]!;
+    },
   };
   return r;
 }
@@ -46,15 +65,23 @@ describe('Avro bounds walk', () => {
   it('accepts a well-formed body and refuses trailing bytes and truncation', () => {
     const body = authType.toBuffer(ev);
     expect(() => checkAvroBody(authType as unknown as AvroTypeLike, body, 0)).not.toThrow();
-    expect(() => checkAvroBody(authType as unknown as AvroTypeLike, Buffer.concat([body, Buffer.from([1])]), 0)).toThrow('avro_limit:trailing_bytes');
-    expect(() => checkAvroBody(authType as unknown as AvroTypeLike, body.subarray(0, body.length - 3), 0)).toThrow('avro_limit:truncated');
+    expect(() =>
+      checkAvroBody(authType as unknown as AvroTypeLike, Buffer.concat([body, Buffer.from([1])]), 0),
+    ).toThrow('avro_limit:trailing_bytes');
+    expect(() => checkAvroBody(authType as unknown as AvroTypeLike, body.subarray(0, body.length - 3), 0)).toThrow(
+      'avro_limit:truncated',
+    );
   });
 
   it('refuses a collection count over the limit before reading any item (the 2^30-item array)', () => {
     const bomb = arrayBomb(7);
     expect(bomb.length).toBe(14);
     let err: unknown;
-    try { checkAvroBody(decisionType as unknown as AvroTypeLike, bomb, 5); } catch (e) { err = e; }
+    try {
+      checkAvroBody(decisionType as unknown as AvroTypeLike, bomb, 5);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(AvroLimitError);
     expect((err as Error).message).toBe('avro_limit:too_many_items');
   });
@@ -62,14 +89,28 @@ describe('Avro bounds walk', () => {
   it('refuses huge maps, long strings, bad enum and union indexes, and endless varints', () => {
     const t = decisionType as unknown as AvroTypeLike;
     const d = {
-      auth_id: 'a', card_token: 't', outcome: 'APPROVE', score: null, reasons: [], rule_hits: [], tags: [], model_version: 'm', ruleset_version: 'r',
-      degraded: [], features: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i])), event_time: 1, decided_time: 1, engine_latency_ms: 1,
+      auth_id: 'a',
+      card_token: 't',
+      outcome: 'APPROVE',
+      score: null,
+      reasons: [],
+      rule_hits: [],
+      tags: [],
+      model_version: 'm',
+      ruleset_version: 'r',
+      degraded: [],
+      features: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`f${i}`, i])),
+      event_time: 1,
+      decided_time: 1,
+      engine_latency_ms: 1,
     };
     expect(() => checkAvroBody(t, decisionType.toBuffer(d), 0)).toThrow('avro_limit:too_many_items');
     const long = authType.toBuffer({ ...ev, description: 'x'.repeat(2 << 20) });
     expect(() => checkAvroBody(authType as unknown as AvroTypeLike, long, 0)).toThrow('avro_limit:string_too_long');
     // auth_id claims 1 GiB: refused on the length, not after allocating it.
-    expect(() => checkAvroBody(authType as unknown as AvroTypeLike, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]), 0)).toThrow('avro_limit:string_too_long');
+    expect(() =>
+      checkAvroBody(authType as unknown as AvroTypeLike, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]), 0),
+    ).toThrow('avro_limit:string_too_long');
     const bare = { ...ev, device_id: null, ip: null, email_hash: null, country: null, description: null };
     const body = Buffer.from(authType.toBuffer(bare));
     const enumAt = body.length - 6; // channel, then 5 null unions
@@ -91,16 +132,44 @@ describe('Avro bounds walk', () => {
 });
 
 describe('subject decoder', () => {
-  const subjects = { 'auth-value': [{ id: 11, schema: authSchema }], 'dec-value': [{ id: 12, schema: decisionSchema }] };
+  const subjects = {
+    'auth-value': [{ id: 11, schema: authSchema }],
+    'dec-value': [{ id: 12, schema: decisionSchema }],
+  };
 
   it('decodes its subject and refuses every other schema id with schema_not_allowed, without allocating the bomb', async () => {
     const reg = registryOf(subjects);
-    const dec = await new SubjectDecoder<AuthorizationEvent>({ registry: reg, subject: 'auth-value', readerSchema: authSchema }).start();
+    const dec = await new SubjectDecoder<AuthorizationEvent>({
+      registry: reg,
+      subject: 'auth-value',
+      readerSchema: authSchema,
+    }).start();
     expect(dec.allowedIds).toEqual([11]);
     expect(await dec.decode(wire(11, authType.toBuffer(ev)))).toEqual(ev);
     await expect(dec.decode(arrayBomb(12))).rejects.toMatchObject({ reason: 'schema_not_allowed' });
-    await expect(dec.decode(wire(12, decisionType.toBuffer({ auth_id: 'a', card_token: 't', outcome: 'APPROVE', score: null, reasons: [], rule_hits: [], tags: [], model_version: 'm', ruleset_version: 'r', degraded: [], features: {}, event_time: 1, decided_time: 1, engine_latency_ms: 1 }))))
-      .rejects.toBeInstanceOf(DecodeError);
+    await expect(
+      dec.decode(
+        wire(
+          12,
+          decisionType.toBuffer({
+            auth_id: 'a',
+            card_token: 't',
+            outcome: 'APPROVE',
+            score: null,
+            reasons: [],
+            rule_hits: [],
+            tags: [],
+            model_version: 'm',
+            ruleset_version: 'r',
+            degraded: [],
+            features: {},
+            event_time: 1,
+            decided_time: 1,
+            engine_latency_ms: 1,
+          }),
+        ),
+      ),
+    ).rejects.toBeInstanceOf(DecodeError);
     await expect(dec.decode(Buffer.from([1, 0, 0, 0, 11, 0]))).rejects.toMatchObject({ reason: 'bad_magic_byte' });
     await expect(dec.decode(Buffer.from([0, 0, 0]))).rejects.toMatchObject({ reason: 'truncated' });
     await expect(dec.decode(null)).rejects.toMatchObject({ reason: 'empty_payload' });
@@ -108,16 +177,22 @@ describe('subject decoder', () => {
 
   it('caches foreign ids as misses: a flood of them costs no registry round trip', async () => {
     const reg = registryOf(subjects);
-    const dec = await new SubjectDecoder<AuthorizationEvent>({ registry: reg, subject: 'auth-value', readerSchema: authSchema }).start();
+    const dec = await new SubjectDecoder<AuthorizationEvent>({
+      registry: reg,
+      subject: 'auth-value',
+      readerSchema: authSchema,
+    }).start();
     const before = reg.calls;
     await expect(dec.decode(arrayBomb(12))).rejects.toMatchObject({ reason: 'schema_not_allowed' });
     const afterFirst = reg.calls;
     expect(afterFirst - before).toBe(1); // one refresh of the subject's versions
-    for (let i = 0; i < 10_000; i++) await expect(dec.decode(arrayBomb(12))).rejects.toMatchObject({ reason: 'schema_not_allowed' });
+    for (let i = 0; i < 10_000; i++)
+      await expect(dec.decode(arrayBomb(12))).rejects.toMatchObject({ reason: 'schema_not_allowed' });
     expect(reg.calls).toBe(afterFirst);
     expect(dec.missCount).toBe(1);
     // Random ids: at most `refreshPerSecond` refreshes a second, whatever arrives.
-    for (let i = 0; i < 1000; i++) await expect(dec.decode(arrayBomb(1_000_000 + i))).rejects.toMatchObject({ reason: 'schema_not_allowed' });
+    for (let i = 0; i < 1000; i++)
+      await expect(dec.decode(arrayBomb(1_000_000 + i))).rejects.toMatchObject({ reason: 'schema_not_allowed' });
     expect(reg.calls - afterFirst).toBeLessThanOrEqual(2);
   });
 
@@ -125,9 +200,16 @@ describe('subject decoder', () => {
     const v2 = JSON.parse(authSchema) as { fields: unknown[] };
     v2.fields.push({ name: 'risk_hint', type: ['null', 'string'], default: null });
     const v2Schema = JSON.stringify(v2);
-    const subjectsNow: Record<string, { id: number; schema: string }[]> = { 'auth-value': [{ id: 11, schema: authSchema }] };
+    const subjectsNow: Record<string, { id: number; schema: string }[]> = {
+      'auth-value': [{ id: 11, schema: authSchema }],
+    };
     const reg = registryOf(subjectsNow);
-    const dec = await new SubjectDecoder<AuthorizationEvent>({ registry: reg, subject: 'auth-value', readerSchema: authSchema, refreshPerSecond: 100 }).start();
+    const dec = await new SubjectDecoder<AuthorizationEvent>({
+      registry: reg,
+      subject: 'auth-value',
+      readerSchema: authSchema,
+      refreshPerSecond: 100,
+    }).start();
     subjectsNow['auth-value']!.push({ id: 21, schema: v2Schema });
     const v2Type = avro.Type.forSchema(v2 as avro.Schema);
     const got = await dec.decode(wire(21, v2Type.toBuffer({ ...ev, risk_hint: 'x' })));

@@ -6,16 +6,23 @@ const tick = () => new Promise((r) => setImmediate(r));
 describe('coalescer', () => {
   it('merges the parts handed in during one turn, up to maxItems, never splitting a part', async () => {
     const flushed: string[][] = [];
-    const c = new Coalescer<string>(5, 3, async (parts) => { flushed.push(parts); });
+    const c = new Coalescer<string>(5, 3, async (parts) => {
+      flushed.push(parts);
+    });
     await Promise.all([c.submit('a', 2), c.submit('b', 2), c.submit('c', 3), c.submit('d', 1)]);
-    expect(flushed).toEqual([['a', 'b'], ['c', 'd']]);
+    expect(flushed).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
     await c.submit('e', 9); // larger than maxItems: alone, whole
     expect(flushed[2]).toEqual(['e']);
   });
 
   it('parts handed in on later turns go into later batches', async () => {
     const flushed: string[][] = [];
-    const c = new Coalescer<string>(100, 3, async (parts) => { flushed.push(parts); });
+    const c = new Coalescer<string>(100, 3, async (parts) => {
+      flushed.push(parts);
+    });
     const first = c.submit('a', 1);
     await tick();
     const second = c.submit('b', 1);

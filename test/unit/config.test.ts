@@ -25,9 +25,12 @@ describe('configuration', () => {
   });
 
   it('names the bad key', () => {
-    expect(() => loadConfig('config/default.yaml', { FRAUD_ENGINE_MAX_BATCH: 'lots' }))
-      .toThrow(new ConfigError('FRAUD_ENGINE_MAX_BATCH (engine.max_batch)', "expected a non-negative integer, got 'lots'"));
-    expect(() => loadConfig('config/default.yaml', { FRAUD_KAFKA_SASL_MECHANISM: 'kerberos' })).toThrow(/kafka.sasl_mechanism\): 'kerberos' is not one of/);
+    expect(() => loadConfig('config/default.yaml', { FRAUD_ENGINE_MAX_BATCH: 'lots' })).toThrow(
+      new ConfigError('FRAUD_ENGINE_MAX_BATCH (engine.max_batch)', "expected a non-negative integer, got 'lots'"),
+    );
+    expect(() => loadConfig('config/default.yaml', { FRAUD_KAFKA_SASL_MECHANISM: 'kerberos' })).toThrow(
+      /kafka.sasl_mechanism\): 'kerberos' is not one of/,
+    );
     const typo = tmpConfig('kafka:\n  brokerz: x\n');
     expect(() => loadConfig(typo, {})).toThrow(/invalid configuration: kafka.brokerz: unknown key/);
     const missing = tmpConfig('kafka:\n  brokers: x\n');
@@ -44,7 +47,12 @@ describe('transport security settings', () => {
     return tmpConfig(DEFAULTS.replace(re, `$1  ${key}: ${value}`));
   }
   function failure(fn: () => unknown): string {
-    try { fn(); } catch (err) { expect(err).toBeInstanceOf(ConfigError); return (err as Error).message; }
+    try {
+      fn();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
     throw new Error('no ConfigError');
   }
 
@@ -58,14 +66,31 @@ describe('transport security settings', () => {
 
   it('refuses SASL without TLS unless explicitly allowed', () => {
     for (const mech of ['plain', 'scram-sha-256', 'scram-sha-512']) {
-      expect(failure(() => loadConfig('config/default.yaml', { FRAUD_KAFKA_SASL_MECHANISM: mech })))
-        .toMatch(new RegExp(`FRAUD_KAFKA_SASL_MECHANISM \\(kafka.sasl_mechanism\\): SASL ${mech} without TLS .*kafka.allow_plaintext_sasl`));
+      expect(failure(() => loadConfig('config/default.yaml', { FRAUD_KAFKA_SASL_MECHANISM: mech }))).toMatch(
+        new RegExp(
+          `FRAUD_KAFKA_SASL_MECHANISM \\(kafka.sasl_mechanism\\): SASL ${mech} without TLS .*kafka.allow_plaintext_sasl`,
+        ),
+      );
     }
-    expect(failure(() => loadConfig(withKey('kafka', 'sasl_mechanism', 'plain'), {}))).toMatch(/^invalid configuration: kafka.sasl_mechanism: SASL plain without TLS \(kafka.ssl is false\) sends the password in clear text/);
-    expect(loadConfig('config/default.yaml', { FRAUD_KAFKA_SASL_MECHANISM: 'plain', FRAUD_KAFKA_ALLOW_PLAINTEXT_SASL: 'true' }).kafka.allow_plaintext_sasl).toBe(true);
-    const tls = loadConfig('config/default.yaml', { FRAUD_KAFKA_SASL_MECHANISM: 'scram-sha-512', FRAUD_KAFKA_SSL: 'true' });
+    expect(failure(() => loadConfig(withKey('kafka', 'sasl_mechanism', 'plain'), {}))).toMatch(
+      /^invalid configuration: kafka.sasl_mechanism: SASL plain without TLS \(kafka.ssl is false\) sends the password in clear text/,
+    );
+    expect(
+      loadConfig('config/default.yaml', {
+        FRAUD_KAFKA_SASL_MECHANISM: 'plain',
+        FRAUD_KAFKA_ALLOW_PLAINTEXT_SASL: 'true',
+      }).kafka.allow_plaintext_sasl,
+    ).toBe(true);
+    const tls = loadConfig('config/default.yaml', {
+      FRAUD_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      FRAUD_KAFKA_SSL: 'true',
+    });
     expect(kafkaTlsOptions(tls.kafka)).toEqual({ rejectUnauthorized: true }); // system CAs
-    expect(loadConfig('config/default.yaml', {}).kafka).toMatchObject({ ssl: false, ssl_reject_unauthorized: true, allow_plaintext_sasl: false });
+    expect(loadConfig('config/default.yaml', {}).kafka).toMatchObject({
+      ssl: false,
+      ssl_reject_unauthorized: true,
+      allow_plaintext_sasl: false,
+    });
   });
 
   it('refuses a password in the YAML file, naming the key and the environment variable, never echoing the value', () => {
@@ -81,27 +106,39 @@ describe('transport security settings', () => {
     for (const [section, key, value, envName] of cases) {
       const file = withKey(section, key, JSON.stringify(value));
       const message = failure(() => loadConfig(file, {}));
-      expect(message).toMatch(new RegExp(`^invalid configuration: ${section}.${key}: .* refused in the configuration file`));
+      expect(message).toMatch(
+        new RegExp(`^invalid configuration: ${section}.${key}: .* refused in the configuration file`),
+      );
       expect(message).toContain(`set it in the environment as ${envName}`);
       expect(message).not.toContain('hunter2');
       // Refused even when the environment overrides it: the file itself must not hold it.
-      expect(() => loadConfig(file, { [envName]: key === 'url' ? value.replace(/:hunter2-[a-z]+@/, '@') : 'x' })).toThrow(ConfigError);
+      expect(() =>
+        loadConfig(file, { [envName]: key === 'url' ? value.replace(/:hunter2-[a-z]+@/, '@') : 'x' }),
+      ).toThrow(ConfigError);
     }
     // From the environment: accepted. In the file without a password: accepted.
     const env = loadConfig('config/default.yaml', {
-      FRAUD_KAFKA_SASL_PASSWORD: 'hunter2', FRAUD_REDIS_URL: 'redis://:hunter2@cache:6379',
-      FRAUD_POSTGRES_URL: 'postgres://fraud:hunter2@db/fraud', FRAUD_SCHEMA_REGISTRY_PASSWORD: 'hunter2',
+      FRAUD_KAFKA_SASL_PASSWORD: 'hunter2',
+      FRAUD_REDIS_URL: 'redis://:hunter2@cache:6379',
+      FRAUD_POSTGRES_URL: 'postgres://fraud:hunter2@db/fraud',
+      FRAUD_SCHEMA_REGISTRY_PASSWORD: 'hunter2',
     });
     expect(env.kafka.sasl_password).toBe('hunter2');
-    expect(loadConfig(withKey('postgres', 'url', 'postgres://fraud@db:5432/fraud'), {}).postgres.url).toBe('postgres://fraud@db:5432/fraud');
+    expect(loadConfig(withKey('postgres', 'url', 'postgres://fraud@db:5432/fraud'), {}).postgres.url).toBe(
+      'postgres://fraud@db:5432/fraud',
+    );
   });
 
   it('reads the CA and client certificate files, and names the key of a missing or bad one', () => {
     const env = {
-      FRAUD_KAFKA_SSL: 'true', FRAUD_KAFKA_SSL_CA_FILE: join(certs, 'ca.pem'),
-      FRAUD_KAFKA_SSL_CERT_FILE: join(certs, 'client.pem'), FRAUD_KAFKA_SSL_KEY_FILE: join(certs, 'client.key'),
-      FRAUD_POSTGRES_SSL: 'true', FRAUD_POSTGRES_SSL_CA_FILE: join(certs, 'ca.pem'),
-      FRAUD_POSTGRES_SSL_CERT_FILE: join(certs, 'client.pem'), FRAUD_POSTGRES_SSL_KEY_FILE: join(certs, 'client.key'),
+      FRAUD_KAFKA_SSL: 'true',
+      FRAUD_KAFKA_SSL_CA_FILE: join(certs, 'ca.pem'),
+      FRAUD_KAFKA_SSL_CERT_FILE: join(certs, 'client.pem'),
+      FRAUD_KAFKA_SSL_KEY_FILE: join(certs, 'client.key'),
+      FRAUD_POSTGRES_SSL: 'true',
+      FRAUD_POSTGRES_SSL_CA_FILE: join(certs, 'ca.pem'),
+      FRAUD_POSTGRES_SSL_CERT_FILE: join(certs, 'client.pem'),
+      FRAUD_POSTGRES_SSL_KEY_FILE: join(certs, 'client.key'),
     };
     const cfg = loadConfig('config/default.yaml', env);
     const k = kafkaTlsOptions(cfg.kafka)!;
@@ -112,44 +149,61 @@ describe('transport security settings', () => {
     expect(postgresTlsOptions(cfg.postgres)).toMatchObject({ rejectUnauthorized: true, ca: [expect.any(Buffer)] });
 
     const missing = join(certs, 'nowhere', 'ca.pem');
-    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL_CA_FILE: missing })))
-      .toBe(`invalid configuration: FRAUD_KAFKA_SSL_CA_FILE (kafka.ssl_ca_file): cannot read '${missing}': ENOENT`);
-    expect(failure(() => loadConfig(withKey('postgres', 'ssl_ca_file', missing), { FRAUD_POSTGRES_SSL: 'true' })))
-      .toBe(`invalid configuration: postgres.ssl_ca_file: cannot read '${missing}': ENOENT`);
-    expect(failure(() => loadConfig('config/default.yaml', { FRAUD_REDIS_URL: 'rediss://cache:6380', FRAUD_REDIS_TLS_CA_FILE: missing })))
-      .toMatch(/FRAUD_REDIS_TLS_CA_FILE \(redis.tls_ca_file\): cannot read/);
+    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL_CA_FILE: missing }))).toBe(
+      `invalid configuration: FRAUD_KAFKA_SSL_CA_FILE (kafka.ssl_ca_file): cannot read '${missing}': ENOENT`,
+    );
+    expect(failure(() => loadConfig(withKey('postgres', 'ssl_ca_file', missing), { FRAUD_POSTGRES_SSL: 'true' }))).toBe(
+      `invalid configuration: postgres.ssl_ca_file: cannot read '${missing}': ENOENT`,
+    );
+    expect(
+      failure(() =>
+        loadConfig('config/default.yaml', { FRAUD_REDIS_URL: 'rediss://cache:6380', FRAUD_REDIS_TLS_CA_FILE: missing }),
+      ),
+    ).toMatch(/FRAUD_REDIS_TLS_CA_FILE \(redis.tls_ca_file\): cannot read/);
     // A key where a certificate belongs (and the reverse): named, the file's content not quoted.
-    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL_CA_FILE: join(certs, 'client.key') })))
-      .toBe(`invalid configuration: FRAUD_KAFKA_SSL_CA_FILE (kafka.ssl_ca_file): '${join(certs, 'client.key')}' is not a PEM certificate`);
-    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_POSTGRES_SSL_KEY_FILE: join(certs, 'ca.pem') })))
-      .toMatch(/FRAUD_POSTGRES_SSL_KEY_FILE \(postgres.ssl_key_file\): '.*ca.pem' is not a PEM private key/);
+    expect(
+      failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL_CA_FILE: join(certs, 'client.key') })),
+    ).toBe(
+      `invalid configuration: FRAUD_KAFKA_SSL_CA_FILE (kafka.ssl_ca_file): '${join(certs, 'client.key')}' is not a PEM certificate`,
+    );
+    expect(
+      failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_POSTGRES_SSL_KEY_FILE: join(certs, 'ca.pem') })),
+    ).toMatch(/FRAUD_POSTGRES_SSL_KEY_FILE \(postgres.ssl_key_file\): '.*ca.pem' is not a PEM private key/);
     // A certificate without its key; TLS files with TLS off (they would be ignored).
-    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL_KEY_FILE: '' })))
-      .toMatch(/FRAUD_KAFKA_SSL_KEY_FILE \(kafka.ssl_key_file\): a client certificate needs both kafka.ssl_cert_file and kafka.ssl_key_file/);
-    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL: 'false' })))
-      .toMatch(/FRAUD_KAFKA_SSL_CA_FILE \(kafka.ssl_ca_file\): set, but kafka.ssl is false/);
-    expect(failure(() => loadConfig('config/default.yaml', { FRAUD_REDIS_TLS_CA_FILE: join(certs, 'ca.pem') })))
-      .toMatch(/redis.tls_ca_file\): set, but redis.url is not a rediss:\/\/ \(TLS\) URL/);
+    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL_KEY_FILE: '' }))).toMatch(
+      /FRAUD_KAFKA_SSL_KEY_FILE \(kafka.ssl_key_file\): a client certificate needs both kafka.ssl_cert_file and kafka.ssl_key_file/,
+    );
+    expect(failure(() => loadConfig('config/default.yaml', { ...env, FRAUD_KAFKA_SSL: 'false' }))).toMatch(
+      /FRAUD_KAFKA_SSL_CA_FILE \(kafka.ssl_ca_file\): set, but kafka.ssl is false/,
+    );
+    expect(
+      failure(() => loadConfig('config/default.yaml', { FRAUD_REDIS_TLS_CA_FILE: join(certs, 'ca.pem') })),
+    ).toMatch(/redis.tls_ca_file\): set, but redis.url is not a rediss:\/\/ \(TLS\) URL/);
 
     // A file gone after start-up: the client factory names the key too.
     const gone = mkdtempSync(join(tmpdir(), 'fe-certs-gone-'));
     writeFileSync(join(gone, 'ca.pem'), readFileSync(join(certs, 'ca.pem')));
-    const later = loadConfig('config/default.yaml', { FRAUD_KAFKA_SSL: 'true', FRAUD_KAFKA_SSL_CA_FILE: join(gone, 'ca.pem') });
+    const later = loadConfig('config/default.yaml', {
+      FRAUD_KAFKA_SSL: 'true',
+      FRAUD_KAFKA_SSL_CA_FILE: join(gone, 'ca.pem'),
+    });
     rmSync(gone, { recursive: true });
     expect(() => createKafka(later.kafka)).toThrow(/kafka.ssl_ca_file: cannot read .*ENOENT/);
   });
 
   it('every schema registry client in src/ and test/helpers/ is given the configured credentials', () => {
-    const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
-    });
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((f) => {
+        const p = join(dir, f);
+        return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+      });
     const calls: string[] = [];
     for (const file of [...files('src'), ...files('test/helpers')]) {
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(/AvroCodecs\.create\(|new SchemaRegistry\(/g)) {
         // The call's text up to its closing parenthesis.
-        let depth = 0, i = m.index + m[0].length - 1;
+        let depth = 0,
+          i = m.index + m[0].length - 1;
         for (; i < text.length; i++) {
           if (text[i] === '(') depth++;
           else if (text[i] === ')' && --depth === 0) break;
@@ -158,7 +212,9 @@ describe('transport security settings', () => {
       }
     }
     // One home: the codecs are built from the configuration in src/cli/clients.ts only.
-    expect(calls.filter((c) => c.includes('AvroCodecs.create(')).map((c) => c.split(':')[0])).toEqual(['src/cli/clients.ts']);
+    expect(calls.filter((c) => c.includes('AvroCodecs.create(')).map((c) => c.split(':')[0])).toEqual([
+      'src/cli/clients.ts',
+    ]);
     expect(calls.length).toBeGreaterThanOrEqual(2);
     for (const call of calls) {
       if (call.includes('new SchemaRegistry(')) expect(call, call).toMatch(/auth:/);
@@ -169,8 +225,21 @@ describe('transport security settings', () => {
 
 describe('authorization validation', () => {
   const ok: AuthorizationEvent = {
-    auth_id: 'a1', event_time: Date.UTC(2026, 0, 1), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1', merchant_id: null,
-    mcc: null, amount_minor: 100, currency: 'EUR', channel: 'POS', device_id: null, ip: null, email_hash: null, country: null, description: null,
+    auth_id: 'a1',
+    event_time: Date.UTC(2026, 0, 1),
+    card_token: 'tok_1',
+    customer_id: 'c1',
+    terminal_id: 't1',
+    merchant_id: null,
+    mcc: null,
+    amount_minor: 100,
+    currency: 'EUR',
+    channel: 'POS',
+    device_id: null,
+    ip: null,
+    email_hash: null,
+    country: null,
+    description: null,
   };
   it('accepts a valid event and names the first bad field', () => {
     expect(validateAuthorization(ok)).toBeNull();

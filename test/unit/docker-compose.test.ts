@@ -13,7 +13,14 @@ const pinned = (name: string) => new RegExp(`${name}=\\$\\{${name}:-([^}]+)\\}`)
 
 describe('docker-compose.yml', () => {
   it('offers the services of scripts/stack plus Prometheus', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['kafka', 'kafka-topics', 'postgres', 'prometheus', 'redis', 'schema-registry']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'kafka',
+      'kafka-topics',
+      'postgres',
+      'prometheus',
+      'redis',
+      'schema-registry',
+    ]);
   });
 
   it('pins the same Kafka and Apicurio versions as scripts/stack', () => {
@@ -23,7 +30,12 @@ describe('docker-compose.yml', () => {
 
   it('publishes the same loopback ports', () => {
     const host = (svc: string) => compose.services[svc]!.ports!.map((p) => p.split(':').slice(0, 2).join(':'));
-    for (const [svc, v] of [['kafka', 'KAFKA_PORT'], ['schema-registry', 'REGISTRY_PORT'], ['redis', 'REDIS_PORT'], ['postgres', 'PG_PORT']] as const) {
+    for (const [svc, v] of [
+      ['kafka', 'KAFKA_PORT'],
+      ['schema-registry', 'REGISTRY_PORT'],
+      ['redis', 'REDIS_PORT'],
+      ['postgres', 'PG_PORT'],
+    ] as const) {
       const port = new RegExp(`^${v}=(\\d+)$`, 'm').exec(stack)?.[1];
       expect(host(svc)).toContain(`127.0.0.1:${port}`);
     }

@@ -43,8 +43,14 @@ function ev(auth: string, time: number, extra: Partial<AuthorizationEvent> = {})
 
 function label(e: AuthorizationEvent, fraud: boolean): LabelEvent {
   return {
-    auth_id: e.auth_id, card_token: e.card_token, customer_id: e.customer_id, terminal_id: e.terminal_id,
-    tx_time: e.event_time, label_time: e.event_time + 7 * DAY, fraud, source: 'test',
+    auth_id: e.auth_id,
+    card_token: e.card_token,
+    customer_id: e.customer_id,
+    terminal_id: e.terminal_id,
+    tx_time: e.event_time,
+    label_time: e.event_time + 7 * DAY,
+    fraud,
+    source: 'test',
   };
 }
 
@@ -83,12 +89,14 @@ describe('event features', () => {
     const sun0700 = Date.UTC(2024, 0, 14, 7, 0, 0); // Sunday
     const mon0000 = Date.UTC(2024, 0, 15, 0, 0, 0); // Monday
     const fri2359 = Date.UTC(2024, 0, 12, 23, 59, 59); // Friday
-    const [a, b, c, d] = (await s.enrich([
-      ev('a', fri2359, { amount_minor: 12345, channel: 'ECOM' }),
-      ev('b', sat0659, { customer_id: 'C2', card_token: 'K2' }),
-      ev('c', sun0700, { customer_id: 'C3', card_token: 'K3' }),
-      ev('d', mon0000, { customer_id: 'C4', card_token: 'K4', amount_minor: 5 }),
-    ])).map(rec);
+    const [a, b, c, d] = (
+      await s.enrich([
+        ev('a', fri2359, { amount_minor: 12345, channel: 'ECOM' }),
+        ev('b', sat0659, { customer_id: 'C2', card_token: 'K2' }),
+        ev('c', sun0700, { customer_id: 'C3', card_token: 'K3' }),
+        ev('d', mon0000, { customer_id: 'C4', card_token: 'K4', amount_minor: 5 }),
+      ])
+    ).map(rec);
     expect([a!.tx_amount, a!.tx_during_weekend, a!.tx_during_night, a!.tx_is_ecom]).toEqual([123.45, 0, 0, 1]);
     expect([b!.tx_during_weekend, b!.tx_during_night, b!.tx_is_ecom]).toEqual([1, 1, 0]);
     expect([c!.tx_during_weekend, c!.tx_during_night]).toEqual([1, 0]);
@@ -210,8 +218,14 @@ describe('terminal delayed windows and labels', () => {
     expect(c1.terminal_nb_tx_1h).toBe(1);
 
     // Labels arrive: b1, b4, b7 fraud; b2 genuine; a label for a transaction this terminal never saw.
-    await s.applyLabels([label(b1, true), label(b4, true), label(b7, true), label(b2, false),
-      label(ev('ghost', T0 - 9 * DAY, X), true), label(b5, true)]);
+    await s.applyLabels([
+      label(b1, true),
+      label(b4, true),
+      label(b7, true),
+      label(b2, false),
+      label(ev('ghost', T0 - 9 * DAY, X), true),
+      label(b5, true),
+    ]);
     const c2 = await one(s, ev('c2', T0, X));
     expect(c2.terminal_risk_1d).toBe(1 / 2); // b1 of {b1, b2}
     expect(c2.terminal_risk_7d).toBe(2 / 4); // b1, b4 of {b3, b4, b1, b2}
@@ -251,7 +265,11 @@ describe('idempotency', () => {
   it('re-enriching returns the same vectors and does not change later counts', async () => {
     const s = new MemoryFeatureStore();
     const ref = new MemoryFeatureStore();
-    const batch = [ev('i1', T0 - 2 * HOUR), ev('i2', T0 - HOUR, { terminal_id: 'T2', device_id: 'D' }), ev('i3', T0 - HOUR / 2)];
+    const batch = [
+      ev('i1', T0 - 2 * HOUR),
+      ev('i2', T0 - HOUR, { terminal_id: 'T2', device_id: 'D' }),
+      ev('i3', T0 - HOUR / 2),
+    ];
     const first = await s.enrich(batch);
     const again = await s.enrich(batch);
     expect(again).toEqual(first);
@@ -282,13 +300,17 @@ describe('retention', () => {
 });
 
 describe('label feed', () => {
-  const r = (auth: string, t: number, fraud: boolean | null): LabelledTx => ({ event: ev(auth, t), fraud, scenario: fraud ? 1 : 0 });
+  const r = (auth: string, t: number, fraud: boolean | null): LabelledTx => ({
+    event: ev(auth, t),
+    fraud,
+    scenario: fraud ? 1 : 0,
+  });
 
   it('puts each known outcome delay days later, labels before transactions at the same time', () => {
     const feed = interleaveLabels([r('a', T0, true), r('b', T0 + 7 * DAY, null), r('c', T0 + 7 * DAY, false)], 7);
-    expect(feed.map((i) => (i.kind === 'tx' ? `tx:${i.event.auth_id}` : `label:${i.label.auth_id}:${i.label.fraud}`))).toEqual([
-      'tx:a', 'label:a:true', 'tx:b', 'tx:c', 'label:c:false',
-    ]);
+    expect(
+      feed.map((i) => (i.kind === 'tx' ? `tx:${i.event.auth_id}` : `label:${i.label.auth_id}:${i.label.fraud}`)),
+    ).toEqual(['tx:a', 'label:a:true', 'tx:b', 'tx:c', 'label:c:false']);
     const l = feed[1]!;
     expect(l.kind === 'label' && l.label).toMatchObject({ tx_time: T0, label_time: T0 + 7 * DAY, terminal_id: 'T1' });
   });
@@ -306,8 +328,16 @@ describe('label feed', () => {
       },
       close: async () => {},
     };
-    const feed = interleaveLabels([r('a', T0, true), r('b', T0 + HOUR, true), r('c', T0 + 2 * HOUR, null), r('d', T0 + 7 * DAY, null),
-      r('e', T0 + 7 * DAY + 3 * HOUR, null)], 7);
+    const feed = interleaveLabels(
+      [
+        r('a', T0, true),
+        r('b', T0 + HOUR, true),
+        r('c', T0 + 2 * HOUR, null),
+        r('d', T0 + 7 * DAY, null),
+        r('e', T0 + 7 * DAY + 3 * HOUR, null),
+      ],
+      7,
+    );
     const out = await enrichFeed(store, feed, { batchSize: 2 });
     expect(out.map((o) => o.auth_id)).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(calls).toEqual(['enrich:ab', 'enrich:c', 'labels:a', 'enrich:d', 'labels:b', 'enrich:e']);

@@ -85,7 +85,17 @@ describe('readHistoryFile: round trip of the simulator output', () => {
     expectSame(recs, basic);
     const e = recs[0]!.event;
     expect(e.card_token).toBe(e.customer_id);
-    expect(e).toMatchObject({ channel: 'UNKNOWN', currency: 'EUR', merchant_id: null, mcc: null, device_id: null, ip: null, email_hash: null, country: null, description: null });
+    expect(e).toMatchObject({
+      channel: 'UNKNOWN',
+      currency: 'EUR',
+      merchant_id: null,
+      mcc: null,
+      device_id: null,
+      ip: null,
+      email_hash: null,
+      country: null,
+      description: null,
+    });
   });
 });
 
@@ -103,9 +113,21 @@ describe('readHistoryFile: CSV details', () => {
         fraud: false,
         scenario: 0,
         event: {
-          auth_id: '0', event_time: Date.UTC(2018, 3, 1, 0, 0, 31), card_token: '596', customer_id: '596', terminal_id: '3156',
-          merchant_id: null, mcc: null, amount_minor: 5716, currency: 'EUR', channel: 'UNKNOWN', device_id: null, ip: null,
-          email_hash: null, country: null, description: null,
+          auth_id: '0',
+          event_time: Date.UTC(2018, 3, 1, 0, 0, 31),
+          card_token: '596',
+          customer_id: '596',
+          terminal_id: '3156',
+          merchant_id: null,
+          mcc: null,
+          amount_minor: 5716,
+          currency: 'EUR',
+          channel: 'UNKNOWN',
+          device_id: null,
+          ip: null,
+          email_hash: null,
+          country: null,
+          description: null,
         },
       },
       expect.objectContaining({ fraud: true, scenario: 2 }),
@@ -130,7 +152,8 @@ describe('readHistoryFile: CSV details', () => {
   });
 
   it('parses quoted fields, including commas, quotes and newlines, and keeps line numbers right', async () => {
-    const header = 'transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario,description\n';
+    const header =
+      'transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario,description\n';
     const path = write(
       'quoted.csv',
       header +
@@ -154,7 +177,10 @@ describe('readHistoryFile: CSV details', () => {
     const header = 'transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario\n';
     const good = '0,2018-04-01T00:00:01Z,1,2,3.00,0,0\n';
     const cases: [string, RegExp][] = [
-      [header + good + good + '2,2018-04-01T00:00:01Z,1,2\n', /:4: malformed CSV: expected 7 fields as in the header, found 4/],
+      [
+        header + good + good + '2,2018-04-01T00:00:01Z,1,2\n',
+        /:4: malformed CSV: expected 7 fields as in the header, found 4/,
+      ],
       [header + good + '1,2018-04-01T00:00:01Z,1,2,3.00,0,0,9\n', /:3: malformed CSV: expected 7 fields/],
       [header + good + '1,2018-04-01T00:00:01Z,1,2,3.00,maybe,0\n', /:3: column 'tx_fraud': invalid label 'maybe'/],
       [header + good + '1,yesterday,1,2,3.00,0,0\n', /:3: column 'tx_datetime': invalid date-time 'yesterday'/],
@@ -175,10 +201,14 @@ describe('readHistoryFile: CSV details', () => {
   });
 
   it('interns ids correctly across many distinct values (byte fast path = string parser)', async () => {
-    const rows = ['transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario,card_token,email_hash'];
+    const rows = [
+      'transaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_fraud,tx_fraud_scenario,card_token,email_hash',
+    ];
     for (let i = 0; i < 30_000; i++) {
       const c = (i * 7919) % 12_000;
-      rows.push(`${i},2018-04-01T00:00:00Z,cust${c},${i % 97},${(i % 1000) / 10},0,0,tok_${c.toString(16).padStart(24, '0')},${'ab'.repeat(30)}${c}`);
+      rows.push(
+        `${i},2018-04-01T00:00:00Z,cust${c},${i % 97},${(i % 1000) / 10},0,0,tok_${c.toString(16).padStart(24, '0')},${'ab'.repeat(30)}${c}`,
+      );
     }
     const text = rows.join('\n') + '\n';
     const recs = await readHistoryFile(write('many.csv', text));
@@ -204,13 +234,33 @@ describe('readHistoryFile: JSONL details', () => {
       fraud: null,
       scenario: null,
       event: {
-        auth_id: 'a', event_time: 1522540800000, card_token: 'c', customer_id: 'c', terminal_id: 't', merchant_id: null, mcc: null,
-        amount_minor: 100, currency: 'EUR', channel: 'UNKNOWN', device_id: null, ip: null, email_hash: null, country: null, description: null,
+        auth_id: 'a',
+        event_time: 1522540800000,
+        card_token: 'c',
+        customer_id: 'c',
+        terminal_id: 't',
+        merchant_id: null,
+        mcc: null,
+        amount_minor: 100,
+        currency: 'EUR',
+        channel: 'UNKNOWN',
+        device_id: null,
+        ip: null,
+        email_hash: null,
+        country: null,
+        description: null,
       },
     });
-    expect(recs[1]).toMatchObject({ fraud: true, scenario: 3, event: { auth_id: '2', card_token: 'tok', channel: 'ATM' } });
+    expect(recs[1]).toMatchObject({
+      fraud: true,
+      scenario: 3,
+      event: { auth_id: '2', card_token: 'tok', channel: 'ATM' },
+    });
 
-    const bad = write('bad.jsonl', readFileSync(path, 'utf8') + '{"auth_id":"x","event_time":1,"customer_id":"c","terminal_id":"t"}\n');
+    const bad = write(
+      'bad.jsonl',
+      readFileSync(path, 'utf8') + '{"auth_id":"x","event_time":1,"customer_id":"c","terminal_id":"t"}\n',
+    );
     await expect(readHistoryFile(bad)).rejects.toThrow(/bad\.jsonl:4: column 'amount_minor'/);
     const broken = write('broken.jsonl', '{"auth_id":\n');
     await expect(readHistoryFile(broken)).rejects.toThrow(/broken\.jsonl:1: invalid JSON/);

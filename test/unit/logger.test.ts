@@ -4,7 +4,11 @@ import { createLogger } from '../../src/observability/logger.js';
 import { containsPan } from '../../src/security/pan.js';
 
 /** A logger writing into an array of parsed JSON lines. */
-function capture(level = 'debug'): { log: ReturnType<typeof createLogger>; lines: string[]; parsed: () => Record<string, unknown>[] } {
+function capture(level = 'debug'): {
+  log: ReturnType<typeof createLogger>;
+  lines: string[];
+  parsed: () => Record<string, unknown>[];
+} {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
@@ -16,7 +20,14 @@ function capture(level = 'debug'): { log: ReturnType<typeof createLogger>; lines
   return { log, lines, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-const PANS = ['4111111111111111', '5555555555554444', '378282246310005', '4012888888881881', '6011111111111117', '3530111333300000'];
+const PANS = [
+  '4111111111111111',
+  '5555555555554444',
+  '378282246310005',
+  '4012888888881881',
+  '6011111111111117',
+  '3530111333300000',
+];
 
 /** No card number in the output, however it was written (separators stripped). */
 function expectNoPan(lines: string[]): void {
@@ -63,7 +74,7 @@ describe('logger: no card number in any line', () => {
     expect(second!.msg).toBe('card [PAN] and [PAN] and qty 12 [PAN] declined');
   });
 
-  it('keeps an Error\'s type, message and stack (masked), logged as { err }, alone, or with a cause', () => {
+  it("keeps an Error's type, message and stack (masked), logged as { err }, alone, or with a cause", () => {
     const { log, lines, parsed } = capture();
     const err = Object.assign(new RangeError('card 4111-1111-1111-1111 refused'), { code: 'E_PAN' });
     log.error({ err, ctx: { inner: { e: new Error('nested 5555555555554444') } } }, 'failed');

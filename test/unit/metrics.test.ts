@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { aucRoc, averagePrecision, cardPrecisionAtK, precisionRecall } from '../../src/evaluation/metrics.js';
-import { evaluate, excludeKnownCompromised, firstFraudByCard, summaryText, type EvalRow } from '../../src/evaluation/report.js';
+import {
+  evaluate,
+  excludeKnownCompromised,
+  firstFraudByCard,
+  summaryText,
+  type EvalRow,
+} from '../../src/evaluation/report.js';
 import { DAY_MS } from '../../src/events/time.js';
 
 describe('evaluation metrics (hand-computed)', () => {
@@ -30,12 +36,19 @@ describe('evaluation metrics (hand-computed)', () => {
       { day: 'd2', card: 'd', score: 0.6, fraud: false },
     ];
     const r = cardPrecisionAtK(txs, 2);
-    expect(r.perDay).toEqual([{ day: 'd1', precision: 0.5 }, { day: 'd2', precision: 0.5 }]);
+    expect(r.perDay).toEqual([
+      { day: 'd1', precision: 0.5 },
+      { day: 'd2', precision: 0.5 },
+    ]);
     expect(r.mean).toBe(0.5);
   });
 
   it('precision and recall of flagged transactions', () => {
-    expect(precisionRecall([true, true, false, false], [1, 0, 1, 0])).toEqual({ precision: 0.5, recall: 0.5, flagged: 2 });
+    expect(precisionRecall([true, true, false, false], [1, 0, 1, 0])).toEqual({
+      precision: 0.5,
+      recall: 0.5,
+      flagged: 2,
+    });
   });
 
   it('known compromised cards: a fraud known (tx + delay) before the day starts removes the card that day and after', () => {
@@ -50,13 +63,36 @@ describe('evaluation metrics (hand-computed)', () => {
       { card: 'd', time: t(9), fraud: null },
     ];
     const first = firstFraudByCard(history, t(2, 0));
-    expect([...first.entries()]).toEqual([['a', t(2, 10)], ['c', t(8, 23)]]);
+    expect([...first.entries()]).toEqual([
+      ['a', t(2, 10)],
+      ['c', t(8, 23)],
+    ]);
     expect(firstFraudByCard(history, null).get('old')).toBe(t(1));
-    const row = (card: string, time: number, fraud = false): EvalRow => ({ card, time, score: 0.5, fraud, outcome: 'APPROVE' });
-    const rows = [row('a', t(9, 23), true), row('a', t(10, 0)), row('a', t(11), true), row('b', t(10)), row('c', t(15, 23)), row('c', t(16, 1), true), row('old', t(10))];
+    const row = (card: string, time: number, fraud = false): EvalRow => ({
+      card,
+      time,
+      score: 0.5,
+      fraud,
+      outcome: 'APPROVE',
+    });
+    const rows = [
+      row('a', t(9, 23), true),
+      row('a', t(10, 0)),
+      row('a', t(11), true),
+      row('b', t(10)),
+      row('c', t(15, 23)),
+      row('c', t(16, 1), true),
+      row('old', t(10)),
+    ];
     const { rows: kept, summary } = excludeKnownCompromised(rows, first, { delayMs: 7 * D, since: t(2, 0) });
     expect(kept.map((r) => `${r.card}@${new Date(r.time).getUTCDate()}`)).toEqual(['a@9', 'b@10', 'c@15', 'old@10']);
-    expect(summary).toMatchObject({ since: '2018-08-02T00:00:00.000Z', label_delay_days: 7, cards: 2, transactions: 3, frauds: 2 });
+    expect(summary).toMatchObject({
+      since: '2018-08-02T00:00:00.000Z',
+      label_delay_days: 7,
+      cards: 2,
+      transactions: 3,
+      frauds: 2,
+    });
     const report = evaluate(kept, { from: null, to: null }, summary);
     expect(report.excluded_known_compromised).toBe(summary);
     expect(summaryText(report)).toContain('known compromised cards excluded');

@@ -60,7 +60,9 @@ describe('checkFeatures', () => {
   it('names features the engine does not know', () => {
     const msg = message(() => checkFeatures(meta([...FEATURE_NAMES, 'merchant_risk_7d']), FEATURE_NAMES));
     expect(msg).toContain('unknown to the engine: merchant_risk_7d');
-    expect(msg).toContain(`first difference at position ${FEATURE_NAMES.length}: engine (end of list), model "merchant_risk_7d"`);
+    expect(msg).toContain(
+      `first difference at position ${FEATURE_NAMES.length}: engine (end of list), model "merchant_risk_7d"`,
+    );
     expect(msg).not.toContain('missing from the model');
   });
 
@@ -107,13 +109,37 @@ describe('parseModelMetadata', () => {
     ['empty feature name', (m) => ((m.features as string[])[2] = ''), /"features\[2\]" must be a non-empty string/],
     ['duplicate feature', (m) => (m.features as string[]).push('tx_amount'), /"features" lists "tx_amount" twice/],
     ['column not an int', (m) => (m.output_column = 1.5), /"output_column" must be a non-negative integer, got 1.5/],
-    ['bad window date', (m) => ((m.train_window as Record<string, unknown>).to = 'soon'), /"train_window.to" must be an ISO 8601 date-time/],
-    ['window backwards', (m) => ((m.train_window as Record<string, unknown>).to = '2018-01-01T00:00:00Z'), /"train_window.to" must be later than/],
-    ['threshold out of range', (m) => ((m.thresholds as Record<string, unknown>).decline = 1.5), /"thresholds.decline" must be a number in \[0, 1\], got 1.5/],
-    ['threshold missing', (m) => delete (m.thresholds as Record<string, unknown>).review, /"thresholds.review" must be a number/],
-    ['review above decline', (m) => ((m.thresholds as Record<string, unknown>).review = 0.9), /"thresholds.review" must be at most thresholds.decline \(0.8\), got 0.9/],
+    [
+      'bad window date',
+      (m) => ((m.train_window as Record<string, unknown>).to = 'soon'),
+      /"train_window.to" must be an ISO 8601 date-time/,
+    ],
+    [
+      'window backwards',
+      (m) => ((m.train_window as Record<string, unknown>).to = '2018-01-01T00:00:00Z'),
+      /"train_window.to" must be later than/,
+    ],
+    [
+      'threshold out of range',
+      (m) => ((m.thresholds as Record<string, unknown>).decline = 1.5),
+      /"thresholds.decline" must be a number in \[0, 1\], got 1.5/,
+    ],
+    [
+      'threshold missing',
+      (m) => delete (m.thresholds as Record<string, unknown>).review,
+      /"thresholds.review" must be a number/,
+    ],
+    [
+      'review above decline',
+      (m) => ((m.thresholds as Record<string, unknown>).review = 0.9),
+      /"thresholds.review" must be at most thresholds.decline \(0.8\), got 0.9/,
+    ],
     ['validation not an object', (m) => (m.validation = [1]), /"validation" must be an object/],
-    ['auc as string', (m) => ((m.validation as Record<string, unknown>).auc_roc = '0.9'), /"validation.auc_roc" must be a number in \[0, 1\], got "0.9"/],
+    [
+      'auc as string',
+      (m) => ((m.validation as Record<string, unknown>).auc_roc = '0.9'),
+      /"validation.auc_roc" must be a number in \[0, 1\], got "0.9"/,
+    ],
     ['negative delay', (m) => (m.delay_days = -1), /"delay_days" must be a number in \[0, ∞\]/],
   ];
   for (const [name, mutate, re] of cases) {
@@ -153,7 +179,13 @@ describe('loadModelMetadata / metadataPathFor', () => {
 
 describe('toFloat32Rows', () => {
   it('packs rows row-major with NaN for null', () => {
-    const out = toFloat32Rows([[1, null, 3], [4, 5, undefined]], 3);
+    const out = toFloat32Rows(
+      [
+        [1, null, 3],
+        [4, 5, undefined],
+      ],
+      3,
+    );
     expect(out).toBeInstanceOf(Float32Array);
     expect(Array.from(out)).toEqual([1, NaN, 3, 4, 5, NaN]);
   });

@@ -51,11 +51,15 @@ const PANS = {
 const groups = (pan: string, sizes: number[], sep: string): string => {
   const out: string[] = [];
   let i = 0;
-  for (const n of sizes) { out.push(pan.slice(i, i + n)); i += n; }
+  for (const n of sizes) {
+    out.push(pan.slice(i, i + n));
+    i += n;
+  }
   if (i < pan.length) out.push(pan.slice(i));
   return out.join(sep);
 };
-const by4 = (pan: string, sep: string): string => groups(pan, Array(Math.ceil(pan.length / 4)).fill(4) as number[], sep);
+const by4 = (pan: string, sep: string): string =>
+  groups(pan, Array(Math.ceil(pan.length / 4)).fill(4) as number[], sep);
 
 /** [label, text, the PAN as written in it]. Each MUST be found, and masked away. */
 const MUST_FIND: [string, string, string][] = [
@@ -158,7 +162,12 @@ const MUST_NOT_FIND: [string, string][] = [
 // separated by one space that add up to 13+ digits (`192.168.1.10 10.0.0.254`), and any long
 // digit run: a random 16-digit number holds a card-shaped window ~40 % of the time, 19 digits
 // ~75 %. Epoch microseconds (16 digits) too.
-const AMBIGUOUS = ['ES91 2100 0418 4502 0005 1332', 'CH93 0076 2011 6238 5295 7', 'GB82 WEST 1234 5698 7654 32', '192.168.100.200 10.0.0.1'];
+const AMBIGUOUS = [
+  'ES91 2100 0418 4502 0005 1332',
+  'CH93 0076 2011 6238 5295 7',
+  'GB82 WEST 1234 5698 7654 32',
+  '192.168.100.200 10.0.0.1',
+];
 
 describe('luhnOk', () => {
   it('checks the Luhn digit of every corpus number, and refuses non-digits', () => {
@@ -184,7 +193,9 @@ describe('findPans / containsPan / maskPans: the corpus', () => {
     expect(containsPan(masked)).toBe(false);
     // A span covers the card number as written, and lies within the text.
     const spans = findPans(text);
-    expect(spans.some((s) => text.slice(s.start, s.end).includes(written) || written.includes(text.slice(s.start, s.end)))).toBe(true);
+    expect(
+      spans.some((s) => text.slice(s.start, s.end).includes(written) || written.includes(text.slice(s.start, s.end))),
+    ).toBe(true);
   });
 
   it.each(MUST_NOT_FIND)('does not flag %s', (_label, text) => {
@@ -227,8 +238,9 @@ describe('maskPans output', () => {
     expect(maskPans('ref4111111111111111x')).toBe('ref[PAN]x');
     expect(maskPans('a 4111111111111111, b 5555 5555 5555 4444.')).toBe('a [PAN], b [PAN].');
     expect(maskPans('{"pan":"4111111111111111","n":4012888888881881}')).toBe('{"pan":"[PAN]","n":[PAN]}');
-    expect(maskPans('id e3b1a706-8430-4952-8393-47c1d2e3f4a5 card 4111111111111111 at 2026-12-01T03:46:54.123Z'))
-      .toBe('id e3b1a706-8430-4952-8393-47c1d2e3f4a5 card [PAN] at 2026-12-01T03:46:54.123Z');
+    expect(maskPans('id e3b1a706-8430-4952-8393-47c1d2e3f4a5 card 4111111111111111 at 2026-12-01T03:46:54.123Z')).toBe(
+      'id e3b1a706-8430-4952-8393-47c1d2e3f4a5 card [PAN] at 2026-12-01T03:46:54.123Z',
+    );
     expect(maskPans('auth 42')).toBe('auth 42');
   });
 
@@ -252,7 +264,10 @@ describe('bufferContainsPan: raw bytes', () => {
     // Avro string: zigzag varint length, then the bytes.
     let n = s.length * 2;
     const len: number[] = [];
-    while (n > 0x7f) { len.push((n & 0x7f) | 0x80); n >>>= 7; }
+    while (n > 0x7f) {
+      len.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
     len.push(n);
     return Buffer.concat([Buffer.from(len), Buffer.from(s, 'latin1')]);
   };
@@ -260,7 +275,9 @@ describe('bufferContainsPan: raw bytes', () => {
   it('finds a PAN whose length byte is a space (16 chars) or a digit (24-28 chars)', () => {
     const sixteen = avroString('4111111111111111');
     expect(sixteen[0]).toBe(0x20); // ' '
-    expect(bufferContainsPan(Buffer.concat([Buffer.from([0x02, 0x31, 0x32]), sixteen, Buffer.from([0x00])]))).toBe(true);
+    expect(bufferContainsPan(Buffer.concat([Buffer.from([0x02, 0x31, 0x32]), sixteen, Buffer.from([0x00])]))).toBe(
+      true,
+    );
     const t24 = avroString('5555555555554444 exp1227');
     expect(t24[0]).toBe(0x30); // '0'
     expect(bufferContainsPan(Buffer.concat([Buffer.from([0x36, 0x38]), t24]))).toBe(true);
@@ -270,7 +287,12 @@ describe('bufferContainsPan: raw bytes', () => {
   });
 
   it('finds a PAN inside a typed-array view at an offset and in an Avro record with a magic byte', () => {
-    const record = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), avroString('auth-1'), avroString('tok_4012888888881881'), Buffer.from([0x96, 0x01])]);
+    const record = Buffer.concat([
+      Buffer.from([0, 0, 0, 0, 1]),
+      avroString('auth-1'),
+      avroString('tok_4012888888881881'),
+      Buffer.from([0x96, 0x01]),
+    ]);
     expect(bufferContainsPan(record)).toBe(true);
     const big = new Uint8Array(100);
     big.set(Buffer.from('4111111111111111'), 40);
@@ -282,7 +304,13 @@ describe('bufferContainsPan: raw bytes', () => {
     expect(avroString('e3b1a706-8430-4952-8393-47c1d2e3f4a5')[0]).toBe(0x48); // 'H'
     expect(avroString('2026-12-01T03:46:54.123Z')[0]).toBe(0x30); // '0', glued to the date
     expect(avroString('tok_3f9a1c0b7d2e4a6f8c1b3d5e')[0]).toBe(0x38); // '8', glued to the UUID before it
-    const record = Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), avroString('e3b1a706-8430-4952-8393-47c1d2e3f4a5'), avroString('tok_3f9a1c0b7d2e4a6f8c1b3d5e'), avroString('2026-12-01T03:46:54.123Z'), Buffer.from([0x96, 0x01, 0x02])]);
+    const record = Buffer.concat([
+      Buffer.from([0, 0, 0, 0, 1]),
+      avroString('e3b1a706-8430-4952-8393-47c1d2e3f4a5'),
+      avroString('tok_3f9a1c0b7d2e4a6f8c1b3d5e'),
+      avroString('2026-12-01T03:46:54.123Z'),
+      Buffer.from([0x96, 0x01, 0x02]),
+    ]);
     expect(bufferContainsPan(record)).toBe(false);
     expect(bufferContainsPan(new Uint8Array(0))).toBe(false);
   });
@@ -293,13 +321,30 @@ describe('identifierHasPan', () => {
   const hashB = 'b36a83701f1c3191e19722d6f90274bc1b5501fe69ebf33313e440fe4b0fe210';
 
   it('flags identifiers holding a PAN however written', () => {
-    for (const v of ['4111111111111111', 'auth-4111111111111111', 'T4111111111111111', 'cust 5555 5555 5555 4444', 'tok_378282246310005', '4111.1111.1111.1111']) {
+    for (const v of [
+      '4111111111111111',
+      'auth-4111111111111111',
+      'T4111111111111111',
+      'cust 5555 5555 5555 4444',
+      'tok_378282246310005',
+      '4111.1111.1111.1111',
+    ]) {
       expect(identifierHasPan(v), v).toBe(true);
     }
   });
 
   it('does not flag ordinary identifiers', () => {
-    for (const v of ['tok_3f9a1c0b7d2e4a6f8c1b3d5e', 'c-123456', hash, 'dev_9c2e41b07a3fd815', '10.23.187.4', 'e3b1a706-8430-4952-8393-47c1d2e3f4a5', '5411', 'FR', '1234567890123']) {
+    for (const v of [
+      'tok_3f9a1c0b7d2e4a6f8c1b3d5e',
+      'c-123456',
+      hash,
+      'dev_9c2e41b07a3fd815',
+      '10.23.187.4',
+      'e3b1a706-8430-4952-8393-47c1d2e3f4a5',
+      '5411',
+      'FR',
+      '1234567890123',
+    ]) {
       expect(identifierHasPan(v), v).toBe(false);
     }
   });
@@ -331,7 +376,7 @@ describe('identifierHasPan', () => {
     expect(identifierHasPan('4111111111111111' + '4111111111111111')).toBe(true);
   });
 
-  it('the test fixtures\' `1234567890123<hash tail>` email hashes are not refused', () => {
+  it("the test fixtures' `1234567890123<hash tail>` email hashes are not refused", () => {
     for (let i = 0; i < 2000; i++) {
       const h = randomBytes(32).toString('hex');
       expect(identifierHasPan(`1234567890123${h.slice(13)}`)).toBe(false);
@@ -379,7 +424,11 @@ describe('maskDeep', () => {
   });
 
   it('masks numbers that are card numbers', () => {
-    expect(maskDeep({ n: 4111111111111111, m: 1250, t: 1795616763003 })).toEqual({ n: '[PAN]', m: 1250, t: 1795616763003 });
+    expect(maskDeep({ n: 4111111111111111, m: 1250, t: 1795616763003 })).toEqual({
+      n: '[PAN]',
+      m: 1250,
+      t: 1795616763003,
+    });
     expect(maskDeep(4111111111111111n as unknown)).toBe('[PAN]');
   });
 

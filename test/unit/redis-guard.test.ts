@@ -10,18 +10,36 @@ describe('redis guard', () => {
   it('opens the circuit after failures in a row, refuses at once while open, closes on an answered probe', async () => {
     let now = 1000;
     const changes: boolean[] = [];
-    const g = new RedisGuard({ budgetMs: 0, maxPendingCommands: 0, failureThreshold: 2, openMs: 500, now: () => now, onCircuit: (open) => changes.push(open) });
+    const g = new RedisGuard({
+      budgetMs: 0,
+      maxPendingCommands: 0,
+      failureThreshold: 2,
+      openMs: 500,
+      now: () => now,
+      onCircuit: (open) => changes.push(open),
+    });
     const fail = () => g.call(1, () => Promise.reject(new Error('ECONNREFUSED')));
     await expect(fail()).rejects.toThrow('ECONNREFUSED');
     expect(g.circuitOpen).toBe(false);
     await expect(fail()).rejects.toThrow('ECONNREFUSED');
     expect(g.circuitOpen).toBe(true);
     let sent = 0;
-    await expect(g.call(1, async () => { sent++; return 1; })).rejects.toBeInstanceOf(RedisUnavailableError);
+    await expect(
+      g.call(1, async () => {
+        sent++;
+        return 1;
+      }),
+    ).rejects.toBeInstanceOf(RedisUnavailableError);
     expect(sent).toBe(0);
     now += 501; // half-open: one probe goes through, the others are refused meanwhile
     let answer!: (v: number) => void;
-    const probe = g.call(1, () => new Promise<number>((r) => { answer = r; }));
+    const probe = g.call(
+      1,
+      () =>
+        new Promise<number>((r) => {
+          answer = r;
+        }),
+    );
     await expect(g.call(1, async () => 2)).rejects.toBeInstanceOf(RedisUnavailableError);
     answer(7);
     expect(await probe).toBe(7);
@@ -79,7 +97,9 @@ describe('redis guard', () => {
     const memo = new GuardedDecisionMemo(slow, g, 30, 5);
     await expect(memo.recall(['a'])).rejects.toThrow(/budget/);
     // The write never answers: that remember() resolves at all (rather than rejecting or hanging) is the behaviour.
-    await expect(memo.remember([{ authId: 'a', hash: Buffer.alloc(16), value: Buffer.from('x') }])).resolves.toBeUndefined();
+    await expect(
+      memo.remember([{ authId: 'a', hash: Buffer.alloc(16), value: Buffer.from('x') }]),
+    ).resolves.toBeUndefined();
     expect(g.pendingCommands).toBe(2); // the recall and the write, still counted until answered
     await expect(withBudget(Promise.resolve(1), 0)).resolves.toBe(1);
   });
@@ -91,13 +111,18 @@ describe('PAN scan of logs and outputs', () => {
     expect(panRuns('{"time":1,"msg":"x 4111111111111111"}')).toEqual(['4111111111111111']);
     // a UUID whose middle is digits is not a card number; a card number beside one still is
     expect(panRuns('{"memberId":"fraud-engine-e3b1a706-8430-4952-8393-47c1d2e3f4a5"}')).toEqual([]);
-    expect(panRuns('{"memberId":"e3b1a706-8430-4952-8393-47c1d2e3f4a5","x":"4111-1111-1111-1111"}')).toEqual(['4111-1111-1111-1111']);
+    expect(panRuns('{"memberId":"e3b1a706-8430-4952-8393-47c1d2e3f4a5","x":"4111-1111-1111-1111"}')).toEqual([
+      '4111-1111-1111-1111',
+    ]);
     expect(panRuns('card 4111 1111 1111 1111 declined')).toEqual(['4111 1111 1111 1111']);
     expect(panRuns('tok_4111111111111111')).toEqual(['4111111111111111']);
     expect(panRuns('order 4111111111111112 and 1234567890123, at 2026-12-01T03:46:54.123Z')).toEqual([]);
     // inside a longer digit run, with other separators, and a 19-digit JSON number kept exact
     expect(panRuns('qty 12 4111111111111111')).toEqual(['4111111111111111']);
-    expect(panRuns('card 5555.5555.5555.4444 / 3782 822463 10005')).toEqual(['5555.5555.5555.4444', '3782 822463 10005']);
+    expect(panRuns('card 5555.5555.5555.4444 / 3782 822463 10005')).toEqual([
+      '5555.5555.5555.4444',
+      '3782 822463 10005',
+    ]);
     expect(panRuns('{"level":30,"time":1795616763230,"n":4000000000000000006}')).toEqual(['4000000000000000006']);
     expect(panRuns('{"level":30,"time":4111111111111111,"msg":"ok"}')).toEqual([]);
   });

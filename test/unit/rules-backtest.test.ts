@@ -24,7 +24,16 @@ describe('rules backtest', () => {
 
   it('finds no change when the proposal equals the baseline', async () => {
     const rs = compileRuleset(base);
-    const r = await backtestRulesets({ input: 'sim', records, baseline: rs, baselineSource: 'files', proposed: compileRuleset({ ...base, version: 'same' }), proposedSource: 'files', scorer, labelDelayDays: 7 });
+    const r = await backtestRulesets({
+      input: 'sim',
+      records,
+      baseline: rs,
+      baselineSource: 'files',
+      proposed: compileRuleset({ ...base, version: 'same' }),
+      proposedSource: 'files',
+      scorer,
+      labelDelayDays: 7,
+    });
     expect(r.transactions).toBe(records.length);
     expect(r.frauds).toBe(records.filter((x) => x.fraud).length);
     expect(r.outcome_changes).toBe(0);
@@ -34,10 +43,31 @@ describe('rules backtest', () => {
 
   it('counts hits, outcome changes, frauds and false positives of an added rule and of new thresholds', async () => {
     const proposed: RulesetDef = {
-      ...base, version: 'proposed', thresholds: { review: base.thresholds.review, decline: 0.99 },
-      rules: [...base.rules, { id: 'decline_big', description: '', expression: 'tx.amount > 150.0', action: 'DECLINE', priority: 50, mode: 'active', owner: 't' }],
+      ...base,
+      version: 'proposed',
+      thresholds: { review: base.thresholds.review, decline: 0.99 },
+      rules: [
+        ...base.rules,
+        {
+          id: 'decline_big',
+          description: '',
+          expression: 'tx.amount > 150.0',
+          action: 'DECLINE',
+          priority: 50,
+          mode: 'active',
+          owner: 't',
+        },
+      ],
     };
-    const r = await backtestRulesets({ input: 'sim', records, baseline: compileRuleset(base), baselineSource: 'files', proposed: compileRuleset(proposed), proposedSource: 'dir', scorer });
+    const r = await backtestRulesets({
+      input: 'sim',
+      records,
+      baseline: compileRuleset(base),
+      baselineSource: 'files',
+      proposed: compileRuleset(proposed),
+      proposedSource: 'dir',
+      scorer,
+    });
     const big = records.filter((x) => x.event.amount_minor > 15_000);
     const row = r.rules.find((x) => x.id === 'decline_big')!;
     expect(row.change).toBe('added');

@@ -11,8 +11,12 @@ describe('rules validate', () => {
   const run = async (argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((m: unknown) => { out.push(String(m)); });
-    vi.spyOn(console, 'error').mockImplementation((m: unknown) => { err.push(String(m)); });
+    vi.spyOn(console, 'log').mockImplementation((m: unknown) => {
+      out.push(String(m));
+    });
+    vi.spyOn(console, 'error').mockImplementation((m: unknown) => {
+      err.push(String(m));
+    });
     const code = await rules(argv);
     return { code, out, err };
   };
@@ -26,9 +30,12 @@ describe('rules validate', () => {
   it('prints every error with file, line, column, rule and reason, and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-cli-'));
     const file = join(dir, 'rules.yaml');
-    writeFileSync(file, 'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n'
-      + '  - id: a\n    expression: tx.amount > 1.0 && score >\n    action: REVIEW\n'
-      + '  - id: b\n    expression: f.card_nb_tx_1dd > 3.0\n    action: DECLINE\n');
+    writeFileSync(
+      file,
+      'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n' +
+        '  - id: a\n    expression: tx.amount > 1.0 && score >\n    action: REVIEW\n' +
+        '  - id: b\n    expression: f.card_nb_tx_1dd > 3.0\n    action: DECLINE\n',
+    );
     const r = await run(['validate', dir]);
     expect(r.code).toBe(1);
     expect(r.err).toEqual([
@@ -40,7 +47,10 @@ describe('rules validate', () => {
 
   it('reports a structural error with its line, and a missing path as a usage error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-cli-'));
-    writeFileSync(join(dir, 'r.yaml'), 'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n  - id: a\n    expression: "true"\n    action: BLOCK\n');
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n  - id: a\n    expression: "true"\n    action: BLOCK\n',
+    );
     const r = await run(['validate', dir]);
     expect(r.code).toBe(1);
     expect(r.err[0]).toBe(`${join(dir, 'r.yaml')}:6 rule 'a': action: one of DECLINE, REVIEW, APPROVE, TAG:<name>`);

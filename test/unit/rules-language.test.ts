@@ -21,21 +21,63 @@ import { LIST_NAMES, type Lists, type RuleDef, type RulesetDef } from '../../src
 import { simulate } from '../../src/simulator/index.js';
 
 const ev: AuthorizationEvent = {
-  auth_id: 'a1', event_time: Date.UTC(2026, 10, 21, 3, 30), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1',
-  merchant_id: 'm1', mcc: '5411', amount_minor: 25_050, currency: 'EUR', channel: 'ECOM', device_id: null, ip: '10.0.0.1',
-  email_hash: null, country: 'FR', description: null,
+  auth_id: 'a1',
+  event_time: Date.UTC(2026, 10, 21, 3, 30),
+  card_token: 'tok_1',
+  customer_id: 'c1',
+  terminal_id: 't1',
+  merchant_id: 'm1',
+  mcc: '5411',
+  amount_minor: 25_050,
+  currency: 'EUR',
+  channel: 'ECOM',
+  device_id: null,
+  ip: '10.0.0.1',
+  email_hash: null,
+  country: 'FR',
+  description: null,
 };
 
-const rule = (id: string, expression: string, over: Partial<RuleDef> = {}): RuleDef =>
-  ({ id, description: '', expression, action: 'REVIEW', priority: 0, mode: 'active', owner: 'test', ...over });
-const ruleset = (rules: RuleDef[], lists: RulesetDef['lists'] = {}, version = 't1'): RulesetDef =>
-  ({ version, description: '', thresholds: { review: 0.5, decline: 0.9 }, rules, lists });
+const rule = (id: string, expression: string, over: Partial<RuleDef> = {}): RuleDef => ({
+  id,
+  description: '',
+  expression,
+  action: 'REVIEW',
+  priority: 0,
+  mode: 'active',
+  owner: 'test',
+  ...over,
+});
+const ruleset = (rules: RuleDef[], lists: RulesetDef['lists'] = {}, version = 't1'): RulesetDef => ({
+  version,
+  description: '',
+  thresholds: { review: 0.5, decline: 0.9 },
+  rules,
+  lists,
+});
 
 /** Evaluates one expression: 'hit', 'miss' or 'error'. */
-function outcome(expression: string, o: { f?: Record<string, number | null>; score?: number | null; lists?: RulesetDef['lists']; event?: Partial<AuthorizationEvent> } = {}): 'hit' | 'miss' | 'error' {
+function outcome(
+  expression: string,
+  o: {
+    f?: Record<string, number | null>;
+    score?: number | null;
+    lists?: RulesetDef['lists'];
+    event?: Partial<AuthorizationEvent>;
+  } = {},
+): 'hit' | 'miss' | 'error' {
   const rs = compileRuleset(ruleset([rule('r', expression)], o.lists ?? {}));
   const names = Object.keys(o.f ?? {});
-  const r = evaluateRules(rs, ruleContext({ ...ev, ...o.event }, names, names.map((n) => o.f![n]!), o.score ?? null, rs.lists));
+  const r = evaluateRules(
+    rs,
+    ruleContext(
+      { ...ev, ...o.event },
+      names,
+      names.map((n) => o.f![n]!),
+      o.score ?? null,
+      rs.lists,
+    ),
+  );
   return r.errors.length ? 'error' : r.active.length ? 'hit' : 'miss';
 }
 
@@ -65,9 +107,15 @@ describe('rule language: operators and the transaction', () => {
 
   it('computes hour and ISO weekday in UTC for any date', () => {
     // Monday 2024-01-01 00:00 UTC, Sunday 2023-12-31 23:59 UTC, a leap day.
-    expect(outcome('tx.weekday == 1 && tx.hour == 0', { event: { event_time: Date.UTC(2024, 0, 1, 0, 0) } })).toBe('hit');
-    expect(outcome('tx.weekday == 7 && tx.hour == 23', { event: { event_time: Date.UTC(2023, 11, 31, 23, 59) } })).toBe('hit');
-    expect(outcome('tx.weekday == 4 && tx.hour == 12', { event: { event_time: Date.UTC(2024, 1, 29, 12, 0) } })).toBe('hit');
+    expect(outcome('tx.weekday == 1 && tx.hour == 0', { event: { event_time: Date.UTC(2024, 0, 1, 0, 0) } })).toBe(
+      'hit',
+    );
+    expect(outcome('tx.weekday == 7 && tx.hour == 23', { event: { event_time: Date.UTC(2023, 11, 31, 23, 59) } })).toBe(
+      'hit',
+    );
+    expect(outcome('tx.weekday == 4 && tx.hour == 12', { event: { event_time: Date.UTC(2024, 1, 29, 12, 0) } })).toBe(
+      'hit',
+    );
   });
 
   it('compares ints with ints and doubles with doubles (mixing is a compile error)', () => {
@@ -104,7 +152,10 @@ describe('rule language: features, score and missing values', () => {
 
   it('accepts features given in any order or as a subset', () => {
     const rs = compileRuleset(ruleset([rule('r', 'f.card_nb_tx_7d == 7.0 && f.tx_amount == 1.5')]));
-    const hits = evaluateRules(rs, ruleContext(ev, ['card_nb_tx_7d', 'not_a_feature', 'tx_amount'], [7, 99, 1.5], null, rs.lists));
+    const hits = evaluateRules(
+      rs,
+      ruleContext(ev, ['card_nb_tx_7d', 'not_a_feature', 'tx_amount'], [7, 99, 1.5], null, rs.lists),
+    );
     expect(hits.active.map((r) => r.def.id)).toEqual(['r']);
     // The engine's order is the fast path: a view on the vector itself.
     const vec = FEATURE_NAMES.map((n) => (n === 'card_nb_tx_7d' ? 7 : n === 'tx_amount' ? 1.5 : null));
@@ -118,14 +169,21 @@ describe('rule language: lists', () => {
       expect(outcome(`tx.card_token in lists.${name}`, { lists: { [name]: ['tok_1'] } })).toBe('hit');
       expect(outcome(`tx.card_token in lists.${name}`, { lists: {} })).toBe('miss');
     }
-    expect(outcome('tx.device_id != "" && tx.device_id in lists.block_device', { lists: { block_device: [''] } })).toBe('miss');
+    expect(outcome('tx.device_id != "" && tx.device_id in lists.block_device', { lists: { block_device: [''] } })).toBe(
+      'miss',
+    );
     expect(outcome('size(lists.block_ip) == 2', { lists: { block_ip: ['1.1.1.1', '2.2.2.2'] } })).toBe('hit');
   });
 
   it('takes lists given separately from the ruleset (PostgreSQL), also as a plain object', () => {
-    const rs = compileRuleset(ruleset([rule('blocked', 'tx.card_token in lists.block_card')]), new RuleLists({ block_card: ['tok_1'] }));
+    const rs = compileRuleset(
+      ruleset([rule('blocked', 'tx.card_token in lists.block_card')]),
+      new RuleLists({ block_card: ['tok_1'] }),
+    );
     expect(evaluateRules(rs, ruleContext(ev, [], [], null, rs.lists)).active).toHaveLength(1);
-    const plain = Object.fromEntries(LIST_NAMES.map((n) => [n, new Map<string, true>(n === 'block_card' ? [['tok_1', true]] : [])])) as unknown as Lists;
+    const plain = Object.fromEntries(
+      LIST_NAMES.map((n) => [n, new Map<string, true>(n === 'block_card' ? [['tok_1', true]] : [])]),
+    ) as unknown as Lists;
     expect(evaluateRules(rs, ruleContext(ev, [], [], null, plain)).active).toHaveLength(1);
   });
 });
@@ -136,7 +194,9 @@ describe('rule language: compile-time errors', () => {
   it('refuses unknown fields, features and lists, suggesting the closest name', () => {
     expect(errorOf('tx.amout > 1.0')).toBe('CEL: No such key: amout (did you mean tx.amount?)');
     expect(errorOf('f.card_nb_tx_1dd > 1.0')).toBe('CEL: No such key: card_nb_tx_1dd (did you mean f.card_nb_tx_1d?)');
-    expect(errorOf('tx.card_token in lists.blok_card')).toBe('CEL: No such key: blok_card (did you mean lists.block_card?)');
+    expect(errorOf('tx.card_token in lists.blok_card')).toBe(
+      'CEL: No such key: blok_card (did you mean lists.block_card?)',
+    );
     expect(errorOf('tx.zzzzzzzzzzzz == ""')).toMatch(/not a field of tx, a feature of f, or a list of lists/);
     expect(errorOf('txn.amount > 1.0')).toMatch(/Unknown variable: txn/);
   });
@@ -150,26 +210,29 @@ describe('rule language: compile-time errors', () => {
   it('names the file, rule, and the line and column in the file, for plain, quoted and literal block expressions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-lang-'));
     const file = join(dir, 'rules.yaml');
-    writeFileSync(file, [
-      'version: v1',
-      'thresholds: {review: 0.5, decline: 0.9}',
-      'rules:',
-      '  - id: plain_bad',
-      '    expression: tx.amount > 1.0 && f.card_nb_tx_1dd > 2.0',
-      '    action: REVIEW',
-      '  - id: quoted_bad',
-      '    expression: "tx.channel == \'ECOM\' && tx.amout > 1.0"',
-      '    action: REVIEW',
-      '  - id: block_bad',
-      '    expression: |',
-      '      tx.amount > 1.0 &&',
-      '        tx.card_token in lists.blok_card',
-      '    action: REVIEW',
-      '  - id: syntax_bad',
-      '    expression: tx.amount > )',
-      '    action: REVIEW',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'version: v1',
+        'thresholds: {review: 0.5, decline: 0.9}',
+        'rules:',
+        '  - id: plain_bad',
+        '    expression: tx.amount > 1.0 && f.card_nb_tx_1dd > 2.0',
+        '    action: REVIEW',
+        '  - id: quoted_bad',
+        '    expression: "tx.channel == \'ECOM\' && tx.amout > 1.0"',
+        '    action: REVIEW',
+        '  - id: block_bad',
+        '    expression: |',
+        '      tx.amount > 1.0 &&',
+        '        tx.card_token in lists.blok_card',
+        '    action: REVIEW',
+        '  - id: syntax_bad',
+        '    expression: tx.amount > )',
+        '    action: REVIEW',
+        '',
+      ].join('\n'),
+    );
     const errors = validateRuleset(loadRulesetFiles(dir));
     expect(errors.map((e) => [e.file, e.ruleId, e.line, e.column])).toEqual([
       [file, 'plain_bad', 5, 38],
@@ -177,7 +240,9 @@ describe('rule language: compile-time errors', () => {
       [file, 'block_bad', 13, 32],
       [file, 'syntax_bad', 16, 29],
     ]);
-    expect(errors[0]!.message).toBe(`${file}:line 5:column 38 rule 'plain_bad': CEL: No such key: card_nb_tx_1dd (did you mean f.card_nb_tx_1d?)`);
+    expect(errors[0]!.message).toBe(
+      `${file}:line 5:column 38 rule 'plain_bad': CEL: No such key: card_nb_tx_1dd (did you mean f.card_nb_tx_1d?)`,
+    );
   });
 
   it('compiles the shipped default ruleset', () => {
@@ -187,13 +252,15 @@ describe('rule language: compile-time errors', () => {
 
 describe('rule language: run-time errors', () => {
   it('counts a failing rule as not hit, reports it by id, and evaluates the others', () => {
-    const rs = compileRuleset(ruleset([
-      rule('div_zero', 'tx.amount_minor / (tx.amount_minor - 25050) > 1'),
-      rule('overflow', 'tx.amount_minor * 9223372036854775807 > 0'),
-      rule('missing_feature', 'f.card_nb_tx_1d > 1.0'),
-      rule('fine', 'tx.amount > 1.0', { priority: 5 }),
-      rule('shadow_err', 'score > 0.1', { mode: 'shadow' }),
-    ]));
+    const rs = compileRuleset(
+      ruleset([
+        rule('div_zero', 'tx.amount_minor / (tx.amount_minor - 25050) > 1'),
+        rule('overflow', 'tx.amount_minor * 9223372036854775807 > 0'),
+        rule('missing_feature', 'f.card_nb_tx_1d > 1.0'),
+        rule('fine', 'tx.amount > 1.0', { priority: 5 }),
+        rule('shadow_err', 'score > 0.1', { mode: 'shadow' }),
+      ]),
+    );
     const r = evaluateRules(rs, ruleContext(ev, [], [], null, rs.lists));
     expect(r.active.map((x) => x.def.id)).toEqual(['fine']);
     expect(r.errors.sort()).toEqual(['div_zero', 'missing_feature', 'overflow', 'shadow_err']);
@@ -205,7 +272,9 @@ describe('rule language: run-time errors', () => {
 describe('shadow rules', () => {
   const fixedScorer: Scorer = {
     version: 'fixed',
-    async score(_rows, n) { return Float32Array.from({ length: n }, (_, i) => ((i * 37) % 100) / 100); },
+    async score(_rows, n) {
+      return Float32Array.from({ length: n }, (_, i) => ((i * 37) % 100) / 100);
+    },
   };
 
   it('never change an outcome, a reason or a tag: they are only reported', async () => {
@@ -222,7 +291,12 @@ describe('shadow rules', () => {
     const events = [...sim.transactions()].map((t) => t.event);
     const decide = async (rules: RuleDef[]) => {
       const rs = compileRuleset(ruleset(rules, {}, 'x'));
-      const engine = new DecisionEngine({ store: new MemoryFeatureStore(), scorer: fixedScorer, rules: { current: () => rs }, clock: (e) => e.event_time });
+      const engine = new DecisionEngine({
+        store: new MemoryFeatureStore(),
+        scorer: fixedScorer,
+        rules: { current: () => rs },
+        clock: (e) => e.event_time,
+      });
       return (await engine.decideBatch(events)).decisions;
     };
     const without = await decide(active);
@@ -244,11 +318,26 @@ describe('shadow rules', () => {
 describe('ruleset diff', () => {
   it('lists rules added, removed and changed, and threshold changes', () => {
     const a = ruleset([rule('keep', 'true'), rule('gone', 'true'), rule('edit', 'tx.amount > 1.0')], {}, 'a');
-    const b: RulesetDef = { ...ruleset([rule('keep', 'true'), rule('edit', 'tx.amount > 2.0', { mode: 'shadow' }), rule('new', 'false')], {}, 'b'), thresholds: { review: 0.4, decline: 0.9 } };
+    const b: RulesetDef = {
+      ...ruleset(
+        [rule('keep', 'true'), rule('edit', 'tx.amount > 2.0', { mode: 'shadow' }), rule('new', 'false')],
+        {},
+        'b',
+      ),
+      thresholds: { review: 0.4, decline: 0.9 },
+    };
     const d = diffRulesets(a, b);
     expect(d.added.map((r) => r.id)).toEqual(['new']);
     expect(d.removed.map((r) => r.id)).toEqual(['gone']);
-    expect(d.changed).toEqual([{ id: 'edit', changes: { expression: { from: 'tx.amount > 1.0', to: 'tx.amount > 2.0' }, mode: { from: 'active', to: 'shadow' } } }]);
+    expect(d.changed).toEqual([
+      {
+        id: 'edit',
+        changes: {
+          expression: { from: 'tx.amount > 1.0', to: 'tx.amount > 2.0' },
+          mode: { from: 'active', to: 'shadow' },
+        },
+      },
+    ]);
     expect(d.thresholds).toEqual({ review: { from: 0.5, to: 0.4 } });
     expect(diffText(d)).toContain('~ threshold review: 0.5 -> 0.4');
     expect(isEmptyDiff(diffRulesets(a, { ...a, version: 'a2' }))).toBe(true);

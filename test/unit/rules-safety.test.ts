@@ -26,14 +26,40 @@ import type { RuleDef, RulesetDef } from '../../src/rules/types.js';
 import { simulate } from '../../src/simulator/index.js';
 
 const ev: AuthorizationEvent = {
-  auth_id: 'a1', event_time: Date.UTC(2026, 10, 21, 3, 30), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1',
-  merchant_id: 'm1', mcc: '5411', amount_minor: 25_050, currency: 'EUR', channel: 'ECOM', device_id: null, ip: '10.0.0.1',
-  email_hash: null, country: 'FR', description: null,
+  auth_id: 'a1',
+  event_time: Date.UTC(2026, 10, 21, 3, 30),
+  card_token: 'tok_1',
+  customer_id: 'c1',
+  terminal_id: 't1',
+  merchant_id: 'm1',
+  mcc: '5411',
+  amount_minor: 25_050,
+  currency: 'EUR',
+  channel: 'ECOM',
+  device_id: null,
+  ip: '10.0.0.1',
+  email_hash: null,
+  country: 'FR',
+  description: null,
 };
 
-const rule = (id: string, expression: string, line = 12): RuleDef =>
-  ({ id, description: '', expression, action: 'REVIEW', priority: 0, mode: 'active', owner: 'test', source: { file: 'rules/extra.yaml', line, column: 17 } });
-const ruleset = (rules: RuleDef[]): RulesetDef => ({ version: 't', description: '', thresholds: { review: 0.5, decline: 0.9 }, rules, lists: {} });
+const rule = (id: string, expression: string, line = 12): RuleDef => ({
+  id,
+  description: '',
+  expression,
+  action: 'REVIEW',
+  priority: 0,
+  mode: 'active',
+  owner: 'test',
+  source: { file: 'rules/extra.yaml', line, column: 17 },
+});
+const ruleset = (rules: RuleDef[]): RulesetDef => ({
+  version: 't',
+  description: '',
+  thresholds: { review: 0.5, decline: 0.9 },
+  rules,
+  lists: {},
+});
 
 /** Evaluates one expression on `event`: 'hit', 'miss' or 'error'. */
 function outcome(expression: string, event: Partial<AuthorizationEvent> = {}): 'hit' | 'miss' | 'error' {
@@ -51,7 +77,9 @@ describe('matches() on RE2', () => {
     expect(outcome('tx.card_token.matches("^(a+)+$")', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
     expect(outcome('matches(tx.card_token, "^(a+)+$")', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
     // Inside a comprehension (the macro shares the call node) and on a dyn receiver.
-    expect(outcome('[tx.card_token, tx.customer_id].exists(x, x.matches("^(a+)+$"))', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
+    expect(
+      outcome('[tx.card_token, tx.customer_id].exists(x, x.matches("^(a+)+$"))', { card_token: `${'a'.repeat(128)}b` }),
+    ).toBe('miss');
     expect(outcome('dyn(tx.card_token).matches("^(a+)+$")', { card_token: `${'a'.repeat(128)}b` })).toBe('miss');
     console.log(`^(a+)+$ over 'a'*128+'b', four rules: ${(performance.now() - t0).toFixed(1)} ms`);
     expect(outcome('tx.card_token.matches("^(a+)+$")', { card_token: 'a'.repeat(128) })).toBe('hit');
@@ -65,7 +93,9 @@ describe('matches() on RE2', () => {
     expect(outcome('tx.ip.matches("^10\\\\.0\\\\.")')).toBe('hit');
     expect(outcome('["x", "tok"].exists(p, tx.card_token.startsWith(p)) && tx.card_token.matches("1$")')).toBe('hit');
     // Not a string: a type error at compile time, named with the method the analyst wrote.
-    expect(validateRuleset(ruleset([rule('r', 'tx.amount_minor.matches("1")')]))[0]!.reason).toBe("CEL: found no matching overload for 'int.matches(string)'");
+    expect(validateRuleset(ruleset([rule('r', 'tx.amount_minor.matches("1")')]))[0]!.reason).toBe(
+      "CEL: found no matching overload for 'int.matches(string)'",
+    );
   });
 
   it('compiles each pattern once, whatever the number of rules and versions using it', () => {
@@ -96,7 +126,9 @@ describe('matches() on RE2', () => {
   it('refuses a pattern that is not a string literal (it could not be checked when the ruleset compiles)', () => {
     const [e] = validateRuleset(ruleset([rule('dyn_regex', 'tx.card_token.matches(tx.customer_id)')]));
     expect(e!.reason).toMatch(/the pattern must be a string literal/);
-    expect(validateRuleset(ruleset([rule('dyn_regex', 'matches(tx.card_token, "^" + tx.customer_id)')]))).toHaveLength(1);
+    expect(validateRuleset(ruleset([rule('dyn_regex', 'matches(tx.card_token, "^" + tx.customer_id)')]))).toHaveLength(
+      1,
+    );
   });
 });
 
@@ -107,7 +139,10 @@ describe('compile-time cost bound', () => {
     expect(errors).toHaveLength(1);
     const e = errors[0]!;
     expect([e.ruleId, e.line, e.file]).toEqual(['quadratic', 40, 'rules/extra.yaml']);
-    const m = /^cost: estimated ([\d,]+) per evaluation, over rules\.max_rule_cost \(([\d,]+)\); the dearest part: `\[0, 1, 2/.exec(e.reason);
+    const m =
+      /^cost: estimated ([\d,]+) per evaluation, over rules\.max_rule_cost \(([\d,]+)\); the dearest part: `\[0, 1, 2/.exec(
+        e.reason,
+      );
     expect(m, e.reason).not.toBeNull();
     const [estimate, bound] = [Number(m![1]!.replaceAll(',', '')), Number(m![2]!.replaceAll(',', ''))];
     expect(bound).toBe(DEFAULT_RULE_LIMITS.maxRuleCost);
@@ -121,7 +156,9 @@ describe('compile-time cost bound', () => {
     expect(scan!.reason).toMatch(/^cost: estimated [\d,]+ per evaluation, over rules\.max_rule_cost/);
     // With a smaller bound for lists, the same rule fits.
     const small: RuleLimits = { ...DEFAULT_RULE_LIMITS, listSizeBound: 10 };
-    expect(validateRuleset(ruleset([rule('scan', 'lists.block_card.exists(k, tx.card_token.startsWith(k))')]), small)).toEqual([]);
+    expect(
+      validateRuleset(ruleset([rule('scan', 'lists.block_card.exists(k, tx.card_token.startsWith(k))')]), small),
+    ).toEqual([]);
   });
 
   it('weighs matches() by the longest input and the pattern size', () => {
@@ -132,7 +169,9 @@ describe('compile-time cost bound', () => {
     // An unknown string (built by the rule) is taken at its longest: 1024 characters.
     expect(costOf('(tx.card_token + tx.customer_id).matches("^tok_[0-9]+$")')).toBeGreaterThan(small);
     // A large program over an identifier: refused.
-    expect(validateRuleset(ruleset([rule('r', 'tx.card_token.matches("^(a|aa){500}$")')]))[0]!.reason).toMatch(/^cost: estimated/);
+    expect(validateRuleset(ruleset([rule('r', 'tx.card_token.matches("^(a|aa){500}$")')]))[0]!.reason).toMatch(
+      /^cost: estimated/,
+    );
   });
 
   it('bounds list literals and the expression length', () => {
@@ -142,13 +181,16 @@ describe('compile-time cost bound', () => {
     expect(validateRuleset(ruleset([rule('ok_list', `tx.amount_minor in ${bigList(1000)}`)]))).toEqual([]);
     const long = `tx.amount > 1.0${' || tx.amount > 1.0'.repeat(900)}`;
     const [len] = validateRuleset(ruleset([rule('long_expr', long)]));
-    expect(len!.reason).toBe(`expression of ${long.length} characters, longer than rules.max_expression_length (16384)`);
+    expect(len!.reason).toBe(
+      `expression of ${long.length} characters, longer than rules.max_expression_length (16384)`,
+    );
   });
 
   it('passes every shipped rule and the test fixtures comfortably (under a tenth of the bound)', () => {
     const def = loadRulesetFiles('config/rules');
     const rs = compileRuleset(def);
-    for (const r of [...rs.active, ...rs.shadow]) expect(r.cost, r.def.id).toBeLessThan(DEFAULT_RULE_LIMITS.maxRuleCost / 10);
+    for (const r of [...rs.active, ...rs.shadow])
+      expect(r.cost, r.def.id).toBeLessThan(DEFAULT_RULE_LIMITS.maxRuleCost / 10);
     // The rules of the language tests, the bench's shapes and the docs' examples.
     const fixtures = [
       'tx.card_token.contains("_") && tx.card_token.matches("^tok_[0-9]+$")',
@@ -159,33 +201,55 @@ describe('compile-time cost bound', () => {
       'score > 0.9 && tx.amount > 20.0',
       'tx.hour >= 0 && tx.hour <= 5 && tx.weekday >= 6 && tx.amount > 30.0',
     ];
-    for (const x of fixtures) expect(compileRuleset(ruleset([rule('r', x)])).active[0]!.cost, x).toBeLessThan(DEFAULT_RULE_LIMITS.maxRuleCost / 10);
+    for (const x of fixtures)
+      expect(compileRuleset(ruleset([rule('r', x)])).active[0]!.cost, x).toBeLessThan(
+        DEFAULT_RULE_LIMITS.maxRuleCost / 10,
+      );
   });
 
   it('has the defaults of config/default.yaml', () => {
     const rules = (parse(readFileSync('config/default.yaml', 'utf8')) as { rules: Record<string, number> }).rules;
     expect({
-      maxRuleCost: rules.max_rule_cost, maxExpressionLength: rules.max_expression_length,
-      maxListLiteral: rules.max_list_literal, listSizeBound: rules.list_size_bound,
+      maxRuleCost: rules.max_rule_cost,
+      maxExpressionLength: rules.max_expression_length,
+      maxListLiteral: rules.max_list_literal,
+      listSizeBound: rules.list_size_bound,
     }).toEqual(DEFAULT_RULE_LIMITS);
   });
 });
 
 describe('rules budget per batch', () => {
-  const events = [...simulate({ customers: 20, terminals: 40, days: 3, seed: 4 }).transactions()].slice(0, 40).map((t) => t.event);
-  const scorer: Scorer = { version: 's', async score(_rows, n) { return new Float32Array(n).fill(0.6); } };
-  const rs = compileRuleset(ruleset([
-    { ...rule('always_tag', 'true'), action: 'TAG:seen' },
-    { ...rule('always_shadow', 'tx.amount >= 0.0'), mode: 'shadow' },
-  ]));
+  const events = [...simulate({ customers: 20, terminals: 40, days: 3, seed: 4 }).transactions()]
+    .slice(0, 40)
+    .map((t) => t.event);
+  const scorer: Scorer = {
+    version: 's',
+    async score(_rows, n) {
+      return new Float32Array(n).fill(0.6);
+    },
+  };
+  const rs = compileRuleset(
+    ruleset([
+      { ...rule('always_tag', 'true'), action: 'TAG:seen' },
+      { ...rule('always_shadow', 'tx.amount >= 0.0'), mode: 'shadow' },
+    ]),
+  );
   /** A clock that advances 1 ms at every read: event i is checked at i ms into the rules stage. */
-  const tickingClock = () => { let t = 0; return () => t++; };
+  const tickingClock = () => {
+    let t = 0;
+    return () => t++;
+  };
 
   it('decides the events after the budget without rules, degraded rules_timeout, and counts them', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const engine = new DecisionEngine({
-      store: new MemoryFeatureStore(), scorer, rules: { current: () => rs }, metrics, clock: (e) => e.event_time,
-      rulesBudgetMs: 5, now: tickingClock(),
+      store: new MemoryFeatureStore(),
+      scorer,
+      rules: { current: () => rs },
+      metrics,
+      clock: (e) => e.event_time,
+      rulesBudgetMs: 5,
+      now: tickingClock(),
     });
     const { decisions } = await engine.decideBatch(events);
     // Read at 0 (start), then before events 1, 2, …: event 6 is checked at 6 ms > 5 ms.
@@ -210,7 +274,13 @@ describe('rules budget per batch', () => {
   });
 
   it('keeps the batch degradations beside rules_timeout', async () => {
-    const engine = new DecisionEngine({ store: new MemoryFeatureStore(), scorer: null, rules: { current: () => rs }, rulesBudgetMs: 2, now: tickingClock() });
+    const engine = new DecisionEngine({
+      store: new MemoryFeatureStore(),
+      scorer: null,
+      rules: { current: () => rs },
+      rulesBudgetMs: 2,
+      now: tickingClock(),
+    });
     const { decisions } = await engine.decideBatch(events);
     expect(decisions[0]!.degraded).toEqual(['model_unavailable']);
     expect(decisions.at(-1)!.degraded).toEqual(['model_unavailable', 'rules_timeout']);
@@ -218,7 +288,12 @@ describe('rules budget per batch', () => {
 
   it('runs every rule on every event without a budget (replay) or within it', async () => {
     for (const opts of [{}, { rulesBudgetMs: 0, now: tickingClock() }, { rulesBudgetMs: 1000, now: tickingClock() }]) {
-      const engine = new DecisionEngine({ store: new MemoryFeatureStore(), scorer, rules: { current: () => rs }, ...opts });
+      const engine = new DecisionEngine({
+        store: new MemoryFeatureStore(),
+        scorer,
+        rules: { current: () => rs },
+        ...opts,
+      });
       const { decisions } = await engine.decideBatch(events);
       for (const d of decisions) {
         expect(d.rule_hits).toHaveLength(2);
@@ -233,9 +308,24 @@ describe('rule costs in backtests and at publish', () => {
   const records = [...simulate({ customers: 60, terminals: 120, days: 10, seed: 8 }).transactions()];
   const base = loadRulesetFiles('config/rules');
 
-  it('reports each proposed rule\'s estimated cost and measured µs per event', async () => {
-    const proposed: RulesetDef = { ...base, version: 'p', rules: [...base.rules.filter((r) => r.id !== 'card_velocity_burst'), rule('tok_regex', 'tx.card_token.matches("^(a+)+$")')] };
-    const r = await backtestRulesets({ input: 'sim', records, baseline: compileRuleset(base), baselineSource: 'files', proposed: compileRuleset(proposed), proposedSource: 'dir', scorer: null });
+  it("reports each proposed rule's estimated cost and measured µs per event", async () => {
+    const proposed: RulesetDef = {
+      ...base,
+      version: 'p',
+      rules: [
+        ...base.rules.filter((r) => r.id !== 'card_velocity_burst'),
+        rule('tok_regex', 'tx.card_token.matches("^(a+)+$")'),
+      ],
+    };
+    const r = await backtestRulesets({
+      input: 'sim',
+      records,
+      baseline: compileRuleset(base),
+      baselineSource: 'files',
+      proposed: compileRuleset(proposed),
+      proposedSource: 'dir',
+      scorer: null,
+    });
     expect(r.cost_events).toBe(records.length);
     const regex = r.rules.find((x) => x.id === 'tok_regex')!;
     expect(regex.cost!.estimate).toBe(compileRuleset(proposed).active.find((x) => x.def.id === 'tok_regex')!.cost);
@@ -244,38 +334,60 @@ describe('rule costs in backtests and at publish', () => {
     expect(r.rules.find((x) => x.id === 'card_velocity_burst')!.cost).toBeNull(); // removed: not measured
     const text = backtestText(r);
     expect(text).toMatch(/cost \(est\.\)\s+µs\/event/);
-    expect(text).toMatch(new RegExp(`tok_regex\\s+added.*\\s${regex.cost!.estimate}\\s+${regex.cost!.us_per_event.toFixed(2)}$`, 'm'));
+    expect(text).toMatch(
+      new RegExp(`tok_regex\\s+added.*\\s${regex.cost!.estimate}\\s+${regex.cost!.us_per_event.toFixed(2)}$`, 'm'),
+    );
   });
 
   const cli = async (argv: string[]) => {
     const err: string[] = [];
     const out: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((m: unknown) => { out.push(String(m)); });
-    vi.spyOn(console, 'error').mockImplementation((m: unknown) => { err.push(String(m)); });
+    vi.spyOn(console, 'log').mockImplementation((m: unknown) => {
+      out.push(String(m));
+    });
+    vi.spyOn(console, 'error').mockImplementation((m: unknown) => {
+      err.push(String(m));
+    });
     return { code: await rulesCli(argv), out, err };
   };
 
   it('refuses to publish a rule over the estimated cost bound, naming the rule and line (before any database)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-cost-'));
-    writeFileSync(join(dir, 'r.yaml'), 'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n'
-      + '  - id: fine\n    expression: tx.amount > 1.0\n    action: REVIEW\n'
-      + `  - id: quadratic\n    expression: '${bigList(200)}.exists(x, ${bigList(200)}.exists(y, x == y))'\n    action: REVIEW\n`);
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n' +
+        '  - id: fine\n    expression: tx.amount > 1.0\n    action: REVIEW\n' +
+        `  - id: quadratic\n    expression: '${bigList(200)}.exists(x, ${bigList(200)}.exists(y, x == y))'\n    action: REVIEW\n`,
+    );
     const r = await cli(['publish', dir, '--comment', 'test']);
     expect(r.code).toBe(1);
-    expect(r.err[0]).toMatch(new RegExp(`^${join(dir, 'r.yaml')}:8:\\d+ rule 'quadratic': cost: estimated [\\d,]+ per evaluation, over rules\\.max_rule_cost \\(2,500\\)`));
-    expect(r.err[1]).toBe('rules publish: ruleset v1 refused: 1 error(s); nothing published, the active ruleset is unchanged');
+    expect(r.err[0]).toMatch(
+      new RegExp(
+        `^${join(dir, 'r.yaml')}:8:\\d+ rule 'quadratic': cost: estimated [\\d,]+ per evaluation, over rules\\.max_rule_cost \\(2,500\\)`,
+      ),
+    );
+    expect(r.err[1]).toBe(
+      'rules publish: ruleset v1 refused: 1 error(s); nothing published, the active ruleset is unchanged',
+    );
     // validate says the same.
     expect((await cli(['validate', dir])).code).toBe(1);
   });
 
   it('refuses to publish a rule measured over --max-us-per-event, naming the rule', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-cost-'));
-    writeFileSync(join(dir, 'r.yaml'), 'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n'
-      + '  - id: regex_rule\n    expression: tx.customer_id.matches("^[0-9]+7$")\n    action: REVIEW\n');
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'version: v1\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n' +
+        '  - id: regex_rule\n    expression: tx.customer_id.matches("^[0-9]+7$")\n    action: REVIEW\n',
+    );
     // A bound no rule can meet: the measured cost is what refuses it (a benchmark is not a test).
     const r = await cli(['publish', dir, '--comment', 'test', '--max-us-per-event', '0.000001']);
     expect(r.code).toBe(1);
-    expect(r.err[0]).toMatch(new RegExp(`^${join(dir, 'r.yaml')}:5 rule 'regex_rule': cost: measured [\\d.]+ µs per event over \\d+ events of a simulated history, over --max-us-per-event \\(0\\.000001\\)$`));
+    expect(r.err[0]).toMatch(
+      new RegExp(
+        `^${join(dir, 'r.yaml')}:5 rule 'regex_rule': cost: measured [\\d.]+ µs per event over \\d+ events of a simulated history, over --max-us-per-event \\(0\\.000001\\)$`,
+      ),
+    );
     expect(r.err[1]).toMatch(/refused: 1 error\(s\); nothing published/);
   });
 });

@@ -10,21 +10,53 @@ import { applyPolicy } from '../../src/pipelines/decision/policy.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
 
 const ev: AuthorizationEvent = {
-  auth_id: 'a1', event_time: Date.UTC(2026, 10, 21, 3, 0), card_token: 'tok_1', customer_id: 'c1', terminal_id: 't1',
-  merchant_id: 'm1', mcc: '5411', amount_minor: 25_000, currency: 'EUR', channel: 'ECOM', device_id: null, ip: '10.0.0.1',
-  email_hash: null, country: 'FR', description: null,
+  auth_id: 'a1',
+  event_time: Date.UTC(2026, 10, 21, 3, 0),
+  card_token: 'tok_1',
+  customer_id: 'c1',
+  terminal_id: 't1',
+  merchant_id: 'm1',
+  mcc: '5411',
+  amount_minor: 25_000,
+  currency: 'EUR',
+  channel: 'ECOM',
+  device_id: null,
+  ip: '10.0.0.1',
+  email_hash: null,
+  country: 'FR',
+  description: null,
 };
 
-function rule(id: string, expression: string, action: RuleDef['action'] = 'REVIEW', priority = 0, mode: RuleDef['mode'] = 'active'): RuleDef {
+function rule(
+  id: string,
+  expression: string,
+  action: RuleDef['action'] = 'REVIEW',
+  priority = 0,
+  mode: RuleDef['mode'] = 'active',
+): RuleDef {
   return { id, description: '', expression, action, priority, mode, owner: 'test' };
 }
 function ruleset(rules: RuleDef[], lists: RulesetDef['lists'] = {}): RulesetDef {
   return { version: 't1', description: '', thresholds: { review: 0.5, decline: 0.9 }, rules, lists };
 }
-function evalOne(expression: string, f: Record<string, number | null> = {}, score: number | null = null, lists: RulesetDef['lists'] = {}) {
+function evalOne(
+  expression: string,
+  f: Record<string, number | null> = {},
+  score: number | null = null,
+  lists: RulesetDef['lists'] = {},
+) {
   const rs = compileRuleset(ruleset([rule('r', expression)], lists));
   const names = Object.keys(f);
-  return evaluateRules(rs, ruleContext(ev, names, names.map((n) => f[n]!), score, rs.lists));
+  return evaluateRules(
+    rs,
+    ruleContext(
+      ev,
+      names,
+      names.map((n) => f[n]!),
+      score,
+      rs.lists,
+    ),
+  );
 }
 
 describe('rule language (CEL)', () => {
@@ -42,7 +74,11 @@ describe('rule language (CEL)', () => {
     const r = evalOne('f.customer_secs_since_prev_tx < 60.0', { customer_secs_since_prev_tx: null });
     expect(r.active).toHaveLength(0);
     expect(r.errors).toEqual(['r']);
-    expect(evalOne('has(f.customer_secs_since_prev_tx) && f.customer_secs_since_prev_tx < 60.0', { customer_secs_since_prev_tx: null }).errors).toEqual([]);
+    expect(
+      evalOne('has(f.customer_secs_since_prev_tx) && f.customer_secs_since_prev_tx < 60.0', {
+        customer_secs_since_prev_tx: null,
+      }).errors,
+    ).toEqual([]);
     // Without a model score, `score` is absent: rules on it error and do not hit.
     expect(evalOne('score > 0.5').errors).toEqual(['r']);
   });
@@ -51,14 +87,20 @@ describe('rule language (CEL)', () => {
     expect(evalOne('tx.card_token in lists.block_card', {}, null, { block_card: ['tok_1'] }).active).toHaveLength(1);
     expect(evalOne('tx.card_token in lists.block_card', {}, null, { block_card: ['tok_2'] }).active).toHaveLength(0);
     expect(evalOne('tx.device_id in lists.block_device', {}, null, { block_device: [''] }).active).toHaveLength(1);
-    expect(evalOne('tx.device_id != "" && tx.device_id in lists.block_device', {}, null, { block_device: [''] }).active).toHaveLength(0);
+    expect(
+      evalOne('tx.device_id != "" && tx.device_id in lists.block_device', {}, null, { block_device: [''] }).active,
+    ).toHaveLength(0);
   });
 
   it('rejects an expression that does not compile, naming the rule, line and column', () => {
     const bad = { ...rule('bad_rule', 'tx.amount > '), source: { file: 'rules.yaml', line: 7 } };
-    expect(() => compileRuleset(ruleset([bad]))).toThrowError(/rules\.yaml:line 7:column 13 rule 'bad_rule': CEL: Unexpected token: EOF/);
+    expect(() => compileRuleset(ruleset([bad]))).toThrowError(
+      /rules\.yaml:line 7:column 13 rule 'bad_rule': CEL: Unexpected token: EOF/,
+    );
     const notBool = { ...rule('not_bool', 'tx.amount + 1.0'), source: { file: 'r.yaml', line: 3 } };
-    expect(validateRuleset(ruleset([notBool]))[0]!.message).toMatch(/rule 'not_bool': CEL: expression must be a bool, it is double/);
+    expect(validateRuleset(ruleset([notBool]))[0]!.message).toMatch(
+      /rule 'not_bool': CEL: expression must be a bool, it is double/,
+    );
     const unknownVar = rule('unknown_var', 'txn.amount > 1.0');
     expect(validateRuleset(ruleset([unknownVar]))).toHaveLength(1);
   });
@@ -70,23 +112,37 @@ describe('ruleset files', () => {
     expect(rs.version).toBe('default-1');
     expect(rs.active.length).toBeGreaterThan(5);
     expect(rs.shadow.map((r) => r.def.id)).toEqual(['night_high_amount_shadow']);
-    expect(rs.active.map((r) => r.def.priority)).toEqual([...rs.active.map((r) => r.def.priority)].sort((a, b) => b - a));
+    expect(rs.active.map((r) => r.def.priority)).toEqual(
+      [...rs.active.map((r) => r.def.priority)].sort((a, b) => b - a),
+    );
   });
 
   it('names the file, rule id and line of a bad key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
-    writeFileSync(join(dir, 'r.yaml'), 'version: v2\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n  - id: ok_rule\n    expression: tx.amount > 1.0\n    action: REVIEW\n  - id: typo_rule\n    expression: tx.amount > 1.0\n    action: REVIEWW\n');
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'version: v2\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n  - id: ok_rule\n    expression: tx.amount > 1.0\n    action: REVIEW\n  - id: typo_rule\n    expression: tx.amount > 1.0\n    action: REVIEWW\n',
+    );
     let err: unknown;
-    try { loadRulesetFiles(dir); } catch (e) { err = e; }
+    try {
+      loadRulesetFiles(dir);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(RuleError);
-    expect((err as RuleError).message).toBe(`${join(dir, 'r.yaml')}:line 9 rule 'typo_rule': action: one of DECLINE, REVIEW, APPROVE, TAG:<name>`);
+    expect((err as RuleError).message).toBe(
+      `${join(dir, 'r.yaml')}:line 9 rule 'typo_rule': action: one of DECLINE, REVIEW, APPROVE, TAG:<name>`,
+    );
   });
 
   it('refuses inverted thresholds and duplicate ids', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rules-'));
     writeFileSync(join(dir, 'r.yaml'), 'version: v2\nthresholds: {review: 0.9, decline: 0.5}\nrules: []\n');
     expect(() => loadRulesetFiles(dir)).toThrow(/thresholds: review and decline/);
-    writeFileSync(join(dir, 'r.yaml'), 'version: v2\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n  - {id: a, expression: "true", action: REVIEW}\n  - {id: a, expression: "true", action: DECLINE}\n');
+    writeFileSync(
+      join(dir, 'r.yaml'),
+      'version: v2\nthresholds: {review: 0.5, decline: 0.9}\nrules:\n  - {id: a, expression: "true", action: REVIEW}\n  - {id: a, expression: "true", action: DECLINE}\n',
+    );
     expect(() => loadRulesetFiles(dir)).toThrow(/rule 'a': duplicate rule id/);
   });
 });
@@ -109,12 +165,20 @@ describe('decision policy', () => {
   });
 
   it('lets an allowlist override the score and lower-priority rules, not higher ones', () => {
-    expect(applyPolicy(0.99, th, hitsOf(rule('allow', 'true', 'APPROVE', 500), rule('rev', 'true', 'REVIEW', 100))))
-      .toEqual({ outcome: 'APPROVE', reasons: ['override:allow'], tags: [] });
-    expect(applyPolicy(0.99, th, hitsOf(rule('allow', 'true', 'APPROVE', 500), rule('block', 'true', 'DECLINE', 900))).outcome).toBe('DECLINE');
+    expect(
+      applyPolicy(0.99, th, hitsOf(rule('allow', 'true', 'APPROVE', 500), rule('rev', 'true', 'REVIEW', 100))),
+    ).toEqual({ outcome: 'APPROVE', reasons: ['override:allow'], tags: [] });
+    expect(
+      applyPolicy(0.99, th, hitsOf(rule('allow', 'true', 'APPROVE', 500), rule('block', 'true', 'DECLINE', 900)))
+        .outcome,
+    ).toBe('DECLINE');
   });
 
   it('collects tags without changing the outcome', () => {
-    expect(applyPolicy(0.1, th, hitsOf(rule('t', 'true', 'TAG:watch', 1)))).toEqual({ outcome: 'APPROVE', reasons: [], tags: ['watch'] });
+    expect(applyPolicy(0.1, th, hitsOf(rule('t', 'true', 'TAG:watch', 1)))).toEqual({
+      outcome: 'APPROVE',
+      reasons: [],
+      tags: ['watch'],
+    });
   });
 });

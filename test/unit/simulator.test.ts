@@ -72,7 +72,11 @@ describe('simulator: determinism', () => {
       const lines = (await render(sim, 'jsonl')).trimEnd().split('\n');
       expect(lines.length).toBe(sim.count);
       for (let i = 0; i < sim.count; i++) {
-        const want = JSON.stringify({ ...sim.event(i), tx_fraud: sim.tx.fraud[i], tx_fraud_scenario: sim.tx.scenario[i] });
+        const want = JSON.stringify({
+          ...sim.event(i),
+          tx_fraud: sim.tx.fraud[i],
+          tx_fraud_scenario: sim.tx.scenario[i],
+        });
         if (lines[i] !== want) expect(lines[i]).toBe(want);
       }
     }
@@ -148,13 +152,15 @@ describe('simulator: the default run (handbook parameters)', () => {
       prev = t;
       if (!(inDay > 0 && inDay < DAY) || day >= options.days) bad.push(`${i}: time ${t} outside its day`);
       if (cents < 0) bad.push(`${i}: negative amount`);
-      if ((tx.fraud[i] === 1) !== (sc > 0)) bad.push(`${i}: fraud flag and scenario disagree`);
+      if ((tx.fraud[i] === 1) !== sc > 0) bad.push(`${i}: fraud flag and scenario disagree`);
       if (sc === 1 && !(cents > 22000)) bad.push(`${i}: scenario 1 with amount ${cents / 100}`);
       if (sc === 0 && cents > 22000) bad.push(`${i}: genuine with amount ${cents / 100}`);
-      if (sc === 2 && !inWindow(termWindows.get(term), day, 28)) bad.push(`${i}: scenario 2 on a terminal not compromised`);
+      if (sc === 2 && !inWindow(termWindows.get(term), day, 28))
+        bad.push(`${i}: scenario 2 on a terminal not compromised`);
       if (sc === 3 && (!inWindow(custWindows.get(c), day, 14) || cents % 5 !== 0)) bad.push(`${i}: bad scenario 3`);
       // Every transaction on a compromised terminal in its window is fraud (2, or 3 if overwritten).
-      if (inWindow(termWindows.get(term), day, 28) && sc !== 2 && sc !== 3) bad.push(`${i}: compromised terminal, scenario ${sc}`);
+      if (inWindow(termWindows.get(term), day, 28) && sc !== 2 && sc !== 3)
+        bad.push(`${i}: compromised terminal, scenario ${sc}`);
       const dx = customers.x[c]! - terminals.x[term]!;
       const dy = customers.y[c]! - terminals.y[term]!;
       if (!(dx * dx + dy * dy < r2)) bad.push(`${i}: terminal outside the radius`);

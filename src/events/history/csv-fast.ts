@@ -21,8 +21,23 @@ export class CsvByteReader {
   private fs = new Int32Array(0);
   private fe = new Int32Array(0);
   private c = {
-    id: -1, dt: -1, cust: -1, term: -1, amt: -1, fraud: -1, scen: -1,
-    card: -1, merchant: -1, mcc: -1, channel: -1, device: -1, ip: -1, email: -1, country: -1, currency: -1, desc: -1,
+    id: -1,
+    dt: -1,
+    cust: -1,
+    term: -1,
+    amt: -1,
+    fraud: -1,
+    scen: -1,
+    card: -1,
+    merchant: -1,
+    mcc: -1,
+    channel: -1,
+    device: -1,
+    ip: -1,
+    email: -1,
+    country: -1,
+    currency: -1,
+    desc: -1,
   };
   private readonly I = {
     customer: new ByteInterner(),
@@ -77,11 +92,23 @@ export class CsvByteReader {
     this.fs = new Int32Array(this.nCols);
     this.fe = new Int32Array(this.nCols);
     this.c = {
-      id: p.col('transaction_id'), dt: p.col('tx_datetime'), cust: p.col('customer_id'), term: p.col('terminal_id'),
-      amt: p.col('tx_amount'), fraud: p.col('tx_fraud'), scen: p.col('tx_fraud_scenario'),
-      card: p.col('card_token'), merchant: p.col('merchant_id'), mcc: p.col('mcc'), channel: p.col('channel'),
-      device: p.col('device_id'), ip: p.col('ip'), email: p.col('email_hash'), country: p.col('country'),
-      currency: p.col('currency'), desc: p.col('description'),
+      id: p.col('transaction_id'),
+      dt: p.col('tx_datetime'),
+      cust: p.col('customer_id'),
+      term: p.col('terminal_id'),
+      amt: p.col('tx_amount'),
+      fraud: p.col('tx_fraud'),
+      scen: p.col('tx_fraud_scenario'),
+      card: p.col('card_token'),
+      merchant: p.col('merchant_id'),
+      mcc: p.col('mcc'),
+      channel: p.col('channel'),
+      device: p.col('device_id'),
+      ip: p.col('ip'),
+      email: p.col('email_hash'),
+      country: p.col('country'),
+      currency: p.col('currency'),
+      desc: p.col('description'),
     };
   }
 
@@ -178,7 +205,14 @@ export class CsvByteReader {
     return { event, fraud, scenario };
   }
 
-  private opt(this: void, buf: Buffer, fs: Int32Array, fe: Int32Array, col: number, interner: ByteInterner): string | null {
+  private opt(
+    this: void,
+    buf: Buffer,
+    fs: Int32Array,
+    fe: Int32Array,
+    col: number,
+    interner: ByteInterner,
+  ): string | null {
     if (col < 0) return null;
     const a = fs[col]!;
     const z = fe[col]!;

@@ -8,10 +8,24 @@
  */
 import { CHANNELS, type AuthorizationEvent } from '../types.js';
 import { Interner } from './interners.js';
-import { DEFAULT_CURRENCY, HistoryFileError, parseChannel, parseFraud, parseScenario, type HistoryRecord, type LineParser } from './record.js';
+import {
+  DEFAULT_CURRENCY,
+  HistoryFileError,
+  parseChannel,
+  parseFraud,
+  parseScenario,
+  type HistoryRecord,
+  type LineParser,
+} from './record.js';
 import { parseDateTime } from './time-parse.js';
 
-export const REQUIRED_CSV_COLUMNS = ['transaction_id', 'tx_datetime', 'customer_id', 'terminal_id', 'tx_amount'] as const;
+export const REQUIRED_CSV_COLUMNS = [
+  'transaction_id',
+  'tx_datetime',
+  'customer_id',
+  'terminal_id',
+  'tx_amount',
+] as const;
 export const LABEL_CSV_COLUMNS = ['tx_fraud', 'tx_fraud_scenario'] as const;
 export const OPTIONAL_CSV_COLUMNS = [
   'card_token',
@@ -55,13 +69,15 @@ export function parseCsvRecord(text: string): string[] | null {
       }
       out.push(value);
       if (i === n) return out;
-      if (text.charCodeAt(i) !== 44 /* , */) throw new Error(`unexpected character after closing quote at position ${i + 1}`);
+      if (text.charCodeAt(i) !== 44 /* , */)
+        throw new Error(`unexpected character after closing quote at position ${i + 1}`);
       i++;
     } else {
       const c = text.indexOf(',', i);
       const end = c === -1 ? n : c;
       const value = text.slice(i, end);
-      if (value.indexOf('"') !== -1) throw new Error(`quote inside an unquoted field at position ${i + value.indexOf('"') + 1}`);
+      if (value.indexOf('"') !== -1)
+        throw new Error(`quote inside an unquoted field at position ${i + value.indexOf('"') + 1}`);
       out.push(value);
       if (c === -1) return out;
       i = c + 1;
@@ -113,7 +129,8 @@ export class CsvHistoryParser implements LineParser {
     if (fields === null) {
       if (this.pending === null) this.pendingLine = startLine;
       this.pending = text;
-      if (text.length > 1 << 20) throw new HistoryFileError(this.file, startLine, 'malformed CSV: unterminated quoted field');
+      if (text.length > 1 << 20)
+        throw new HistoryFileError(this.file, startLine, 'malformed CSV: unterminated quoted field');
       return null;
     }
     this.pending = null;
@@ -125,7 +142,8 @@ export class CsvHistoryParser implements LineParser {
   }
 
   end(): void {
-    if (this.pending !== null) throw new HistoryFileError(this.file, this.pendingLine, 'malformed CSV: unterminated quoted field');
+    if (this.pending !== null)
+      throw new HistoryFileError(this.file, this.pendingLine, 'malformed CSV: unterminated quoted field');
     if (!this.header) throw new HistoryFileError(this.file, 1, 'empty file: no CSV header');
   }
 
@@ -153,7 +171,11 @@ export class CsvHistoryParser implements LineParser {
   private record(f: string[], line: number): HistoryRecord {
     const header = this.header!;
     if (f.length !== header.length) {
-      throw new HistoryFileError(this.file, line, `malformed CSV: expected ${header.length} fields as in the header, found ${f.length}`);
+      throw new HistoryFileError(
+        this.file,
+        line,
+        `malformed CSV: expected ${header.length} fields as in the header, found ${f.length}`,
+      );
     }
     const idx = this.idx;
     const I = this.interners;
@@ -189,10 +211,12 @@ export class CsvHistoryParser implements LineParser {
     if (fraud === undefined) bad('tx_fraud', `invalid label '${fraudRaw}' (expected 0, 1 or empty)`);
     const scenarioRaw = get('tx_fraud_scenario');
     const scenario = parseScenario(scenarioRaw);
-    if (scenario === undefined) bad('tx_fraud_scenario', `invalid scenario '${scenarioRaw}' (expected an integer >= 0 or empty)`);
+    if (scenario === undefined)
+      bad('tx_fraud_scenario', `invalid scenario '${scenarioRaw}' (expected an integer >= 0 or empty)`);
     const channelRaw = get('channel');
     const channel = parseChannel(channelRaw);
-    if (channel === undefined) bad('channel', `invalid channel '${channelRaw}' (expected one of ${CHANNELS.join(', ')})`);
+    if (channel === undefined)
+      bad('channel', `invalid channel '${channelRaw}' (expected one of ${CHANNELS.join(', ')})`);
 
     const event: AuthorizationEvent = {
       auth_id: authId,

@@ -24,7 +24,8 @@ export async function* readCsvBatches(
   let out: HistoryRecord[] = [];
   try {
     for await (const chunk of input as AsyncIterable<string | Uint8Array>) {
-      let buf: Buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      let buf: Buffer =
+        typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
       if (carry) buf = Buffer.concat([carry, buf]);
       let start = 0;
       if (first && buf.length >= 3) {

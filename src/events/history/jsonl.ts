@@ -7,7 +7,16 @@
  */
 import type { Readable } from 'node:stream';
 import { CHANNELS, type AuthorizationEvent } from '../types.js';
-import { BATCH, DEFAULT_CURRENCY, HistoryFileError, parseChannel, parseFraud, parseScenario, type HistoryRecord, type LineParser } from './record.js';
+import {
+  BATCH,
+  DEFAULT_CURRENCY,
+  HistoryFileError,
+  parseChannel,
+  parseFraud,
+  parseScenario,
+  type HistoryRecord,
+  type LineParser,
+} from './record.js';
 import { parseDateTime } from './time-parse.js';
 
 /** The records of a JSONL stream in batches of at least BATCH (the last one smaller), in order. */
@@ -32,7 +41,10 @@ export async function* readJsonlBatches(
 }
 
 /** Lines of the input in chunks (no line terminators, CR stripped, BOM dropped). */
-async function* readLines(input: Readable | AsyncIterable<string | Uint8Array>, name: string): AsyncGenerator<string[]> {
+async function* readLines(
+  input: Readable | AsyncIterable<string | Uint8Array>,
+  name: string,
+): AsyncGenerator<string[]> {
   const decoder = new TextDecoder('utf-8');
   let rest = '';
   let first = true;
@@ -93,15 +105,24 @@ export class JsonlHistoryParser implements LineParser {
     const authId = id('auth_id', true)!;
     let eventTime = r.event_time;
     if (typeof eventTime === 'string') eventTime = parseDateTime(eventTime);
-    if (typeof eventTime !== 'number' || !Number.isFinite(eventTime)) bad('event_time', `expected epoch milliseconds, got ${JSON.stringify(r.event_time)}`);
+    if (typeof eventTime !== 'number' || !Number.isFinite(eventTime))
+      bad('event_time', `expected epoch milliseconds, got ${JSON.stringify(r.event_time)}`);
     const customerId = id('customer_id', true)!;
     const terminalId = id('terminal_id', true)!;
     const amount = r.amount_minor;
-    if (typeof amount !== 'number' || !Number.isInteger(amount)) bad('amount_minor', `expected an integer (minor units), got ${JSON.stringify(amount)}`);
-    const channel = r.channel === undefined || r.channel === null ? 'UNKNOWN' : typeof r.channel === 'string' ? parseChannel(r.channel) : undefined;
-    if (channel === undefined) bad('channel', `invalid channel ${JSON.stringify(r.channel)} (expected one of ${CHANNELS.join(', ')})`);
+    if (typeof amount !== 'number' || !Number.isInteger(amount))
+      bad('amount_minor', `expected an integer (minor units), got ${JSON.stringify(amount)}`);
+    const channel =
+      r.channel === undefined || r.channel === null
+        ? 'UNKNOWN'
+        : typeof r.channel === 'string'
+          ? parseChannel(r.channel)
+          : undefined;
+    if (channel === undefined)
+      bad('channel', `invalid channel ${JSON.stringify(r.channel)} (expected one of ${CHANNELS.join(', ')})`);
     const fraud = parseFraud(r.tx_fraud as never);
-    if (fraud === undefined) bad('tx_fraud', `invalid label ${JSON.stringify(r.tx_fraud)} (expected 0, 1, true, false or null)`);
+    if (fraud === undefined)
+      bad('tx_fraud', `invalid label ${JSON.stringify(r.tx_fraud)} (expected 0, 1, true, false or null)`);
     const scenario = parseScenario(r.tx_fraud_scenario as never);
     if (scenario === undefined) bad('tx_fraud_scenario', `invalid scenario ${JSON.stringify(r.tx_fraud_scenario)}`);
 

@@ -41,7 +41,8 @@ export const DEFAULT_CURRENCY = 'EUR';
 export function parseFraud(v: string | number | boolean | null | undefined): boolean | null | undefined {
   if (v === null || v === undefined || v === '') return null;
   if (v === true || v === 1 || v === '1' || v === 'true' || v === 'True' || v === 'TRUE' || v === '1.0') return true;
-  if (v === false || v === 0 || v === '0' || v === 'false' || v === 'False' || v === 'FALSE' || v === '0.0') return false;
+  if (v === false || v === 0 || v === '0' || v === 'false' || v === 'False' || v === 'FALSE' || v === '0.0')
+    return false;
   return undefined;
 }
 

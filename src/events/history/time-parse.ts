@@ -50,7 +50,8 @@ export function parseDateTimeBytes(buf: Buffer, s: number, e: number, dayCache: 
   const len = e - s;
   if (!(len === 19 || (len === 20 && buf[s + 19] === 90))) return -1;
   const sep = buf[s + 10];
-  if ((sep !== 84 && sep !== 32) || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return -1;
+  if ((sep !== 84 && sep !== 32) || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 13] !== 58 || buf[s + 16] !== 58)
+    return -1;
   const y = digits(buf, s, 4);
   const mo = digits(buf, s + 5, 2);
   const d = digits(buf, s + 8, 2);

@@ -3,7 +3,10 @@ import type { Cluster, Redis } from 'ioredis';
 import { decodeEntry, encodeEntry, type DecisionMemo, type MemoEntry } from '../decision-memo.js';
 
 export class RedisDecisionMemo implements DecisionMemo {
-  constructor(private readonly redis: Redis | Cluster, private readonly opts: { prefix: string; ttlMs: number }) {}
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly opts: { prefix: string; ttlMs: number },
+  ) {}
 
   private key(authId: string): string {
     return `${this.opts.prefix}:{a:${authId}}:decision`;

@@ -77,8 +77,12 @@ export class RedisGuard {
     this.now = o.now ?? Date.now;
   }
 
-  get pendingCommands(): number { return this.pending; }
-  get circuitOpen(): boolean { return this.isOpen; }
+  get pendingCommands(): number {
+    return this.pending;
+  }
+  get circuitOpen(): boolean {
+    return this.isOpen;
+  }
 
   /** Runs `call` (which sends `commands` Redis commands) unless the guard refuses it. */
   call<T>(commands: number, call: () => Promise<T>): Promise<T> {
@@ -96,18 +100,31 @@ export class RedisGuard {
       p = Promise.reject(err);
     }
     let late = false;
-    const timer = this.hungMs > 0
-      ? setTimeout(() => { late = true; this.failure(`unanswered after ${this.hungMs} ms`); }, this.hungMs)
-      : null;
+    const timer =
+      this.hungMs > 0
+        ? setTimeout(() => {
+            late = true;
+            this.failure(`unanswered after ${this.hungMs} ms`);
+          }, this.hungMs)
+        : null;
     return p.then(
-      (v) => { this.settle(commands, timer); if (!late) this.success(); return v; },
-      (err: unknown) => { this.settle(commands, timer); if (!late) this.failure(err instanceof Error ? err.message : String(err)); throw err; },
+      (v) => {
+        this.settle(commands, timer);
+        if (!late) this.success();
+        return v;
+      },
+      (err: unknown) => {
+        this.settle(commands, timer);
+        if (!late) this.failure(err instanceof Error ? err.message : String(err));
+        throw err;
+      },
     );
   }
 
   private admit(commands: number): string | null {
     const max = this.o.maxPendingCommands;
-    if (max > 0 && this.pending > 0 && this.pending + commands > max) return `redis backlog: ${this.pending} commands pending`;
+    if (max > 0 && this.pending > 0 && this.pending + commands > max)
+      return `redis backlog: ${this.pending} commands pending`;
     if (this.failures >= this.threshold) {
       if (this.now() < this.openUntil) return 'redis circuit open';
       if (this.probing) return 'redis circuit open (probe in flight)';
@@ -148,13 +165,18 @@ export function withBudget<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new RedisBudgetError(ms)), ms); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisBudgetError(ms)), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
 /** The feature store of the decision path behind the guard (labels are not guarded: their consumer waits). */
 export class GuardedFeatureStore implements FeatureStore {
-  constructor(private readonly inner: FeatureStore, private readonly guard: RedisGuard) {}
+  constructor(
+    private readonly inner: FeatureStore,
+    private readonly guard: RedisGuard,
+  ) {}
   enrich(events: readonly AuthorizationEvent[]): Promise<FeatureVector[]> {
     return this.guard.call(3 * events.length, () => this.inner.enrich(events));
   }
@@ -168,13 +190,25 @@ export class GuardedFeatureStore implements FeatureStore {
 
 /** The decision memo behind the same guard: recall within `budgetMs`, remember awaited `rememberWaitMs`. */
 export class GuardedDecisionMemo implements DecisionMemo {
-  constructor(private readonly inner: DecisionMemo, private readonly guard: RedisGuard, private readonly budgetMs: number, private readonly rememberWaitMs: number) {}
+  constructor(
+    private readonly inner: DecisionMemo,
+    private readonly guard: RedisGuard,
+    private readonly budgetMs: number,
+    private readonly rememberWaitMs: number,
+  ) {}
   recall(authIds: readonly string[]): Promise<(MemoEntry | null)[]> {
-    return withBudget(this.guard.call(authIds.length, () => this.inner.recall(authIds)), this.budgetMs);
+    return withBudget(
+      this.guard.call(authIds.length, () => this.inner.recall(authIds)),
+      this.budgetMs,
+    );
   }
   remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void> {
     // Past the wait the write is still on its way (and counted as pending): not an error.
-    return withBudget(this.guard.call(entries.length, () => this.inner.remember(entries)), this.rememberWaitMs)
-      .catch((err: unknown) => { if (!(err instanceof RedisBudgetError)) throw err; });
+    return withBudget(
+      this.guard.call(entries.length, () => this.inner.remember(entries)),
+      this.rememberWaitMs,
+    ).catch((err: unknown) => {
+      if (!(err instanceof RedisBudgetError)) throw err;
+    });
   }
 }

@@ -88,14 +88,26 @@ export class RedisFeatureStore implements FeatureStore {
       calls[3 * i] = {
         sha: SCRIPTS.customer.sha,
         keys: [this.customerKey(ev.customer_id), this.customerStateKey(ev.customer_id)],
-        args: [ts, escapeField(ev.auth_id), String(ev.amount_minor), escapeField(ev.terminal_id), escapeField(ev.merchant_id), escapeField(ev.device_id), capCustomer],
+        args: [
+          ts,
+          escapeField(ev.auth_id),
+          String(ev.amount_minor),
+          escapeField(ev.terminal_id),
+          escapeField(ev.merchant_id),
+          escapeField(ev.device_id),
+          capCustomer,
+        ],
       };
       calls[3 * i + 1] = {
         sha: SCRIPTS.terminal.sha,
         keys: [this.terminalKey(ev.terminal_id), this.fraudKey(ev.terminal_id)],
         args: [ts, ev.auth_id, capTerminal],
       };
-      calls[3 * i + 2] = { sha: SCRIPTS.card.sha, keys: [this.cardKey(ev.card_token)], args: [ts, ev.auth_id, capCard] };
+      calls[3 * i + 2] = {
+        sha: SCRIPTS.card.sha,
+        keys: [this.cardKey(ev.card_token)],
+        args: [ts, ev.auth_id, capCard],
+      };
     }
     const replies = await this.evalAll(calls);
     const out: FeatureVector[] = new Array(events.length);
@@ -104,13 +116,26 @@ export class RedisFeatureStore implements FeatureStore {
       const t = ints(replies[3 * i + 1]!, 9);
       const k = ints(replies[3 * i + 2]!, 2);
       const customer: CustomerAggregates = {
-        n1d: c[0]!, sum1d: c[1]!, n7d: c[2]!, sum7d: c[3]!, n30d: c[4]!, sum30d: c[5]!,
+        n1d: c[0]!,
+        sum1d: c[1]!,
+        n7d: c[2]!,
+        sum7d: c[3]!,
+        n30d: c[4]!,
+        sum30d: c[5]!,
         prevTime: c[6] === 1 ? c[7]! : null,
-        nbTerminals1d: c[8]!, nbMerchants1d: c[9]!,
-        terminalSeen: c[10] === 1 ? 1 : 0, deviceSeen: c[11] === 1 ? 1 : 0,
+        nbTerminals1d: c[8]!,
+        nbMerchants1d: c[9]!,
+        terminalSeen: c[10] === 1 ? 1 : 0,
+        deviceSeen: c[11] === 1 ? 1 : 0,
       };
       const terminal: TerminalAggregates = {
-        nb1h: t[0]!, nb1d: t[1]!, fraud1d: t[2]!, nb7d: t[3]!, fraud7d: t[4]!, nb30d: t[5]!, fraud30d: t[6]!,
+        nb1h: t[0]!,
+        nb1d: t[1]!,
+        fraud1d: t[2]!,
+        nb7d: t[3]!,
+        fraud7d: t[4]!,
+        nb30d: t[5]!,
+        fraud30d: t[6]!,
         lastFraud: t[7] === 1 ? 1 : 0,
         last3Frauds: t[8]!,
       };
@@ -128,7 +153,10 @@ export class RedisFeatureStore implements FeatureStore {
         labels.map((l) => {
           const key = this.fraudKey(l.terminal_id);
           if (!l.fraud) return client.zrem(key, l.auth_id);
-          return Promise.all([client.zadd(key, String(l.tx_time), l.auth_id), client.pexpire(key, KEY_TTL_MS.terminal)]);
+          return Promise.all([
+            client.zadd(key, String(l.tx_time), l.auth_id),
+            client.pexpire(key, KEY_TTL_MS.terminal),
+          ]);
         }),
       );
       return;
@@ -217,14 +245,21 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   /** MEMORY USAGE summed over the prefix's keys, by entity. */
-  async memoryUsage(): Promise<{ keys: number; bytes: number; customers: number; byEntity: Record<'customer' | 'terminal' | 'card', { keys: number; bytes: number }> }> {
+  async memoryUsage(): Promise<{
+    keys: number;
+    bytes: number;
+    customers: number;
+    byEntity: Record<'customer' | 'terminal' | 'card', { keys: number; bytes: number }>;
+  }> {
     const keys = await this.keys();
     const byEntity = { customer: { keys: 0, bytes: 0 }, terminal: { keys: 0, bytes: 0 }, card: { keys: 0, bytes: 0 } };
     let bytes = 0;
     let customers = 0;
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
-      const sizes = await Promise.all(chunk.map((k) => this.client.memory('USAGE', k, 'SAMPLES', '0') as Promise<number | null>));
+      const sizes = await Promise.all(
+        chunk.map((k) => this.client.memory('USAGE', k, 'SAMPLES', '0') as Promise<number | null>),
+      );
       chunk.forEach((k, j) => {
         const b = sizes[j] ?? 0;
         const tag = k.slice(this.ns.length + 1, this.ns.length + 2);

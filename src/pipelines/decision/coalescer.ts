@@ -62,13 +62,15 @@ export class Coalescer<T> {
       } catch (err) {
         done = Promise.reject(err);
       }
-      done.then(
-        () => group.forEach((s) => s.resolve()),
-        (err: unknown) => group.forEach((s) => s.reject(err)),
-      ).finally(() => {
-        this.running--;
-        this.queue.shift()?.();
-      });
+      done
+        .then(
+          () => group.forEach((s) => s.resolve()),
+          (err: unknown) => group.forEach((s) => s.reject(err)),
+        )
+        .finally(() => {
+          this.running--;
+          this.queue.shift()?.();
+        });
     };
     if (this.running < this.concurrency) run();
     else this.queue.push(run);

@@ -51,7 +51,6 @@ export interface EngineOptions {
   wallClock?: () => number;
 }
 
-
 class TimeoutError extends Error {}
 
 function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
@@ -59,7 +58,9 @@ function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new TimeoutError()), ms); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError()), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
 
@@ -97,14 +98,28 @@ export class DecisionEngine {
    */
   async warmUp(maxBatch: number): Promise<void> {
     const ev: AuthorizationEvent = {
-      auth_id: 'warm-up', event_time: Date.now(), card_token: 'tok_warm_up', customer_id: 'warm-up', terminal_id: 'warm-up',
-      merchant_id: null, mcc: null, amount_minor: 1000, currency: 'EUR', channel: 'POS', device_id: null, ip: null,
-      email_hash: null, country: null, description: null,
+      auth_id: 'warm-up',
+      event_time: Date.now(),
+      card_token: 'tok_warm_up',
+      customer_id: 'warm-up',
+      terminal_id: 'warm-up',
+      merchant_id: null,
+      mcc: null,
+      amount_minor: 1000,
+      currency: 'EUR',
+      channel: 'POS',
+      device_id: null,
+      ip: null,
+      email_hash: null,
+      country: null,
+      description: null,
     };
     const rs = this.opts.rules.current();
     for (const n of [1, 16, Math.max(1, maxBatch)]) {
       const vectors = Array.from({ length: n }, () => txOnlyVector(ev));
-      const scores = this.opts.scorer ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n) : null;
+      const scores = this.opts.scorer
+        ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
+        : null;
       for (let i = 0; i < n; i++) decideEvent(rs, ev, vectors[i]!, scores ? scores[i]! : null);
     }
   }
@@ -122,7 +137,9 @@ export class DecisionEngine {
     const current = tooOld.includes(true) ? events.filter((_, i) => !tooOld[i]) : events;
     let vectors: FeatureVector[];
     try {
-      const enriched = current.length ? await withTimeout(this.opts.store.enrich(current), this.opts.featureTimeoutMs) : [];
+      const enriched = current.length
+        ? await withTimeout(this.opts.store.enrich(current), this.opts.featureTimeoutMs)
+        : [];
       if (current === events) vectors = enriched;
       else {
         let j = 0;
@@ -139,7 +156,10 @@ export class DecisionEngine {
     let scores: Float32Array | null = null;
     if (this.opts.scorer) {
       try {
-        scores = await withTimeout(this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n), this.opts.modelTimeoutMs);
+        scores = await withTimeout(
+          this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n),
+          this.opts.modelTimeoutMs,
+        );
         this.modelFailures = 0;
       } catch (err) {
         const timedOut = err instanceof TimeoutError;
@@ -166,7 +186,8 @@ export class DecisionEngine {
       const ev = events[i]!;
       const vec = vectors[i]!;
       const score = scores ? scores[i]! : null;
-      if (!timedOut && budget > 0 && i > 0 && now() - rulesStart > budget) timedOut = [...batchDegraded, 'rules_timeout'];
+      if (!timedOut && budget > 0 && i > 0 && now() - rulesStart > budget)
+        timedOut = [...batchDegraded, 'rules_timeout'];
       if (timedOut) skipped++;
       const { hits, policy } = decideEvent(rs, ev, vec, score, !timedOut);
       const ruleHits: RuleHit[] = [];
@@ -190,7 +211,9 @@ export class DecisionEngine {
         tags: policy.tags,
         model_version: modelVersion,
         ruleset_version: rs.version,
-        degraded: tooOld[i] ? ['event_too_old', ...(timedOut ?? batchDegraded).filter((r) => !r.startsWith('features_'))] : timedOut ?? batchDegraded,
+        degraded: tooOld[i]
+          ? ['event_too_old', ...(timedOut ?? batchDegraded).filter((r) => !r.startsWith('features_'))]
+          : (timedOut ?? batchDegraded),
         features,
         event_time: ev.event_time,
         decided_time: this.opts.clock ? this.opts.clock(ev) : Date.now(),

@@ -71,8 +71,12 @@ export class KafkaDecisionRunner {
     // (the merged ones are fuller, so usually one).
     this.coalescer = new Coalescer(o.maxBatch, o.coalescedConcurrently ?? 3, (chunks) => this.decideAndProduce(chunks));
     this.loop = new BatchConsumerLoop({
-      name: 'authorizations', consumer: o.consumer, topic: o.topics.authorizations, log: o.log,
-      maxChunk: o.maxBatch, partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
+      name: 'authorizations',
+      consumer: o.consumer,
+      topic: o.topics.authorizations,
+      log: o.log,
+      maxChunk: o.maxBatch,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
       deadLetters: new DeadLetterSink(o.producer, o.topics.dlq, o.maxMessageBytes),
       handle: (chunk) => this.handle(chunk),
       // A synthetic event decided without features: fails when the engine itself is broken
@@ -84,14 +88,26 @@ export class KafkaDecisionRunner {
     });
   }
 
-  get isAssigned(): boolean { return this.loop.isAssigned; }
-  get isRunning(): boolean { return this.loop.isRunning; }
-  get deadLettered(): number { return this.loop.deadLettered; }
-  get stalledMs(): number { return this.loop.stalledMs; }
+  get isAssigned(): boolean {
+    return this.loop.isAssigned;
+  }
+  get isRunning(): boolean {
+    return this.loop.isRunning;
+  }
+  get deadLettered(): number {
+    return this.loop.deadLettered;
+  }
+  get stalledMs(): number {
+    return this.loop.stalledMs;
+  }
 
-  start(): Promise<void> { return this.loop.start(); }
+  start(): Promise<void> {
+    return this.loop.start();
+  }
   /** Stops fetching, lets the batch in flight finish and commit, then leaves the group. */
-  stop(): Promise<void> { return this.loop.stop(); }
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
 
   /** Decodes and validates one partition's chunk, then hands it to the coalescer. */
   private async handle(chunk: LoopChunk): Promise<ChunkResult> {
@@ -101,7 +117,10 @@ export class KafkaDecisionRunner {
     const part: DecodedChunk = { events: [], messages: [], hashes: [], fetchedAt: chunk.fetchedAt, refused: [] };
     const dead: DeadLetter[] = [];
     for (const m of chunk.messages) {
-      if (m.value && m.value.length > this.o.maxMessageBytes) { dead.push({ reason: 'oversized_payload', message: m }); continue; }
+      if (m.value && m.value.length > this.o.maxMessageBytes) {
+        dead.push({ reason: 'oversized_payload', message: m });
+        continue;
+      }
       let ev: AuthorizationEvent;
       try {
         ev = await codecs.decodeAuthorization(m.value);
@@ -111,7 +130,10 @@ export class KafkaDecisionRunner {
         continue;
       }
       const invalid = validateAuthorization(ev, { now, maxFutureMs: this.o.maxFutureMs });
-      if (invalid) { dead.push({ reason: invalid, message: m }); continue; }
+      if (invalid) {
+        dead.push({ reason: invalid, message: m });
+        continue;
+      }
       part.events.push(ev);
       part.messages.push(m);
       part.hashes.push(payloadHash(m.value!));
@@ -119,7 +141,8 @@ export class KafkaDecisionRunner {
     metrics.stageLatency.observe({ stage: 'decode' }, performance.now() - t);
     // A message retried alone after its merged batch failed is decided alone: merged again, a
     // poison message would fail its neighbours from other partitions too.
-    if (part.events.length) await (chunk.isolated ? this.decideAndProduce([part]) : this.coalescer.submit(part, part.events.length));
+    if (part.events.length)
+      await (chunk.isolated ? this.decideAndProduce([part]) : this.coalescer.submit(part, part.events.length));
     return { dead: dead.concat(part.refused) };
   }
 
@@ -143,11 +166,15 @@ export class KafkaDecisionRunner {
     if (plan.reused.length) {
       let i = 0;
       for (const c of chunks) {
-        for (let j = 0; j < c.events.length; j++, i++) if (refused.has(i)) c.refused.push({ reason: 'auth_id_reused', message: c.messages[j]! });
+        for (let j = 0; j < c.events.length; j++, i++)
+          if (refused.has(i)) c.refused.push({ reason: 'auth_id_reused', message: c.messages[j]! });
       }
     }
 
-    const { decisions } = await this.o.engine.decideBatch(plan.fresh.map((i) => events[i]!), fetchedAt);
+    const { decisions } = await this.o.engine.decideBatch(
+      plan.fresh.map((i) => events[i]!),
+      fetchedAt,
+    );
     let t = performance.now();
     const values: (Buffer | null)[] = new Array(events.length).fill(null);
     const toRemember: ({ authId: string } & MemoEntry)[] = [];
@@ -160,7 +187,10 @@ export class KafkaDecisionRunner {
     for (const [i, entry] of plan.remembered) values[i] = entry.value;
     for (const [i, first] of plan.sameAs) values[i] = values[first]!;
     const out: Message[] = [];
-    for (let i = 0; i < events.length; i++) { const value = values[i]; if (value) out.push({ key: events[i]!.card_token, value }); }
+    for (let i = 0; i < events.length; i++) {
+      const value = values[i];
+      if (value) out.push({ key: events[i]!.card_token, value });
+    }
     const redelivered = plan.remembered.size + plan.sameAs.size;
     if (redelivered > 0) metrics.redelivered.inc(redelivered);
     metrics.stageLatency.observe({ stage: 'encode' }, performance.now() - t);
@@ -168,8 +198,10 @@ export class KafkaDecisionRunner {
     // The memo write runs beside the produce; both finish before the offsets are resolved.
     // (A crash between the broker's ack and the memo write recomputes those decisions.)
     t = performance.now();
-    const remembering = memo && toRemember.length ? memo.remember(toRemember).catch((err: Error) => this.memoUnavailable(err)) : null;
-    if (out.length) await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.decisions, messages: out }] });
+    const remembering =
+      memo && toRemember.length ? memo.remember(toRemember).catch((err: Error) => this.memoUnavailable(err)) : null;
+    if (out.length)
+      await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.decisions, messages: out }] });
     await remembering;
     const ackedAt = Date.now();
     metrics.stageLatency.observe({ stage: 'produce' }, performance.now() - t);
@@ -207,7 +239,11 @@ export interface BatchPlan {
 }
 
 /** What to do with each event of a batch, given the memo's answers (null: memo unavailable). */
-export function planBatch(events: readonly AuthorizationEvent[], hashes: readonly Buffer[], remembered: readonly (MemoEntry | null)[] | null): BatchPlan {
+export function planBatch(
+  events: readonly AuthorizationEvent[],
+  hashes: readonly Buffer[],
+  remembered: readonly (MemoEntry | null)[] | null,
+): BatchPlan {
   const plan: BatchPlan = { fresh: [], remembered: new Map(), sameAs: new Map(), reused: [] };
   const firstOf = new Map<string, number>();
   for (let i = 0; i < events.length; i++) {

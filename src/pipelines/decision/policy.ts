@@ -15,23 +15,39 @@ export interface PolicyResult {
   tags: string[];
 }
 
-export function applyPolicy(score: number | null, thresholds: Thresholds, activeHits: readonly CompiledRule[]): PolicyResult {
+export function applyPolicy(
+  score: number | null,
+  thresholds: Thresholds,
+  activeHits: readonly CompiledRule[],
+): PolicyResult {
   const tags: string[] = [];
   // Hits arrive sorted by priority, highest first.
   let overridePriority = -Infinity;
   let overrideRule: string | null = null;
   for (const hit of activeHits) {
-    if (hit.def.action === 'APPROVE') { overridePriority = hit.def.priority; overrideRule = hit.def.id; break; }
+    if (hit.def.action === 'APPROVE') {
+      overridePriority = hit.def.priority;
+      overrideRule = hit.def.id;
+      break;
+    }
   }
   let outcome: Outcome = 'APPROVE';
   const reasons: string[] = [];
   if (overrideRule === null && score !== null) {
-    if (score >= thresholds.decline) { outcome = 'DECLINE'; reasons.push(`score>=${thresholds.decline}`); }
-    else if (score >= thresholds.review) { outcome = 'REVIEW'; reasons.push(`score>=${thresholds.review}`); }
+    if (score >= thresholds.decline) {
+      outcome = 'DECLINE';
+      reasons.push(`score>=${thresholds.decline}`);
+    } else if (score >= thresholds.review) {
+      outcome = 'REVIEW';
+      reasons.push(`score>=${thresholds.review}`);
+    }
   }
   for (const hit of activeHits) {
     const action = hit.def.action;
-    if (action.startsWith('TAG:')) { tags.push(action.slice(4)); continue; }
+    if (action.startsWith('TAG:')) {
+      tags.push(action.slice(4));
+      continue;
+    }
     if (action === 'APPROVE') continue;
     if (hit.def.priority <= overridePriority) continue;
     const o = action as Outcome;

@@ -16,10 +16,20 @@ export interface EventDecision {
 }
 
 /** No rule evaluated (the batch's rules budget is spent): the policy decides on the score. */
-export const NO_RULES = Object.freeze({ active: Object.freeze([]), shadow: Object.freeze([]), errors: Object.freeze([]) }) as unknown as RuleEvaluation;
+export const NO_RULES = Object.freeze({
+  active: Object.freeze([]),
+  shadow: Object.freeze([]),
+  errors: Object.freeze([]),
+}) as unknown as RuleEvaluation;
 
 /** `vector` in FEATURE_NAMES order; `score` null when the model was unavailable. */
-export function decideEvent(rs: CompiledRuleset, ev: AuthorizationEvent, vector: FeatureVector, score: number | null, withRules = true): EventDecision {
+export function decideEvent(
+  rs: CompiledRuleset,
+  ev: AuthorizationEvent,
+  vector: FeatureVector,
+  score: number | null,
+  withRules = true,
+): EventDecision {
   const hits = withRules ? evaluateRules(rs, ruleContext(ev, FEATURE_NAMES, vector, score, rs.lists)) : NO_RULES;
   return { hits, policy: applyPolicy(score, rs.thresholds, hits.active) };
 }

@@ -30,12 +30,24 @@ const OPT_FIELDS = ['merchant_id', 'mcc', 'device_id', 'ip', 'email_hash', 'coun
  * of them is refused like a PAN in the card token. Free text (description) is neither stored
  * nor emitted, so it may hold anything; logs mask it and the DLQ withholds it.
  */
-const PAN_CHECKED_FIELDS = ['card_token', 'auth_id', 'customer_id', 'terminal_id', 'merchant_id', 'device_id', 'ip', 'email_hash', 'mcc', 'country'] as const;
+const PAN_CHECKED_FIELDS = [
+  'card_token',
+  'auth_id',
+  'customer_id',
+  'terminal_id',
+  'merchant_id',
+  'device_id',
+  'ip',
+  'email_hash',
+  'mcc',
+  'country',
+] as const;
 
 export function panInIdentifier(ev: AuthorizationEvent): string | null {
   for (const k of PAN_CHECKED_FIELDS) {
     const v = ev[k];
-    if (typeof v === 'string' && v.length >= 13 && identifierHasPan(v)) return k === 'card_token' ? 'pan_in_card_token' : `pan_in_identifier:${k}`;
+    if (typeof v === 'string' && v.length >= 13 && identifierHasPan(v))
+      return k === 'card_token' ? 'pan_in_card_token' : `pan_in_identifier:${k}`;
   }
   return null;
 }

@@ -36,7 +36,12 @@ export class KafkaLabelRunner {
 
   constructor(private readonly o: LabelRunnerOptions) {
     this.loop = new BatchConsumerLoop({
-      name: 'labels', consumer: o.consumer, topic: o.topic, log: o.log, maxChunk: 1000, partitionsConsumedConcurrently: 1,
+      name: 'labels',
+      consumer: o.consumer,
+      topic: o.topic,
+      log: o.log,
+      maxChunk: 1000,
+      partitionsConsumedConcurrently: 1,
       deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes),
       handle: (chunk) => this.handle(chunk),
       handlerBudgetMs: 30_000,
@@ -46,17 +51,28 @@ export class KafkaLabelRunner {
     });
   }
 
-  get isRunning(): boolean { return this.loop.isRunning; }
-  get deadLettered(): number { return this.loop.deadLettered; }
-  start(): Promise<void> { return this.loop.start(); }
-  stop(): Promise<void> { return this.loop.stop(); }
+  get isRunning(): boolean {
+    return this.loop.isRunning;
+  }
+  get deadLettered(): number {
+    return this.loop.deadLettered;
+  }
+  start(): Promise<void> {
+    return this.loop.start();
+  }
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
 
   private async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const labels: LabelEvent[] = [];
     const dead: DeadLetter[] = [];
     const now = Date.now();
     for (const m of chunk.messages) {
-      if (m.value && m.value.length > this.o.maxMessageBytes) { dead.push({ reason: 'oversized_payload', message: m }); continue; }
+      if (m.value && m.value.length > this.o.maxMessageBytes) {
+        dead.push({ reason: 'oversized_payload', message: m });
+        continue;
+      }
       try {
         const l = await this.o.codecs.decodeLabel(m.value);
         const invalid = validateLabel(l, { now, maxFutureMs: this.o.maxFutureMs });

@@ -17,7 +17,8 @@ export function validateLabel(l: LabelEvent, o: { now?: number; maxFutureMs?: nu
     const v = l[k];
     if (typeof v !== 'string' || v.length === 0) return `invalid_field:${k}:empty`;
     if (v.length > MAX_ID) return `invalid_field:${k}:too_long`;
-    if (v.length >= 13 && identifierHasPan(v)) return k === 'card_token' ? 'pan_in_card_token' : `pan_in_identifier:${k}`;
+    if (v.length >= 13 && identifierHasPan(v))
+      return k === 'card_token' ? 'pan_in_card_token' : `pan_in_identifier:${k}`;
   }
   if (typeof l.source !== 'string' || l.source.length > 64) return 'invalid_field:source:too_long';
   if (identifierHasPan(l.source)) return 'pan_in_identifier:source';

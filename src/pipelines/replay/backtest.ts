@@ -36,10 +36,15 @@ class RecordingScorer implements Scorer {
   private queue: number[] = [];
   private head = 0;
   constructor(private readonly inner: Scorer) {}
-  get version(): string { return this.inner.version; }
+  get version(): string {
+    return this.inner.version;
+  }
   async score(rows: Float32Array, nRows: number): Promise<Float32Array> {
     const s = await this.inner.score(rows, nRows);
-    if (this.head > 100_000) { this.queue = this.queue.slice(this.head); this.head = 0; }
+    if (this.head > 100_000) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     for (let i = 0; i < s.length; i++) this.queue.push(s[i]!);
     return s;
   }
@@ -49,7 +54,10 @@ class RecordingScorer implements Scorer {
   }
 }
 
-export interface Side<T> { base: T; new: T }
+export interface Side<T> {
+  base: T;
+  new: T;
+}
 
 export interface RuleBacktest {
   id: string;
@@ -114,19 +122,40 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
   const delay = o.labelDelayDays ?? 7;
   const store = new MemoryFeatureStore();
   const scorer = o.scorer ? new RecordingScorer(o.scorer) : null;
-  const engine = new DecisionEngine({ store, scorer, rules: { current: () => o.baseline }, clock: (ev) => ev.event_time });
+  const engine = new DecisionEngine({
+    store,
+    scorer,
+    rules: { current: () => o.baseline },
+    clock: (ev) => ev.event_time,
+  });
 
   const all = new Map<string, RuleBacktest>();
   const ruleRow = (id: string): RuleBacktest => {
     let r = all.get(id);
     if (!r) {
-      r = { id, change: 'same', mode: { base: null, new: null }, action: { base: null, new: null }, hits: { base: 0, new: 0 }, fraud_hits: { base: 0, new: 0 }, legit_hits: { base: 0, new: 0 }, errors: { base: 0, new: 0 }, outcome_changes: 0, cost: null };
+      r = {
+        id,
+        change: 'same',
+        mode: { base: null, new: null },
+        action: { base: null, new: null },
+        hits: { base: 0, new: 0 },
+        fraud_hits: { base: 0, new: 0 },
+        legit_hits: { base: 0, new: 0 },
+        errors: { base: 0, new: 0 },
+        outcome_changes: 0,
+        cost: null,
+      };
       all.set(id, r);
     }
     return r;
   };
-  for (const r of o.baseline.def.rules) Object.assign(ruleRow(r.id), { mode: { base: r.mode, new: null }, action: { base: r.action, new: null } });
-  for (const r of o.proposed.def.rules) { const row = ruleRow(r.id); row.mode.new = r.mode; row.action.new = r.action; }
+  for (const r of o.baseline.def.rules)
+    Object.assign(ruleRow(r.id), { mode: { base: r.mode, new: null }, action: { base: r.action, new: null } });
+  for (const r of o.proposed.def.rules) {
+    const row = ruleRow(r.id);
+    row.mode.new = r.mode;
+    row.action.new = r.action;
+  }
   const diff = diffRulesets(o.baseline.def, o.proposed.def);
   for (const r of diff.added) ruleRow(r.id).change = 'added';
   for (const r of diff.removed) ruleRow(r.id).change = 'removed';
@@ -134,11 +163,24 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
 
   const count = (): Record<Outcome, number> => ({ APPROVE: 0, REVIEW: 0, DECLINE: 0 });
   const rep: BacktestReport = {
-    input: o.input, transactions: 0, labelled: 0, frauds: 0, model: o.scorer?.version ?? 'none', label_delay_days: delay,
+    input: o.input,
+    transactions: 0,
+    labelled: 0,
+    frauds: 0,
+    model: o.scorer?.version ?? 'none',
+    label_delay_days: delay,
     baseline: { version: o.baseline.version, source: o.baselineSource, thresholds: o.baseline.thresholds },
     proposed: { version: o.proposed.version, source: o.proposedSource, thresholds: o.proposed.thresholds },
-    diff, outcomes: { base: count(), new: count() }, outcome_changes: 0, transitions: {},
-    frauds_stopped: { base: 0, new: 0 }, false_positives: { base: 0, new: 0 }, newly_stopped: { fraud: 0, legit: 0 }, rules: [], cost_events: 0, elapsed_s: 0,
+    diff,
+    outcomes: { base: count(), new: count() },
+    outcome_changes: 0,
+    transitions: {},
+    frauds_stopped: { base: 0, new: 0 },
+    false_positives: { base: 0, new: 0 },
+    newly_stopped: { fraud: 0, legit: 0 },
+    rules: [],
+    cost_events: 0,
+    elapsed_s: 0,
   };
   // The proposed side's contexts of events spread over the history, to measure the rules' costs on.
   const measure = o.measureCosts ?? true;
@@ -152,8 +194,12 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     const base = decideEvent(o.baseline, r.event, r.vector, score);
     const baseHits = base.hits;
     const baseOutcome = base.policy.outcome;
-    if (baseOutcome !== d.outcome) throw new Error(`backtest: re-evaluation diverged from the engine on ${d.auth_id} (${baseOutcome} vs ${d.outcome})`);
-    if (measure && rep.transactions % stride === 0) sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists));
+    if (baseOutcome !== d.outcome)
+      throw new Error(
+        `backtest: re-evaluation diverged from the engine on ${d.auth_id} (${baseOutcome} vs ${d.outcome})`,
+      );
+    if (measure && rep.transactions % stride === 0)
+      sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists));
     const proposed = decideEvent(o.proposed, r.event, r.vector, score);
     const newHits = proposed.hits;
     const newOutcome = proposed.policy.outcome;
@@ -163,8 +209,14 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     if (r.fraud === true) rep.frauds++;
     rep.outcomes.base[baseOutcome]++;
     rep.outcomes.new[newOutcome]++;
-    if (stops(baseOutcome)) { if (r.fraud === true) rep.frauds_stopped.base++; else if (r.fraud === false) rep.false_positives.base++; }
-    if (stops(newOutcome)) { if (r.fraud === true) rep.frauds_stopped.new++; else if (r.fraud === false) rep.false_positives.new++; }
+    if (stops(baseOutcome)) {
+      if (r.fraud === true) rep.frauds_stopped.base++;
+      else if (r.fraud === false) rep.false_positives.base++;
+    }
+    if (stops(newOutcome)) {
+      if (r.fraud === true) rep.frauds_stopped.new++;
+      else if (r.fraud === false) rep.false_positives.new++;
+    }
 
     const tally = (hits: ReturnType<typeof evaluateRules>, side: 'base' | 'new') => {
       for (const h of [...hits.active, ...hits.shadow]) {
@@ -194,7 +246,8 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
   if (measure) {
     const proposedRules = [...o.proposed.active, ...o.proposed.shadow];
     const measured = measureRuleCosts(proposedRules, sample);
-    for (const rule of proposedRules) ruleRow(rule.def.id).cost = { estimate: rule.cost, us_per_event: round2(measured.get(rule.def.id) ?? 0) };
+    for (const rule of proposedRules)
+      ruleRow(rule.def.id).cost = { estimate: rule.cost, us_per_event: round2(measured.get(rule.def.id) ?? 0) };
     rep.cost_events = sample.length;
   }
   const order = new Map([...o.proposed.def.rules, ...o.baseline.def.rules].map((r, i) => [r.id, i] as const).reverse());
@@ -212,14 +265,22 @@ const round2 = (x: number): number => Math.round(x * 100) / 100;
  * the history. For `rules publish`, which refuses a rule over rules.max_rule_us_per_event.
  */
 export async function measureRulesetCosts(
-  rs: CompiledRuleset, records: readonly HistoryRecord[], scorer: Scorer | null = null, opts: { labelDelayDays?: number; batchSize?: number } = {},
+  rs: CompiledRuleset,
+  records: readonly HistoryRecord[],
+  scorer: Scorer | null = null,
+  opts: { labelDelayDays?: number; batchSize?: number } = {},
 ): Promise<{ events: number; usPerEvent: Map<string, number> }> {
   const store = new MemoryFeatureStore();
   const engine = new DecisionEngine({ store, scorer, rules: { current: () => rs }, clock: (ev) => ev.event_time });
   const stride = Math.max(1, Math.ceil(records.length / COST_SAMPLE));
   const sample: RuleContext[] = [];
   let i = 0;
-  for await (const r of replayFeed(engine, store, interleaveLabels(records, opts.labelDelayDays ?? 7), opts.batchSize ?? 500)) {
+  for await (const r of replayFeed(
+    engine,
+    store,
+    interleaveLabels(records, opts.labelDelayDays ?? 7),
+    opts.batchSize ?? 500,
+  )) {
     if (i++ % stride === 0) sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, r.decision.score, rs.lists));
   }
   await store.close();
@@ -238,15 +299,24 @@ export function sampleHistory(): HistoryRecord[] {
  * ones take ~0.2 µs), not for fine ranking.
  */
 export async function costErrors(
-  rs: CompiledRuleset, records: readonly HistoryRecord[], o: { bound: number; boundName: string; where: string },
+  rs: CompiledRuleset,
+  records: readonly HistoryRecord[],
+  o: { bound: number; boundName: string; where: string },
 ): Promise<{ errors: RuleError[]; events: number; dearest: { id: string; us: number } }> {
   const { events, usPerEvent } = await measureRulesetCosts(rs, records);
   const errors: RuleError[] = [];
   for (const r of rs.def.rules) {
     const us = usPerEvent.get(r.id) ?? 0;
     if (us > o.bound) {
-      errors.push(new RuleError(r.source?.file ?? '<rule>', r.id, r.source?.line ?? null, null,
-        `cost: measured ${us.toFixed(1)} µs per event over ${events} events of ${o.where}, over ${o.boundName} (${o.bound})`));
+      errors.push(
+        new RuleError(
+          r.source?.file ?? '<rule>',
+          r.id,
+          r.source?.line ?? null,
+          null,
+          `cost: measured ${us.toFixed(1)} µs per event over ${events} events of ${o.where}, over ${o.boundName} (${o.bound})`,
+        ),
+      );
     }
   }
   const [id, us] = [...usPerEvent].sort((a, b) => b[1] - a[1])[0] ?? ['-', 0];
@@ -290,27 +360,59 @@ export interface RuleBacktestSummary {
  * The backtest of one rule added to a ruleset as an active rule: backtestRulesets (one replay,
  * both rulesets evaluated on the same features and scores), summarized for the rule.
  */
-export async function backtestRule(o: { records: readonly HistoryRecord[]; base: RulesetDef; rule: RuleDef; scorer: Scorer | null; labelDelayDays?: number }): Promise<RuleBacktestSummary> {
-  const proposedDef: RulesetDef = { ...o.base, version: `${o.base.version}+draft.${o.rule.id}`, rules: [...o.base.rules, { ...o.rule, mode: 'active' }] };
+export async function backtestRule(o: {
+  records: readonly HistoryRecord[];
+  base: RulesetDef;
+  rule: RuleDef;
+  scorer: Scorer | null;
+  labelDelayDays?: number;
+}): Promise<RuleBacktestSummary> {
+  const proposedDef: RulesetDef = {
+    ...o.base,
+    version: `${o.base.version}+draft.${o.rule.id}`,
+    rules: [...o.base.rules, { ...o.rule, mode: 'active' }],
+  };
   const r = await backtestRulesets({
-    input: '', records: o.records, baseline: compileRuleset(o.base), baselineSource: '', proposed: compileRuleset(proposedDef), proposedSource: '',
-    scorer: o.scorer, labelDelayDays: o.labelDelayDays, measureCosts: false,
+    input: '',
+    records: o.records,
+    baseline: compileRuleset(o.base),
+    baselineSource: '',
+    proposed: compileRuleset(proposedDef),
+    proposedSource: '',
+    scorer: o.scorer,
+    labelDelayDays: o.labelDelayDays,
+    measureCosts: false,
   });
   const row = r.rules.find((x) => x.id === o.rule.id)!;
-  const hits = row.hits.new, fraudHits = row.fraud_hits.new, legitHits = row.legit_hits.new;
+  const hits = row.hits.new,
+    fraudHits = row.fraud_hits.new,
+    legitHits = row.legit_hits.new;
   return {
-    transactions: r.transactions, labelled: r.labelled, frauds: r.frauds, model: r.model,
-    baseline_ruleset: o.base.version, proposed_ruleset: proposedDef.version,
+    transactions: r.transactions,
+    labelled: r.labelled,
+    frauds: r.frauds,
+    model: r.model,
+    baseline_ruleset: o.base.version,
+    proposed_ruleset: proposedDef.version,
     rule: {
-      id: o.rule.id, hits, fraud_hits: fraudHits, false_positives: legitHits, unlabelled_hits: hits - fraudHits - legitHits,
+      id: o.rule.id,
+      hits,
+      fraud_hits: fraudHits,
+      false_positives: legitHits,
+      unlabelled_hits: hits - fraudHits - legitHits,
       precision: fraudHits + legitHits ? fraudHits / (fraudHits + legitHits) : null,
       recall: r.frauds ? fraudHits / r.frauds : null,
       runtime_errors: row.errors.new,
     },
     outcomes: {
-      baseline: r.outcomes.base, proposed: r.outcomes.new, changed: r.outcome_changes, transitions: r.transitions,
-      frauds_stopped_baseline: r.frauds_stopped.base, frauds_stopped_proposed: r.frauds_stopped.new,
-      frauds_newly_stopped: r.newly_stopped.fraud, legit_newly_stopped: r.newly_stopped.legit,
+      baseline: r.outcomes.base,
+      proposed: r.outcomes.new,
+      changed: r.outcome_changes,
+      transitions: r.transitions,
+      frauds_stopped_baseline: r.frauds_stopped.base,
+      frauds_stopped_proposed: r.frauds_stopped.new,
+      frauds_newly_stopped: r.newly_stopped.fraud,
+      legit_newly_stopped: r.newly_stopped.legit,
     },
   };
 }

@@ -7,7 +7,12 @@
  */
 import type { HistoryRecord } from '../../events/history/index.js';
 import {
-  evaluate, excludeKnownCompromised, firstFraudByCard, type EvalRow, type EvaluationReport, type ExclusionSummary,
+  evaluate,
+  excludeKnownCompromised,
+  firstFraudByCard,
+  type EvalRow,
+  type EvaluationReport,
+  type ExclusionSummary,
 } from '../../evaluation/report.js';
 import { DAY_MS } from '../../events/time.js';
 import { interleaveLabels } from '../../features/label-feed.js';
@@ -45,7 +50,10 @@ export function defaultKnownCompromisedSince(evalFrom: number | null, labelDelay
 export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<EvaluatedReplay> {
   const { from, to } = o.window;
   const firstFraud = o.knownCompromised
-    ? firstFraudByCard(o.records.map((r) => ({ card: r.event.card_token, time: r.event.event_time, fraud: r.fraud })), o.knownCompromised.since)
+    ? firstFraudByCard(
+        o.records.map((r) => ({ card: r.event.card_token, time: r.event.event_time, fraud: r.fraud })),
+        o.knownCompromised.since,
+      )
     : null;
   // Only a report is asked for: what comes after the evaluation window changes nothing in it.
   const records = to !== null && !o.onDecision ? o.records.filter((r) => r.event.event_time < to) : o.records;
@@ -64,11 +72,17 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
   }
   await store.close();
   if (!firstFraud || !o.knownCompromised) return { decided, rows, excluded: null };
-  const kept = excludeKnownCompromised(rows, firstFraud, { delayMs: o.labelDelayDays * DAY_MS, since: o.knownCompromised.since });
+  const kept = excludeKnownCompromised(rows, firstFraud, {
+    delayMs: o.labelDelayDays * DAY_MS,
+    since: o.knownCompromised.since,
+  });
   return { decided, rows: kept.rows, excluded: kept.summary };
 }
 
 /** The evaluation report of a replay; null without evaluated rows. */
-export function replayReport(r: EvaluatedReplay, window: { from: string | null; to: string | null }): EvaluationReport | null {
+export function replayReport(
+  r: EvaluatedReplay,
+  window: { from: string | null; to: string | null },
+): EvaluationReport | null {
   return r.rows.length ? evaluate(r.rows, window, r.excluded) : null;
 }

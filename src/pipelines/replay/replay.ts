@@ -17,7 +17,12 @@ export interface ReplayedDecision {
   scenario: number | null;
 }
 
-export async function* replayFeed(engine: DecisionEngine, store: FeatureStore, feed: Iterable<FeedItem>, batchSize = 500): AsyncGenerator<ReplayedDecision> {
+export async function* replayFeed(
+  engine: DecisionEngine,
+  store: FeatureStore,
+  feed: Iterable<FeedItem>,
+  batchSize = 500,
+): AsyncGenerator<ReplayedDecision> {
   let txs: Extract<FeedItem, { kind: 'tx' }>[] = [];
   let labels: LabelEvent[] = [];
   async function* flush(): AsyncGenerator<ReplayedDecision> {
@@ -26,7 +31,13 @@ export async function* replayFeed(engine: DecisionEngine, store: FeatureStore, f
     txs = [];
     const { decisions, vectors } = await engine.decideBatch(batch.map((b) => b.event));
     for (let i = 0; i < batch.length; i++) {
-      yield { decision: decisions[i]!, vector: vectors[i]!, event: batch[i]!.event, fraud: batch[i]!.fraud, scenario: batch[i]!.scenario };
+      yield {
+        decision: decisions[i]!,
+        vector: vectors[i]!,
+        event: batch[i]!.event,
+        fraud: batch[i]!.fraud,
+        scenario: batch[i]!.scenario,
+      };
     }
   }
   for (const item of feed) {
@@ -34,7 +45,10 @@ export async function* replayFeed(engine: DecisionEngine, store: FeatureStore, f
       yield* flush();
       labels.push(item.label);
     } else {
-      if (labels.length) { await store.applyLabels(labels); labels = []; }
+      if (labels.length) {
+        await store.applyLabels(labels);
+        labels = [];
+      }
       txs.push(item);
       if (txs.length >= batchSize) yield* flush();
     }

@@ -8,16 +8,45 @@ export function createAuditMetrics(opts: { defaultMetrics?: boolean } = {}) {
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'fraud_audit_process_' });
   return {
     registry,
-    rows: new Counter({ name: 'fraud_audit_rows_total', help: 'Decision rows written to PostgreSQL (rate = rows per second)', registers: [registry] }),
-    duplicates: new Counter({ name: 'fraud_audit_duplicates_total', help: 'Redelivered decisions already stored (not written again)', registers: [registry] }),
-    skipped: new Counter({ name: 'fraud_audit_skipped_total', help: 'Decisions sent to the sink dead-letter topic (undecodable, invalid, refused by PostgreSQL), by reason', labelNames: ['reason'] as const, registers: [registry] }),
-    writeErrors: new Counter({ name: 'fraud_audit_write_errors_total', help: 'Failed batch writes (retried; offsets not committed)', registers: [registry] }),
-    batchLatency: new Histogram({
-      name: 'fraud_audit_batch_latency_ms', help: 'Latency of one batch: decode, write to PostgreSQL, commit offsets (ms)',
-      buckets: LATENCY_MS, registers: [registry],
+    rows: new Counter({
+      name: 'fraud_audit_rows_total',
+      help: 'Decision rows written to PostgreSQL (rate = rows per second)',
+      registers: [registry],
     }),
-    batchRows: new Histogram({ name: 'fraud_audit_batch_rows', help: 'Decisions per written batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [registry] }),
-    consumerLag: new Gauge({ name: 'fraud_audit_consumer_lag', help: 'Messages behind the high watermark, by topic and partition', labelNames: ['topic', 'partition'] as const, registers: [registry] }),
+    duplicates: new Counter({
+      name: 'fraud_audit_duplicates_total',
+      help: 'Redelivered decisions already stored (not written again)',
+      registers: [registry],
+    }),
+    skipped: new Counter({
+      name: 'fraud_audit_skipped_total',
+      help: 'Decisions sent to the sink dead-letter topic (undecodable, invalid, refused by PostgreSQL), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    writeErrors: new Counter({
+      name: 'fraud_audit_write_errors_total',
+      help: 'Failed batch writes (retried; offsets not committed)',
+      registers: [registry],
+    }),
+    batchLatency: new Histogram({
+      name: 'fraud_audit_batch_latency_ms',
+      help: 'Latency of one batch: decode, write to PostgreSQL, commit offsets (ms)',
+      buckets: LATENCY_MS,
+      registers: [registry],
+    }),
+    batchRows: new Histogram({
+      name: 'fraud_audit_batch_rows',
+      help: 'Decisions per written batch',
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'fraud_audit_consumer_lag',
+      help: 'Messages behind the high watermark, by topic and partition',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
   };
 }
 

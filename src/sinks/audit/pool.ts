@@ -5,11 +5,20 @@ import type { EngineConfig } from '../../config/config.js';
 
 export class AuditConfigError extends Error {}
 
-export function createAuditPool(cfg: EngineConfig['postgres'], opts: { max?: number; applicationName?: string } = {}): pg.Pool {
+export function createAuditPool(
+  cfg: EngineConfig['postgres'],
+  opts: { max?: number; applicationName?: string } = {},
+): pg.Pool {
   if (!cfg.url) {
-    throw new AuditConfigError('postgres.url is empty: the audit trail needs PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)');
+    throw new AuditConfigError(
+      'postgres.url is empty: the audit trail needs PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)',
+    );
   }
-  return pgPool(cfg, { max: opts.max ?? 4, applicationName: opts.applicationName ?? 'fraud-engine-audit', connectionTimeoutMillis: 5_000 });
+  return pgPool(cfg, {
+    max: opts.max ?? 4,
+    applicationName: opts.applicationName ?? 'fraud-engine-audit',
+    connectionTimeoutMillis: 5_000,
+  });
 }
 
 /** True when the error is "relation does not exist" (the audit migration was never applied). */

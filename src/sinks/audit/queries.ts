@@ -23,7 +23,10 @@ const COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, 
   explanation, explanation_model, explained_at`;
 
 type Row = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {
-  event_time: Date; decided_time: Date; written_at: Date; explained_at: Date | null;
+  event_time: Date;
+  decided_time: Date;
+  written_at: Date;
+  explained_at: Date | null;
 };
 
 function toRecord(r: Row): AuditRecord {
@@ -38,7 +41,10 @@ function toRecord(r: Row): AuditRecord {
 
 /** The stored decision of one authorization, or null. */
 export async function getDecision(pool: pg.Pool, authId: string): Promise<AuditRecord | null> {
-  const res = await pool.query<Row>(`SELECT ${COLUMNS} FROM decision_audit WHERE auth_id = $1 ORDER BY event_time DESC LIMIT 1`, [authId]);
+  const res = await pool.query<Row>(
+    `SELECT ${COLUMNS} FROM decision_audit WHERE auth_id = $1 ORDER BY event_time DESC LIMIT 1`,
+    [authId],
+  );
   const row = res.rows[0];
   return row ? toRecord(row) : null;
 }
@@ -58,20 +64,37 @@ export interface SearchQuery {
 export async function searchDecisions(pool: pg.Pool, q: SearchQuery): Promise<AuditRecord[]> {
   const where = ['card_token = $1'];
   const args: unknown[] = [q.card];
-  if (q.from !== undefined) { args.push(new Date(q.from).toISOString()); where.push(`event_time >= $${args.length}::timestamptz`); }
-  if (q.to !== undefined) { args.push(new Date(q.to).toISOString()); where.push(`event_time < $${args.length}::timestamptz`); }
-  if (q.outcome) { args.push(q.outcome); where.push(`outcome = $${args.length}`); }
+  if (q.from !== undefined) {
+    args.push(new Date(q.from).toISOString());
+    where.push(`event_time >= $${args.length}::timestamptz`);
+  }
+  if (q.to !== undefined) {
+    args.push(new Date(q.to).toISOString());
+    where.push(`event_time < $${args.length}::timestamptz`);
+  }
+  if (q.outcome) {
+    args.push(q.outcome);
+    where.push(`outcome = $${args.length}`);
+  }
   args.push(q.limit ?? 100);
   const res = await pool.query<Row>(
-    `SELECT ${COLUMNS} FROM decision_audit WHERE ${where.join(' AND ')} ORDER BY event_time DESC, auth_id LIMIT $${args.length}`, args);
+    `SELECT ${COLUMNS} FROM decision_audit WHERE ${where.join(' AND ')} ORDER BY event_time DESC, auth_id LIMIT $${args.length}`,
+    args,
+  );
   return res.rows.map(toRecord);
 }
 
 /** Stores an explanation on the decision's row; false when there is no such row. */
-export async function saveExplanation(pool: pg.Pool, authId: string, explanation: string, model: string): Promise<boolean> {
+export async function saveExplanation(
+  pool: pg.Pool,
+  authId: string,
+  explanation: string,
+  model: string,
+): Promise<boolean> {
   const res = await pool.query(
     `UPDATE decision_audit SET explanation = $2, explanation_model = $3, explained_at = now() WHERE auth_id = $1`,
-    [authId, explanation, model]);
+    [authId, explanation, model],
+  );
   return (res.rowCount ?? 0) > 0;
 }
 
@@ -80,6 +103,7 @@ export async function listPartitions(pool: pg.Pool): Promise<{ name: string; bou
   const res = await pool.query<{ name: string; bounds: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bounds
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-      WHERE i.inhparent = 'decision_audit'::regclass ORDER BY c.relname`);
+      WHERE i.inhparent = 'decision_audit'::regclass ORDER BY c.relname`,
+  );
   return res.rows;
 }

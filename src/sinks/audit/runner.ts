@@ -49,28 +49,46 @@ export class KafkaAuditRunner {
 
   constructor(private readonly o: AuditRunnerOptions) {
     this.loop = new BatchConsumerLoop({
-      name: 'audit', consumer: o.consumer, topic: o.topic, log: o.log, maxChunk: o.maxRows ?? 1000,
-      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3, maxAttempts: o.maxAttempts ?? 3,
+      name: 'audit',
+      consumer: o.consumer,
+      topic: o.topic,
+      log: o.log,
+      maxChunk: o.maxRows ?? 1000,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
+      maxAttempts: o.maxAttempts ?? 3,
       deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes ?? 65_536),
       handle: (chunk) => this.handle(chunk),
       handlerBudgetMs: 60_000,
       probe: o.probe,
-      reasonFor: (err) => `audit_write_failed:${String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'error').slice(0, 16)}`,
+      reasonFor: (err) =>
+        `audit_write_failed:${String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'error').slice(0, 16)}`,
       onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onDeadLetter: (reason) => o.metrics.skipped.inc({ reason: reason.split(':').slice(0, 2).join(':') }),
       onFatal: (err) => o.onFatal?.(err),
     });
   }
 
-  get isAssigned(): boolean { return this.loop.isAssigned; }
-  get isRunning(): boolean { return this.loop.isRunning; }
-  get stalledMs(): number { return this.loop.stalledMs; }
+  get isAssigned(): boolean {
+    return this.loop.isAssigned;
+  }
+  get isRunning(): boolean {
+    return this.loop.isRunning;
+  }
+  get stalledMs(): number {
+    return this.loop.stalledMs;
+  }
   /** Messages dead-lettered (undecodable, invalid, refused by PostgreSQL). */
-  get skipped(): number { return this.loop.deadLettered; }
+  get skipped(): number {
+    return this.loop.deadLettered;
+  }
 
-  start(): Promise<void> { return this.loop.start(); }
+  start(): Promise<void> {
+    return this.loop.start();
+  }
   /** Stops fetching; the chunk in flight finishes (rows, then offsets) before the group is left. */
-  stop(): Promise<void> { return this.loop.stop(); }
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
 
   private async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const { metrics } = this.o;

@@ -65,7 +65,10 @@ export class AuditWriter {
   /** Days whose partition exists (true) or that stay in the default partition (false). */
   private readonly days = new Map<string, boolean>();
 
-  constructor(private readonly pool: pg.Pool, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Creates the partitions of the given days (within PARTITION_WINDOW) that this process has not seen yet. */
   async ensurePartitions(eventTimes: Iterable<number>): Promise<void> {
@@ -80,7 +83,9 @@ export class AuditWriter {
     }
     if (wanted.size === 0) return;
     const res = await this.pool.query<{ day: string; ok: boolean }>(
-      `SELECT to_char(d, 'YYYY-MM-DD') AS day, decision_audit_ensure_partition(d) AS ok FROM unnest($1::date[]) AS d`, [[...wanted]]);
+      `SELECT to_char(d, 'YYYY-MM-DD') AS day, decision_audit_ensure_partition(d) AS ok FROM unnest($1::date[]) AS d`,
+      [[...wanted]],
+    );
     for (const r of res.rows) this.days.set(r.day, r.ok);
   }
 
@@ -93,10 +98,22 @@ export class AuditWriter {
     if (batch.length === 0) return { inserted: 0, duplicates: 0 };
     const n = batch.length;
     const cols = {
-      auth: new Array<string>(n), event: new Array<number>(n), card: new Array<string>(n), outcome: new Array<string>(n),
-      score: new Array<number | null>(n), reasons: new Array<string>(n), hits: new Array<string>(n), tags: new Array<string>(n),
-      degraded: new Array<string>(n), features: new Array<string>(n), model: new Array<string>(n), ruleset: new Array<string>(n),
-      decided: new Array<number>(n), latency: new Array<number | null>(n), part: new Array<number | null>(n), off: new Array<string | null>(n),
+      auth: new Array<string>(n),
+      event: new Array<number>(n),
+      card: new Array<string>(n),
+      outcome: new Array<string>(n),
+      score: new Array<number | null>(n),
+      reasons: new Array<string>(n),
+      hits: new Array<string>(n),
+      tags: new Array<string>(n),
+      degraded: new Array<string>(n),
+      features: new Array<string>(n),
+      model: new Array<string>(n),
+      ruleset: new Array<string>(n),
+      decided: new Array<number>(n),
+      latency: new Array<number | null>(n),
+      part: new Array<number | null>(n),
+      off: new Array<string | null>(n),
     };
     for (let i = 0; i < n; i++) {
       const { decision: d, partition, offset } = batch[i]!;
@@ -120,8 +137,22 @@ export class AuditWriter {
     }
     await this.ensurePartitions(cols.event);
     const res = await this.pool.query(INSERT_SQL, [
-      cols.auth, cols.event, cols.card, cols.outcome, cols.score, cols.reasons, cols.hits, cols.tags, cols.degraded,
-      cols.features, cols.model, cols.ruleset, cols.decided, cols.latency, cols.part, cols.off,
+      cols.auth,
+      cols.event,
+      cols.card,
+      cols.outcome,
+      cols.score,
+      cols.reasons,
+      cols.hits,
+      cols.tags,
+      cols.degraded,
+      cols.features,
+      cols.model,
+      cols.ruleset,
+      cols.decided,
+      cols.latency,
+      cols.part,
+      cols.off,
     ]);
     const inserted = res.rowCount ?? 0;
     return { inserted, duplicates: n - inserted };
