@@ -304,3 +304,39 @@ export class BatchConsumerLoop {
     return true;
   }
 }
+
+/**
+ * A runner built on the loop (decisions, labels, audit): it handles chunks; its state and its
+ * lifecycle are the loop's.
+ */
+export abstract class LoopRunner {
+  protected readonly loop: BatchConsumerLoop;
+
+  constructor(options: Omit<BatchLoopOptions, 'handle'>) {
+    this.loop = new BatchConsumerLoop({ ...options, handle: (chunk) => this.handle(chunk) });
+  }
+
+  protected abstract handle(chunk: LoopChunk): Promise<ChunkResult>;
+
+  get isAssigned(): boolean {
+    return this.loop.isAssigned;
+  }
+  get isRunning(): boolean {
+    return this.loop.isRunning;
+  }
+  /** Messages dead-lettered (refused by the handler, or failing alone). */
+  get deadLettered(): number {
+    return this.loop.deadLettered;
+  }
+  /** How long a chunk has been waiting for a service to come back (0 when none is). */
+  get stalledMs(): number {
+    return this.loop.stalledMs;
+  }
+  start(): Promise<void> {
+    return this.loop.start();
+  }
+  /** Stops fetching, lets the chunk in flight finish and commit, then leaves the group. */
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+}

@@ -1,5 +1,5 @@
 /** What changes between two ruleset versions: rules added, removed and changed, and thresholds. */
-import type { RuleDef, RulesetDef } from './types.js';
+import { bareRule, type RuleDef, type RulesetDef } from './types.js';
 
 export const COMPARED_FIELDS = ['expression', 'action', 'priority', 'mode', 'description', 'owner'] as const;
 export type ComparedField = (typeof COMPARED_FIELDS)[number];
@@ -24,22 +24,12 @@ export interface RulesetDiff {
   description?: FieldChange<string>;
 }
 
-const strip = (r: RuleDef): RuleDef => ({
-  id: r.id,
-  description: r.description,
-  expression: r.expression,
-  action: r.action,
-  priority: r.priority,
-  mode: r.mode,
-  owner: r.owner,
-});
-
 export function diffRulesets(a: RulesetDef, b: RulesetDef): RulesetDiff {
   const before = new Map(a.rules.map((r) => [r.id, r]));
   const after = new Map(b.rules.map((r) => [r.id, r]));
   const out: RulesetDiff = { from: a.version, to: b.version, added: [], removed: [], changed: [], thresholds: {} };
-  for (const r of b.rules) if (!before.has(r.id)) out.added.push(strip(r));
-  for (const r of a.rules) if (!after.has(r.id)) out.removed.push(strip(r));
+  for (const r of b.rules) if (!before.has(r.id)) out.added.push(bareRule(r));
+  for (const r of a.rules) if (!after.has(r.id)) out.removed.push(bareRule(r));
   for (const r of a.rules) {
     const n = after.get(r.id);
     if (!n) continue;

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { validateRuleset } from './compile.js';
 import type { RuleLimits } from './cost.js';
 import { loadRulesetFiles } from './load.js';
-import { RuleError, type RuleDef, type RulesetDef } from './types.js';
+import { bareRule, RuleError, type RuleDef, type RulesetDef } from './types.js';
 
 /** `file:line:column rule 'id': reason` — the form editors and CI annotate. */
 export function formatRuleError(e: RuleError): string {
@@ -35,23 +35,10 @@ export function loadAndValidate(path: string, limits: RuleLimits): { def: Rulese
   }
 }
 
-/** A rule's fields as they are written in the files (no source position). */
-function ruleItem(r: RuleDef) {
-  return {
-    id: r.id,
-    description: r.description,
-    expression: r.expression,
-    action: r.action,
-    priority: r.priority,
-    mode: r.mode,
-    owner: r.owner,
-  };
-}
-
 /** A whole ruleset as YAML, `header` lines as comments first. */
 export function rulesetYaml(def: RulesetDef, header: string[] = []): string {
   const body = stringify(
-    { version: def.version, description: def.description, thresholds: def.thresholds, rules: def.rules.map(ruleItem) },
+    { version: def.version, description: def.description, thresholds: def.thresholds, rules: def.rules.map(bareRule) },
     { lineWidth: 0 },
   );
   return [...header.map((h) => `# ${h}`), body].join('\n');
@@ -59,7 +46,7 @@ export function rulesetYaml(def: RulesetDef, header: string[] = []): string {
 
 /** One rule as a YAML list item, indented to paste under `rules:` in config/rules/*.yaml. */
 export function ruleYaml(rule: RuleDef, comment: string[] = []): string {
-  const body = stringify([ruleItem(rule)], { lineWidth: 0 })
+  const body = stringify([bareRule(rule)], { lineWidth: 0 })
     .trimEnd()
     .split('\n')
     .map((l) => `  ${l}`);

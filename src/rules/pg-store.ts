@@ -100,18 +100,8 @@ export function rulesPool(
   });
 }
 
-interface RulesetRow {
-  version: string;
-  status: RulesetStatus;
-  author: string;
-  created_at: Date;
-  comment: string;
-  description: string;
-  thresholds: Thresholds;
-  source: string;
-  rules: string | number;
-  activated_at: Date | null;
-}
+/** A row of META_SQL: the metadata, with the rule count as PostgreSQL's bigint text. */
+type RulesetRow = Omit<RulesetMeta, 'rules'> & { rules: string | number };
 interface RuleRow {
   id: string;
   description: string;

@@ -18,6 +18,19 @@ export interface RuleDef {
   source?: { file: string; line: number; column?: number };
 }
 
+/** A rule as written (no `source`): what diffs compare and what the YAML writer writes. */
+export function bareRule(r: RuleDef): RuleDef {
+  return {
+    id: r.id,
+    description: r.description,
+    expression: r.expression,
+    action: r.action,
+    priority: r.priority,
+    mode: r.mode,
+    owner: r.owner,
+  };
+}
+
 export interface Thresholds {
   review: number;
   decline: number;

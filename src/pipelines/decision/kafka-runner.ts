@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { AuthorizationEvent, Decision } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { BatchConsumerLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
 import type { DecisionEngine } from './engine.js';
 import { payloadHash, type DecisionMemo, type MemoEntry } from '../../features/decision-memo.js';
@@ -60,17 +60,13 @@ interface DecodedChunk {
   refused: DeadLetter[];
 }
 
-export class KafkaDecisionRunner {
-  private readonly loop: BatchConsumerLoop;
+export class KafkaDecisionRunner extends LoopRunner {
   private readonly coalescer: Coalescer<DecodedChunk>;
   private memoWarnedAt = 0;
   decided = 0;
 
   constructor(private readonly o: RunnerOptions) {
-    // Merged batches in flight at once: as many as kafkajs would have run partition batches
-    // (the merged ones are fuller, so usually one).
-    this.coalescer = new Coalescer(o.maxBatch, o.coalescedConcurrently ?? 3, (chunks) => this.decideAndProduce(chunks));
-    this.loop = new BatchConsumerLoop({
+    super({
       name: 'authorizations',
       consumer: o.consumer,
       topic: o.topics.authorizations,
@@ -78,7 +74,6 @@ export class KafkaDecisionRunner {
       maxChunk: o.maxBatch,
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
       deadLetters: new DeadLetterSink(o.producer, o.topics.dlq, o.maxMessageBytes),
-      handle: (chunk) => this.handle(chunk),
       // A synthetic event decided without features: fails when the engine itself is broken
       // (model, rules, a bug), in which case nothing is dead-lettered.
       probe: () => o.engine.warmUp(1),
@@ -86,31 +81,13 @@ export class KafkaDecisionRunner {
       onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: reason.split(':').slice(0, 2).join(':') }),
       onFatal: (err) => o.onFatal?.(err),
     });
-  }
-
-  get isAssigned(): boolean {
-    return this.loop.isAssigned;
-  }
-  get isRunning(): boolean {
-    return this.loop.isRunning;
-  }
-  get deadLettered(): number {
-    return this.loop.deadLettered;
-  }
-  get stalledMs(): number {
-    return this.loop.stalledMs;
-  }
-
-  start(): Promise<void> {
-    return this.loop.start();
-  }
-  /** Stops fetching, lets the batch in flight finish and commit, then leaves the group. */
-  stop(): Promise<void> {
-    return this.loop.stop();
+    // Merged batches in flight at once: as many as kafkajs would have run partition batches
+    // (the merged ones are fuller, so usually one).
+    this.coalescer = new Coalescer(o.maxBatch, o.coalescedConcurrently ?? 3, (chunks) => this.decideAndProduce(chunks));
   }
 
   /** Decodes and validates one partition's chunk, then hands it to the coalescer. */
-  private async handle(chunk: LoopChunk): Promise<ChunkResult> {
+  protected async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const { metrics, codecs } = this.o;
     const t = performance.now();
     const now = Date.now();

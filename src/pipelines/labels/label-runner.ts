@@ -12,7 +12,7 @@ import type { LabelEvent } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import type { FeatureStore } from '../../features/store.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { BatchConsumerLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
 import { validateLabel } from './validate.js';
 
@@ -30,12 +30,11 @@ export interface LabelRunnerOptions {
   onFatal?: (err: Error) => void;
 }
 
-export class KafkaLabelRunner {
-  private readonly loop: BatchConsumerLoop;
+export class KafkaLabelRunner extends LoopRunner {
   applied = 0;
 
   constructor(private readonly o: LabelRunnerOptions) {
-    this.loop = new BatchConsumerLoop({
+    super({
       name: 'labels',
       consumer: o.consumer,
       topic: o.topic,
@@ -43,7 +42,6 @@ export class KafkaLabelRunner {
       maxChunk: 1000,
       partitionsConsumedConcurrently: 1,
       deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes),
-      handle: (chunk) => this.handle(chunk),
       handlerBudgetMs: 30_000,
       onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
       onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: `label:${reason.split(':').slice(0, 2).join(':')}` }),
@@ -51,20 +49,7 @@ export class KafkaLabelRunner {
     });
   }
 
-  get isRunning(): boolean {
-    return this.loop.isRunning;
-  }
-  get deadLettered(): number {
-    return this.loop.deadLettered;
-  }
-  start(): Promise<void> {
-    return this.loop.start();
-  }
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  private async handle(chunk: LoopChunk): Promise<ChunkResult> {
+  protected async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const labels: LabelEvent[] = [];
     const dead: DeadLetter[] = [];
     const now = Date.now();

@@ -13,7 +13,7 @@
 import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
-import { BatchConsumerLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
 import type { AuditMetrics } from './metrics.js';
 import { validateDecision } from './validate.js';
@@ -40,15 +40,14 @@ export interface AuditRunnerOptions {
   onFatal?: (err: Error) => void;
 }
 
-export class KafkaAuditRunner {
-  private readonly loop: BatchConsumerLoop;
+export class KafkaAuditRunner extends LoopRunner {
   /** Messages consumed and committed (written, duplicates and dead-lettered). */
   consumed = 0;
   written = 0;
   duplicates = 0;
 
   constructor(private readonly o: AuditRunnerOptions) {
-    this.loop = new BatchConsumerLoop({
+    super({
       name: 'audit',
       consumer: o.consumer,
       topic: o.topic,
@@ -57,7 +56,6 @@ export class KafkaAuditRunner {
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
       maxAttempts: o.maxAttempts ?? 3,
       deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes ?? 65_536),
-      handle: (chunk) => this.handle(chunk),
       handlerBudgetMs: 60_000,
       probe: o.probe,
       reasonFor: (err) =>
@@ -68,29 +66,12 @@ export class KafkaAuditRunner {
     });
   }
 
-  get isAssigned(): boolean {
-    return this.loop.isAssigned;
-  }
-  get isRunning(): boolean {
-    return this.loop.isRunning;
-  }
-  get stalledMs(): number {
-    return this.loop.stalledMs;
-  }
   /** Messages dead-lettered (undecodable, invalid, refused by PostgreSQL). */
   get skipped(): number {
-    return this.loop.deadLettered;
+    return this.deadLettered;
   }
 
-  start(): Promise<void> {
-    return this.loop.start();
-  }
-  /** Stops fetching; the chunk in flight finishes (rows, then offsets) before the group is left. */
-  stop(): Promise<void> {
-    return this.loop.stop();
-  }
-
-  private async handle(chunk: LoopChunk): Promise<ChunkResult> {
+  protected async handle(chunk: LoopChunk): Promise<ChunkResult> {
     const { metrics } = this.o;
     const t0 = performance.now();
     const rows: AuditInput[] = [];
