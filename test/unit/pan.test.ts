@@ -377,9 +377,11 @@ describe('identifierHasPan', () => {
   });
 
   it("the test fixtures' `1234567890123<hash tail>` email hashes are not refused", () => {
+    // The tail ends with a letter: a random tail could itself end in a card number glued to the
+    // hash (rightly flagged, ~1 in 10,000), which is not what this checks.
     for (let i = 0; i < 2000; i++) {
       const h = randomBytes(32).toString('hex');
-      expect(identifierHasPan(`1234567890123${h.slice(13)}`)).toBe(false);
+      expect(identifierHasPan(`1234567890123${h.slice(13, 63)}f`)).toBe(false);
     }
   });
 
