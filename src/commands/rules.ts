@@ -11,7 +11,7 @@ import { configOf, formatOption, guarded, HELP_WORDS, parseOrUsage, required, Us
 import type { EngineConfig } from '../config/config.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { table } from '../observability/table.js';
-import { costErrors, sampleHistory } from '../pipelines/replay/backtest.js';
+import { costErrors, sampleHistory } from '../pipelines/replay/rule-costs.js';
 import rulesBacktest from './rules-backtest.js';
 import { NoDatabaseError, publishRuleset, withRulesStore } from '../rules/admin.js';
 import { compileRuleset, type CompiledRuleset } from '../rules/compile.js';
