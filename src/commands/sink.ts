@@ -12,9 +12,10 @@ import { configOf, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped
 import { codecsFromConfig } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { startHttp } from '../observability/http.js';
+import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { migrate } from '../storage/migrate.js';
+import { probePool } from '../storage/pool.js';
 import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
 import { AuditConfigError, createAuditPool } from '../sinks/audit/pool.js';
 import { KafkaAuditRunner } from '../sinks/audit/runner.js';
@@ -100,40 +101,21 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       onFatal: (err) => onFatal(err),
     });
 
-    let pgOk = true;
-    const pgProbe = setInterval(() => {
-      pool.query('SELECT 1').then(
-        () => {
-          pgOk = true;
-        },
-        () => {
-          pgOk = false;
-        },
-      );
-    }, 5_000);
-    pgProbe.unref();
-    opened.push(async () => clearInterval(pgProbe));
+    const pgProbe = probePool(pool);
+    opened.push(async () => pgProbe.stop());
     const port = opts.httpPort ?? DEFAULT_AUDIT_HTTP_PORT;
     const host = opts.httpHost ?? cfg.engine.http_host;
-    const http =
-      port === 0
-        ? null
-        : await startHttp({
-            host,
-            port,
-            registry: metrics.registry,
-            readiness: {
-              ready: () => {
-                const checks = {
-                  kafka: runner.isRunning,
-                  assigned: runner.isAssigned,
-                  postgres: pgOk,
-                  flowing: runner.stalledMs < 60_000,
-                };
-                return { ok: Object.values(checks).every(Boolean), checks };
-              },
-            },
-          });
+    const http = await startHealthHttp({
+      host,
+      port,
+      registry: metrics.registry,
+      checks: () => ({
+        kafka: runner.isRunning,
+        assigned: runner.isAssigned,
+        postgres: pgProbe.ok(),
+        flowing: runner.stalledMs < 60_000,
+      }),
+    });
     if (http) opened.push(() => new Promise((r) => http.close(r)));
 
     await runner.start();
@@ -150,7 +132,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       http,
       fatal,
       async stop() {
-        clearInterval(pgProbe);
+        pgProbe.stop();
         await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
         await producer.disconnect().catch(() => undefined);
         if (http) await new Promise((r) => http.close(r));
