@@ -165,6 +165,15 @@ export interface Service {
   fatal: Promise<Error>;
 }
 
+/** A service's fatal error as a promise (its handle's `fatal`) and the callback that settles it (its runners' `onFatal`). */
+export function fatalLatch(): { fatal: Promise<Error>; onFatal: (err: Error) => void } {
+  let onFatal: (err: Error) => void = () => undefined;
+  const fatal = new Promise<Error>((resolve) => {
+    onFatal = resolve;
+  });
+  return { fatal, onFatal };
+}
+
 /** Exit code of a consumer that keeps crashing (EX_SOFTWARE): the supervisor starts a fresh process. */
 export const EXIT_CONSUMER_CRASHED = 70;
 

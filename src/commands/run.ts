@@ -5,7 +5,7 @@
  * batch in flight, commits and disconnects (bounded to 10 s; src/cli/kit.ts runUntilStopped).
  */
 import type { Logger } from 'pino';
-import { configOf, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { configOf, fatalLatch, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { FEATURE_NAMES } from '../features/names.js';
@@ -19,9 +19,7 @@ import { createMetrics, setInfo } from '../observability/metrics.js';
 import { DecisionEngine } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
-import { ruleLimitsOf } from '../rules/cost.js';
-import { StaticRulesetSource } from '../rules/file-source.js';
-import { PgRulesetSource } from '../rules/pg-source.js';
+import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
 
 const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FILE] [--rules DIR]
 Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_REDIS_URL, FRAUD_ENGINE_HTTP_PORT.`;
@@ -52,18 +50,8 @@ export async function startEngine(
 
   const scorer = await OnnxScorer.load(opts.modelPath ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
   setInfo(metrics.modelInfo, scorer.version);
-  // PostgreSQL configured: the active version, hot-reloaded (the files while none is active);
-  // else the files of rules.dir.
-  const rules = cfg.postgres.url
-    ? await PgRulesetSource.start({
-        postgres: cfg.postgres,
-        pollIntervalMs: cfg.rules.poll_interval_ms,
-        fallbackDir: opts.rulesDir ?? cfg.rules.dir,
-        log,
-        metrics,
-        limits: ruleLimitsOf(cfg.rules),
-      })
-    : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir, ruleLimitsOf(cfg.rules));
+  // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
+  const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });
   setInfo(metrics.rulesetInfo, rules.current().version);
 
   // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
@@ -82,10 +70,7 @@ export async function startEngine(
     maxWaitTimeInMs: 200,
   });
   await Promise.all([consumer.connect(), labelConsumer.connect()]);
-  let onFatal: (err: Error) => void = () => undefined;
-  const fatal = new Promise<Error>((resolve) => {
-    onFatal = resolve;
-  });
+  const { fatal, onFatal } = fatalLatch();
 
   const engine = new DecisionEngine({
     store: features,
@@ -115,7 +100,7 @@ export async function startEngine(
     coalescedConcurrently: cfg.engine.batches_in_flight,
     maxMessageBytes: cfg.engine.max_message_bytes,
     maxFutureMs: cfg.engine.max_future_skew_ms,
-    onFatal: (err) => onFatal(err),
+    onFatal,
   });
   // The label runner too is run again after a crash kafkajs does not recover from (src/kafka/batch-loop.ts).
   const labels = new KafkaLabelRunner({
@@ -129,7 +114,7 @@ export async function startEngine(
     metrics,
     maxMessageBytes: cfg.engine.max_message_bytes,
     maxFutureMs: cfg.engine.max_future_skew_ms,
-    onFatal: (err) => onFatal(err),
+    onFatal,
   });
 
   const http = await startHealthHttp({

@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { configOf, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { configOf, fatalLatch, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
 import { codecsFromConfig } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
@@ -80,10 +80,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     await producer.connect();
     opened.push(() => producer.disconnect());
     const writer = new AuditWriter(pool);
-    let onFatal: (err: Error) => void = () => undefined;
-    const fatal = new Promise<Error>((resolve) => {
-      onFatal = resolve;
-    });
+    const { fatal, onFatal } = fatalLatch();
     const runner = new KafkaAuditRunner({
       consumer,
       producer,
@@ -98,7 +95,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       probe: async () => {
         await pool.query('SELECT 1');
       },
-      onFatal: (err) => onFatal(err),
+      onFatal,
     });
 
     const pgProbe = probePool(pool);
