@@ -12,7 +12,7 @@ import { writeFeatureCsv } from '../features/csv.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import { RedisFeatureStore } from '../features/redis/store.js';
+import { backfillStore, type RedisFeatureStore } from '../features/redis/store.js';
 
 const USAGE = `usage: fraud-engine features --input FILE --out FILE [options]
 
@@ -68,17 +68,7 @@ export default function features(argv: string[]): Promise<number> {
     if (storeKind === 'redis') {
       const cfg = kit.configOf(values.config).redis;
       const redis = await connectRedis(cfg, { options: { maxRetriesPerRequest: 2 } });
-      const redisStore = new RedisFeatureStore(redis, {
-        prefix: values.backfill
-          ? cfg.key_prefix
-          : `${cfg.key_prefix}-features-${process.pid}-${Date.now().toString(36)}`,
-      });
-      store = redisStore;
-      close = async () => {
-        if (!values.backfill) await redisStore.deleteAll();
-        await redisStore.close();
-        await redis.quit();
-      };
+      ({ store, close } = backfillStore(redis, cfg.key_prefix, values.backfill === true));
     }
     const out = kit.lineWriter(outPath);
     let rows = 0;
