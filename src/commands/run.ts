@@ -16,9 +16,9 @@ import { OnnxScorer } from '../models/onnx-scorer.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics, setInfo } from '../observability/metrics.js';
-import { DecisionEngine } from '../pipelines/decision/engine.js';
-import { KafkaDecisionRunner } from '../pipelines/decision/kafka-runner.js';
-import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
+import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
+import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
+import { KafkaLabelRunner, labelRunnerSettingsOf } from '../pipelines/labels/label-runner.js';
 import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
 
 const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FILE] [--rules DIR]
@@ -77,10 +77,7 @@ export async function startEngine(
     scorer,
     rules,
     metrics,
-    featureTimeoutMs: cfg.engine.redis_timeout_ms,
-    modelTimeoutMs: cfg.engine.model_timeout_ms,
-    maxEventAgeMs: cfg.engine.max_event_age_ms,
-    rulesBudgetMs: cfg.rules.batch_budget_ms,
+    ...engineBudgetsOf(cfg),
   });
   const runner = new KafkaDecisionRunner({
     consumer,
@@ -90,16 +87,7 @@ export async function startEngine(
     log,
     metrics,
     memo,
-    topics: {
-      authorizations: cfg.kafka.topic_authorizations,
-      decisions: cfg.kafka.topic_decisions,
-      dlq: cfg.kafka.topic_dlq,
-    },
-    maxBatch: cfg.engine.max_batch,
-    partitionsConsumedConcurrently: cfg.engine.partitions_concurrently,
-    coalescedConcurrently: cfg.engine.batches_in_flight,
-    maxMessageBytes: cfg.engine.max_message_bytes,
-    maxFutureMs: cfg.engine.max_future_skew_ms,
+    ...runnerSettingsOf(cfg),
     onFatal,
   });
   // The label runner too is run again after a crash kafkajs does not recover from (src/kafka/batch-loop.ts).
@@ -108,12 +96,9 @@ export async function startEngine(
     producer,
     codecs,
     store,
-    topic: cfg.kafka.topic_labels,
-    dlq: cfg.kafka.topic_labels_dlq,
     log,
     metrics,
-    maxMessageBytes: cfg.engine.max_message_bytes,
-    maxFutureMs: cfg.engine.max_future_skew_ms,
+    ...labelRunnerSettingsOf(cfg),
     onFatal,
   });
 
