@@ -18,7 +18,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics, setInfo } from '../observability/metrics.js';
 import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
-import { KafkaLabelRunner, labelRunnerSettingsOf } from '../pipelines/labels/label-runner.js';
+import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
 import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
 
 const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FILE] [--rules DIR]
@@ -96,9 +96,12 @@ export async function startEngine(
     producer,
     codecs,
     store,
+    topic: cfg.kafka.topic_labels,
+    dlq: cfg.kafka.topic_labels_dlq,
     log,
     metrics,
-    ...labelRunnerSettingsOf(cfg),
+    maxMessageBytes: cfg.engine.max_message_bytes,
+    maxFutureMs: cfg.engine.max_future_skew_ms,
     onFatal,
   });
 

@@ -7,7 +7,6 @@
  * dead-letter topic with the reason.
  */
 import type { Consumer, Producer } from 'kafkajs';
-import type { EngineConfig } from '../../config/config.js';
 import type { Logger } from 'pino';
 import type { LabelEvent } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
@@ -29,18 +28,6 @@ export interface LabelRunnerOptions {
   maxMessageBytes: number;
   maxFutureMs?: number;
   onFatal?: (err: Error) => void;
-}
-
-/** The label runner's topics and bounds from the configuration (`kafka.topic_labels*`, `engine.*`). */
-export function labelRunnerSettingsOf(
-  cfg: EngineConfig,
-): Pick<LabelRunnerOptions, 'topic' | 'dlq' | 'maxMessageBytes' | 'maxFutureMs'> {
-  return {
-    topic: cfg.kafka.topic_labels,
-    dlq: cfg.kafka.topic_labels_dlq,
-    maxMessageBytes: cfg.engine.max_message_bytes,
-    maxFutureMs: cfg.engine.max_future_skew_ms,
-  };
 }
 
 export class KafkaLabelRunner extends LoopRunner {
