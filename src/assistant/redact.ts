@@ -2,7 +2,8 @@
  * What may be sent to a model: no card number. Thin names over src/security/pan.ts (card
  * numbers with separators, glued to letters, inside longer digit runs; masked as `[PAN]`).
  */
-import { maskDeep, maskPans } from '../security/pan.js';
+import { maskDeep } from '../security/mask-deep.js';
+import { maskPans } from '../security/pan.js';
 
 /** `text` with every card number replaced by `[PAN]`. */
 export function scrubText(text: string): string {

@@ -7,7 +7,7 @@ import type { Kafka } from 'kafkajs';
 import type { AvroCodecs } from '../events/codec.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
 import { round } from './engine-counters.js';
-import { sleep } from './kafka.js';
+import { readFromNow, sleep } from './kafka.js';
 import { startLoadGenerator } from './load-generator.js';
 
 export interface BenchTopics {
@@ -33,23 +33,20 @@ export async function fixedRate(
   const inEngine: number[] = [];
   const downstream: number[] = [];
   const received: { now: number; value: Buffer }[] = [];
-  let joined = false;
-  reader.on(reader.events.GROUP_JOIN, () => {
-    joined = true;
-  });
-  await reader.connect();
-  await reader.subscribe({ topic: topics.output, fromBeginning: false });
-  await reader.run({
-    // The time a decision is read is when its fetch response arrives, not after this reader
-    // has decoded the ones before it: the gateway's consumer sees the whole batch then.
-    // Decoding waits for the end of the phase, so this reader's own speed stays out of the figures.
-    eachBatch: async ({ batch }) => {
-      const now = Date.now();
-      for (const message of batch.messages) if (message.value) received.push({ now, value: message.value });
+  await readFromNow(
+    reader,
+    [topics.output],
+    {
+      // The time a decision is read is when its fetch response arrives, not after this reader
+      // has decoded the ones before it: the gateway's consumer sees the whole batch then.
+      // Decoding waits for the end of the phase, so this reader's own speed stays out of the figures.
+      eachBatch: async ({ batch }) => {
+        const now = Date.now();
+        for (const message of batch.messages) if (message.value) received.push({ now, value: message.value });
+      },
     },
-  });
-  while (!joined) await sleep(50);
-  await sleep(1000);
+    { pollMs: 50, settleMs: 1000 },
+  );
   const summary = await startLoadGenerator(
     ['--rate', String(rate), '--duration', String(seconds), '--run-id', runId, '--seed', String(rate)],
     { ...process.env, FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_LABELS: topics.labels },

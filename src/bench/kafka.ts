@@ -3,7 +3,7 @@
  * preload of the saturation phase, and the ceiling it is compared with: a kafkajs
  * consume-then-produce loop with no work, committing per batch like the engine.
  */
-import type { Kafka, Message } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, Kafka, Message } from 'kafkajs';
 import type { AvroCodecs } from '../events/codec.js';
 import { IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { simulate } from '../simulator/index.js';
@@ -11,6 +11,28 @@ import { simulate } from '../simulator/index.js';
 export const PARTITIONS = 6;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `reader` on `topics` from their latest offsets, like a gateway reading what is decided
+ * from now on: resolves once it has joined its group (checked every `pollMs`) and `settleMs` more
+ * have passed, so that it sits on the latest offsets.
+ */
+export async function readFromNow(
+  reader: Consumer,
+  topics: string[],
+  run: ConsumerRunConfig,
+  o: { pollMs: number; settleMs: number },
+): Promise<void> {
+  let joined = false;
+  reader.on(reader.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await reader.connect();
+  await reader.subscribe({ topics, fromBeginning: false });
+  await reader.run(run);
+  while (!joined) await sleep(o.pollMs);
+  await sleep(o.settleMs);
+}
 
 export async function createTopics(kafka: Kafka, names: string[]): Promise<void> {
   const admin = kafka.admin();

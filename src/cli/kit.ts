@@ -10,6 +10,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type EngineConfig } from '../config/config.js';
@@ -157,12 +158,50 @@ export function lineWriter(path: string): LineWriter {
   };
 }
 
+/**
+ * Runs `write` on the file `outPath` (stdout when null), the file ended and flushed after.
+ * Undefined when written; else the exit code to stop with: 0 when stdout was closed early
+ * (EPIPE, e.g. `| head`: not an error), 1 on an error, printed as "cannot write …".
+ */
+export async function writeOutput(
+  outPath: string | null,
+  write: (out: Writable) => Promise<void>,
+): Promise<number | undefined> {
+  const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
+  let outError: NodeJS.ErrnoException | null = null;
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    outError ??= err;
+  });
+  try {
+    await write(out);
+    if (outPath) {
+      out.end();
+      await finished(out);
+    }
+    return undefined;
+  } catch (err) {
+    const e = (outError ?? err) as NodeJS.ErrnoException;
+    if (e.code === 'EPIPE') return 0;
+    console.error(`cannot write ${outPath ?? 'stdout'}: ${e.message}`);
+    return 1;
+  }
+}
+
 /** A started long-running service (the engine, the audit sink). */
 export interface Service {
   /** Stops fetching, finishes the batch in flight, commits and disconnects. */
   stop(): Promise<void>;
   /** Settles when a consumer keeps crashing although run again: exit for the supervisor. */
   fatal: Promise<Error>;
+}
+
+/** A service's fatal error as a promise (its handle's `fatal`) and the callback that settles it (its runners' `onFatal`). */
+export function fatalLatch(): { fatal: Promise<Error>; onFatal: (err: Error) => void } {
+  let onFatal: (err: Error) => void = () => undefined;
+  const fatal = new Promise<Error>((resolve) => {
+    onFatal = resolve;
+  });
+  return { fatal, onFatal };
 }
 
 /** Exit code of a consumer that keeps crashing (EX_SOFTWARE): the supervisor starts a fresh process. */

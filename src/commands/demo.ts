@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GatewayView } from '../bench/gateway-view.js';
-import { sleep } from '../bench/kafka.js';
+import { readFromNow, sleep } from '../bench/kafka.js';
 import { startLoadGenerator } from '../bench/load-generator.js';
 import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { configOf, guarded, numberOption, parseOrUsage } from '../cli/kit.js';
@@ -55,20 +55,17 @@ export default function demo(argv: string[]): Promise<number> {
     });
     // The gateway's view: a separate consumer of decisions and dead letters.
     const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 20 });
-    let joined = false;
-    reader.on(reader.events.GROUP_JOIN, () => {
-      joined = true;
-    });
     let load: ReturnType<typeof startLoadGenerator> | null = null;
     let ticker: NodeJS.Timeout | undefined;
     try {
       await engine.waitReady({ timeoutMs: 90_000, intervalMs: 250, detail: () => `see its log: ${engineLog}` });
       console.error(`[demo] engine ready; metrics at ${engine.url}/metrics`);
-      await reader.connect();
-      await reader.subscribe({ topics: [cfg.kafka.topic_decisions, cfg.kafka.topic_dlq], fromBeginning: false });
-      await reader.run({ eachMessage: ({ topic, message }) => view.onMessage(topic, message) });
-      while (!joined) await sleep(100);
-      await sleep(1500); // let the reader settle on the latest offsets
+      await readFromNow(
+        reader,
+        [cfg.kafka.topic_decisions, cfg.kafka.topic_dlq],
+        { eachMessage: ({ topic, message }) => view.onMessage(topic, message) },
+        { pollMs: 100, settleMs: 1500 },
+      );
 
       console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
       load = startLoadGenerator([

@@ -5,25 +5,14 @@
  * check between the stores (both print identically). Redis is the configuration's (redis.*).
  */
 import { performance } from 'node:perf_hooks';
-import {
-  choiceOption,
-  configOf,
-  formatOption,
-  guarded,
-  intOption,
-  lineWriter,
-  numberOption,
-  parseOrUsage,
-  required,
-  UsageError,
-} from '../cli/kit.js';
+import * as kit from '../cli/kit.js';
 import { connectRedis } from '../cli/clients.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { writeFeatureCsv } from '../features/csv.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import { RedisFeatureStore } from '../features/redis/store.js';
+import { backfillStore, type RedisFeatureStore } from '../features/redis/store.js';
 
 const USAGE = `usage: fraud-engine features --input FILE --out FILE [options]
 
@@ -49,8 +38,8 @@ options:
 A one-line summary (rows, time, rate) goes to stderr.`;
 
 export default function features(argv: string[]): Promise<number> {
-  return guarded(async () => {
-    const { values } = parseOrUsage(
+  return kit.guarded(async () => {
+    const { values } = kit.parseOrUsage(
       argv,
       {
         input: { type: 'string', short: 'i' },
@@ -64,34 +53,24 @@ export default function features(argv: string[]): Promise<number> {
       },
       USAGE,
     );
-    const input = required(values.input, '--input', USAGE);
-    const outPath = required(values.out, '--out', USAGE);
-    const storeKind = choiceOption('store', values.store, ['memory', 'redis'] as const) ?? 'memory';
-    const format = formatOption(values.format);
-    const delayDays = numberOption('label-delay-days', values['label-delay-days'], 7);
-    const batchSize = intOption('batch-size', values['batch-size'], 500, 1);
-    if (values.backfill && storeKind !== 'redis') throw new UsageError('--backfill goes with --store redis');
+    const input = kit.required(values.input, '--input', USAGE);
+    const outPath = kit.required(values.out, '--out', USAGE);
+    const storeKind = kit.choiceOption('store', values.store, ['memory', 'redis'] as const) ?? 'memory';
+    const format = kit.formatOption(values.format);
+    const delayDays = kit.numberOption('label-delay-days', values['label-delay-days'], 7);
+    const batchSize = kit.intOption('batch-size', values['batch-size'], 500, 1);
+    if (values.backfill && storeKind !== 'redis') throw new kit.UsageError('--backfill goes with --store redis');
 
     const t0 = performance.now();
     const feed = interleaveLabels(await readHistoryFile(input, format), delayDays);
     let store: MemoryFeatureStore | RedisFeatureStore = new MemoryFeatureStore();
     let close = () => store.close();
     if (storeKind === 'redis') {
-      const cfg = configOf(values.config).redis;
+      const cfg = kit.configOf(values.config).redis;
       const redis = await connectRedis(cfg, { options: { maxRetriesPerRequest: 2 } });
-      const redisStore = new RedisFeatureStore(redis, {
-        prefix: values.backfill
-          ? cfg.key_prefix
-          : `${cfg.key_prefix}-features-${process.pid}-${Date.now().toString(36)}`,
-      });
-      store = redisStore;
-      close = async () => {
-        if (!values.backfill) await redisStore.deleteAll();
-        await redisStore.close();
-        await redis.quit();
-      };
+      ({ store, close } = backfillStore(redis, cfg.key_prefix, values.backfill === true));
     }
-    const out = lineWriter(outPath);
+    const out = kit.lineWriter(outPath);
     let rows = 0;
     try {
       rows = await writeFeatureCsv(store, feed, (text) => out.write(text), { batchSize });

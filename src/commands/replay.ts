@@ -4,17 +4,7 @@
  * feature vectors the engine served (CSV, the training data), and an evaluation report over a window.
  */
 import { writeFileSync } from 'node:fs';
-import {
-  configOf,
-  formatOption,
-  guarded,
-  intOption,
-  lineWriter,
-  numberOption,
-  parseOrUsage,
-  parseTime,
-  UsageError,
-} from '../cli/kit.js';
+import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { summaryText, writePlots } from '../evaluation/report.js';
 import { FEATURE_CSV_HEADER, featureCsvRow } from '../features/csv.js';
@@ -59,8 +49,8 @@ options:
 The report counts the removed cards, transactions and frauds (excluded_known_compromised).`;
 
 export default function replay(argv: string[]): Promise<number> {
-  return guarded(async () => {
-    const { values } = parseOrUsage(
+  return kit.guarded(async () => {
+    const { values } = kit.parseOrUsage(
       argv,
       {
         input: { type: 'string' },
@@ -85,32 +75,33 @@ export default function replay(argv: string[]): Promise<number> {
       console.error(HELP);
       return 2;
     }
-    const format = formatOption(values.format);
-    const delayDays = numberOption('label-delay-days', values['label-delay-days'], 7);
-    const batchSize = intOption('batch-size', values['batch-size'], 500, 1);
+    const format = kit.formatOption(values.format);
+    const delayDays = kit.numberOption('label-delay-days', values['label-delay-days'], 7);
+    const batchSize = kit.intOption('batch-size', values['batch-size'], 500, 1);
     if (values['exclude-known-compromised'] && values['no-exclude-known-compromised']) {
-      throw new UsageError('--exclude-known-compromised and --no-exclude-known-compromised contradict each other');
+      throw new kit.UsageError('--exclude-known-compromised and --no-exclude-known-compromised contradict each other');
     }
-    const time = (name: 'eval-from' | 'eval-to') => (values[name] === undefined ? null : parseTime(name, values[name]));
+    const time = (name: 'eval-from' | 'eval-to') =>
+      values[name] === undefined ? null : kit.parseTime(name, values[name]);
     const window = { from: time('eval-from'), to: time('eval-to') };
     const s = values['known-compromised-since'];
     const since =
       s === 'all'
         ? null
         : s !== undefined
-          ? parseTime('known-compromised-since', s)
+          ? kit.parseTime('known-compromised-since', s)
           : defaultKnownCompromisedSince(window.from, delayDays);
     const excludeKnown = values['no-exclude-known-compromised']
       ? false
       : (values['exclude-known-compromised'] ?? window.from !== null);
-    const cfg = configOf(values.config);
+    const cfg = kit.configOf(values.config);
     const t0 = performance.now();
 
     const records = await readHistoryFile(values.input, format);
     const scorer = await OnnxScorer.load(values.model ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
     const rules = StaticRulesetSource.fromFiles(values.rules ?? cfg.rules.dir);
-    const out = values.output ? lineWriter(values.output) : null;
-    const feats = values['features-out'] ? lineWriter(values['features-out']) : null;
+    const out = values.output ? kit.lineWriter(values.output) : null;
+    const feats = values['features-out'] ? kit.lineWriter(values['features-out']) : null;
     await feats?.write(FEATURE_CSV_HEADER);
     const run = await replayEvaluated({
       records,

@@ -9,7 +9,7 @@ import { readHistoryFile } from '../events/history/index.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
 import { backtestRulesets } from '../pipelines/replay/backtest.js';
-import { backtestText } from '../pipelines/replay/backtest-text.js';
+import { backtestText, costWarnings } from '../pipelines/replay/backtest-text.js';
 import { backtestBaseline } from '../rules/admin.js';
 import { compileRuleset } from '../rules/compile.js';
 import { ruleLimitsOf } from '../rules/cost.js';
@@ -68,14 +68,7 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
     batchSize,
   });
   console.log(backtestText(report));
-  const bound = cfg.rules.max_rule_us_per_event;
-  for (const r of report.rules) {
-    if (bound > 0 && r.cost && r.cost.us_per_event > bound) {
-      console.error(
-        `warning: rule '${r.id}' measured ${r.cost.us_per_event} µs per event, over rules.max_rule_us_per_event (${bound}): rules publish would refuse it`,
-      );
-    }
-  }
+  for (const w of costWarnings(report, cfg.rules.max_rule_us_per_event)) console.error(w);
   if (values.json) {
     writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');
     console.error(`report: ${values.json}`);

@@ -9,16 +9,7 @@ import { existsSync } from 'node:fs';
 import { openAIChat, AssistantError } from '../assistant/client.js';
 import { draftAndBacktest, type DraftAndBacktest } from '../assistant/draft-backtest.js';
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
-import {
-  choiceOption,
-  configOf,
-  formatOption,
-  guarded,
-  intOption,
-  numberOption,
-  parseOrUsage,
-  UsageError,
-} from '../cli/kit.js';
+import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
@@ -37,8 +28,8 @@ current ruleset, then with the draft added as an active rule). Prints the rule a
   --model FILE   ONNX model, metadata beside it (default: the configuration's model.path, FRAUD_MODEL_PATH)`;
 
 export async function rulesDraft(argv: string[]): Promise<number> {
-  return guarded(async () => {
-    const { values, positionals } = parseOrUsage(
+  return kit.guarded(async () => {
+    const { values, positionals } = kit.parseOrUsage(
       argv,
       {
         input: { type: 'string' },
@@ -67,16 +58,16 @@ export async function rulesDraft(argv: string[]): Promise<number> {
       return NOT_CONFIGURED_EXIT;
     }
 
-    const format = formatOption(values.format);
+    const format = kit.formatOption(values.format);
     const s = {
-      priority: intOption('priority', values.priority, 150, 0),
-      mode: choiceOption('mode', values.mode, ['active', 'shadow'] as const) ?? 'active',
+      priority: kit.intOption('priority', values.priority, 150, 0),
+      mode: kit.choiceOption('mode', values.mode, ['active', 'shadow'] as const) ?? 'active',
       owner: values.owner ?? process.env.USER ?? 'assistant-draft',
     };
-    const maxAttempts = intOption('max-attempts', values['max-attempts'], 3, 1);
-    const delay = numberOption('label-delay-days', values['label-delay-days'], 7);
-    if (values.model && !existsSync(values.model)) throw new UsageError(`--model: no such file: ${values.model}`);
-    const cfg = configOf(values.config);
+    const maxAttempts = kit.intOption('max-attempts', values['max-attempts'], 3, 1);
+    const delay = kit.numberOption('label-delay-days', values['label-delay-days'], 7);
+    if (values.model && !existsSync(values.model)) throw new kit.UsageError(`--model: no such file: ${values.model}`);
+    const cfg = kit.configOf(values.config);
     const rulesDir = values.rules ?? cfg.rules.dir;
 
     let base: RulesetDef;

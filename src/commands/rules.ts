@@ -6,18 +6,25 @@
  * from the config (FRAUD_POSTGRES_URL) and apply the schema migrations first (src/rules/admin.ts).
  */
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { configOf, formatOption, guarded, HELP_WORDS, parseOrUsage, required, UsageError } from '../cli/kit.js';
 import type { EngineConfig } from '../config/config.js';
 import { readHistoryFile } from '../events/history/index.js';
-import { table } from '../observability/table.js';
-import { costErrors, sampleHistory } from '../pipelines/replay/backtest.js';
+import { costErrors, sampleHistory } from '../pipelines/replay/rule-costs.js';
 import rulesBacktest from './rules-backtest.js';
-import { NoDatabaseError, publishRuleset, withRulesStore } from '../rules/admin.js';
+import { defaultAuthor, NoDatabaseError, publishRuleset, withRulesStore } from '../rules/admin.js';
+import {
+  activateText,
+  activationsText,
+  listEntriesText,
+  printPublished,
+  rulesetsText,
+  rulesetText,
+  validatedText,
+} from '../rules/admin-text.js';
 import { compileRuleset, type CompiledRuleset } from '../rules/compile.js';
 import { DEFAULT_RULE_LIMITS, ruleLimitsOf, type RuleLimits } from '../rules/cost.js';
 import { diffRulesets, diffText } from '../rules/diff.js';
-import { formatRuleError, isRulesetPath, loadAndValidate, rulesetYaml } from '../rules/files.js';
+import { formatRuleError, isRulesetPath, loadAndValidate } from '../rules/files.js';
 import { PublishError, RulesetStoreError, type PgRulesetStore } from '../rules/pg-store.js';
 import { RuleError, type RulesetDef } from '../rules/types.js';
 
@@ -52,14 +59,6 @@ const LISTS_HELP = `usage: fraud-engine lists <command> [--config config/default
 
 Lists: block_card, allow_card, block_customer, allow_customer, block_device, block_ip, block_email, block_terminal.`;
 
-const defaultAuthor = (): string => {
-  try {
-    return process.env.FRAUD_RULES_AUTHOR ?? userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-};
-
 /** The compile limits of the config (--config, else config/default.yaml when there is one, else the defaults). */
 export function limitsOf(configPath: string | undefined): RuleLimits {
   if (configPath === undefined && !existsSync('config/default.yaml')) return DEFAULT_RULE_LIMITS;
@@ -74,10 +73,13 @@ function loadFiles(path: string, limits: RuleLimits): { def: RulesetDef | null; 
   return r;
 }
 
+const print = (text: string): number => {
+  console.log(text);
+  return 0;
+};
 const printErrors = (errors: RuleError[]): void => {
   for (const e of errors) console.error(formatRuleError(e));
 };
-const iso = (d: Date | null): string => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -123,10 +125,7 @@ async function rulesMain(argv: string[]): Promise<number> {
         console.error(`${path}: ${errors.length} error(s)`);
         return 1;
       }
-      const n = (mode: string) => def.rules.filter((r) => r.mode === mode).length;
-      console.log(
-        `${path}: ruleset ${def.version} OK (${def.rules.length} rules: ${n('active')} active, ${n('shadow')} shadow)`,
-      );
+      console.log(validatedText(path, def));
       return 0;
     }
     case 'publish': {
@@ -159,61 +158,15 @@ async function rulesMain(argv: string[]): Promise<number> {
           source: path,
           activate: values.activate === true,
         });
-        console.log(
-          `published ruleset ${p.meta.version} (${p.meta.rules} rules) by ${p.meta.author}: ${p.meta.comment}`,
-        );
-        if (p.listValuesIgnored)
-          console.error(
-            `note: ${p.listValuesIgnored} list value(s) in the files are not part of a version: lists live in PostgreSQL (fraud-engine lists add …)`,
-          );
-        if (p.activation)
-          console.log(
-            `activated ${p.activation.version}${p.activation.previous ? ` (was ${p.activation.previous})` : ''}`,
-          );
-        else console.log(`activate it with: fraud-engine rules activate ${p.meta.version}`);
+        printPublished(p);
         return 0;
       });
     }
     case 'list':
-      return store(async (s) => {
-        const all = await s.list();
-        if (values.json) console.log(JSON.stringify(all, null, 2));
-        else if (!all.length)
-          console.log(
-            'no ruleset published yet (engines use config/rules): fraud-engine rules publish config/rules --comment …',
-          );
-        else
-          console.log(
-            table([
-              ['version', 'status', 'rules', 'author', 'created', 'last active', 'comment'],
-              ...all.map((m) => [
-                m.version,
-                m.status,
-                String(m.rules),
-                m.author,
-                iso(m.created_at),
-                iso(m.activated_at),
-                m.comment,
-              ]),
-            ]),
-          );
-        return 0;
-      });
+      return store(async (s) => print(await rulesetsText(s, values.json)));
     case 'show': {
       const version = arg(0, 'version');
-      return store(async (s) => {
-        const { meta, def } = await s.require(version);
-        if (values.json)
-          console.log(JSON.stringify({ ...meta, rules: def.rules.map(({ source: _s, ...r }) => r) }, null, 2));
-        else
-          console.log(
-            rulesetYaml(def, [
-              `ruleset ${meta.version}: ${meta.status}, published ${iso(meta.created_at)} by ${meta.author}${meta.source ? ` from ${meta.source}` : ''}`,
-              `comment: ${meta.comment}`,
-            ]),
-          );
-        return 0;
-      });
+      return store(async (s) => print(await rulesetText(s, version, values.json)));
     }
     case 'diff': {
       const [a, b] = [arg(0, 'a'), arg(1, 'b')];
@@ -232,27 +185,11 @@ async function rulesMain(argv: string[]): Promise<number> {
     }
     case 'activate': {
       const version = arg(0, 'version');
-      return store(async (s) => {
-        const a = await s.activate(version, { by: values.author ?? defaultAuthor(), comment: values.comment ?? '' });
-        console.log(
-          a.changed
-            ? `activated ${a.version}${a.previous ? ` (was ${a.previous})` : ''}: running engines take it up within a second`
-            : `${version} is already the active ruleset`,
-        );
-        return 0;
-      });
+      const by = values.author ?? defaultAuthor();
+      return store(async (s) => print(await activateText(s, version, { by, comment: values.comment ?? '' })));
     }
     case 'history':
-      return store(async (s) => {
-        const rows = await s.activations(50);
-        console.log(
-          table([
-            ['activated', 'version', 'previous', 'by', 'comment'],
-            ...rows.map((r) => [iso(r.activated_at), r.version, r.previous_version ?? '-', r.activated_by, r.comment]),
-          ]),
-        );
-        return 0;
-      });
+      return store(async (s) => print(await activationsText(s, 50)));
     default:
       throw new UsageError(`unknown rules command '${sub}'\n\n${RULES_HELP}`);
   }
@@ -324,19 +261,7 @@ async function listsMain(argv: string[]): Promise<number> {
         return removed ? 0 : 1;
       });
     case 'show':
-      return store(async (s) => {
-        const rows = await s.listEntries(name);
-        if (values.json) console.log(JSON.stringify(rows, null, 2));
-        else if (!rows.length) console.log(name ? `${name} is empty` : 'all lists are empty');
-        else
-          console.log(
-            table([
-              ['list', 'value', 'added by', 'added', 'comment'],
-              ...rows.map((r) => [r.name, r.value, r.added_by, iso(r.added_at), r.comment]),
-            ]),
-          );
-        return 0;
-      });
+      return store(async (s) => print(await listEntriesText(s, name, values.json)));
     default:
       throw new UsageError(`unknown lists command '${sub}'\n\n${LISTS_HELP}`);
   }

@@ -5,24 +5,21 @@
  * batch in flight, commits and disconnects (bounded to 10 s; src/cli/kit.ts runUntilStopped).
  */
 import type { Logger } from 'pino';
-import { configOf, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { configOf, fatalLatch, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { FEATURE_NAMES } from '../features/names.js';
-import { RedisFeatureStore } from '../features/redis/store.js';
-import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
+import { guardedRedisState } from '../features/redis/guarded-state.js';
+import type { RedisFeatureStore } from '../features/redis/store.js';
+import { boundedConsumer, createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { OnnxScorer } from '../models/onnx-scorer.js';
-import { startHttp } from '../observability/http.js';
+import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics, setInfo } from '../observability/metrics.js';
-import { DecisionEngine } from '../pipelines/decision/engine.js';
-import { KafkaDecisionRunner } from '../pipelines/decision/kafka-runner.js';
-import { RedisDecisionMemo } from '../features/redis/decision-memo.js';
-import { GuardedDecisionMemo, GuardedFeatureStore, RedisGuard } from '../features/redis/guard.js';
+import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
+import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
-import { ruleLimitsOf } from '../rules/cost.js';
-import { StaticRulesetSource } from '../rules/file-source.js';
-import { PgRulesetSource } from '../rules/pg-source.js';
+import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
 
 const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FILE] [--rules DIR]
 Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_REDIS_URL, FRAUD_ENGINE_HTTP_PORT.`;
@@ -53,76 +50,34 @@ export async function startEngine(
 
   const scorer = await OnnxScorer.load(opts.modelPath ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
   setInfo(metrics.modelInfo, scorer.version);
-  // PostgreSQL configured: the active version, hot-reloaded (the files while none is active);
-  // else the files of rules.dir.
-  const rules = cfg.postgres.url
-    ? await PgRulesetSource.start({
-        postgres: cfg.postgres,
-        pollIntervalMs: cfg.rules.poll_interval_ms,
-        fallbackDir: opts.rulesDir ?? cfg.rules.dir,
-        log,
-        metrics,
-        limits: ruleLimitsOf(cfg.rules),
-      })
-    : StaticRulesetSource.fromFiles(opts.rulesDir ?? cfg.rules.dir, ruleLimitsOf(cfg.rules));
+  // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
+  const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });
   setInfo(metrics.rulesetInfo, rules.current().version);
 
   // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
   const redis = await connectRedis(cfg.redis, { onError: (err) => log.warn({ err }, 'redis error') });
-  const store = new RedisFeatureStore(redis, { prefix: cfg.redis.key_prefix });
+  // Redis calls of the decision path behind a circuit breaker and a bound on commands in flight.
+  const { store, features, memo } = guardedRedisState(cfg, redis, log);
 
   const kafka = createKafka(cfg.kafka, log);
   const codecs = await codecsFromConfig(cfg);
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
-  // Pull-based: kafkajs fetches again only once the fetched batches are decided, so what the
-  // engine holds is bounded by the fetch sizes below, whatever the lag.
-  const fetchBounds = { maxBytesPerPartition: cfg.kafka.max_bytes_per_partition, maxBytes: cfg.kafka.max_bytes };
-  const sessionTimeout = cfg.kafka.session_timeout_ms;
-  const heartbeatInterval = Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3)));
-  const consumer = kafka.consumer({
-    groupId: cfg.kafka.group_id,
-    maxWaitTimeInMs: 20,
-    sessionTimeout,
-    heartbeatInterval,
-    allowAutoTopicCreation: false,
-    ...fetchBounds,
-  });
-  const labelConsumer = kafka.consumer({
+  // Pull-based: what the engine holds is bounded by the fetch sizes, whatever the lag.
+  const consumer = boundedConsumer(kafka, cfg.kafka, { groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20 });
+  const labelConsumer = boundedConsumer(kafka, cfg.kafka, {
     groupId: `${cfg.kafka.group_id}-labels`,
     maxWaitTimeInMs: 200,
-    sessionTimeout,
-    heartbeatInterval,
-    allowAutoTopicCreation: false,
-    ...fetchBounds,
   });
   await Promise.all([consumer.connect(), labelConsumer.connect()]);
-  let onFatal: (err: Error) => void = () => undefined;
-  const fatal = new Promise<Error>((resolve) => {
-    onFatal = resolve;
-  });
-
-  // Redis calls of the decision path behind a circuit breaker and a bound on commands in
-  // flight: a slow, hung or absent Redis degrades decisions within the budget instead of
-  // holding them or piling commands up in memory.
-  const guard = new RedisGuard({
-    budgetMs: cfg.engine.redis_timeout_ms,
-    maxPendingCommands: cfg.redis.max_pending_commands,
-    onCircuit: (open, reason) =>
-      open
-        ? log.warn({ reason }, 'redis circuit open: deciding without features (degraded) until a probe is answered')
-        : log.info('redis circuit closed: features back'),
-  });
+  const { fatal, onFatal } = fatalLatch();
 
   const engine = new DecisionEngine({
-    store: new GuardedFeatureStore(store, guard),
+    store: features,
     scorer,
     rules,
     metrics,
-    featureTimeoutMs: cfg.engine.redis_timeout_ms,
-    modelTimeoutMs: cfg.engine.model_timeout_ms,
-    maxEventAgeMs: cfg.engine.max_event_age_ms,
-    rulesBudgetMs: cfg.rules.batch_budget_ms,
+    ...engineBudgetsOf(cfg),
   });
   const runner = new KafkaDecisionRunner({
     consumer,
@@ -131,23 +86,9 @@ export async function startEngine(
     engine,
     log,
     metrics,
-    memo: new GuardedDecisionMemo(
-      new RedisDecisionMemo(redis, { prefix: cfg.redis.key_prefix, ttlMs: cfg.engine.decision_memo_ttl_ms }),
-      guard,
-      cfg.engine.redis_timeout_ms,
-      Math.min(cfg.engine.redis_timeout_ms, Math.max(1, Math.round(cfg.engine.redis_timeout_ms / 4))),
-    ),
-    topics: {
-      authorizations: cfg.kafka.topic_authorizations,
-      decisions: cfg.kafka.topic_decisions,
-      dlq: cfg.kafka.topic_dlq,
-    },
-    maxBatch: cfg.engine.max_batch,
-    partitionsConsumedConcurrently: cfg.engine.partitions_concurrently,
-    coalescedConcurrently: cfg.engine.batches_in_flight,
-    maxMessageBytes: cfg.engine.max_message_bytes,
-    maxFutureMs: cfg.engine.max_future_skew_ms,
-    onFatal: (err) => onFatal(err),
+    memo,
+    ...runnerSettingsOf(cfg),
+    onFatal,
   });
   // The label runner too is run again after a crash kafkajs does not recover from (src/kafka/batch-loop.ts).
   const labels = new KafkaLabelRunner({
@@ -161,30 +102,22 @@ export async function startEngine(
     metrics,
     maxMessageBytes: cfg.engine.max_message_bytes,
     maxFutureMs: cfg.engine.max_future_skew_ms,
-    onFatal: (err) => onFatal(err),
+    onFatal,
   });
 
-  const http =
-    cfg.engine.http_port === 0
-      ? null
-      : await startHttp({
-          host: cfg.engine.http_host,
-          port: cfg.engine.http_port,
-          registry: metrics.registry,
-          readiness: {
-            ready: () => {
-              const checks = {
-                kafka: runner.isRunning,
-                assigned: runner.isAssigned,
-                redis: redis.status === 'ready',
-                ...engine.health(),
-                // A chunk held for a minute by an unavailable service (the broker for the decisions).
-                flowing: runner.stalledMs < 60_000,
-              };
-              return { ok: Object.values(checks).every(Boolean), checks };
-            },
-          },
-        });
+  const http = await startHealthHttp({
+    host: cfg.engine.http_host,
+    port: cfg.engine.http_port,
+    registry: metrics.registry,
+    checks: () => ({
+      kafka: runner.isRunning,
+      assigned: runner.isAssigned,
+      redis: redis.status === 'ready',
+      ...engine.health(),
+      // A chunk held for a minute by an unavailable service (the broker for the decisions).
+      flowing: runner.stalledMs < 60_000,
+    }),
+  });
 
   // Warm before joining the group: the first batches should not pay for start-up costs.
   await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);

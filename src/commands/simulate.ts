@@ -3,11 +3,8 @@
  * fields, src/simulator/) to a CSV or JSONL file, or stdout. Composition root: the only side
  * effects (files, stdout, stderr) live here.
  */
-import { createWriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
-import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { choiceOption, guarded, intOption, numberOption, parseOrUsage, UsageError } from '../cli/kit.js';
+import { choiceOption, guarded, intOption, numberOption, parseOrUsage, UsageError, writeOutput } from '../cli/kit.js';
 import {
   simulate,
   simulationSummary,
@@ -81,23 +78,8 @@ export default async function simulateCommand(argv: string[]): Promise<number> {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const out: Writable = outPath ? createWriteStream(outPath) : process.stdout;
-    let outError: NodeJS.ErrnoException | null = null;
-    out.on('error', (err: NodeJS.ErrnoException) => {
-      outError ??= err;
-    });
-    try {
-      await writeSimulation(sim, out, format);
-      if (outPath) {
-        out.end();
-        await finished(out);
-      }
-    } catch (err) {
-      const e = (outError ?? err) as NodeJS.ErrnoException;
-      if (e.code === 'EPIPE') return 0; // stdout closed early (e.g. `| head`): not an error
-      console.error(`cannot write ${outPath ?? 'stdout'}: ${e.message}`);
-      return 1;
-    }
+    const stop = await writeOutput(outPath, (out) => writeSimulation(sim, out, format));
+    if (stop !== undefined) return stop;
     console.error(simulationSummary(sim, (performance.now() - t0) / 1000, outPath ?? 'stdout'));
     return 0;
   });

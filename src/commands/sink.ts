@@ -8,13 +8,14 @@
 import type { Server } from 'node:http';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { configOf, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { configOf, fatalLatch, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
 import { codecsFromConfig } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { startHttp } from '../observability/http.js';
+import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { migrate } from '../storage/migrate.js';
+import { probePool } from '../storage/pool.js';
 import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
 import { AuditConfigError, createAuditPool } from '../sinks/audit/pool.js';
 import { KafkaAuditRunner } from '../sinks/audit/runner.js';
@@ -79,10 +80,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     await producer.connect();
     opened.push(() => producer.disconnect());
     const writer = new AuditWriter(pool);
-    let onFatal: (err: Error) => void = () => undefined;
-    const fatal = new Promise<Error>((resolve) => {
-      onFatal = resolve;
-    });
+    const { fatal, onFatal } = fatalLatch();
     const runner = new KafkaAuditRunner({
       consumer,
       producer,
@@ -97,43 +95,24 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       probe: async () => {
         await pool.query('SELECT 1');
       },
-      onFatal: (err) => onFatal(err),
+      onFatal,
     });
 
-    let pgOk = true;
-    const pgProbe = setInterval(() => {
-      pool.query('SELECT 1').then(
-        () => {
-          pgOk = true;
-        },
-        () => {
-          pgOk = false;
-        },
-      );
-    }, 5_000);
-    pgProbe.unref();
-    opened.push(async () => clearInterval(pgProbe));
+    const pgProbe = probePool(pool);
+    opened.push(async () => pgProbe.stop());
     const port = opts.httpPort ?? DEFAULT_AUDIT_HTTP_PORT;
     const host = opts.httpHost ?? cfg.engine.http_host;
-    const http =
-      port === 0
-        ? null
-        : await startHttp({
-            host,
-            port,
-            registry: metrics.registry,
-            readiness: {
-              ready: () => {
-                const checks = {
-                  kafka: runner.isRunning,
-                  assigned: runner.isAssigned,
-                  postgres: pgOk,
-                  flowing: runner.stalledMs < 60_000,
-                };
-                return { ok: Object.values(checks).every(Boolean), checks };
-              },
-            },
-          });
+    const http = await startHealthHttp({
+      host,
+      port,
+      registry: metrics.registry,
+      checks: () => ({
+        kafka: runner.isRunning,
+        assigned: runner.isAssigned,
+        postgres: pgProbe.ok(),
+        flowing: runner.stalledMs < 60_000,
+      }),
+    });
     if (http) opened.push(() => new Promise((r) => http.close(r)));
 
     await runner.start();
@@ -150,7 +129,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       http,
       fatal,
       async stop() {
-        clearInterval(pgProbe);
+        pgProbe.stop();
         await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
         await producer.disconnect().catch(() => undefined);
         if (http) await new Promise((r) => http.close(r));

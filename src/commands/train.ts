@@ -3,16 +3,15 @@
  * in-memory feature store and label feed as `replay`, so online and offline cannot drift),
  * then the Python trainer in training/ fits and exports MODEL.onnx + MODEL.json.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readHistoryFile } from '../events/history/index.js';
 import { interleaveLabels } from '../features/label-feed.js';
 import { MemoryFeatureStore } from '../features/memory-store.js';
 import { FEATURE_NAMES } from '../features/names.js';
 import { writeFeatureCsv, writeLabelCsv } from '../features/csv.js';
-import { ROOT } from '../cli/child-engine.js';
+import { runTrainer } from '../cli/trainer.js';
 import { guarded, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
 
 const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE --out MODEL.onnx [options]
@@ -123,40 +122,22 @@ async function logAndFit(values: {
       `train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
 
-    const setup = spawnSync('bash', [resolve(ROOT, 'scripts/setup-python.sh')], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    if (setup.status !== 0) {
-      console.error('train: python environment setup failed');
-      return 1;
-    }
-    const python = setup.stdout.trim().split('\n').pop()!;
-    const args = [
-      resolve(ROOT, 'training/train.py'),
-      '--features',
+    return runTrainer({
       features,
-      '--labels',
       labels,
-      '--train-from',
-      values.trainFrom,
-      '--train-to',
-      values.trainTo,
-      '--delay-days',
-      String(delayDays),
-      '--out',
-      values.out,
-    ];
-    const passed = {
-      'valid-days': values['valid-days'],
-      params: values.params,
-      'only-features': onlyFeatures,
-      'n-jobs': values['n-jobs'],
-      version: values.version || undefined,
-    };
-    for (const [k, v] of Object.entries(passed)) if (v !== undefined) args.push(`--${k}`, v);
-    if (values['no-select']) args.push('--no-select');
-    return spawnSync(python, args, { stdio: 'inherit' }).status ?? 1;
+      trainFrom: values.trainFrom,
+      trainTo: values.trainTo,
+      delayDays,
+      out: values.out,
+      passed: {
+        'valid-days': values['valid-days'],
+        params: values.params,
+        'only-features': onlyFeatures,
+        'n-jobs': values['n-jobs'],
+        version: values.version || undefined,
+      },
+      noSelect: values['no-select'] === true,
+    });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { parse } from 'yaml';
+import { secretInFile } from './secrets.js';
 
 export interface EngineConfig {
   kafka: {
@@ -149,32 +150,6 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   },
 };
 
-/**
- * Keys whose value is a secret: refused in the file (which is committed, copied into images
- * and config maps), accepted from the environment. `url`: a secret only when the URL has a
- * password (userinfo or a `password` parameter).
- */
-const SECRETS: Record<string, 'value' | 'url'> = {
-  'kafka.sasl_password': 'value',
-  'schema_registry.password': 'value',
-  'schema_registry.url': 'url',
-  'redis.password': 'value',
-  'redis.url': 'url',
-  'postgres.url': 'url',
-};
-
-function holdsSecret(kind: 'value' | 'url', raw: unknown): boolean {
-  if (raw === null || raw === undefined || typeof raw === 'object') return false;
-  const s = String(raw).trim();
-  if (kind === 'value' || s === '') return s !== '';
-  try {
-    const u = new URL(s);
-    return u.password !== '' || u.searchParams.has('password');
-  } catch {
-    return /\/\/[^/@:]*:[^/@]+@/.test(s); // unparseable, yet //user:password@ shaped: refuse rather than guess
-  }
-}
-
 function coerce(key: string, kind: Kind, raw: unknown): unknown {
   if (typeof kind === 'object' && 'url' in kind) {
     const s = raw === null || raw === undefined ? '' : String(raw).trim();
@@ -248,15 +223,8 @@ export function loadConfig(file = 'config/default.yaml', env: NodeJS.ProcessEnv 
     for (const k of Object.keys(given)) {
       if (!(k in fields))
         throw new ConfigError(`${section}.${k}`, `unknown key (known: ${Object.keys(fields).join(', ')})`);
-      const secret = SECRETS[`${section}.${k}`];
-      if (secret && holdsSecret(secret, (given as Record<string, unknown>)[k])) {
-        const envName = `FRAUD_${section}_${k}`.toUpperCase();
-        throw new ConfigError(
-          `${section}.${k}`,
-          `${secret === 'url' ? 'a URL with a password' : 'a secret'} is refused in the configuration file ${file}; ` +
-            `set it in the environment as ${envName}${secret === 'url' && section === 'redis' ? ' (or the password alone as FRAUD_REDIS_PASSWORD)' : ''} and leave the file's value empty`,
-        );
-      }
+      const refused = secretInFile(section, k, (given as Record<string, unknown>)[k], file);
+      if (refused) throw new ConfigError(`${section}.${k}`, refused);
     }
     const sec: Record<string, unknown> = {};
     for (const [k, kind] of Object.entries(fields)) {

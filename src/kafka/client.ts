@@ -1,7 +1,15 @@
 /** kafkajs client from the configuration: SASL/SCRAM and TLS (CA, client certificate) when configured. */
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Kafka, Partitioners, logLevel, type ISocketFactory, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Consumer,
+  type ISocketFactory,
+  type KafkaConfig,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaTlsOptions, type EngineConfig } from '../config/config.js';
 
@@ -84,3 +92,25 @@ export const IDEMPOTENT_PRODUCER = {
   createPartitioner: Partitioners.DefaultPartitioner,
   retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
 } as const;
+
+/**
+ * A consumer of the engine's flow: pull-based, kafkajs fetches again only once the fetched
+ * batches are decided, so what the engine holds is bounded by the fetch sizes of the config,
+ * whatever the lag; heartbeats every third of the session timeout (0.1 to 1 s).
+ */
+export function boundedConsumer(
+  kafka: Kafka,
+  cfg: EngineConfig['kafka'],
+  o: { groupId: string; maxWaitTimeInMs: number },
+): Consumer {
+  const sessionTimeout = cfg.session_timeout_ms;
+  return kafka.consumer({
+    groupId: o.groupId,
+    maxWaitTimeInMs: o.maxWaitTimeInMs,
+    sessionTimeout,
+    heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3))),
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: cfg.max_bytes_per_partition,
+    maxBytes: cfg.max_bytes,
+  });
+}

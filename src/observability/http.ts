@@ -43,3 +43,21 @@ export async function startHttp(opts: {
   });
   return server;
 }
+
+/**
+ * startHttp, or null when `port` is 0 (off); ready when every named check of `checks()` holds
+ * (each reported by /readyz).
+ */
+export async function startHealthHttp(o: {
+  host: string;
+  port: number;
+  registry: Registry;
+  checks: () => Record<string, boolean>;
+}): Promise<Server | null> {
+  if (o.port === 0) return null;
+  const ready = () => {
+    const checks = o.checks();
+    return { ok: Object.values(checks).every(Boolean), checks };
+  };
+  return startHttp({ host: o.host, port: o.port, registry: o.registry, readiness: { ready } });
+}

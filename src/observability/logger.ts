@@ -12,7 +12,8 @@ import {
   type Logger,
   type LoggerOptions,
 } from 'pino';
-import { maskDeep, maskPans } from '../security/pan.js';
+import { maskDeep } from '../security/mask-deep.js';
+import { maskPans } from '../security/pan.js';
 
 const maskMessage = (m: unknown): unknown => (typeof m === 'string' ? maskPans(m) : maskDeep(m));
 

@@ -3,6 +3,7 @@
  * `lists …`, and any other front end): open the store from the configuration with the schema
  * migrated, publish a version (and activate it), and find the ruleset a backtest compares with.
  */
+import { userInfo } from 'node:os';
 import type pg from 'pg';
 import type { EngineConfig } from '../config/config.js';
 import { migrate } from '../storage/migrate.js';
@@ -17,6 +18,15 @@ import type { RulesetDef } from './types.js';
 export class NoDatabaseError extends RulesetStoreError {
   constructor() {
     super('this command needs PostgreSQL: set FRAUD_POSTGRES_URL (postgres.url)');
+  }
+}
+
+/** Who changes the rules when no --author is given: FRAUD_RULES_AUTHOR, else the system user. */
+export function defaultAuthor(): string {
+  try {
+    return process.env.FRAUD_RULES_AUTHOR ?? userInfo().username;
+  } catch {
+    return 'unknown';
   }
 }
 

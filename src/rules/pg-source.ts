@@ -21,7 +21,8 @@ import { migrate } from '../storage/migrate.js';
 import { pgSsl } from '../storage/pool.js';
 import { compileRuleset, type CompiledRuleset } from './compile.js';
 import { RuleLists } from './context.js';
-import type { RuleLimits } from './cost.js';
+import { ruleLimitsOf, type RuleLimits } from './cost.js';
+import { StaticRulesetSource } from './file-source.js';
 import { loadRulesetFiles } from './load.js';
 import { NOTIFY_CHANNEL, PgRulesetStore, rulesPool } from './pg-store.js';
 import { RuleError } from './types.js';
@@ -279,4 +280,23 @@ export class PgRulesetSource {
     await l?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
   }
+}
+
+/**
+ * The engine's rulesets: PostgreSQL configured, its active version, hot-reloaded (the files of
+ * `dir` while none is active); else the files of `dir`.
+ */
+export async function rulesetSourceOf(
+  cfg: EngineConfig,
+  o: { dir: string; log: Logger; metrics?: Metrics },
+): Promise<PgRulesetSource | StaticRulesetSource> {
+  if (!cfg.postgres.url) return StaticRulesetSource.fromFiles(o.dir, ruleLimitsOf(cfg.rules));
+  return PgRulesetSource.start({
+    postgres: cfg.postgres,
+    pollIntervalMs: cfg.rules.poll_interval_ms,
+    fallbackDir: o.dir,
+    log: o.log,
+    metrics: o.metrics,
+    limits: ruleLimitsOf(cfg.rules),
+  });
 }

@@ -31,3 +31,20 @@ export function pgPool(cfg: EngineConfig['postgres'], o: PoolOptions): pg.Pool {
     ...(o.queryTimeoutMillis ? { query_timeout: o.queryTimeoutMillis } : {}),
   });
 }
+
+/** PostgreSQL's reachability for /readyz: `SELECT 1` every `everyMs` (timer unref'd); stop() ends it. */
+export function probePool(pool: pg.Pool, everyMs = 5_000): { ok(): boolean; stop(): void } {
+  let ok = true;
+  const timer = setInterval(() => {
+    pool.query('SELECT 1').then(
+      () => {
+        ok = true;
+      },
+      () => {
+        ok = false;
+      },
+    );
+  }, everyMs);
+  timer.unref();
+  return { ok: () => ok, stop: () => clearInterval(timer) };
+}

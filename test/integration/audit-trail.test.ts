@@ -10,7 +10,7 @@ import type { Producer } from 'kafkajs';
 import pg from 'pg';
 import { openAIChat } from '../../src/assistant/client.js';
 import { assistantSettings } from '../../src/assistant/settings.js';
-import { formatTable } from '../../src/commands/decisions.js';
+import { decisionsTable } from '../../src/sinks/audit/queries.js';
 import { explainAuthorization } from '../../src/assistant/explain.js';
 import { startAuditSink, type AuditSinkHandle } from '../../src/commands/sink.js';
 import type { EngineConfig } from '../../src/config/config.js';
@@ -308,7 +308,7 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
       .sort((a, b) => b.event_time - a.event_time);
     expect(found.map((r) => r.auth_id)).toEqual(want.map((x) => x.auth_id));
     expect((await searchDecisions(pool, { card, outcome: 'REVIEW' })).every((r) => r.outcome === 'REVIEW')).toBe(true);
-    const table = formatTable(found.slice(0, 3));
+    const table = decisionsTable(found.slice(0, 3));
     expect(table.split('\n')[0]).toMatch(/^event_time\s+auth_id\s+outcome\s+score/);
     console.log(
       `decisions search --card ${card} --from ${new Date(from).toISOString()} --to ${new Date(to).toISOString()} (first 3):\n${table}`,

@@ -6,9 +6,9 @@ import {
   findPans,
   identifierHasPan,
   luhnOk,
-  maskDeep,
   maskPans,
 } from '../../src/security/pan.js';
+import { maskDeep } from '../../src/security/mask-deep.js';
 
 /** Luhn-valid numbers of the major networks (public test numbers or computed check digits). */
 const PANS = {

@@ -284,3 +284,24 @@ function ints(reply: unknown, n: number): number[] {
   }
   return reply as number[];
 }
+
+/**
+ * The store `features --store redis` writes to: the engine's own (keys under `prefix`, kept) for
+ * a backfill, else a scratch prefix of it (`<prefix>-features-<pid>-<time>`) whose keys close()
+ * deletes. close() also quits the connection.
+ */
+export function backfillStore(
+  redis: Redis,
+  prefix: string,
+  backfill: boolean,
+): { store: RedisFeatureStore; close(): Promise<void> } {
+  const store = new RedisFeatureStore(redis, {
+    prefix: backfill ? prefix : `${prefix}-features-${process.pid}-${Date.now().toString(36)}`,
+  });
+  const close = async () => {
+    if (!backfill) await store.deleteAll();
+    await store.close();
+    await redis.quit();
+  };
+  return { store, close };
+}

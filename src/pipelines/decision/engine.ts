@@ -10,6 +10,7 @@
  * score) and marked degraded `rules_timeout`. Each rule is bounded at compile time
  * (src/rules/cost.ts); the budget bounds their sum under load.
  */
+import type { EngineConfig } from '../../config/config.js';
 import type { AuthorizationEvent, Decision, RuleHit } from '../../events/types.js';
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
 import { FEATURE_NAMES } from '../../features/names.js';
@@ -49,6 +50,18 @@ export interface EngineOptions {
    */
   maxEventAgeMs?: number;
   wallClock?: () => number;
+}
+
+/** The engine's budgets and age bound from the configuration (`engine.*`, `rules.batch_budget_ms`). */
+export function engineBudgetsOf(
+  cfg: EngineConfig,
+): Pick<EngineOptions, 'featureTimeoutMs' | 'modelTimeoutMs' | 'maxEventAgeMs' | 'rulesBudgetMs'> {
+  return {
+    featureTimeoutMs: cfg.engine.redis_timeout_ms,
+    modelTimeoutMs: cfg.engine.model_timeout_ms,
+    maxEventAgeMs: cfg.engine.max_event_age_ms,
+    rulesBudgetMs: cfg.rules.batch_budget_ms,
+  };
 }
 
 class TimeoutError extends Error {}

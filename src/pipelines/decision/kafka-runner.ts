@@ -8,6 +8,7 @@
  * redelivered event with its first decision, byte for byte, and refuses a reused auth id.
  */
 import type { Consumer, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { EngineConfig } from '../../config/config.js';
 import type { Logger } from 'pino';
 import type { AuthorizationEvent, Decision } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
@@ -47,6 +48,27 @@ export interface RunnerOptions {
    * exits non-zero for its supervisor.
    */
   onFatal?: (err: Error) => void;
+}
+
+/** The runner's topics and bounds from the configuration (`kafka.topic_*`, `engine.*`). */
+export function runnerSettingsOf(
+  cfg: EngineConfig,
+): Pick<
+  RunnerOptions,
+  'topics' | 'maxBatch' | 'partitionsConsumedConcurrently' | 'coalescedConcurrently' | 'maxMessageBytes' | 'maxFutureMs'
+> {
+  return {
+    topics: {
+      authorizations: cfg.kafka.topic_authorizations,
+      decisions: cfg.kafka.topic_decisions,
+      dlq: cfg.kafka.topic_dlq,
+    },
+    maxBatch: cfg.engine.max_batch,
+    partitionsConsumedConcurrently: cfg.engine.partitions_concurrently,
+    coalescedConcurrently: cfg.engine.batches_in_flight,
+    maxMessageBytes: cfg.engine.max_message_bytes,
+    maxFutureMs: cfg.engine.max_future_skew_ms,
+  };
 }
 
 /** One partition's chunk, decoded: what the coalescer merges. */

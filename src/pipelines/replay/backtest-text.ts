@@ -103,3 +103,14 @@ export function ruleBacktestText(bt: RuleBacktestSummary, input: string): string
     `  frauds stopped   ${o.frauds_stopped_baseline} -> ${o.frauds_stopped_proposed} of ${bt.frauds}`,
   ].join('\n');
 }
+
+/** The warnings of `rules backtest` for the proposed rules measured over `bound` µs per event (rules publish would refuse them). */
+export function costWarnings(report: BacktestReport, bound: number): string[] {
+  if (!(bound > 0)) return [];
+  return report.rules
+    .filter((r) => r.cost && r.cost.us_per_event > bound)
+    .map(
+      (r) =>
+        `warning: rule '${r.id}' measured ${r.cost!.us_per_event} µs per event, over rules.max_rule_us_per_event (${bound}): rules publish would refuse it`,
+    );
+}

@@ -21,6 +21,20 @@ export function createAuditPool(
   });
 }
 
+/** Runs `fn` on a one-connection audit pool named `applicationName`, ended after. */
+export async function withAuditPool<T>(
+  cfg: EngineConfig['postgres'],
+  applicationName: string,
+  fn: (pool: pg.Pool) => Promise<T>,
+): Promise<T> {
+  const pool = createAuditPool(cfg, { max: 1, applicationName });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
 /** True when the error is "relation does not exist" (the audit migration was never applied). */
 export function isMissingTable(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === '42P01';

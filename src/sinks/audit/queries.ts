@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import type { Decision, Outcome } from '../../events/types.js';
+import { table } from '../../observability/table.js';
 
 /** A stored decision: the decision's fields (times as ISO strings), where it was read from, and its explanation. */
 export interface AuditRecord extends Omit<Decision, 'event_time' | 'decided_time' | 'engine_latency_ms'> {
@@ -106,4 +107,21 @@ export async function listPartitions(pool: pg.Pool): Promise<{ name: string; bou
       WHERE i.inhparent = 'decision_audit'::regclass ORDER BY c.relname`,
   );
   return res.rows;
+}
+
+const fmtScore = (s: number | null) => (s === null ? '-' : s.toFixed(3));
+
+/** A fixed-width table of decisions (`decisions search`), one per line, newest first. */
+export function decisionsTable(rows: readonly AuditRecord[]): string {
+  const lines = rows.map((r) => [
+    r.event_time,
+    r.auth_id,
+    r.outcome,
+    fmtScore(r.score),
+    r.reasons.join(',') || '-',
+    r.rule_hits.map((h) => (h.mode === 'SHADOW' ? `(${h.rule_id})` : h.rule_id)).join(',') || '-',
+    r.degraded.join(',') || '-',
+  ]);
+  const head = ['event_time', 'auth_id', 'outcome', 'score', 'reasons', 'rule_hits', 'degraded'];
+  return `${table([head, ...lines])}\n(${rows.length} decision${rows.length === 1 ? '' : 's'}; shadow rule hits in parentheses)`;
 }
