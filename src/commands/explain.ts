@@ -7,7 +7,7 @@ import { openAIChat, AssistantError } from '../assistant/client.js';
 import { ExplainError, explainAuthorization } from '../assistant/explain.js';
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
 import { configOf, guarded, parseOrUsage } from '../cli/kit.js';
-import { AuditConfigError, createAuditPool, isMissingTable } from '../sinks/audit/pool.js';
+import { auditErrorExit, createAuditPool } from '../sinks/audit/pool.js';
 
 const HELP = `usage: fraud-engine explain <auth_id> [--config FILE] [--rules DIR] [--no-store] [--show-context]
 Explains a stored decision (audit trail, needs FRAUD_POSTGRES_URL) with an OpenAI-compatible chat model:
@@ -62,21 +62,14 @@ export default function explain(argv: string[]): Promise<number> {
       }
     },
     (err) => {
-      if (err instanceof AuditConfigError) {
-        console.error(err.message);
-        return 2;
-      }
       if (err instanceof ExplainError || err instanceof AssistantError) {
         console.error(`explain: ${err.message}`);
         return 1;
       }
-      if (isMissingTable(err)) {
-        console.error(
-          'explain: the audit table decision_audit does not exist yet: run `fraud-engine sink audit` first',
-        );
-        return 1;
-      }
-      return undefined;
+      return auditErrorExit(
+        err,
+        'explain: the audit table decision_audit does not exist yet: run `fraud-engine sink audit` first',
+      );
     },
   );
 }

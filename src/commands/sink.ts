@@ -17,7 +17,7 @@ import { createLogger } from '../observability/logger.js';
 import { migrate } from '../storage/migrate.js';
 import { probePool } from '../storage/pool.js';
 import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
-import { AuditConfigError, createAuditPool } from '../sinks/audit/pool.js';
+import { auditErrorExit, createAuditPool } from '../sinks/audit/pool.js';
 import { KafkaAuditRunner } from '../sinks/audit/runner.js';
 import { AuditWriter } from '../sinks/audit/writer.js';
 
@@ -178,12 +178,6 @@ export default function sink(argv: string[]): Promise<number> {
       const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
       return runUntilStopped(await startAuditSink(cfg, { log, httpPort, maxRows }), log, SHUTDOWN_BUDGET_MS);
     },
-    (err) => {
-      if (err instanceof AuditConfigError) {
-        console.error(err.message);
-        return 2;
-      }
-      return undefined;
-    },
+    (err) => auditErrorExit(err),
   );
 }
