@@ -47,6 +47,20 @@ export function defaultKnownCompromisedSince(evalFrom: number | null, labelDelay
   return evalFrom === null ? null : evalFrom - (labelDelayDays + 7) * DAY_MS;
 }
 
+/**
+ * The known-compromised exclusion of an evaluation starting at `evalFrom` (null: open): on when
+ * `exclude`, or when it is undefined and the window has a start; frauds counted from `since`
+ * (null: the whole history; undefined: defaultKnownCompromisedSince). Null: no exclusion.
+ */
+export function knownCompromisedOf(
+  evalFrom: number | null,
+  labelDelayDays: number,
+  o: { exclude?: boolean; since?: number | null },
+): { since: number | null } | null {
+  if (!(o.exclude ?? evalFrom !== null)) return null;
+  return { since: o.since === undefined ? defaultKnownCompromisedSince(evalFrom, labelDelayDays) : o.since };
+}
+
 export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<EvaluatedReplay> {
   const { from, to } = o.window;
   const firstFraud = o.knownCompromised
