@@ -7,8 +7,7 @@ import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { summaryText, writeReport } from '../evaluation/report.js';
 import { FEATURE_CSV_HEADER, featureCsvRow } from '../features/csv.js';
-import { FEATURE_NAMES } from '../features/names.js';
-import { OnnxScorer } from '../models/onnx-scorer.js';
+import { loadEngineScorer } from '../models/onnx-scorer.js';
 import { knownCompromisedOf, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
 
@@ -90,7 +89,7 @@ export default function replay(argv: string[]): Promise<number> {
     const t0 = performance.now();
 
     const records = await readHistoryFile(values.input, format);
-    const scorer = await OnnxScorer.load(values.model ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
+    const scorer = await loadEngineScorer(values.model ?? cfg.model.path);
     const rules = StaticRulesetSource.fromFiles(values.rules ?? cfg.rules.dir);
     const out = values.output ? kit.lineWriter(values.output) : null;
     const feats = values['features-out'] ? kit.lineWriter(values['features-out']) : null;

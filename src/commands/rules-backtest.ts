@@ -6,8 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { configOf, formatOption, intOption, numberOption, UsageError } from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
-import { FEATURE_NAMES } from '../features/names.js';
-import { OnnxScorer } from '../models/onnx-scorer.js';
+import { engineScorerIfPresent } from '../models/onnx-scorer.js';
 import { backtestRulesets } from '../pipelines/replay/backtest.js';
 import { backtestText, costWarnings } from '../pipelines/replay/backtest-text.js';
 import { backtestBaseline } from '../rules/admin.js';
@@ -50,7 +49,7 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
 
   const records = await readHistoryFile(input, format);
   const modelPath = values.model ?? cfg.model.path;
-  const scorer = existsSync(modelPath) ? await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES }) : null;
+  const scorer = await engineScorerIfPresent(modelPath);
   if (!scorer)
     console.error(
       `rules backtest: no model at ${modelPath}: backtesting on rules only (score absent, thresholds unused)`,
