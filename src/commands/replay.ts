@@ -6,9 +6,8 @@
 import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { summaryText, writeReport } from '../evaluation/report.js';
-import { FEATURE_CSV_HEADER, featureCsvRow } from '../features/csv.js';
 import { loadEngineScorer } from '../models/onnx-scorer.js';
-import { knownCompromisedOf, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
+import { decisionOutputs, knownCompromisedOf, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
 
 const HELP = `usage: fraud-engine replay --input FILE [options]
@@ -93,7 +92,7 @@ export default function replay(argv: string[]): Promise<number> {
     const rules = StaticRulesetSource.fromFiles(values.rules ?? cfg.rules.dir);
     const out = values.output ? kit.lineWriter(values.output) : null;
     const feats = values['features-out'] ? kit.lineWriter(values['features-out']) : null;
-    await feats?.write(FEATURE_CSV_HEADER);
+    const onDecision = await decisionOutputs(out, feats);
     const run = await replayEvaluated({
       records,
       scorer,
@@ -102,13 +101,7 @@ export default function replay(argv: string[]): Promise<number> {
       batchSize,
       window,
       knownCompromised: knownCompromisedOf(window.from, delayDays, { exclude, since }),
-      onDecision:
-        out || feats
-          ? async (r) => {
-              await out?.write(JSON.stringify({ ...r.decision, engine_latency_ms: undefined }) + '\n');
-              await feats?.write(featureCsvRow(r.decision.auth_id, r.vector));
-            }
-          : undefined,
+      onDecision,
     });
     await out?.close();
     await feats?.close();

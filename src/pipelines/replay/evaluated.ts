@@ -15,6 +15,7 @@ import {
   type ExclusionSummary,
 } from '../../evaluation/report.js';
 import { DAY_MS } from '../../events/time.js';
+import { FEATURE_CSV_HEADER, featureCsvRow } from '../../features/csv.js';
 import { interleaveLabels } from '../../features/label-feed.js';
 import { MemoryFeatureStore } from '../../features/memory-store.js';
 import type { Scorer } from '../../models/scorer.js';
@@ -59,6 +60,23 @@ export function knownCompromisedOf(
 ): { since: number | null } | null {
   if (!(o.exclude ?? evalFrom !== null)) return null;
   return { since: o.since === undefined ? defaultKnownCompromisedSince(evalFrom, labelDelayDays) : o.since };
+}
+
+/**
+ * The `onDecision` of a replay writing each decision as a JSON line to `decisions` (without its
+ * latency) and the vector served as a CSV row to `features` (its header written first); undefined
+ * when neither is given.
+ */
+export async function decisionOutputs(
+  decisions: { write(text: string): Promise<void> } | null,
+  features: { write(text: string): Promise<void> } | null,
+): Promise<EvaluatedReplayOptions['onDecision']> {
+  await features?.write(FEATURE_CSV_HEADER);
+  if (!decisions && !features) return undefined;
+  return async (r) => {
+    await decisions?.write(JSON.stringify({ ...r.decision, engine_latency_ms: undefined }) + '\n');
+    await features?.write(featureCsvRow(r.decision.auth_id, r.vector));
+  };
 }
 
 export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<EvaluatedReplay> {
