@@ -84,9 +84,9 @@ export interface Baseline {
 export async function backtestBaseline(
   cfg: EngineConfig,
   limits: RuleLimits,
-  o: { against?: string; againstIsPath: boolean },
+  o: { against?: string },
 ): Promise<Baseline> {
-  if (!cfg.postgres.url || (o.against !== undefined && o.againstIsPath)) {
+  if (!cfg.postgres.url || (o.against !== undefined && isRulesetPath(o.against))) {
     const dir = o.against ?? cfg.rules.dir;
     return { ruleset: compileRuleset(loadRulesetFiles(dir), undefined, limits), source: dir, lists: null };
   }
