@@ -7,10 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHistoryFile } from '../events/history/index.js';
-import { interleaveLabels } from '../features/label-feed.js';
-import { MemoryFeatureStore } from '../features/memory-store.js';
 import { HANDBOOK_FEATURES } from '../features/names.js';
-import { writeFeatureCsv, writeLabelCsv } from '../features/csv.js';
+import { writeTrainingCsv } from '../features/csv.js';
 import { runTrainer } from '../cli/trainer.js';
 import { guarded, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
 
@@ -82,13 +80,7 @@ export default function train(argv: string[]): Promise<number> {
         console.error('train: transactions without a label are kept for features but not trained on');
       const features = values['keep-features'] ?? join(tmp, 'features.csv');
       const labels = join(tmp, 'labels.csv');
-      const store = new MemoryFeatureStore();
-      const featureOut = lineWriter(features);
-      await writeFeatureCsv(store, interleaveLabels(records, delayDays), (text) => featureOut.write(text));
-      await featureOut.close();
-      const labelOut = lineWriter(labels);
-      await writeLabelCsv(records, (text) => labelOut.write(text));
-      await labelOut.close();
+      await writeTrainingCsv(records, delayDays, lineWriter(features), lineWriter(labels));
       console.error(
         `train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
