@@ -4,8 +4,10 @@
  * chat model, stored on the audit row (column `explanation`). Never on the decision path.
  */
 import type pg from 'pg';
+import type { EngineConfig } from '../config/config.js';
 import { loadRulesetFiles } from '../rules/load.js';
 import type { RulesetDef } from '../rules/types.js';
+import { createAuditPool } from '../sinks/audit/pool.js';
 import { getDecision, saveExplanation } from '../sinks/audit/queries.js';
 import type { ChatMessage, ChatModel } from './client.js';
 import { buildExplainContext, type ExplainContext, type RuleInfo } from './context.js';
@@ -75,4 +77,17 @@ export async function explainAuthorization(o: {
   const explanation = await explainDecision(o.chat, context);
   const stored = o.store === false ? false : await saveExplanation(o.pool, rec.auth_id, explanation, o.chat.model);
   return { explanation, context, stored };
+}
+
+/** explainAuthorization on a one-connection audit pool of `postgres` (fraud-engine-explain), ended after. */
+export async function explainStored(
+  postgres: EngineConfig['postgres'],
+  o: Omit<Parameters<typeof explainAuthorization>[0], 'pool'>,
+): Promise<ExplainResult> {
+  const pool = createAuditPool(postgres, { max: 1, applicationName: 'fraud-engine-explain' });
+  try {
+    return await explainAuthorization({ ...o, pool });
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
 }

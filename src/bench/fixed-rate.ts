@@ -8,7 +8,7 @@ import type { AvroCodecs } from '../events/codec.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
 import { round } from './engine-counters.js';
 import { readFromNow, sleep } from './kafka.js';
-import { startLoadGenerator } from './load-generator.js';
+import { loadArgs, startLoadGenerator } from './load-generator.js';
 
 export interface BenchTopics {
   input: string;
@@ -47,10 +47,11 @@ export async function fixedRate(
     },
     { pollMs: 50, settleMs: 1000 },
   );
-  const summary = await startLoadGenerator(
-    ['--rate', String(rate), '--duration', String(seconds), '--run-id', runId, '--seed', String(rate)],
-    { ...process.env, FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input, FRAUD_KAFKA_TOPIC_LABELS: topics.labels },
-  ).summary;
+  const summary = await startLoadGenerator(loadArgs({ rate, duration: seconds, runId, seed: rate }), {
+    ...process.env,
+    FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input,
+    FRAUD_KAFKA_TOPIC_LABELS: topics.labels,
+  }).summary;
   const until = Date.now() + 30_000;
   while (received.length < summary.sent && Date.now() < until) await sleep(100);
   await sleep(500); // stragglers: the count may include a late decision of the phase before

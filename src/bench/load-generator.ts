@@ -142,6 +142,28 @@ export async function generateLoad(
   };
 }
 
+/** The arguments of `simulate --to-kafka` for a load of `rate` events/s for `duration` s. */
+export function loadArgs(o: {
+  rate: number;
+  duration: number;
+  runId: string;
+  badEvery?: number;
+  seed: number;
+}): string[] {
+  const bad = o.badEvery === undefined ? [] : ['--bad-every', String(o.badEvery)];
+  return [
+    '--rate',
+    String(o.rate),
+    '--duration',
+    String(o.duration),
+    '--run-id',
+    o.runId,
+    ...bad,
+    '--seed',
+    String(o.seed),
+  ];
+}
+
 /**
  * Starts `fraud-engine simulate --to-kafka [args]` as a separate process (its own CPU, like a
  * gateway) with `env`; `summary` resolves once it exits (a non-zero exit is an error).

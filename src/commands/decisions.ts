@@ -3,7 +3,7 @@
  * --to <time>`: the audit trail in PostgreSQL (written by `sink audit`), for analysts.
  */
 import * as kit from '../cli/kit.js';
-import { AuditConfigError, isMissingTable, withAuditPool } from '../sinks/audit/pool.js';
+import { auditErrorExit, withAuditPool } from '../sinks/audit/pool.js';
 import { decisionsTable, getDecision, searchDecisions } from '../sinks/audit/queries.js';
 
 const HELP = `usage: fraud-engine decisions show <auth_id> [--config FILE]
@@ -70,18 +70,10 @@ export default function decisions(argv: string[]): Promise<number> {
   }
   return kit.guarded(
     () => decisionsMain(sub, rest),
-    (err) => {
-      if (err instanceof AuditConfigError) {
-        console.error(err.message);
-        return 2;
-      }
-      if (isMissingTable(err)) {
-        console.error(
-          'the audit table decision_audit does not exist yet: start `fraud-engine sink audit` once (it applies migration 010_audit)',
-        );
-        return 1;
-      }
-      return undefined;
-    },
+    (err) =>
+      auditErrorExit(
+        err,
+        'the audit table decision_audit does not exist yet: start `fraud-engine sink audit` once (it applies migration 010_audit)',
+      ),
   );
 }

@@ -10,12 +10,12 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GatewayView } from '../bench/gateway-view.js';
 import { readFromNow, sleep } from '../bench/kafka.js';
-import { startLoadGenerator } from '../bench/load-generator.js';
+import { loadArgs, startLoadGenerator } from '../bench/load-generator.js';
 import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { configOf, guarded, numberOption, parseOrUsage } from '../cli/kit.js';
 import { codecsFromConfig } from '../cli/clients.js';
 import { createKafka } from '../kafka/client.js';
-import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
+import { ensureConfiguredTopics } from '../kafka/topics.js';
 
 const HELP = `usage: fraud-engine demo [--rate 1000] [--duration 60] [--config FILE]
 The engine and the load generator on the local stack (scripts/stack up; npm run demo starts it),
@@ -38,10 +38,7 @@ export default function demo(argv: string[]): Promise<number> {
     const engineLog = resolve(logDir, 'engine-demo.log');
 
     const kafka = createKafka(cfg.kafka, undefined, '-demo');
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, readTopicSpecs());
-    await admin.disconnect();
+    await ensureConfiguredTopics(kafka);
     const view = new GatewayView(await codecsFromConfig(cfg), cfg.kafka.topic_dlq, `${runId}-`);
 
     console.error(`[demo] starting the engine (log: ${engineLog})`);
@@ -68,18 +65,9 @@ export default function demo(argv: string[]): Promise<number> {
       );
 
       console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
-      load = startLoadGenerator([
-        '--rate',
-        String(rate),
-        '--duration',
-        String(duration),
-        '--run-id',
-        runId,
-        '--bad-every',
-        '5000',
-        '--seed',
-        String(Math.floor(Math.random() * 1e6)),
-      ]);
+      load = startLoadGenerator(
+        loadArgs({ rate, duration, runId, badEvery: 5000, seed: Math.floor(Math.random() * 1e6) }),
+      );
       ticker = setInterval(() => console.error(`[demo] ${view.tick()}`), 5000);
       const summary = await load.summary;
       // Drain: wait until every sent event has its decision (bounded).

@@ -4,10 +4,10 @@
  * An analyst tool: the decision path never calls it.
  */
 import { openAIChat, AssistantError } from '../assistant/client.js';
-import { ExplainError, explainAuthorization } from '../assistant/explain.js';
+import { ExplainError, explainStored } from '../assistant/explain.js';
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
 import { configOf, guarded, parseOrUsage } from '../cli/kit.js';
-import { AuditConfigError, createAuditPool, isMissingTable } from '../sinks/audit/pool.js';
+import { auditErrorExit } from '../sinks/audit/pool.js';
 
 const HELP = `usage: fraud-engine explain <auth_id> [--config FILE] [--rules DIR] [--no-store] [--show-context]
 Explains a stored decision (audit trail, needs FRAUD_POSTGRES_URL) with an OpenAI-compatible chat model:
@@ -41,42 +41,29 @@ export default function explain(argv: string[]): Promise<number> {
         return NOT_CONFIGURED_EXIT;
       }
       const cfg = configOf(values.config);
-      const pool = createAuditPool(cfg.postgres, { max: 1, applicationName: 'fraud-engine-explain' });
-      try {
-        const r = await explainAuthorization({
-          pool,
-          chat: openAIChat(settings.settings),
-          authId,
-          rulesDir: values.rules ?? cfg.rules.dir,
-          store: !values['no-store'],
-        });
-        if (values['show-context']) console.error(JSON.stringify(r.context, null, 2));
-        console.log(r.explanation);
-        if (!values['no-store'])
-          console.error(
-            r.stored ? `(stored in decision_audit.explanation for ${authId})` : '(not stored: the row is gone)',
-          );
-        return 0;
-      } finally {
-        await pool.end().catch(() => undefined);
-      }
+      const r = await explainStored(cfg.postgres, {
+        chat: openAIChat(settings.settings),
+        authId,
+        rulesDir: values.rules ?? cfg.rules.dir,
+        store: !values['no-store'],
+      });
+      if (values['show-context']) console.error(JSON.stringify(r.context, null, 2));
+      console.log(r.explanation);
+      if (!values['no-store'])
+        console.error(
+          r.stored ? `(stored in decision_audit.explanation for ${authId})` : '(not stored: the row is gone)',
+        );
+      return 0;
     },
     (err) => {
-      if (err instanceof AuditConfigError) {
-        console.error(err.message);
-        return 2;
-      }
       if (err instanceof ExplainError || err instanceof AssistantError) {
         console.error(`explain: ${err.message}`);
         return 1;
       }
-      if (isMissingTable(err)) {
-        console.error(
-          'explain: the audit table decision_audit does not exist yet: run `fraud-engine sink audit` first',
-        );
-        return 1;
-      }
-      return undefined;
+      return auditErrorExit(
+        err,
+        'explain: the audit table decision_audit does not exist yet: run `fraud-engine sink audit` first',
+      );
     },
   );
 }

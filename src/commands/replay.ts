@@ -3,14 +3,11 @@
  * file of past transactions (src/pipelines/replay/evaluated.ts). Writes decisions (JSONL), the
  * feature vectors the engine served (CSV, the training data), and an evaluation report over a window.
  */
-import { writeFileSync } from 'node:fs';
 import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
-import { summaryText, writePlots } from '../evaluation/report.js';
-import { FEATURE_CSV_HEADER, featureCsvRow } from '../features/csv.js';
-import { FEATURE_NAMES } from '../features/names.js';
-import { OnnxScorer } from '../models/onnx-scorer.js';
-import { defaultKnownCompromisedSince, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
+import { summaryText, writeReport } from '../evaluation/report.js';
+import { loadEngineScorer } from '../models/onnx-scorer.js';
+import { decisionOutputs, knownCompromisedOf, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
 
 const HELP = `usage: fraud-engine replay --input FILE [options]
@@ -85,24 +82,17 @@ export default function replay(argv: string[]): Promise<number> {
       values[name] === undefined ? null : kit.parseTime(name, values[name]);
     const window = { from: time('eval-from'), to: time('eval-to') };
     const s = values['known-compromised-since'];
-    const since =
-      s === 'all'
-        ? null
-        : s !== undefined
-          ? kit.parseTime('known-compromised-since', s)
-          : defaultKnownCompromisedSince(window.from, delayDays);
-    const excludeKnown = values['no-exclude-known-compromised']
-      ? false
-      : (values['exclude-known-compromised'] ?? window.from !== null);
+    const since = s === 'all' ? null : s === undefined ? undefined : kit.parseTime('known-compromised-since', s);
+    const exclude = values['no-exclude-known-compromised'] ? false : values['exclude-known-compromised'];
     const cfg = kit.configOf(values.config);
     const t0 = performance.now();
 
     const records = await readHistoryFile(values.input, format);
-    const scorer = await OnnxScorer.load(values.model ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
+    const scorer = await loadEngineScorer(values.model ?? cfg.model.path);
     const rules = StaticRulesetSource.fromFiles(values.rules ?? cfg.rules.dir);
     const out = values.output ? kit.lineWriter(values.output) : null;
     const feats = values['features-out'] ? kit.lineWriter(values['features-out']) : null;
-    await feats?.write(FEATURE_CSV_HEADER);
+    const onDecision = await decisionOutputs(out, feats);
     const run = await replayEvaluated({
       records,
       scorer,
@@ -110,14 +100,8 @@ export default function replay(argv: string[]): Promise<number> {
       labelDelayDays: delayDays,
       batchSize,
       window,
-      knownCompromised: excludeKnown ? { since } : null,
-      onDecision:
-        out || feats
-          ? async (r) => {
-              await out?.write(JSON.stringify({ ...r.decision, engine_latency_ms: undefined }) + '\n');
-              await feats?.write(featureCsvRow(r.decision.auth_id, r.vector));
-            }
-          : undefined,
+      knownCompromised: knownCompromisedOf(window.from, delayDays, { exclude, since }),
+      onDecision,
     });
     await out?.close();
     await feats?.close();
@@ -130,8 +114,7 @@ export default function replay(argv: string[]): Promise<number> {
     if (report) {
       console.log(summaryText(report));
       if (values.report) {
-        writeFileSync(values.report, JSON.stringify(report, null, 2) + '\n');
-        const plots = writePlots(run.rows, values.report.replace(/\.json$/, ''));
+        const plots = writeReport(values.report, report, run.rows);
         console.error(`report: ${values.report}, plots: ${plots.join(', ')}`);
       }
     }

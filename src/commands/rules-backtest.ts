@@ -6,14 +6,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { configOf, formatOption, intOption, numberOption, UsageError } from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
-import { FEATURE_NAMES } from '../features/names.js';
-import { OnnxScorer } from '../models/onnx-scorer.js';
+import { engineScorerIfPresent } from '../models/onnx-scorer.js';
 import { backtestRulesets } from '../pipelines/replay/backtest.js';
 import { backtestText, costWarnings } from '../pipelines/replay/backtest-text.js';
 import { backtestBaseline } from '../rules/admin.js';
+import { printRuleErrors } from '../rules/admin-text.js';
 import { compileRuleset } from '../rules/compile.js';
 import { ruleLimitsOf } from '../rules/cost.js';
-import { formatRuleError, isRulesetPath, loadAndValidate } from '../rules/files.js';
+import { loadAndValidate } from '../rules/files.js';
 
 export interface BacktestArgs {
   config?: string;
@@ -37,20 +37,17 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
   const limits = ruleLimitsOf(cfg.rules);
 
   const proposedFiles = loadAndValidate(path, limits);
-  for (const e of proposedFiles.errors) console.error(formatRuleError(e));
+  printRuleErrors(proposedFiles.errors);
   if (proposedFiles.errors.length || !proposedFiles.def) {
     console.error(`rules backtest: the proposed ruleset does not compile (${proposedFiles.errors.length} error(s))`);
     return 1;
   }
-  const baseline = await backtestBaseline(cfg, limits, {
-    against: values.against,
-    againstIsPath: values.against !== undefined && isRulesetPath(values.against),
-  });
+  const baseline = await backtestBaseline(cfg, limits, { against: values.against });
   const proposed = compileRuleset(proposedFiles.def, baseline.lists ?? undefined, limits);
 
   const records = await readHistoryFile(input, format);
   const modelPath = values.model ?? cfg.model.path;
-  const scorer = existsSync(modelPath) ? await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES }) : null;
+  const scorer = await engineScorerIfPresent(modelPath);
   if (!scorer)
     console.error(
       `rules backtest: no model at ${modelPath}: backtesting on rules only (score absent, thresholds unused)`,

@@ -11,8 +11,7 @@ import { draftAndBacktest, type DraftAndBacktest } from '../assistant/draft-back
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
 import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
-import { FEATURE_NAMES } from '../features/names.js';
-import { OnnxScorer } from '../models/onnx-scorer.js';
+import { engineScorerIfPresent } from '../models/onnx-scorer.js';
 import { ruleBacktestText } from '../pipelines/replay/backtest-text.js';
 import { loadRulesetFiles } from '../rules/load.js';
 import { RuleError, type RulesetDef } from '../rules/types.js';
@@ -82,7 +81,7 @@ export async function rulesDraft(argv: string[]): Promise<number> {
     }
     const records = await readHistoryFile(values.input, format);
     const modelPath = values.model ?? cfg.model.path;
-    const scorer = existsSync(modelPath) ? await OnnxScorer.load(modelPath, { expectedFeatures: FEATURE_NAMES }) : null;
+    const scorer = await engineScorerIfPresent(modelPath);
     if (!scorer) console.error(`rules draft: no model at ${modelPath}: the backtest runs on rules only (score absent)`);
 
     let r: DraftAndBacktest;

@@ -8,25 +8,28 @@
 import { existsSync } from 'node:fs';
 import { configOf, formatOption, guarded, HELP_WORDS, parseOrUsage, required, UsageError } from '../cli/kit.js';
 import type { EngineConfig } from '../config/config.js';
-import { readHistoryFile } from '../events/history/index.js';
-import { costErrors, sampleHistory } from '../pipelines/replay/rule-costs.js';
+import { publishCostErrors } from '../pipelines/replay/rule-costs.js';
 import rulesBacktest from './rules-backtest.js';
-import { defaultAuthor, NoDatabaseError, publishRuleset, withRulesStore } from '../rules/admin.js';
+import { defaultAuthor, diffOf, publishRuleset, withRulesStore } from '../rules/admin.js';
 import {
   activateText,
   activationsText,
+  addToListText,
   listEntriesText,
   printPublished,
+  printRuleErrors,
+  removeFromListText,
+  rulesErrorExit,
   rulesetsText,
   rulesetText,
   validatedText,
 } from '../rules/admin-text.js';
 import { compileRuleset, type CompiledRuleset } from '../rules/compile.js';
 import { DEFAULT_RULE_LIMITS, ruleLimitsOf, type RuleLimits } from '../rules/cost.js';
-import { diffRulesets, diffText } from '../rules/diff.js';
-import { formatRuleError, isRulesetPath, loadAndValidate } from '../rules/files.js';
-import { PublishError, RulesetStoreError, type PgRulesetStore } from '../rules/pg-store.js';
-import { RuleError, type RulesetDef } from '../rules/types.js';
+import { diffText } from '../rules/diff.js';
+import { loadAndValidate } from '../rules/files.js';
+import { RulesetStoreError, type PgRulesetStore } from '../rules/pg-store.js';
+import type { RuleError, RulesetDef } from '../rules/types.js';
 
 const RULES_HELP = `usage: fraud-engine rules <command> [--config config/default.yaml]
 
@@ -69,16 +72,13 @@ export function limitsOf(configPath: string | undefined): RuleLimits {
 function loadFiles(path: string, limits: RuleLimits): { def: RulesetDef | null; errors: RuleError[] } {
   if (!existsSync(path)) throw new UsageError(`no such file or directory: ${path}`);
   const r = loadAndValidate(path, limits);
-  printErrors(r.errors);
+  printRuleErrors(r.errors);
   return r;
 }
 
 const print = (text: string): number => {
   console.log(text);
   return 0;
-};
-const printErrors = (errors: RuleError[]): void => {
-  for (const e of errors) console.error(formatRuleError(e));
 };
 
 const OPTIONS = {
@@ -146,7 +146,7 @@ async function rulesMain(argv: string[]): Promise<number> {
       if (errors.length || !def) return refused(errors.length);
       const slow = await measuredCostErrors(compileRuleset(def, undefined, limits), cfg, values);
       if (slow.length) {
-        printErrors(slow);
+        printRuleErrors(slow);
         return refused(slow.length);
       }
       const author = values.author ?? defaultAuthor();
@@ -170,18 +170,14 @@ async function rulesMain(argv: string[]): Promise<number> {
     }
     case 'diff': {
       const [a, b] = [arg(0, 'a'), arg(1, 'b')];
-      const both = async (s: PgRulesetStore | null) => {
-        const get = async (x: string): Promise<RulesetDef> => {
-          if (!isRulesetPath(x)) return (await s!.require(x)).def;
-          const { def, errors } = loadFiles(x, limitsOf(values.config));
-          if (errors.length || !def) throw new RulesetStoreError(`${x} does not compile`);
-          return def;
-        };
-        const d = diffRulesets(await get(a), await get(b));
-        console.log(values.json ? JSON.stringify(d, null, 2) : diffText(d));
-        return 0;
+      const load = (x: string): RulesetDef => {
+        const { def, errors } = loadFiles(x, limitsOf(values.config));
+        if (errors.length || !def) throw new RulesetStoreError(`${x} does not compile`);
+        return def;
       };
-      return isRulesetPath(a) && isRulesetPath(b) ? both(null) : store(both);
+      const d = await diffOf(a, b, load, store);
+      console.log(values.json ? JSON.stringify(d, null, 2) : diffText(d));
+      return 0;
     }
     case 'activate': {
       const version = arg(0, 'version');
@@ -210,17 +206,9 @@ async function measuredCostErrors(
   if (bound === 0) return [];
   const format = formatOption(values.format);
   if (values.input && !existsSync(values.input)) throw new UsageError(`rules publish: no such file: ${values.input}`);
-  const records = values.input ? await readHistoryFile(values.input, format) : sampleHistory();
-  const where = values.input ?? 'a simulated history';
-  const r = await costErrors(rs, records, {
-    bound,
-    boundName: given === undefined ? 'rules.max_rule_us_per_event' : '--max-us-per-event',
-    where,
-  });
-  if (!r.errors.length)
-    console.log(
-      `cost: every rule under ${bound} µs per event (the dearest: '${r.dearest.id}', ${r.dearest.us.toFixed(2)} µs, over ${r.events} events of ${where})`,
-    );
+  const boundName = given === undefined ? 'rules.max_rule_us_per_event' : '--max-us-per-event';
+  const r = await publishCostErrors(rs, { bound, boundName, input: values.input, format });
+  if (!r.errors.length) console.log(r.summary);
   return r.errors;
 }
 
@@ -245,20 +233,13 @@ async function listsMain(argv: string[]): Promise<number> {
   switch (sub) {
     case 'add':
       need();
-      return store(async (s) => {
-        console.log(
-          (await s.addToList(name!, value!, { by, comment: values.comment }))
-            ? `added ${value} to ${name}`
-            : `${value} is already in ${name}`,
-        );
-        return 0;
-      });
+      return store(async (s) => print(await addToListText(s, name!, value!, { by, comment: values.comment })));
     case 'remove':
       need();
       return store(async (s) => {
-        const removed = await s.removeFromList(name!, value!, { by, comment: values.comment });
-        console.log(removed ? `removed ${value} from ${name}` : `${value} is not in ${name}`);
-        return removed ? 0 : 1;
+        const r = await removeFromListText(s, name!, value!, { by, comment: values.comment });
+        console.log(r.text);
+        return r.removed ? 0 : 1;
       });
     case 'show':
       return store(async (s) => print(await listEntriesText(s, name, values.json)));
@@ -267,30 +248,10 @@ async function listsMain(argv: string[]): Promise<number> {
   }
 }
 
-/** The errors a user can act on, printed plainly: no database (2), refusals and rule errors (1). */
-export function rulesErrors(err: unknown): number | undefined {
-  if (err instanceof NoDatabaseError) {
-    console.error(err.message);
-    return 2;
-  }
-  if (err instanceof PublishError) {
-    console.error(
-      `ruleset ${err.version} refused: ${err.errors.length} rule error(s); the active ruleset is unchanged`,
-    );
-    printErrors(err.errors);
-    return 1;
-  }
-  if (err instanceof RulesetStoreError || err instanceof RuleError) {
-    console.error(err.message);
-    return 1;
-  }
-  return undefined;
-}
-
 export default function rules(argv: string[]): Promise<number> {
-  return guarded(() => rulesMain(argv), rulesErrors);
+  return guarded(() => rulesMain(argv), rulesErrorExit);
 }
 
 export function lists(argv: string[]): Promise<number> {
-  return guarded(() => listsMain(argv), rulesErrors);
+  return guarded(() => listsMain(argv), rulesErrorExit);
 }

@@ -8,11 +8,10 @@ import type { Logger } from 'pino';
 import { configOf, fatalLatch, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
-import { FEATURE_NAMES } from '../features/names.js';
 import { guardedRedisState } from '../features/redis/guarded-state.js';
 import type { RedisFeatureStore } from '../features/redis/store.js';
 import { boundedConsumer, createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { OnnxScorer } from '../models/onnx-scorer.js';
+import { loadEngineScorer } from '../models/onnx-scorer.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics, setInfo } from '../observability/metrics.js';
@@ -48,7 +47,7 @@ export async function startEngine(
   const log = opts.log ?? createLogger(cfg.engine.log_level);
   const metrics = createMetrics();
 
-  const scorer = await OnnxScorer.load(opts.modelPath ?? cfg.model.path, { expectedFeatures: FEATURE_NAMES });
+  const scorer = await loadEngineScorer(opts.modelPath ?? cfg.model.path);
   setInfo(metrics.modelInfo, scorer.version);
   // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
   const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });

@@ -17,8 +17,8 @@ import { createLogger } from '../observability/logger.js';
 import { migrate } from '../storage/migrate.js';
 import { probePool } from '../storage/pool.js';
 import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
-import { AuditConfigError, createAuditPool } from '../sinks/audit/pool.js';
-import { KafkaAuditRunner } from '../sinks/audit/runner.js';
+import { auditErrorExit, createAuditPool } from '../sinks/audit/pool.js';
+import { auditConsumerConfig, auditRunnerSettingsOf, KafkaAuditRunner } from '../sinks/audit/runner.js';
 import { AuditWriter } from '../sinks/audit/writer.js';
 
 export const DEFAULT_AUDIT_HTTP_PORT = 9465;
@@ -66,13 +66,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
 
     const kafka = createKafka(cfg.kafka, log, '-audit');
     const codecs = await codecsFromConfig(cfg);
-    const consumer = kafka.consumer({
-      groupId: opts.groupId ?? `${cfg.kafka.group_id}-audit`,
-      maxWaitTimeInMs: 200,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
-      allowAutoTopicCreation: false,
-    });
+    const consumer = kafka.consumer(auditConsumerConfig(cfg, opts.groupId));
     await consumer.connect();
     opened.push(() => consumer.disconnect());
     // For the sink's dead letters (decisions it cannot decode, validate or write).
@@ -86,12 +80,10 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       producer,
       codecs,
       writer,
-      topic: cfg.kafka.topic_decisions,
-      dlq: cfg.kafka.topic_audit_dlq,
+      ...auditRunnerSettingsOf(cfg),
       log,
       metrics,
       maxRows: opts.maxRows,
-      maxMessageBytes: cfg.engine.max_message_bytes,
       probe: async () => {
         await pool.query('SELECT 1');
       },
@@ -106,12 +98,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       host,
       port,
       registry: metrics.registry,
-      checks: () => ({
-        kafka: runner.isRunning,
-        assigned: runner.isAssigned,
-        postgres: pgProbe.ok(),
-        flowing: runner.stalledMs < 60_000,
-      }),
+      checks: () => runner.checks(pgProbe.ok()),
     });
     if (http) opened.push(() => new Promise((r) => http.close(r)));
 
@@ -134,15 +121,7 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
         await producer.disconnect().catch(() => undefined);
         if (http) await new Promise((r) => http.close(r));
         await pool.end().catch(() => undefined);
-        log.info(
-          {
-            consumed: runner.consumed,
-            written: runner.written,
-            duplicates: runner.duplicates,
-            skipped: runner.skipped,
-          },
-          'audit sink stopped',
-        );
+        log.info(runner.counts(), 'audit sink stopped');
       },
     };
   } catch (err) {
@@ -178,12 +157,6 @@ export default function sink(argv: string[]): Promise<number> {
       const log = createLogger(cfg.engine.log_level, 'fraud-engine-audit');
       return runUntilStopped(await startAuditSink(cfg, { log, httpPort, maxRows }), log, SHUTDOWN_BUDGET_MS);
     },
-    (err) => {
-      if (err instanceof AuditConfigError) {
-        console.error(err.message);
-        return 2;
-      }
-      return undefined;
-    },
+    (err) => auditErrorExit(err),
   );
 }

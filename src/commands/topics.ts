@@ -1,7 +1,7 @@
 /** `fraud-engine topics ensure`: creates the configured topics that do not exist yet. */
 import { configOf, guarded, intOption, parseOrUsage, UsageError } from '../cli/kit.js';
 import { createKafka } from '../kafka/client.js';
-import { ensureTopics, readTopicSpecs } from '../kafka/topics.js';
+import { ensureConfiguredTopics } from '../kafka/topics.js';
 
 const HELP = `usage: fraud-engine topics ensure [--config FILE] [--replication-factor N]
 Creates the topics of config/topics.tsv that do not exist yet (replication factor default 1).`;
@@ -16,14 +16,8 @@ export default function topics(argv: string[]): Promise<number> {
     );
     if (positionals[0] !== 'ensure') throw new UsageError(HELP);
     const replication = intOption('replication-factor', values['replication-factor'], 1, 1);
-    const admin = createKafka(configOf(values.config).kafka).admin();
-    await admin.connect();
-    try {
-      const created = await ensureTopics(admin, readTopicSpecs(), replication);
-      console.error(created.length ? `created topics: ${created.join(', ')}` : 'all topics exist');
-    } finally {
-      await admin.disconnect();
-    }
+    const created = await ensureConfiguredTopics(createKafka(configOf(values.config).kafka), replication);
+    console.error(created.length ? `created topics: ${created.join(', ')}` : 'all topics exist');
     return 0;
   });
 }

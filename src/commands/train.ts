@@ -7,10 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHistoryFile } from '../events/history/index.js';
-import { interleaveLabels } from '../features/label-feed.js';
-import { MemoryFeatureStore } from '../features/memory-store.js';
-import { FEATURE_NAMES } from '../features/names.js';
-import { writeFeatureCsv, writeLabelCsv } from '../features/csv.js';
+import { HANDBOOK_FEATURES } from '../features/names.js';
+import { writeTrainingCsv } from '../features/csv.js';
 import { runTrainer } from '../cli/trainer.js';
 import { guarded, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
 
@@ -43,9 +41,6 @@ options:
 
 Default (no --params / --no-select): a small grid chosen on the delayed validation period.`;
 
-/** The handbook's features (Le Borgne et al., ch. 3.3): the first 15 of FEATURE_NAMES. */
-const HANDBOOK_FEATURES = FEATURE_NAMES.slice(0, FEATURE_NAMES.indexOf('terminal_risk_30d') + 1);
-
 export default function train(argv: string[]): Promise<number> {
   return guarded(async () => {
     const { values } = parseOrUsage(
@@ -70,75 +65,44 @@ export default function train(argv: string[]): Promise<number> {
       console.error(HELP);
       return 2;
     }
-    return logAndFit({
-      ...values,
-      input: values.input,
-      trainFrom: values['train-from'],
-      trainTo: values['train-to'],
-      out: values.out,
-    });
+    const trainTo = parseTime('train-to', values['train-to']);
+    const delayDays = numberOption('delay-days', values['delay-days'], 7);
+    if (values.params !== undefined && values['no-select'])
+      throw new UsageError('--params and --no-select: give one of them');
+    const onlyFeatures = values['only-features'] === 'handbook' ? HANDBOOK_FEATURES.join(',') : values['only-features'];
+    // Logs the feature vectors and labels up to --train-to in a temporary directory, then runs training/train.py on them.
+    const tmp = mkdtempSync(join(tmpdir(), 'fraud-train-'));
+    try {
+      const t0 = performance.now();
+      // Only transactions before the window's end are needed; their labels follow the delay.
+      const records = (await readHistoryFile(values.input)).filter((r) => r.event.event_time < trainTo);
+      if (records.some((r) => r.fraud === null))
+        console.error('train: transactions without a label are kept for features but not trained on');
+      const features = values['keep-features'] ?? join(tmp, 'features.csv');
+      const labels = join(tmp, 'labels.csv');
+      await writeTrainingCsv(records, delayDays, lineWriter(features), lineWriter(labels));
+      console.error(
+        `train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+
+      return runTrainer({
+        features,
+        labels,
+        trainFrom: values['train-from'],
+        trainTo: values['train-to'],
+        delayDays,
+        out: values.out,
+        passed: {
+          'valid-days': values['valid-days'],
+          params: values.params,
+          'only-features': onlyFeatures,
+          'n-jobs': values['n-jobs'],
+          version: values.version || undefined,
+        },
+        noSelect: values['no-select'] === true,
+      });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
-}
-
-/** Logs the feature vectors and labels up to --train-to in a temporary directory, then runs training/train.py on them. */
-async function logAndFit(values: {
-  input: string;
-  trainFrom: string;
-  trainTo: string;
-  out: string;
-  'delay-days'?: string;
-  'valid-days'?: string;
-  version?: string;
-  'keep-features'?: string;
-  params?: string;
-  'no-select'?: boolean;
-  'only-features'?: string;
-  'n-jobs'?: string;
-}): Promise<number> {
-  const trainTo = parseTime('train-to', values.trainTo);
-  const delayDays = numberOption('delay-days', values['delay-days'], 7);
-  if (values.params !== undefined && values['no-select'])
-    throw new UsageError('--params and --no-select: give one of them');
-  let onlyFeatures: string | undefined = values['only-features'];
-  if (onlyFeatures === 'handbook') onlyFeatures = HANDBOOK_FEATURES.join(',');
-
-  const tmp = mkdtempSync(join(tmpdir(), 'fraud-train-'));
-  try {
-    const t0 = performance.now();
-    // Only transactions before the window's end are needed; their labels follow the delay.
-    const records = (await readHistoryFile(values.input)).filter((r) => r.event.event_time < trainTo);
-    if (records.some((r) => r.fraud === null))
-      console.error('train: transactions without a label are kept for features but not trained on');
-    const features = values['keep-features'] ?? join(tmp, 'features.csv');
-    const labels = join(tmp, 'labels.csv');
-    const store = new MemoryFeatureStore();
-    const featureOut = lineWriter(features);
-    await writeFeatureCsv(store, interleaveLabels(records, delayDays), (text) => featureOut.write(text));
-    await featureOut.close();
-    const labelOut = lineWriter(labels);
-    await writeLabelCsv(records, (text) => labelOut.write(text));
-    await labelOut.close();
-    console.error(
-      `train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    );
-
-    return runTrainer({
-      features,
-      labels,
-      trainFrom: values.trainFrom,
-      trainTo: values.trainTo,
-      delayDays,
-      out: values.out,
-      passed: {
-        'valid-days': values['valid-days'],
-        params: values.params,
-        'only-features': onlyFeatures,
-        'n-jobs': values['n-jobs'],
-        version: values.version || undefined,
-      },
-      noSelect: values['no-select'] === true,
-    });
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
 }

@@ -180,6 +180,12 @@ ${body}
 `;
 }
 
+/** Writes the report to `path` as JSON, and its plots beside it (writePlots); returns the plots' paths. */
+export function writeReport(path: string, report: EvaluationReport, rows: readonly EvalRow[]): string[] {
+  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+  return writePlots(rows, path.replace(/\.json$/, ''));
+}
+
 /** Writes `<base>-pr.svg` and `<base>-scores.svg`; returns their paths. */
 export function writePlots(rows: readonly EvalRow[], base: string): string[] {
   const curve = precisionRecallCurve(

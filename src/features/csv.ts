@@ -4,7 +4,8 @@
  * written by `features`, `replay --features-out` and `train`, byte for byte alike. Labels (what
  * training/train.py reads beside them): `auth_id,tx_datetime,tx_fraud`.
  */
-import { driveFeatureStore, type FeedItem, type LabelledTx } from './label-feed.js';
+import { driveFeatureStore, interleaveLabels, type FeedItem, type LabelledTx } from './label-feed.js';
+import { MemoryFeatureStore } from './memory-store.js';
 import { FEATURE_NAMES } from './names.js';
 import type { FeatureStore, FeatureVector } from './store.js';
 
@@ -67,4 +68,21 @@ export async function writeLabelCsv(
     rows++;
   }
   return rows;
+}
+
+/**
+ * A model's training data: the vectors the engine would have served for `records` (in-memory
+ * store, each label `delayDays` after its transaction) to `features`, their labels to `labels`,
+ * each ended after.
+ */
+export async function writeTrainingCsv(
+  records: readonly LabelledTx[],
+  delayDays: number,
+  features: { write(text: string): Promise<void>; close(): Promise<void> },
+  labels: { write(text: string): Promise<void>; close(): Promise<void> },
+): Promise<void> {
+  await writeFeatureCsv(new MemoryFeatureStore(), interleaveLabels(records, delayDays), (text) => features.write(text));
+  await features.close();
+  await writeLabelCsv(records, (text) => labels.write(text));
+  await labels.close();
 }

@@ -35,3 +35,6 @@ export const FEATURE_NAMES = [
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];
+
+/** The handbook's features (Le Borgne et al., ch. 3.3): the first 15 of FEATURE_NAMES. */
+export const HANDBOOK_FEATURES = FEATURE_NAMES.slice(0, FEATURE_NAMES.indexOf('terminal_risk_30d') + 1);

@@ -1,7 +1,7 @@
 /** The topic layout of config/topics.tsv, shared with scripts/stack and docker-compose.yml. */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Admin } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 
 export interface TopicSpec {
   topic: string;
@@ -42,4 +42,15 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
     })),
   });
   return missing.map((s) => s.topic);
+}
+
+/** The topics of config/topics.tsv made sure of by an admin of `kafka` (connected for it); returns those created. */
+export async function ensureConfiguredTopics(kafka: Kafka, replicationFactor = 1): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await ensureTopics(admin, readTopicSpecs(), replicationFactor);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -6,7 +6,9 @@
  * [N, 2]; the fraud probability is column `output_column` (1) of `output_name`
  * ("probabilities"). The metadata file sits beside the model: MODEL.onnx → MODEL.json.
  */
+import { existsSync } from 'node:fs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { FEATURE_NAMES } from '../features/names.js';
 import { checkFeatures, loadModelMetadata, metadataPathFor, type ModelMetadata } from './metadata.js';
 import type { Scorer } from './scorer.js';
 
@@ -124,4 +126,14 @@ function checkSession(session: InferenceSession, meta: ModelMetadata, modelPath:
       );
     }
   }
+}
+
+/** The engine's model at `path` (metadata beside it), its features checked against the engine's (FEATURE_NAMES). */
+export function loadEngineScorer(path: string): Promise<OnnxScorer> {
+  return OnnxScorer.load(path, { expectedFeatures: FEATURE_NAMES });
+}
+
+/** loadEngineScorer, or null when there is no file at `path` (a backtest then runs on rules only). */
+export async function engineScorerIfPresent(path: string): Promise<OnnxScorer | null> {
+  return existsSync(path) ? loadEngineScorer(path) : null;
 }

@@ -4,10 +4,10 @@
  * for `rules …` and `lists …`; the command prints it.
  */
 import { table } from '../observability/table.js';
-import type { Published } from './admin.js';
-import { rulesetYaml } from './files.js';
-import type { PgRulesetStore } from './pg-store.js';
-import type { RulesetDef } from './types.js';
+import { NoDatabaseError, type Published } from './admin.js';
+import { formatRuleError, rulesetYaml } from './files.js';
+import { PublishError, RulesetStoreError, type PgRulesetStore } from './pg-store.js';
+import { RuleError, type RulesetDef } from './types.js';
 
 /** A date as the tables show it, to the second ('-': none). */
 export const isoTime = (d: Date | null): string => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
@@ -94,4 +94,53 @@ export async function listEntriesText(store: PgRulesetStore, name: string | unde
     ['list', 'value', 'added by', 'added', 'comment'],
     ...rows.map((r) => [r.name, r.value, r.added_by, isoTime(r.added_at), r.comment]),
   ]);
+}
+
+/** `lists add`: adds `value` to list `name` and says whether it was there already. */
+export async function addToListText(
+  store: PgRulesetStore,
+  name: string,
+  value: string,
+  o: { by: string; comment?: string },
+): Promise<string> {
+  return (await store.addToList(name, value, o)) ? `added ${value} to ${name}` : `${value} is already in ${name}`;
+}
+
+/** `lists remove`: removes `value` from list `name`; `removed` false when it was not there. */
+export async function removeFromListText(
+  store: PgRulesetStore,
+  name: string,
+  value: string,
+  o: { by: string; comment?: string },
+): Promise<{ text: string; removed: boolean }> {
+  const removed = await store.removeFromList(name, value, o);
+  return { text: removed ? `removed ${value} from ${name}` : `${value} is not in ${name}`, removed };
+}
+
+/** Rule errors, each as file:line:column rule 'id': reason, on stderr. */
+export const printRuleErrors = (errors: readonly RuleError[]): void => {
+  for (const e of errors) console.error(formatRuleError(e));
+};
+
+/**
+ * The rules store's errors a user can act on, printed plainly (for a command's error handler):
+ * no database (2), refusals and rule errors (1). Anything else: undefined.
+ */
+export function rulesErrorExit(err: unknown): number | undefined {
+  if (err instanceof NoDatabaseError) {
+    console.error(err.message);
+    return 2;
+  }
+  if (err instanceof PublishError) {
+    console.error(
+      `ruleset ${err.version} refused: ${err.errors.length} rule error(s); the active ruleset is unchanged`,
+    );
+    printRuleErrors(err.errors);
+    return 1;
+  }
+  if (err instanceof RulesetStoreError || err instanceof RuleError) {
+    console.error(err.message);
+    return 1;
+  }
+  return undefined;
 }

@@ -10,6 +10,8 @@ import { migrate } from '../storage/migrate.js';
 import { compileRuleset, type CompiledRuleset } from './compile.js';
 import { RuleLists } from './context.js';
 import { ruleLimitsOf, type RuleLimits } from './cost.js';
+import { diffRulesets, type RulesetDiff } from './diff.js';
+import { isRulesetPath } from './files.js';
 import { loadRulesetFiles } from './load.js';
 import { PgRulesetStore, RulesetStoreError, rulesPool, type Activation, type RulesetMeta } from './pg-store.js';
 import type { RulesetDef } from './types.js';
@@ -82,9 +84,9 @@ export interface Baseline {
 export async function backtestBaseline(
   cfg: EngineConfig,
   limits: RuleLimits,
-  o: { against?: string; againstIsPath: boolean },
+  o: { against?: string },
 ): Promise<Baseline> {
-  if (!cfg.postgres.url || (o.against !== undefined && o.againstIsPath)) {
+  if (!cfg.postgres.url || (o.against !== undefined && isRulesetPath(o.against))) {
     const dir = o.against ?? cfg.rules.dir;
     return { ruleset: compileRuleset(loadRulesetFiles(dir), undefined, limits), source: dir, lists: null };
   }
@@ -104,4 +106,21 @@ export async function backtestBaseline(
       lists,
     };
   });
+}
+
+/**
+ * `a` and `b` compared, each a ruleset's files (`load`ed: it throws when they do not compile) or
+ * a version in the rules store (`open`ed only then).
+ */
+export async function diffOf(
+  a: string,
+  b: string,
+  load: (path: string) => RulesetDef,
+  open: <T>(fn: (store: PgRulesetStore) => Promise<T>) => Promise<T>,
+): Promise<RulesetDiff> {
+  const both = async (s: PgRulesetStore | null) => {
+    const get = async (x: string): Promise<RulesetDef> => (isRulesetPath(x) ? load(x) : (await s!.require(x)).def);
+    return diffRulesets(await get(a), await get(b));
+  };
+  return isRulesetPath(a) && isRulesetPath(b) ? both(null) : open(both);
 }

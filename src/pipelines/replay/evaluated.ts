@@ -15,6 +15,7 @@ import {
   type ExclusionSummary,
 } from '../../evaluation/report.js';
 import { DAY_MS } from '../../events/time.js';
+import { FEATURE_CSV_HEADER, featureCsvRow } from '../../features/csv.js';
 import { interleaveLabels } from '../../features/label-feed.js';
 import { MemoryFeatureStore } from '../../features/memory-store.js';
 import type { Scorer } from '../../models/scorer.js';
@@ -45,6 +46,37 @@ export interface EvaluatedReplay {
 /** The default start of the known-compromised frauds: the window's start minus the label delay minus 7 days (the handbook's one-week training set). */
 export function defaultKnownCompromisedSince(evalFrom: number | null, labelDelayDays: number): number | null {
   return evalFrom === null ? null : evalFrom - (labelDelayDays + 7) * DAY_MS;
+}
+
+/**
+ * The known-compromised exclusion of an evaluation starting at `evalFrom` (null: open): on when
+ * `exclude`, or when it is undefined and the window has a start; frauds counted from `since`
+ * (null: the whole history; undefined: defaultKnownCompromisedSince). Null: no exclusion.
+ */
+export function knownCompromisedOf(
+  evalFrom: number | null,
+  labelDelayDays: number,
+  o: { exclude?: boolean; since?: number | null },
+): { since: number | null } | null {
+  if (!(o.exclude ?? evalFrom !== null)) return null;
+  return { since: o.since === undefined ? defaultKnownCompromisedSince(evalFrom, labelDelayDays) : o.since };
+}
+
+/**
+ * The `onDecision` of a replay writing each decision as a JSON line to `decisions` (without its
+ * latency) and the vector served as a CSV row to `features` (its header written first); undefined
+ * when neither is given.
+ */
+export async function decisionOutputs(
+  decisions: { write(text: string): Promise<void> } | null,
+  features: { write(text: string): Promise<void> } | null,
+): Promise<EvaluatedReplayOptions['onDecision']> {
+  await features?.write(FEATURE_CSV_HEADER);
+  if (!decisions && !features) return undefined;
+  return async (r) => {
+    await decisions?.write(JSON.stringify({ ...r.decision, engine_latency_ms: undefined }) + '\n');
+    await features?.write(featureCsvRow(r.decision.auth_id, r.vector));
+  };
 }
 
 export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<EvaluatedReplay> {

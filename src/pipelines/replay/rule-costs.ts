@@ -2,7 +2,7 @@
  * The rules' measured costs for `rules publish`: each rule's µs per event on a history replayed
  * as the engine would decide it, and the rules over the bound (rules.max_rule_us_per_event).
  */
-import type { HistoryRecord } from '../../events/history/index.js';
+import { readHistoryFile, type HistoryFormat, type HistoryRecord } from '../../events/history/index.js';
 import { interleaveLabels } from '../../features/label-feed.js';
 import { MemoryFeatureStore } from '../../features/memory-store.js';
 import { FEATURE_NAMES } from '../../features/names.js';
@@ -80,4 +80,21 @@ export async function costErrors(
   }
   const [id, us] = [...usPerEvent].sort((a, b) => b[1] - a[1])[0] ?? ['-', 0];
   return { errors, events, dearest: { id, us } };
+}
+
+/**
+ * `rules publish`: the rules of `rs` over `bound` µs per event, measured on the history file
+ * `input` (else on a small simulated history), and the line saying so when none is.
+ */
+export async function publishCostErrors(
+  rs: CompiledRuleset,
+  o: { bound: number; boundName: string; input?: string; format?: HistoryFormat },
+): Promise<{ errors: RuleError[]; summary: string }> {
+  const records = o.input ? await readHistoryFile(o.input, o.format) : sampleHistory();
+  const where = o.input ?? 'a simulated history';
+  const r = await costErrors(rs, records, { bound: o.bound, boundName: o.boundName, where });
+  return {
+    errors: r.errors,
+    summary: `cost: every rule under ${o.bound} µs per event (the dearest: '${r.dearest.id}', ${r.dearest.us.toFixed(2)} µs, over ${r.events} events of ${where})`,
+  };
 }

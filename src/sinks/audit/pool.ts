@@ -39,3 +39,20 @@ export async function withAuditPool<T>(
 export function isMissingTable(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === '42P01';
 }
+
+/**
+ * The audit trail's errors a user can act on, printed plainly (for a command's error handler):
+ * no PostgreSQL configured (2) and, when `missingTable` is given, the audit table not created yet
+ * (1, with that message). Anything else: undefined.
+ */
+export function auditErrorExit(err: unknown, missingTable?: string): number | undefined {
+  if (err instanceof AuditConfigError) {
+    console.error(err.message);
+    return 2;
+  }
+  if (missingTable !== undefined && isMissingTable(err)) {
+    console.error(missingTable);
+    return 1;
+  }
+  return undefined;
+}

@@ -10,8 +10,9 @@
  * `maxAttempts` times goes to the sink's own dead-letter topic with the reason; the partition
  * moves on.
  */
-import type { Consumer, Producer } from 'kafkajs';
+import type { Consumer, ConsumerConfig, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { EngineConfig } from '../../config/config.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
@@ -38,6 +39,28 @@ export interface AuditRunnerOptions {
   /** Is PostgreSQL answering at all (SELECT 1)? */
   probe: () => Promise<void>;
   onFatal?: (err: Error) => void;
+}
+
+/** The audit consumer's settings: the group (default `<kafka.group_id>-audit`) and its timings. */
+export function auditConsumerConfig(cfg: EngineConfig, groupId?: string): ConsumerConfig {
+  return {
+    groupId: groupId ?? `${cfg.kafka.group_id}-audit`,
+    maxWaitTimeInMs: 200,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+  };
+}
+
+/** The audit runner's topics and bounds from the configuration (`kafka.topic_*`, `engine.*`). */
+export function auditRunnerSettingsOf(
+  cfg: EngineConfig,
+): Pick<AuditRunnerOptions, 'topic' | 'dlq' | 'maxMessageBytes'> {
+  return {
+    topic: cfg.kafka.topic_decisions,
+    dlq: cfg.kafka.topic_audit_dlq,
+    maxMessageBytes: cfg.engine.max_message_bytes,
+  };
 }
 
 export class KafkaAuditRunner extends LoopRunner {
@@ -69,6 +92,16 @@ export class KafkaAuditRunner extends LoopRunner {
   /** Messages dead-lettered (undecodable, invalid, refused by PostgreSQL). */
   get skipped(): number {
     return this.deadLettered;
+  }
+
+  /** The counts so far, for the logs. */
+  counts(): { consumed: number; written: number; duplicates: number; skipped: number } {
+    return { consumed: this.consumed, written: this.written, duplicates: this.duplicates, skipped: this.skipped };
+  }
+
+  /** The readiness checks of /readyz, with PostgreSQL's probe `postgres`. */
+  checks(postgres: boolean): Record<string, boolean> {
+    return { kafka: this.isRunning, assigned: this.isAssigned, postgres, flowing: this.stalledMs < 60_000 };
   }
 
   protected async handle(chunk: LoopChunk): Promise<ChunkResult> {
