@@ -24,24 +24,9 @@ import { loadRulesetFiles } from '../../src/rules/load.js';
 import { patternCacheSize } from '../../src/rules/regex.js';
 import type { RuleDef, RulesetDef } from '../../src/rules/types.js';
 import { simulate } from '../../src/simulator/index.js';
+import { authorization } from '../helpers/events.js';
 
-const ev: AuthorizationEvent = {
-  auth_id: 'a1',
-  event_time: Date.UTC(2026, 10, 21, 3, 30),
-  card_token: 'tok_1',
-  customer_id: 'c1',
-  terminal_id: 't1',
-  merchant_id: 'm1',
-  mcc: '5411',
-  amount_minor: 25_050,
-  currency: 'EUR',
-  channel: 'ECOM',
-  device_id: null,
-  ip: '10.0.0.1',
-  email_hash: null,
-  country: 'FR',
-  description: null,
-};
+const ev: AuthorizationEvent = authorization();
 
 const rule = (id: string, expression: string, line = 12): RuleDef => ({
   id,

@@ -8,24 +8,9 @@ import { loadRulesetFiles } from '../../src/rules/load.js';
 import { RuleError, type RuleDef, type RulesetDef } from '../../src/rules/types.js';
 import { applyPolicy } from '../../src/pipelines/decision/policy.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
+import { authorization } from '../helpers/events.js';
 
-const ev: AuthorizationEvent = {
-  auth_id: 'a1',
-  event_time: Date.UTC(2026, 10, 21, 3, 0),
-  card_token: 'tok_1',
-  customer_id: 'c1',
-  terminal_id: 't1',
-  merchant_id: 'm1',
-  mcc: '5411',
-  amount_minor: 25_000,
-  currency: 'EUR',
-  channel: 'ECOM',
-  device_id: null,
-  ip: '10.0.0.1',
-  email_hash: null,
-  country: 'FR',
-  description: null,
-};
+const ev: AuthorizationEvent = authorization({ event_time: Date.UTC(2026, 10, 21, 3, 0), amount_minor: 25_000 });
 
 function rule(
   id: string,
