@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AvroCodecs } from '../dist/events/codec.js';
 import { simulate } from '../dist/simulator/index.js';
-import { validateAuthorization } from '../dist/pipelines/decision/validate.js';
+import { PAN_CHECKED_FIELDS, validateAuthorization } from '../dist/pipelines/decision/validate.js';
 import { payloadHash } from '../dist/features/decision-memo.js';
 
 const { values } = parseArgs({
@@ -62,18 +62,8 @@ const oldLooksLikePan = (t) =>
     const d = m.replace(/[ -]/g, '');
     return d.length >= 13 && d.length <= 19 && oldLuhn(d) ? '[PAN]' : m;
   }) !== t;
-const IDS = [
-  'card_token',
-  'auth_id',
-  'customer_id',
-  'terminal_id',
-  'merchant_id',
-  'device_id',
-  'ip',
-  'email_hash',
-  'mcc',
-  'country',
-];
+// The same identifiers as validation checks, with the old check.
+const IDS = PAN_CHECKED_FIELDS;
 
 async function measure(fn) {
   for (let i = 0; i < Math.min(wire.length, 3000); i++) await fn(wire[i]); // warm-up

@@ -30,7 +30,7 @@ const OPT_FIELDS = ['merchant_id', 'mcc', 'device_id', 'ip', 'email_hash', 'coun
  * of them is refused like a PAN in the card token. Free text (description) is neither stored
  * nor emitted, so it may hold anything; logs mask it and the DLQ withholds it.
  */
-const PAN_CHECKED_FIELDS = [
+export const PAN_CHECKED_FIELDS = [
   'card_token',
   'auth_id',
   'customer_id',
