@@ -43,6 +43,8 @@ ON CONFLICT (auth_id, event_time) DO NOTHING`;
 
 /** PostgreSQL text cannot hold NUL; nothing else is changed. */
 const clean = (s: string): string => (s.includes('\u0000') ? s.split('\u0000').join('') : s);
+/** JSON for a jsonb column: JSON escapes a NUL as \u0000, which jsonb refuses, so it is stripped from strings first. */
+const jsonb = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? clean(x) : x));
 const finite = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 /** Epoch ms of a timestamp-millis field, whether the codec gave a number, a bigint or a Date. */
@@ -127,12 +129,12 @@ export class AuditWriter {
       cols.card[i] = clean(d.card_token);
       cols.outcome[i] = d.outcome;
       cols.score[i] = finite(d.score);
-      cols.reasons[i] = clean(JSON.stringify(d.reasons ?? []));
-      cols.hits[i] = clean(JSON.stringify(d.rule_hits ?? []));
-      cols.tags[i] = clean(JSON.stringify(d.tags ?? []));
-      cols.degraded[i] = clean(JSON.stringify(d.degraded ?? []));
+      cols.reasons[i] = jsonb(d.reasons ?? []);
+      cols.hits[i] = jsonb(d.rule_hits ?? []);
+      cols.tags[i] = jsonb(d.tags ?? []);
+      cols.degraded[i] = jsonb(d.degraded ?? []);
       // JSON.stringify turns NaN / Infinity into null: the snapshot stays valid jsonb.
-      cols.features[i] = clean(JSON.stringify(d.features ?? {}));
+      cols.features[i] = jsonb(d.features ?? {});
       cols.model[i] = clean(d.model_version);
       cols.ruleset[i] = clean(d.ruleset_version);
       cols.decided[i] = millis(d.decided_time);
@@ -141,9 +143,7 @@ export class AuditWriter {
       cols.off[i] = offset ?? null;
       // The authorization's fields (decisions without them: NULL columns); an amount is a long,
       // which the codec may give as a bigint that JSON cannot hold.
-      cols.context[i] = d.context
-        ? clean(JSON.stringify({ ...d.context, amount_minor: Number(d.context.amount_minor) }))
-        : null;
+      cols.context[i] = d.context ? jsonb({ ...d.context, amount_minor: Number(d.context.amount_minor) }) : null;
     }
     await this.ensurePartitions(cols.event);
     const res = await this.pool.query(INSERT_SQL, [
