@@ -4,11 +4,12 @@ import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
 import { IdentityError, ROLES, UserStore, type Role } from '../identity/users.js';
 import { pgPool } from '../storage/pool.js';
 
-const HELP = `usage: fraud-engine users add NAME --roles analyst[,approver,admin] [--display-name TEXT] [--replace]
+const HELP = `usage: fraud-engine users add NAME --roles analyst[,approver,admin] [--display-name TEXT] [--replace] [--oidc-only]
        fraud-engine users list
        fraud-engine users disable NAME
 The password of 'add' comes from the environment variable FRAUD_USER_PASSWORD (at least 12
-characters), never from the command line. --replace resets an existing user's roles and password.
+characters), never from the command line; --oidc-only adds a user without a password, who signs in
+through the configured OpenID provider only. --replace resets an existing user's roles and password.
 Roles: analyst (review queue, drafts), approver (approves what someone else submitted), admin (all).`;
 
 export default function users(argv: string[]): Promise<number> {
@@ -21,6 +22,7 @@ export default function users(argv: string[]): Promise<number> {
           roles: { type: 'string' },
           'display-name': { type: 'string' },
           replace: { type: 'boolean' },
+          'oidc-only': { type: 'boolean' },
         },
         HELP,
         { positionals: true },
@@ -41,8 +43,9 @@ export default function users(argv: string[]): Promise<number> {
         } else if (verb === 'add') {
           const roles = (values.roles ?? '').split(',').filter(Boolean) as Role[];
           if (!roles.length) throw new UsageError(`users add: --roles is required (${ROLES.join(', ')})\n\n${HELP}`);
-          const password = process.env.FRAUD_USER_PASSWORD;
-          if (!password) throw new UsageError('users add: set the password in FRAUD_USER_PASSWORD');
+          const password = values['oidc-only'] ? undefined : process.env.FRAUD_USER_PASSWORD;
+          if (!password && !values['oidc-only'])
+            throw new UsageError('users add: set the password in FRAUD_USER_PASSWORD (or --oidc-only)');
           const u = await store.add({ username: name!, roles, password, displayName: values['display-name'] }, by, {
             replace: values.replace,
           });

@@ -74,6 +74,7 @@ export interface EngineConfig {
     oidc_issuer: string;
     oidc_client_id: string;
     oidc_client_secret: string;
+    public_url: string;
   };
 }
 
@@ -171,6 +172,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     oidc_issuer: { url: ['https:', 'http:'], optional: true },
     oidc_client_id: 'string',
     oidc_client_secret: 'string',
+    public_url: { url: ['https:', 'http:'], optional: true },
   },
 };
 

@@ -20,8 +20,8 @@ declare module 'fastify' {
   }
 }
 
-/** Paths served without a session. */
-const PUBLIC = [/^\/login$/, /^\/healthz$/, /^\/assets\//];
+/** Paths served without a session (the single sign-on ones exist only when configured). */
+const PUBLIC = [/^\/login$/, /^\/login\/oidc(\/callback)?$/, /^\/healthz$/, /^\/assets\//];
 
 /** An error page (or JSON for a script) with `status`; nothing was changed. */
 export function refuse(req: FastifyRequest, reply: FastifyReply, status: number, text: string) {
@@ -57,41 +57,68 @@ export function requireRole(role: Role) {
 }
 
 /** Only a path of this site (not //host or a scheme) is followed after sign-in. */
-function safeNext(next: unknown): string {
+export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) ? next : '/';
 }
 
-function loginPage(o: { next: string; message?: string; kind?: 'ok' | 'error'; username?: string }) {
+/** The sign-in page: the password form, and the single sign-on link when `sso` (the provider's host) is set. */
+export function loginPage(o: {
+  next: string;
+  message?: string;
+  kind?: 'ok' | 'error';
+  username?: string;
+  sso?: string | undefined;
+}) {
   return page({
     title: 'Sign in',
     session: null,
     flash: o.message ? { kind: o.kind ?? 'error', text: o.message } : null,
     body: html`<form class="login" method="post" action="/login">
-      <input type="hidden" name="next" value="${o.next}" />
-      <label for="username">Username</label>
-      <input
-        id="username"
-        name="username"
-        type="text"
-        autocomplete="username"
-        required
-        autofocus
-        value="${o.username ?? ''}"
-      />
-      <label for="password">Password</label>
-      <input id="password" name="password" type="password" autocomplete="current-password" required />
-      <p><button type="submit">Sign in</button></p>
-    </form>`,
+        <input type="hidden" name="next" value="${o.next}" />
+        <label for="username">Username</label>
+        <input
+          id="username"
+          name="username"
+          type="text"
+          autocomplete="username"
+          required
+          autofocus
+          value="${o.username ?? ''}"
+        />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <p><button type="submit">Sign in</button></p>
+      </form>
+      ${
+        o.sso
+          ? html`<p class="sso">
+              <a class="button" href="/login/oidc?next=${encodeURIComponent(o.next)}">Sign in with ${o.sso}</a>
+            </p>`
+          : ''
+      }`,
   }).value;
 }
 
+/** The session cookie's attributes: HttpOnly, SameSite=Strict, Secure unless configured off. */
+export function sessionCookieOptions(deps: ConsoleDeps) {
+  return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: deps.settings.secureCookies };
+}
+
+/** A new session of `user` in the reply's cookie, and `login` in the action log with `detail`. */
+export async function startSession(
+  reply: FastifyReply,
+  deps: ConsoleDeps,
+  username: string,
+  detail: Record<string, unknown>,
+): Promise<void> {
+  const s = await deps.sessions.create(username);
+  await recordAction(deps.pool, { actor: username, action: 'login', detail });
+  reply.setCookie(SESSION_COOKIE, s.token, { ...sessionCookieOptions(deps), expires: s.expiresAt });
+}
+
 export function registerAuth(app: FastifyInstance, deps: ConsoleDeps): void {
-  const cookieOptions = {
-    path: '/',
-    httpOnly: true,
-    sameSite: 'strict' as const,
-    secure: deps.settings.secureCookies,
-  };
+  const cookieOptions = sessionCookieOptions(deps);
+  const sso = deps.oidc?.signIn.issuerHost;
   app.decorateRequest('auth', null);
 
   app.addHook('preHandler', async (req, reply) => {
@@ -121,7 +148,9 @@ export function registerAuth(app: FastifyInstance, deps: ConsoleDeps): void {
   app.get('/login', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     const message = q.expired ? 'Your session has expired; sign in again.' : q.out ? 'You are signed out.' : undefined;
-    return reply.type('text/html').send(loginPage({ next: safeNext(q.next), message, kind: q.out ? 'ok' : 'error' }));
+    return reply
+      .type('text/html')
+      .send(loginPage({ next: safeNext(q.next), message, kind: q.out ? 'ok' : 'error', sso }));
   });
 
   app.post('/login', async (req, reply) => {
@@ -142,6 +171,7 @@ export function registerAuth(app: FastifyInstance, deps: ConsoleDeps): void {
           loginPage({
             next,
             username,
+            sso,
             message: `Too many failed sign-ins for ${username}: try again in ${minutes} minute(s).`,
           }),
         );
@@ -153,12 +183,11 @@ export function registerAuth(app: FastifyInstance, deps: ConsoleDeps): void {
       return reply
         .code(401)
         .type('text/html')
-        .send(loginPage({ next, username, message: 'Wrong username or password.' }));
+        .send(loginPage({ next, username, sso, message: 'Wrong username or password.' }));
     }
     await deps.throttle.succeeded(username);
-    const s = await deps.sessions.create(user.username);
-    await recordAction(deps.pool, { actor: user.username, action: 'login', detail: { ip: req.ip } });
-    return reply.setCookie(SESSION_COOKIE, s.token, { ...cookieOptions, expires: s.expiresAt }).redirect(next, 303);
+    await startSession(reply, deps, user.username, { ip: req.ip });
+    return reply.redirect(next, 303);
   });
 
   app.post('/logout', async (req, reply) => {

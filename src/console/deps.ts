@@ -6,6 +6,8 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { LoginThrottle } from '../identity/login-throttle.js';
+import type { OidcSignIn } from '../identity/oidc.js';
+import type { PendingLogins } from '../identity/oidc-logins.js';
 import type { SessionStore } from '../identity/sessions.js';
 import type { UserStore } from '../identity/users.js';
 
@@ -24,4 +26,13 @@ export interface ConsoleDeps {
   throttle: LoginThrottle;
   log: Logger;
   settings: ConsoleSettings;
+  /** Single sign-on, when console.oidc_issuer is set (src/console/oidc.ts). */
+  oidc?: ConsoleOidc;
+}
+
+export interface ConsoleOidc {
+  signIn: OidcSignIn;
+  pending: PendingLogins;
+  /** The console's own URL as browsers reach it (console.public_url); empty = from each request's Host. */
+  publicUrl: string;
 }

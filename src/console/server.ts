@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { IdentityError } from '../identity/users.js';
 import { refuse, registerAuth } from './auth.js';
 import type { ConsoleDeps } from './deps.js';
+import { oidcRoutes } from './oidc.js';
 import { overviewRoutes } from './routes/overview.js';
 
 /** One area of the console: its routes, registered after the guard. */
@@ -77,6 +78,7 @@ export async function buildConsole(deps: ConsoleDeps, extra: ConsoleRoutes[] = [
   });
 
   registerAuth(app, deps);
+  if (deps.oidc) oidcRoutes(app, deps);
   for (const area of [...AREAS, ...extra]) await area(app, deps);
   return app;
 }

@@ -6,11 +6,14 @@
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../config/config.js';
 import { LoginThrottle } from '../identity/login-throttle.js';
+import { OidcSignIn } from '../identity/oidc.js';
+import { PendingLogins } from '../identity/oidc-logins.js';
 import { SessionStore } from '../identity/sessions.js';
 import { UserStore } from '../identity/users.js';
 import { createLogger } from '../observability/logger.js';
 import { pgPool } from '../storage/pool.js';
-import type { ConsoleDeps } from './deps.js';
+import type { ConsoleDeps, ConsoleOidc } from './deps.js';
+import { OIDC_ATTEMPT_MS } from './oidc.js';
 import { buildConsole } from './server.js';
 
 export interface ConsoleHandle {
@@ -41,6 +44,18 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
       reviewSlaMs: c.review_sla_minutes * 60_000,
       claimTtlMs: c.claim_ttl_minutes * 60_000,
     },
+    oidc: oidcOf(cfg, pool),
+  };
+}
+
+/** Single sign-on when console.oidc_issuer is set; the provider is not contacted until someone uses it. */
+function oidcOf(cfg: EngineConfig, pool: ConsoleDeps['pool']): ConsoleOidc | undefined {
+  const c = cfg.console;
+  if (!c.oidc_issuer) return undefined;
+  return {
+    signIn: new OidcSignIn({ issuer: c.oidc_issuer, clientId: c.oidc_client_id, clientSecret: c.oidc_client_secret }),
+    pending: new PendingLogins(pool, OIDC_ATTEMPT_MS),
+    publicUrl: c.public_url,
   };
 }
 
