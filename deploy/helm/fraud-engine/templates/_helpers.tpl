@@ -43,6 +43,17 @@ redis: FRAUD_REDIS_PASSWORD
 postgres: PGPASSWORD
 {{- end -}}
 
+{{/* The egress rules of a NetworkPolicy (networkPolicy.egress, and DNS), when any is given. */}}
+{{- define "fraud-engine.egress" -}}
+{{- if .egress -}}
+egress:
+  - ports:
+      - { port: 53, protocol: UDP }
+      - { port: 53, protocol: TCP }
+  {{- toYaml .egress | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
 {{/*
 The pod template shared by the three components:
 dict "root" $ "component" NAME "args" LIST "port" N "ready" PATH "env" LIST "grace" SECONDS "resources" MAP
