@@ -37,6 +37,8 @@ COPY --chown=root:root config ./config
 COPY --chown=root:root models ./models
 # The audit sink applies these at start-up (src/storage/migrate.ts reads them beside dist/).
 COPY --chown=root:root src/storage/migrations ./src/storage/migrations
+# The console's stylesheet and scripts, served from the source tree like the migrations.
+COPY --chown=root:root src/console/assets ./src/console/assets
 # The image's files belong to root and are read-only for the process: uid 1000 is the image's `node` user.
 USER 1000:1000
 EXPOSE 9464 9465 8080
