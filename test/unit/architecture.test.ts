@@ -1,6 +1,6 @@
 /**
  * The dependency rule of ARCHITECTURE.md §7, checked on every import of src/: the CLI → the
- * commands (composition roots) → the pipelines and sinks → the stages → the shared ground. Each
+ * commands → the composition roots (app) → the pipelines and sinks → the stages → the shared ground. Each
  * folder of src/ may import only the folders listed for it below; a new folder, or a new arrow
  * that runs back up, fails here until it is placed on purpose.
  */
@@ -55,6 +55,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'storage',
   ],
   bench: [
+    'app',
     'cli',
     'events',
     'features',
@@ -70,8 +71,27 @@ const ALLOWED: Record<string, readonly string[]> = {
   ],
   // the edge's toolbox (src/cli/ but its dispatch): option parsing, clients from the configuration, child engines
   cli: ['config', 'events', 'observability', 'security'],
-  // composition roots and the CLI's dispatch (src/cli/main.ts)
+  // composition roots: start a whole process (the engine, the audit sink) from a configuration
+  app: [
+    'assistant',
+    'cli',
+    'config',
+    'evaluation',
+    'events',
+    'features',
+    'kafka',
+    'models',
+    'observability',
+    'pipelines',
+    'rules',
+    'security',
+    'simulator',
+    'sinks',
+    'storage',
+  ],
+  // the commands: argument parsing, help and lifecycle over the composition roots
   commands: [
+    'app',
     'assistant',
     'bench',
     'cli',
