@@ -27,6 +27,7 @@ import {
   type TopicReader,
 } from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
+import { authorization } from '../helpers/events.js';
 import { rng } from '../helpers/train-fixture.js';
 
 describe('bad input: malformed payloads interleaved with valid events', () => {
@@ -62,24 +63,16 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     let seq = 0;
     const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent => {
       const i = seq++;
-      return {
+      return authorization({
         auth_id: `fz-${i}`,
         event_time: now - 60_000 + i,
         card_token: `tok_fz_${i % 97}`,
         customer_id: `c-fz-${i % 97}`,
         terminal_id: `t-fz-${i % 31}`,
         merchant_id: 'm-1',
-        mcc: '5411',
         amount_minor: 1000 + i,
-        currency: 'EUR',
-        channel: 'ECOM',
-        device_id: null,
-        ip: '10.0.0.1',
-        email_hash: null,
-        country: 'FR',
-        description: null,
         ...over,
-      };
+      });
     };
     const pan = () => TEST_PANS[int(TEST_PANS.length)]!;
     const enc = (ev: AuthorizationEvent) => codecs.encodeAuthorization(ev) as Buffer;
