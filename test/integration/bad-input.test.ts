@@ -27,7 +27,7 @@ import {
   type TopicReader,
 } from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
-import { authorization } from '../helpers/events.js';
+import { authorization, bareAuthorization } from '../helpers/events.js';
 import { rng } from '../helpers/train-fixture.js';
 
 describe('bad input: malformed payloads interleaved with valid events', () => {
@@ -335,23 +335,16 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
         if (evs.some((e) => e.auth_id === 'poison-7')) throw new TypeError('simulated bug on one payload');
         return real(evs, t);
       };
-      const mk = (i: number): AuthorizationEvent => ({
-        auth_id: `poison-${i}`,
-        event_time: Date.now(),
-        card_token: 'tok_poison',
-        customer_id: 'c',
-        terminal_id: 't',
-        merchant_id: null,
-        mcc: null,
-        amount_minor: 100 + i,
-        currency: 'EUR',
-        channel: 'POS',
-        device_id: null,
-        ip: null,
-        email_hash: null,
-        country: null,
-        description: null,
-      });
+      const mk = (i: number): AuthorizationEvent =>
+        bareAuthorization({
+          auth_id: `poison-${i}`,
+          event_time: Date.now(),
+          card_token: 'tok_poison',
+          customer_id: 'c',
+          terminal_id: 't',
+          amount_minor: 100 + i,
+          channel: 'POS',
+        });
       await io2.producer.send({
         topic: c2.kafka.topic_authorizations,
         acks: -1,
@@ -398,23 +391,9 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
         messages: [
           {
             key: 'k',
-            value: c2codecs.encodeAuthorization({
-              auth_id: 'bug-1',
-              event_time: Date.now(),
-              card_token: 'tok_bug',
-              customer_id: 'c',
-              terminal_id: 't',
-              merchant_id: null,
-              mcc: null,
-              amount_minor: 1,
-              currency: 'EUR',
-              channel: 'POS',
-              device_id: null,
-              ip: null,
-              email_hash: null,
-              country: null,
-              description: null,
-            }) as Buffer,
+            value: c2codecs.encodeAuthorization(
+              bareAuthorization({ auth_id: 'bug-1', event_time: Date.now(), card_token: 'tok_bug', channel: 'POS' }),
+            ) as Buffer,
           },
         ],
       });
