@@ -30,6 +30,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'throughput and latency of the engine beside a kafkajs passthrough (npm run bench)',
     load: () => import('../commands/bench.js'),
   },
+  console: {
+    summary: "the analysts' web console: review queue, decisions, rules with backtests, approvals",
+    load: () => import('../commands/console.js'),
+  },
+  migrate: {
+    summary: 'apply the PostgreSQL schema migrations (rules, audit trail, identity, cases)',
+    load: () => import('../commands/migrate.js'),
+  },
+  users: {
+    summary: 'add, list and disable the people of the console and the rules tooling (roles)',
+    load: () => import('../commands/users.js'),
+  },
   topics: { summary: 'create the topics of config/topics.tsv (ensure)', load: () => import('../commands/topics.js') },
   schemas: {
     summary: 'register the Avro schemas of config/schemas with the registry',

@@ -63,6 +63,19 @@ export interface EngineConfig {
     batch_budget_ms: number;
     max_rule_us_per_event: number;
   };
+  console: {
+    http_host: string;
+    http_port: number;
+    session_ttl_minutes: number;
+    secure_cookies: boolean;
+    review_sla_minutes: number;
+    claim_ttl_minutes: number;
+    max_failed_logins: number;
+    oidc_issuer: string;
+    oidc_client_id: string;
+    oidc_client_secret: string;
+    public_url: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -147,6 +160,19 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     list_size_bound: 'posint',
     batch_budget_ms: 'int',
     max_rule_us_per_event: 'int',
+  },
+  console: {
+    http_host: 'string',
+    http_port: 'int',
+    session_ttl_minutes: 'posint',
+    secure_cookies: 'bool',
+    review_sla_minutes: 'posint',
+    claim_ttl_minutes: 'posint',
+    max_failed_logins: 'posint',
+    oidc_issuer: { url: ['https:', 'http:'], optional: true },
+    oidc_client_id: 'string',
+    oidc_client_secret: 'string',
+    public_url: { url: ['https:', 'http:'], optional: true },
   },
 };
 

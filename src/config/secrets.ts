@@ -15,6 +15,7 @@ const SECRETS: Record<string, 'value' | 'url'> = {
   'redis.password': 'value',
   'redis.url': 'url',
   'postgres.url': 'url',
+  'console.oidc_client_secret': 'value',
 };
 
 function holdsSecret(kind: 'value' | 'url', raw: unknown): boolean {

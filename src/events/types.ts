@@ -47,6 +47,23 @@ export interface RuleHit {
   mode: RuleMode;
 }
 
+/**
+ * The authorization's own fields a decision carries for the people who review it (the audit
+ * trail, the console's cases, the analysts' labels). Every one is PAN-checked at validation
+ * (pipelines/decision/validate.ts PAN_CHECKED_FIELDS); the free-text description is not carried.
+ */
+export interface DecisionContext {
+  customer_id: string;
+  terminal_id: string;
+  merchant_id: string | null;
+  mcc: string | null;
+  amount_minor: number;
+  currency: string;
+  channel: string;
+  country: string | null;
+  device_id: string | null;
+}
+
 export interface Decision {
   auth_id: string;
   card_token: string;
@@ -62,6 +79,8 @@ export interface Decision {
   event_time: number;
   decided_time: number;
   engine_latency_ms: number;
+  /** Optional in the schema (added later, BACKWARD): null in decisions written before it. */
+  context?: DecisionContext | null;
 }
 
 export const CHANNELS: readonly Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];

@@ -8,7 +8,8 @@
  * runner waits and then finds everything applied.
  * (The audit sink applies them with this runner too.)
  *
- * Numbering: 001-009 rules and lists, 010-019 the audit trail; a new file takes the next free
+ * Numbering: 001-009 rules and lists, 010-019 the audit trail, 020-029 identity and the console,
+ * 030-039 review cases; a new file takes the next free
  * number of its range and is never edited once released.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -65,3 +65,22 @@ export function probePool(pool: pg.Pool, everyMs = 5_000): { ok(): boolean; stop
   timer.unref();
   return { ok: () => ok, stop: () => clearInterval(timer) };
 }
+
+/** What a query can run on: the pool, or one client inside a transaction. */
+export type Queryable = Pick<pg.Pool | pg.ClientBase, 'query'>;
+
+/** Runs `fn` in one transaction on a client of `pool`: committed when it resolves, rolled back when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -126,6 +126,21 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
         event_time: t,
         decided_time: t + 12,
         engine_latency_ms: 3.5,
+        // Half the decisions carry the authorization's context (the field is optional: older decisions lack it).
+        context:
+          i % 2 === 0
+            ? {
+                customer_id: `cust_${i}`,
+                terminal_id: `term_${i % 5}`,
+                merchant_id: i % 4 === 0 ? null : `m_${i}`,
+                mcc: '5411',
+                amount_minor: 4250 + i,
+                currency: 'EUR',
+                channel: 'ECOM',
+                country: 'FR',
+                device_id: null,
+              }
+            : null,
       });
     }
     const t = today + 7_200_000;
@@ -190,6 +205,9 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // The suspicious decision: dead-lettered twice (sent twice), never written, its bytes withheld.
     expect(sink!.runner.skipped).toBe(2);
     expect(await getDecision(pool, `${run}-suspicious`)).toBeNull();
+    // The authorization's context round-trips through Kafka into its columns, and is null where absent.
+    for (const d of decisions.slice(0, 4))
+      expect((await getDecision(pool, d.auth_id))!.context ?? null).toEqual(d.context);
 
     const parts = (await listPartitions(pool)).map((p) => p.name);
     expect(parts).toContain('decision_audit_default');

@@ -65,6 +65,19 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
       expect(d.score).toBeLessThanOrEqual(1);
       expect(d.card_token).toBe(byId.get(d.auth_id)!.card_token);
       expect(d.event_time).toBe(byId.get(d.auth_id)!.event_time);
+      // The authorization's context travels with the decision (for the audit trail and the console).
+      const ev = byId.get(d.auth_id)!;
+      expect(d.context).toEqual({
+        customer_id: ev.customer_id,
+        terminal_id: ev.terminal_id,
+        merchant_id: ev.merchant_id,
+        mcc: ev.mcc,
+        amount_minor: ev.amount_minor,
+        currency: ev.currency,
+        channel: ev.channel,
+        country: ev.country,
+        device_id: ev.device_id,
+      });
       expect(d.ruleset_version).toBe('default-1');
       expect(d.model_version).not.toBe('none');
       expect(d.degraded).toEqual([]);

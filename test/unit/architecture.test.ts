@@ -19,6 +19,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   observability: ['security'],
   storage: ['config', 'observability'],
   kafka: ['config', 'observability', 'security'],
+  // who is who: users, roles, sessions, the action log
+  identity: ['storage', 'config', 'observability', 'security'],
   // stages
   features: ['events', 'config', 'observability', 'security'],
   models: ['events', 'features', 'config', 'observability'],
@@ -69,6 +71,23 @@ const ALLOWED: Record<string, readonly string[]> = {
     'security',
     'storage',
   ],
+  // the analysts' web console: over the audit trail, cases, rules and the backtest engine
+  console: [
+    'identity',
+    'assistant',
+    'events',
+    'features',
+    'models',
+    'rules',
+    'pipelines',
+    'sinks',
+    'evaluation',
+    'kafka',
+    'security',
+    'config',
+    'observability',
+    'storage',
+  ],
   // the edge's toolbox (src/cli/ but its dispatch): option parsing, clients from the configuration, child engines
   cli: ['config', 'events', 'observability', 'security'],
   // composition roots: start a whole process (the engine, the audit sink) from a configuration
@@ -93,6 +112,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   commands: [
     'app',
     'assistant',
+    'console',
+    'identity',
     'bench',
     'cli',
     'config',

@@ -231,6 +231,17 @@ export class DecisionEngine {
         event_time: ev.event_time,
         decided_time: this.opts.clock ? this.opts.clock(ev) : Date.now(),
         engine_latency_ms: 0,
+        context: {
+          customer_id: ev.customer_id,
+          terminal_id: ev.terminal_id,
+          merchant_id: ev.merchant_id,
+          mcc: ev.mcc,
+          amount_minor: ev.amount_minor,
+          currency: ev.currency,
+          channel: ev.channel,
+          country: ev.country,
+          device_id: ev.device_id,
+        },
       };
     }
     const engineMs = performance.now() - fetchedAt;

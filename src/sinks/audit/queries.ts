@@ -21,7 +21,11 @@ export interface AuditRecord extends Omit<Decision, 'event_time' | 'decided_time
 
 const COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, degraded, features, model_version, ruleset_version,
   event_time, decided_time, engine_latency_ms, kafka_partition, kafka_offset::text AS kafka_offset, written_at,
-  explanation, explanation_model, explained_at`;
+  explanation, explanation_model, explained_at,
+  CASE WHEN customer_id IS NULL THEN NULL ELSE jsonb_build_object(
+    'customer_id', customer_id, 'terminal_id', terminal_id, 'merchant_id', merchant_id, 'mcc', mcc,
+    'amount_minor', amount_minor, 'currency', currency, 'channel', channel, 'country', country, 'device_id', device_id)
+  END AS context`;
 
 type Row = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {
   event_time: Date;

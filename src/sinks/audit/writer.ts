@@ -2,7 +2,8 @@
  * Writes decisions to `decision_audit` (migration 010_audit) in batches: the partitions of
  * the batch's days are created first (on demand, cached), then the whole batch goes in ONE
  * multi-row INSERT built from column arrays (unnest), ON CONFLICT (auth_id, event_time) DO
- * NOTHING, so a redelivered decision adds no row. One statement = one transaction: when it
+ * NOTHING, so a redelivered decision adds no row. The decision's `context` (the authorization's
+ * fields, migration 011) fills its own columns. One statement = one transaction: when it
  * returns, every row of the batch is committed.
  */
 import type pg from 'pg';
@@ -26,19 +27,24 @@ export interface AuditInput {
 const INSERT_SQL = `
 INSERT INTO decision_audit (
   auth_id, event_time, card_token, outcome, score, reasons, rule_hits, tags, degraded, features,
-  model_version, ruleset_version, decided_time, engine_latency_ms, kafka_partition, kafka_offset)
+  model_version, ruleset_version, decided_time, engine_latency_ms, kafka_partition, kafka_offset,
+  customer_id, terminal_id, merchant_id, mcc, amount_minor, currency, channel, country, device_id)
 SELECT r.auth_id, timestamptz 'epoch' + r.event_ms * interval '1 millisecond', r.card_token, r.outcome, r.score,
   ARRAY(SELECT jsonb_array_elements_text(r.reasons)), r.rule_hits,
   ARRAY(SELECT jsonb_array_elements_text(r.tags)), ARRAY(SELECT jsonb_array_elements_text(r.degraded)), r.features,
-  r.model_version, r.ruleset_version, timestamptz 'epoch' + r.decided_ms * interval '1 millisecond', r.latency, r.part, r.off
+  r.model_version, r.ruleset_version, timestamptz 'epoch' + r.decided_ms * interval '1 millisecond', r.latency, r.part, r.off,
+  r.ctx ->> 'customer_id', r.ctx ->> 'terminal_id', r.ctx ->> 'merchant_id', r.ctx ->> 'mcc',
+  (r.ctx ->> 'amount_minor')::bigint, r.ctx ->> 'currency', r.ctx ->> 'channel', r.ctx ->> 'country', r.ctx ->> 'device_id'
 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[],
-            $10::jsonb[], $11::text[], $12::text[], $13::bigint[], $14::float8[], $15::int[], $16::bigint[])
+            $10::jsonb[], $11::text[], $12::text[], $13::bigint[], $14::float8[], $15::int[], $16::bigint[], $17::jsonb[])
   AS r(auth_id, event_ms, card_token, outcome, score, reasons, rule_hits, tags, degraded, features,
-       model_version, ruleset_version, decided_ms, latency, part, off)
+       model_version, ruleset_version, decided_ms, latency, part, off, ctx)
 ON CONFLICT (auth_id, event_time) DO NOTHING`;
 
 /** PostgreSQL text cannot hold NUL; nothing else is changed. */
 const clean = (s: string): string => (s.includes('\u0000') ? s.split('\u0000').join('') : s);
+/** JSON for a jsonb column: JSON escapes a NUL as \u0000, which jsonb refuses, so it is stripped from strings first. */
+const jsonb = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? clean(x) : x));
 const finite = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 
 /** Epoch ms of a timestamp-millis field, whether the codec gave a number, a bigint or a Date. */
@@ -114,6 +120,7 @@ export class AuditWriter {
       latency: new Array<number | null>(n),
       part: new Array<number | null>(n),
       off: new Array<string | null>(n),
+      context: new Array<string | null>(n),
     };
     for (let i = 0; i < n; i++) {
       const { decision: d, partition, offset } = batch[i]!;
@@ -122,18 +129,21 @@ export class AuditWriter {
       cols.card[i] = clean(d.card_token);
       cols.outcome[i] = d.outcome;
       cols.score[i] = finite(d.score);
-      cols.reasons[i] = clean(JSON.stringify(d.reasons ?? []));
-      cols.hits[i] = clean(JSON.stringify(d.rule_hits ?? []));
-      cols.tags[i] = clean(JSON.stringify(d.tags ?? []));
-      cols.degraded[i] = clean(JSON.stringify(d.degraded ?? []));
+      cols.reasons[i] = jsonb(d.reasons ?? []);
+      cols.hits[i] = jsonb(d.rule_hits ?? []);
+      cols.tags[i] = jsonb(d.tags ?? []);
+      cols.degraded[i] = jsonb(d.degraded ?? []);
       // JSON.stringify turns NaN / Infinity into null: the snapshot stays valid jsonb.
-      cols.features[i] = clean(JSON.stringify(d.features ?? {}));
+      cols.features[i] = jsonb(d.features ?? {});
       cols.model[i] = clean(d.model_version);
       cols.ruleset[i] = clean(d.ruleset_version);
       cols.decided[i] = millis(d.decided_time);
       cols.latency[i] = finite(d.engine_latency_ms);
       cols.part[i] = partition ?? null;
       cols.off[i] = offset ?? null;
+      // The authorization's fields (decisions without them: NULL columns); an amount is a long,
+      // which the codec may give as a bigint that JSON cannot hold.
+      cols.context[i] = d.context ? jsonb({ ...d.context, amount_minor: Number(d.context.amount_minor) }) : null;
     }
     await this.ensurePartitions(cols.event);
     const res = await this.pool.query(INSERT_SQL, [
@@ -153,6 +163,7 @@ export class AuditWriter {
       cols.latency,
       cols.part,
       cols.off,
+      cols.context,
     ]);
     const inserted = res.rowCount ?? 0;
     return { inserted, duplicates: n - inserted };

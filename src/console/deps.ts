@@ -1,0 +1,38 @@
+/**
+ * What the console's routes work with. The composition root (./start.ts) builds it from the
+ * configuration; tests build it against the local stack. Each area of the console adds the
+ * services it needs here, so that a route never opens a client of its own.
+ */
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { LoginThrottle } from '../identity/login-throttle.js';
+import type { OidcSignIn } from '../identity/oidc.js';
+import type { PendingLogins } from '../identity/oidc-logins.js';
+import type { SessionStore } from '../identity/sessions.js';
+import type { UserStore } from '../identity/users.js';
+
+export interface ConsoleSettings {
+  sessionTtlMs: number;
+  secureCookies: boolean;
+  reviewSlaMs: number;
+  claimTtlMs: number;
+}
+
+export interface ConsoleDeps {
+  /** The console's database: the audit trail, cases, rules, identity, the action log. */
+  pool: pg.Pool;
+  users: UserStore;
+  sessions: SessionStore;
+  throttle: LoginThrottle;
+  log: Logger;
+  settings: ConsoleSettings;
+  /** Single sign-on, when console.oidc_issuer is set (src/console/oidc.ts). */
+  oidc?: ConsoleOidc;
+}
+
+export interface ConsoleOidc {
+  signIn: OidcSignIn;
+  pending: PendingLogins;
+  /** The console's own URL as browsers reach it (console.public_url); empty = from each request's Host. */
+  publicUrl: string;
+}

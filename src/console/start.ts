@@ -1,0 +1,88 @@
+/**
+ * The console's composition root: the database pool, identity stores and services from the
+ * configuration, the server listening on console.http_host:console.http_port. The schema must
+ * be migrated already (`fraud-engine migrate`); the console never changes it.
+ */
+import type { Logger } from 'pino';
+import type { EngineConfig } from '../config/config.js';
+import { LoginThrottle } from '../identity/login-throttle.js';
+import { OidcSignIn } from '../identity/oidc.js';
+import { PendingLogins } from '../identity/oidc-logins.js';
+import { SessionStore } from '../identity/sessions.js';
+import { UserStore } from '../identity/users.js';
+import { createLogger } from '../observability/logger.js';
+import { pgPool } from '../storage/pool.js';
+import type { ConsoleDeps, ConsoleOidc } from './deps.js';
+import { OIDC_ATTEMPT_MS } from './oidc.js';
+import { buildConsole } from './server.js';
+
+export interface ConsoleHandle {
+  url: string;
+  deps: ConsoleDeps;
+  close(): Promise<void>;
+}
+
+/** ConsoleDeps from the configuration (no server): for start-up and for tests. */
+export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
+  if (!cfg.postgres.url) throw new Error('the console needs PostgreSQL: set FRAUD_POSTGRES_URL');
+  const pool = pgPool(cfg.postgres, {
+    applicationName: 'fraud-console',
+    max: 8,
+    connectionTimeoutMillis: 5_000,
+    queryTimeoutMillis: 30_000,
+  });
+  const c = cfg.console;
+  return {
+    pool,
+    users: new UserStore(pool),
+    sessions: new SessionStore(pool, c.session_ttl_minutes * 60_000),
+    throttle: new LoginThrottle(pool, c.max_failed_logins),
+    log,
+    settings: {
+      sessionTtlMs: c.session_ttl_minutes * 60_000,
+      secureCookies: c.secure_cookies,
+      reviewSlaMs: c.review_sla_minutes * 60_000,
+      claimTtlMs: c.claim_ttl_minutes * 60_000,
+    },
+    oidc: oidcOf(cfg, pool),
+  };
+}
+
+/** Single sign-on when console.oidc_issuer is set; the provider is not contacted until someone uses it. */
+function oidcOf(cfg: EngineConfig, pool: ConsoleDeps['pool']): ConsoleOidc | undefined {
+  const c = cfg.console;
+  if (!c.oidc_issuer) return undefined;
+  return {
+    signIn: new OidcSignIn({ issuer: c.oidc_issuer, clientId: c.oidc_client_id, clientSecret: c.oidc_client_secret }),
+    pending: new PendingLogins(pool, OIDC_ATTEMPT_MS),
+    publicUrl: c.public_url,
+  };
+}
+
+export async function startConsole(
+  cfg: EngineConfig,
+  o: { log?: Logger; host?: string; port?: number; deps?: ConsoleDeps } = {},
+): Promise<ConsoleHandle> {
+  const log = o.log ?? createLogger(cfg.engine.log_level);
+  const deps = o.deps ?? consoleDepsOf(cfg, log);
+  const { rows } = await deps.pool.query<{ t: string | null }>(`SELECT to_regclass('action_log')::text AS t`);
+  if (!rows[0]?.t) {
+    await deps.pool.end();
+    throw new Error('the database is not migrated: run `fraud-engine migrate` first');
+  }
+  const app = await buildConsole(deps);
+  const host = o.host ?? cfg.console.http_host;
+  await app.listen({ host, port: o.port ?? cfg.console.http_port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.console.http_port;
+  const url = `http://${host}:${port}`;
+  log.info({ url }, 'console listening');
+  return {
+    url,
+    deps,
+    async close() {
+      await app.close();
+      await deps.pool.end();
+    },
+  };
+}
