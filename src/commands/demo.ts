@@ -1,21 +1,11 @@
 /**
- * `fraud-engine demo` (npm run demo): the engine's main job end to end on the local stack.
- * Creates topics and registers schemas, starts the engine (`run`) and the load generator
- * (`simulate --to-kafka`) as separate processes, reads the decision and dead-letter topics
- * like the gateway would (src/bench/gateway-view.ts), prints a live summary every few seconds,
- * and ends with one JSON line.
+ * `fraud-engine demo` (npm run demo): the demo run of src/bench/demo.ts (the engine and the
+ * load generator on the local stack, read like the gateway would) from the options.
  */
-import { once } from 'node:events';
-import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { GatewayView } from '../bench/gateway-view.js';
-import { readFromNow, sleep } from '../bench/kafka.js';
-import { loadArgs, startLoadGenerator } from '../bench/load-generator.js';
-import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
+import { runDemo } from '../bench/demo.js';
+import { ROOT } from '../cli/child-engine.js';
 import { configOf, guarded, numberOption, parseOrUsage } from '../cli/kit.js';
-import { codecsFromConfig } from '../cli/clients.js';
-import { createKafka } from '../kafka/client.js';
-import { ensureConfiguredTopics } from '../kafka/topics.js';
 
 const HELP = `usage: fraud-engine demo [--rate 1000] [--duration 60] [--config FILE]
 The engine and the load generator on the local stack (scripts/stack up; npm run demo starts it),
@@ -32,56 +22,6 @@ export default function demo(argv: string[]): Promise<number> {
     const rate = numberOption('rate', values.rate, 1000);
     const duration = numberOption('duration', values.duration, 60);
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
-    const runId = `demo-${Date.now().toString(36)}`;
-    const logDir = resolve(ROOT, '.stack/logs');
-    mkdirSync(logDir, { recursive: true });
-    const engineLog = resolve(logDir, 'engine-demo.log');
-
-    const kafka = createKafka(cfg.kafka, undefined, '-demo');
-    await ensureConfiguredTopics(kafka);
-    const view = new GatewayView(await codecsFromConfig(cfg), cfg.kafka.topic_dlq, `${runId}-`);
-
-    console.error(`[demo] starting the engine (log: ${engineLog})`);
-    const logStream = createWriteStream(engineLog, { flags: 'a' });
-    await once(logStream, 'open');
-    const engine = ChildEngineProcess.start({
-      env: process.env,
-      httpHost: cfg.engine.http_host,
-      httpPort: cfg.engine.http_port,
-      stdio: ['ignore', logStream, logStream],
-    });
-    // The gateway's view: a separate consumer of decisions and dead letters.
-    const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 20 });
-    let load: ReturnType<typeof startLoadGenerator> | null = null;
-    let ticker: NodeJS.Timeout | undefined;
-    try {
-      await engine.waitReady({ timeoutMs: 90_000, intervalMs: 250, detail: () => `see its log: ${engineLog}` });
-      console.error(`[demo] engine ready; metrics at ${engine.url}/metrics`);
-      await readFromNow(
-        reader,
-        [cfg.kafka.topic_decisions, cfg.kafka.topic_dlq],
-        { eachMessage: ({ topic, message }) => view.onMessage(topic, message) },
-        { pollMs: 100, settleMs: 1500 },
-      );
-
-      console.error(`[demo] load: ${rate} events/s for ${duration} s (run ${runId})`);
-      load = startLoadGenerator(
-        loadArgs({ rate, duration, runId, badEvery: 5000, seed: Math.floor(Math.random() * 1e6) }),
-      );
-      ticker = setInterval(() => console.error(`[demo] ${view.tick()}`), 5000);
-      const summary = await load.summary;
-      // Drain: wait until every sent event has its decision (bounded).
-      const drainUntil = Date.now() + 30_000;
-      while (!view.complete(summary) && Date.now() < drainUntil) await sleep(200);
-      clearInterval(ticker);
-      console.error(`[demo] done: metrics were served at ${engine.url}/metrics, engine log ${engineLog}`);
-      console.log(JSON.stringify(view.summary(summary)));
-      return view.exact(summary) ? 0 : 1;
-    } finally {
-      clearInterval(ticker);
-      load?.process.kill('SIGTERM');
-      await reader.disconnect().catch(() => undefined);
-      await engine.stop();
-    }
+    return runDemo(cfg, { rate, duration });
   });
 }

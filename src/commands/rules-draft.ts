@@ -7,14 +7,14 @@
  */
 import { existsSync } from 'node:fs';
 import { openAIChat, AssistantError } from '../assistant/client.js';
-import { draftAndBacktest, type DraftAndBacktest } from '../assistant/draft-backtest.js';
+import { draftAndBacktest } from '../assistant/draft-backtest.js';
 import { assistantSettings, NOT_CONFIGURED_EXIT } from '../assistant/settings.js';
 import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { engineScorerIfPresent } from '../models/onnx-scorer.js';
 import { ruleBacktestText } from '../pipelines/replay/backtest-text.js';
 import { loadRulesetFiles } from '../rules/load.js';
-import { RuleError, type RulesetDef } from '../rules/types.js';
+import { RuleError } from '../rules/types.js';
 
 const HELP = `usage: fraud-engine rules draft "<rule in plain words>" --input FILE [--format csv|jsonl] [--config config/default.yaml]
          [--rules DIR] [--model FILE] [--label-delay-days 7]
@@ -69,40 +69,22 @@ export async function rulesDraft(argv: string[]): Promise<number> {
     const cfg = kit.configOf(values.config);
     const rulesDir = values.rules ?? cfg.rules.dir;
 
-    let base: RulesetDef;
-    try {
-      base = loadRulesetFiles(rulesDir);
-    } catch (err) {
-      if (err instanceof RuleError) {
-        console.error(`rules draft: the current ruleset does not load: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
+    const base = loadRulesetFiles(rulesDir); // a RuleError: the current ruleset does not load (below)
     const records = await readHistoryFile(values.input, format);
     const modelPath = values.model ?? cfg.model.path;
     const scorer = await engineScorerIfPresent(modelPath);
     if (!scorer) console.error(`rules draft: no model at ${modelPath}: the backtest runs on rules only (score absent)`);
 
-    let r: DraftAndBacktest;
-    try {
-      r = await draftAndBacktest({
-        chat: openAIChat(settings.settings),
-        request,
-        records,
-        base,
-        scorer,
-        settings: s,
-        maxAttempts,
-        labelDelayDays: delay,
-      });
-    } catch (err) {
-      if (err instanceof AssistantError) {
-        console.error(`rules draft: ${err.message}`);
-        return 1;
-      }
-      throw err;
-    }
+    const r = await draftAndBacktest({
+      chat: openAIChat(settings.settings),
+      request,
+      records,
+      base,
+      scorer,
+      settings: s,
+      maxAttempts,
+      labelDelayDays: delay,
+    });
     r.draft.attempts.forEach((a, i) => {
       if (a.error) console.error(`attempt ${i + 1}/${maxAttempts} rejected: ${a.error}`);
     });
@@ -121,7 +103,15 @@ export async function rulesDraft(argv: string[]): Promise<number> {
       console.log(ruleBacktestText(r.backtest, values.input));
     }
     return 0;
-  });
+  }, draftErrorExit);
+}
+
+/** The errors a user can act on: the current ruleset does not load, the chat model failed (exit 1). */
+function draftErrorExit(err: unknown): number | undefined {
+  if (err instanceof RuleError) console.error(`rules draft: the current ruleset does not load: ${err.message}`);
+  else if (err instanceof AssistantError) console.error(`rules draft: ${err.message}`);
+  else return undefined;
+  return 1;
 }
 
 export default rulesDraft;

@@ -1,153 +1,16 @@
 /**
- * `fraud-engine run`: the composition root of the online engine. Connects Kafka, the
- * schema registry, Redis and (later) PostgreSQL, loads the model and the ruleset, serves
- * /metrics /healthz /readyz, and decides until SIGTERM; then stops fetching, finishes the
- * batch in flight, commits and disconnects (bounded to 10 s; src/cli/kit.ts runUntilStopped).
+ * `fraud-engine run`: the online engine (src/app/engine.ts) started from the configuration and
+ * the options, run until SIGTERM; then it stops fetching, finishes the batch in flight, commits
+ * and disconnects (bounded to 10 s; src/cli/kit.ts runUntilStopped).
  */
-import type { Logger } from 'pino';
-import { configOf, fatalLatch, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
-import { codecsFromConfig, connectRedis } from '../cli/clients.js';
-import type { EngineConfig } from '../config/config.js';
-import { guardedRedisState } from '../features/redis/guarded-state.js';
-import type { RedisFeatureStore } from '../features/redis/store.js';
-import { boundedConsumer, createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { loadEngineScorer } from '../models/onnx-scorer.js';
-import { startHealthHttp } from '../observability/http.js';
+import { configOf, guarded, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { startEngine, type EngineHandle } from '../app/engine.js';
 import { createLogger } from '../observability/logger.js';
-import { createMetrics, setInfo } from '../observability/metrics.js';
-import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
-import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
-import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
-import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
 
 const HELP = `usage: fraud-engine run [--config config/default.yaml] [--model FILE] [--rules DIR]
 Environment overrides: FRAUD_<SECTION>_<KEY>, e.g. FRAUD_KAFKA_BROKERS, FRAUD_REDIS_URL, FRAUD_ENGINE_HTTP_PORT.`;
 
 const SHUTDOWN_BUDGET_MS = 10_000;
-
-export interface EngineHandle {
-  runner: KafkaDecisionRunner;
-  labels: KafkaLabelRunner;
-  metrics: ReturnType<typeof createMetrics>;
-  store: RedisFeatureStore;
-  /** Stops fetching, finishes the batch in flight, commits and disconnects. */
-  stop(): Promise<void>;
-  /**
-   * Settles when a consumer keeps crashing although run again (kafka/consumer-supervisor.ts):
-   * the process should exit non-zero and be restarted by its supervisor.
-   */
-  fatal: Promise<Error>;
-}
-
-/** Connects everything and starts deciding; the caller owns the lifecycle (signals, tests). */
-export async function startEngine(
-  cfg: EngineConfig,
-  opts: { modelPath?: string; rulesDir?: string; log?: Logger } = {},
-): Promise<EngineHandle> {
-  const log = opts.log ?? createLogger(cfg.engine.log_level);
-  const metrics = createMetrics();
-
-  const scorer = await loadEngineScorer(opts.modelPath ?? cfg.model.path);
-  setInfo(metrics.modelInfo, scorer.version);
-  // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
-  const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });
-  setInfo(metrics.rulesetInfo, rules.current().version);
-
-  // Unreachable, bad credentials or an untrusted certificate at start-up: fail, naming Redis.
-  const redis = await connectRedis(cfg.redis, { onError: (err) => log.warn({ err }, 'redis error') });
-  // Redis calls of the decision path behind a circuit breaker and a bound on commands in flight.
-  const { store, features, memo } = guardedRedisState(cfg, redis, log);
-
-  const kafka = createKafka(cfg.kafka, log);
-  const codecs = await codecsFromConfig(cfg);
-  const producer = kafka.producer(IDEMPOTENT_PRODUCER);
-  await producer.connect();
-  // Pull-based: what the engine holds is bounded by the fetch sizes, whatever the lag.
-  const consumer = boundedConsumer(kafka, cfg.kafka, { groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20 });
-  const labelConsumer = boundedConsumer(kafka, cfg.kafka, {
-    groupId: `${cfg.kafka.group_id}-labels`,
-    maxWaitTimeInMs: 200,
-  });
-  await Promise.all([consumer.connect(), labelConsumer.connect()]);
-  const { fatal, onFatal } = fatalLatch();
-
-  const engine = new DecisionEngine({
-    store: features,
-    scorer,
-    rules,
-    metrics,
-    ...engineBudgetsOf(cfg),
-  });
-  const runner = new KafkaDecisionRunner({
-    consumer,
-    producer,
-    codecs,
-    engine,
-    log,
-    metrics,
-    memo,
-    ...runnerSettingsOf(cfg),
-    onFatal,
-  });
-  // The label runner too is run again after a crash kafkajs does not recover from (src/kafka/batch-loop.ts).
-  const labels = new KafkaLabelRunner({
-    consumer: labelConsumer,
-    producer,
-    codecs,
-    store,
-    topic: cfg.kafka.topic_labels,
-    dlq: cfg.kafka.topic_labels_dlq,
-    log,
-    metrics,
-    maxMessageBytes: cfg.engine.max_message_bytes,
-    maxFutureMs: cfg.engine.max_future_skew_ms,
-    onFatal,
-  });
-
-  const http = await startHealthHttp({
-    host: cfg.engine.http_host,
-    port: cfg.engine.http_port,
-    registry: metrics.registry,
-    checks: () => ({
-      kafka: runner.isRunning,
-      assigned: runner.isAssigned,
-      redis: redis.status === 'ready',
-      ...engine.health(),
-      // A chunk held for a minute by an unavailable service (the broker for the decisions).
-      flowing: runner.stalledMs < 60_000,
-    }),
-  });
-
-  // Warm before joining the group: the first batches should not pay for start-up costs.
-  await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);
-  await runner.start();
-  await labels.start();
-  log.info(
-    {
-      model: scorer.version,
-      ruleset: rules.current().version,
-      metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics`,
-    },
-    'engine running',
-  );
-
-  return {
-    runner,
-    labels,
-    metrics,
-    store,
-    fatal,
-    async stop() {
-      await Promise.allSettled([runner.stop(), labels.stop()]);
-      await producer.disconnect().catch(() => undefined);
-      if (http) await new Promise((r) => http.close(r));
-      await store.close().catch(() => undefined);
-      redis.disconnect();
-      if (rules instanceof PgRulesetSource) await rules.stop();
-      log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
-    },
-  };
-}
 
 export default function run(argv: string[]): Promise<number> {
   return guarded(async () => {

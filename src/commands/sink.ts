@@ -1,27 +1,13 @@
 /**
- * `fraud-engine sink audit`: the composition root of the audit trail. Applies the audit
- * migrations, consumes `decisions` in the consumer group `<kafka.group_id>-audit`, writes them
- * to PostgreSQL (decision_audit, partitioned by day), serves /metrics /healthz /readyz on its
- * own port (default 9465), and stops cleanly on SIGTERM: the batch in flight is written and its
+ * `fraud-engine sink audit`: the audit trail's sink (src/app/audit-sink.ts) started from the
+ * configuration and the options, run until SIGTERM; the batch in flight is then written and its
  * offsets committed before the group is left.
  */
-import type { Server } from 'node:http';
-import type pg from 'pg';
-import type { Logger } from 'pino';
-import { configOf, fatalLatch, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
-import { codecsFromConfig } from '../cli/clients.js';
-import type { EngineConfig } from '../config/config.js';
-import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { startHealthHttp } from '../observability/http.js';
+import { configOf, guarded, HELP_WORDS, intOption, parseOrUsage, runUntilStopped } from '../cli/kit.js';
+import { DEFAULT_AUDIT_HTTP_PORT, startAuditSink } from '../app/audit-sink.js';
 import { createLogger } from '../observability/logger.js';
-import { migrate } from '../storage/migrate.js';
-import { probePool } from '../storage/pool.js';
-import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
-import { auditErrorExit, createAuditPool } from '../sinks/audit/pool.js';
-import { auditConsumerConfig, auditRunnerSettingsOf, KafkaAuditRunner } from '../sinks/audit/runner.js';
-import { AuditWriter } from '../sinks/audit/writer.js';
+import { auditErrorExit } from '../sinks/audit/pool.js';
 
-export const DEFAULT_AUDIT_HTTP_PORT = 9465;
 const SHUTDOWN_BUDGET_MS = 10_000;
 
 const HELP = `usage: fraud-engine sink audit [--config config/default.yaml] [--http-port ${DEFAULT_AUDIT_HTTP_PORT}] [--max-rows 1000]
@@ -29,106 +15,6 @@ Reads the decisions topic in the consumer group <kafka.group_id>-audit and write
 PostgreSQL (table decision_audit, one partition per day). Needs FRAUD_POSTGRES_URL.
   --http-port N   /metrics, /healthz, /readyz (default ${DEFAULT_AUDIT_HTTP_PORT}, env FRAUD_AUDIT_HTTP_PORT; 0 = off)
   --max-rows N    most decisions per INSERT (default 1000)`;
-
-export interface AuditSinkOptions {
-  log?: Logger;
-  /** 0 disables the HTTP server. Default 9465. */
-  httpPort?: number;
-  httpHost?: string;
-  maxRows?: number;
-  /** Consumer group; default `<kafka.group_id>-audit`. */
-  groupId?: string;
-}
-
-export interface AuditSinkHandle {
-  runner: KafkaAuditRunner;
-  writer: AuditWriter;
-  metrics: AuditMetrics;
-  pool: pg.Pool;
-  http: Server | null;
-  /** Settles when the consumer keeps crashing although run again: exit for the supervisor. */
-  fatal: Promise<Error>;
-  stop(): Promise<void>;
-}
-
-/** Connects, migrates and starts consuming; the caller owns the lifecycle (signals, tests). */
-export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions = {}): Promise<AuditSinkHandle> {
-  const log = opts.log ?? createLogger(cfg.engine.log_level, 'fraud-engine-audit');
-  const metrics = createAuditMetrics();
-  // What has been opened so far, closed in reverse order if start-up fails half-way.
-  const opened: (() => Promise<unknown>)[] = [];
-  try {
-    const pool = createAuditPool(cfg.postgres);
-    pool.on('error', (err) => log.warn({ err }, 'postgres pool error'));
-    opened.push(() => pool.end());
-    const m = await migrate(pool);
-    if (m.applied.length) log.info({ applied: m.applied }, 'audit migrations applied');
-
-    const kafka = createKafka(cfg.kafka, log, '-audit');
-    const codecs = await codecsFromConfig(cfg);
-    const consumer = kafka.consumer(auditConsumerConfig(cfg, opts.groupId));
-    await consumer.connect();
-    opened.push(() => consumer.disconnect());
-    // For the sink's dead letters (decisions it cannot decode, validate or write).
-    const producer = kafka.producer(IDEMPOTENT_PRODUCER);
-    await producer.connect();
-    opened.push(() => producer.disconnect());
-    const writer = new AuditWriter(pool);
-    const { fatal, onFatal } = fatalLatch();
-    const runner = new KafkaAuditRunner({
-      consumer,
-      producer,
-      codecs,
-      writer,
-      ...auditRunnerSettingsOf(cfg),
-      log,
-      metrics,
-      maxRows: opts.maxRows,
-      probe: async () => {
-        await pool.query('SELECT 1');
-      },
-      onFatal,
-    });
-
-    const pgProbe = probePool(pool);
-    opened.push(async () => pgProbe.stop());
-    const port = opts.httpPort ?? DEFAULT_AUDIT_HTTP_PORT;
-    const host = opts.httpHost ?? cfg.engine.http_host;
-    const http = await startHealthHttp({
-      host,
-      port,
-      registry: metrics.registry,
-      checks: () => runner.checks(pgProbe.ok()),
-    });
-    if (http) opened.push(() => new Promise((r) => http.close(r)));
-
-    await runner.start();
-    log.info(
-      { topic: cfg.kafka.topic_decisions, ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}) },
-      'audit sink running',
-    );
-
-    return {
-      runner,
-      writer,
-      metrics,
-      pool,
-      http,
-      fatal,
-      async stop() {
-        pgProbe.stop();
-        await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
-        await producer.disconnect().catch(() => undefined);
-        if (http) await new Promise((r) => http.close(r));
-        await pool.end().catch(() => undefined);
-        log.info(runner.counts(), 'audit sink stopped');
-      },
-    };
-  } catch (err) {
-    for (const close of opened.reverse()) await close().catch(() => undefined);
-    throw err;
-  }
-}
 
 export default function sink(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;

@@ -52,17 +52,10 @@ export interface RuleHit {
  * trail, the console's cases, the analysts' labels). Every one is PAN-checked at validation
  * (pipelines/decision/validate.ts PAN_CHECKED_FIELDS); the free-text description is not carried.
  */
-export interface DecisionContext {
-  customer_id: string;
-  terminal_id: string;
-  merchant_id: string | null;
-  mcc: string | null;
-  amount_minor: number;
-  currency: string;
-  channel: string;
-  country: string | null;
-  device_id: string | null;
-}
+export type DecisionContext = Pick<
+  AuthorizationEvent,
+  'customer_id' | 'terminal_id' | 'merchant_id' | 'mcc' | 'amount_minor' | 'currency' | 'country' | 'device_id'
+> & { channel: string }; // the decision schema carries the channel as text, not as the enum
 
 export interface Decision {
   auth_id: string;

@@ -94,34 +94,50 @@ function def(d: FeatureDefinition): FeatureDefinition {
 
 const IN = 'incl. current';
 
+/** Where a feature reads: its entity, its window as text and in ms, and how far the window is shifted back. */
+type Window = Pick<FeatureDefinition, 'entity' | 'window' | 'windowMs' | 'delayMs'>;
+
+/** A field of the event itself. */
+const OF_EVENT: Window = { entity: 'tx', window: null, windowMs: null, delayMs: 0 };
+
+/** The entity's transactions in the last `label` (`ms`), the current one included. */
+const upToNow = (entity: Entity, label: string, ms: number): Window => ({
+  entity,
+  window: `(t-${label}, t] ${IN}`,
+  windowMs: ms,
+  delayMs: 0,
+});
+
+/** The customer's prior transactions in the last 30 days, the current one excluded. */
+const PRIOR_30D: Window = { entity: 'customer', window: '(t-30d, t) prior only', windowMs: 30 * DAY_MS, delayMs: 0 };
+
+/** The terminal's transactions in the `label` (`ms`) before the label delay (TERMINAL_DELAY_MS). */
+const beforeLabelDelay = (label: string, ms: number): Window => ({
+  entity: 'terminal',
+  window: `(t-7d-${label}, t-7d]`,
+  windowMs: ms,
+  delayMs: TERMINAL_DELAY_MS,
+});
+
 /** The features in model-input order (must equal FEATURE_NAMES; checked below). */
 export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   def({
     name: 'tx_amount',
-    entity: 'tx',
-    window: null,
-    windowMs: null,
-    delayMs: 0,
+    ...OF_EVENT,
     aggregate: 'value',
     type: 'float',
     description: 'Amount in major units (amount_minor / 100).',
   }),
   def({
     name: 'tx_during_weekend',
-    entity: 'tx',
-    window: null,
-    windowMs: null,
-    delayMs: 0,
+    ...OF_EVENT,
     aggregate: 'value',
     type: 'binary',
     description: '1 if event_time falls on a Saturday or Sunday (UTC).',
   }),
   def({
     name: 'tx_during_night',
-    entity: 'tx',
-    window: null,
-    windowMs: null,
-    delayMs: 0,
+    ...OF_EVENT,
     aggregate: 'value',
     type: 'binary',
     description: '1 if the UTC hour of event_time is 0..6 (hour <= 6).',
@@ -129,20 +145,14 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   ...([1, 7, 30] as const).flatMap((n) => [
     def({
       name: `customer_nb_tx_${n}d` as FeatureName,
-      entity: 'customer',
-      window: `(t-${n}d, t] ${IN}`,
-      windowMs: n * DAY_MS,
-      delayMs: 0,
+      ...upToNow('customer', `${n}d`, n * DAY_MS),
       aggregate: 'count',
       type: 'int',
       description: `Number of the customer's transactions in the last ${n} day(s), the current one included.`,
     }),
     def({
       name: `customer_avg_amount_${n}d` as FeatureName,
-      entity: 'customer',
-      window: `(t-${n}d, t] ${IN}`,
-      windowMs: n * DAY_MS,
-      delayMs: 0,
+      ...upToNow('customer', `${n}d`, n * DAY_MS),
       aggregate: 'mean',
       type: 'float',
       description: `Mean amount (major units) of the customer's transactions in the last ${n} day(s), the current one included.`,
@@ -151,20 +161,14 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   ...([1, 7, 30] as const).flatMap((n) => [
     def({
       name: `terminal_nb_tx_${n}d` as FeatureName,
-      entity: 'terminal',
-      window: `(t-7d-${n}d, t-7d]`,
-      windowMs: n * DAY_MS,
-      delayMs: TERMINAL_DELAY_MS,
+      ...beforeLabelDelay(`${n}d`, n * DAY_MS),
       aggregate: 'count',
       type: 'int',
       description: `Number of the terminal's transactions in the ${n} day(s) before the 7-day label delay.`,
     }),
     def({
       name: `terminal_risk_${n}d` as FeatureName,
-      entity: 'terminal',
-      window: `(t-7d-${n}d, t-7d]`,
-      windowMs: n * DAY_MS,
-      delayMs: TERMINAL_DELAY_MS,
+      ...beforeLabelDelay(`${n}d`, n * DAY_MS),
       aggregate: 'fraud_ratio',
       type: 'float',
       description: `Share of the terminal's transactions in (t-7d-${n}d, t-7d] labelled fraud so far (labels applied before this event); 0 when that window is empty.`,
@@ -172,10 +176,7 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   ]),
   def({
     name: 'customer_amount_over_avg_30d',
-    entity: 'customer',
-    window: '(t-30d, t) prior only',
-    windowMs: 30 * DAY_MS,
-    delayMs: 0,
+    ...PRIOR_30D,
     aggregate: 'ratio_to_mean',
     type: 'float',
     nullWhen: 'no prior transaction in 30 days, or their mean amount is 0',
@@ -184,10 +185,7 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   }),
   def({
     name: 'customer_secs_since_prev_tx',
-    entity: 'customer',
-    window: '(t-30d, t) prior only',
-    windowMs: 30 * DAY_MS,
-    delayMs: 0,
+    ...PRIOR_30D,
     aggregate: 'since_previous',
     type: 'float',
     nullWhen: 'no prior transaction in 30 days',
@@ -196,20 +194,14 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   }),
   def({
     name: 'customer_nb_terminals_1d',
-    entity: 'customer',
-    window: `(t-1d, t] ${IN}`,
-    windowMs: DAY_MS,
-    delayMs: 0,
+    ...upToNow('customer', '1d', DAY_MS),
     aggregate: 'distinct_count',
     type: 'int',
     description: 'Distinct terminals the customer used in the last day, the current one included.',
   }),
   def({
     name: 'customer_nb_merchants_1d',
-    entity: 'customer',
-    window: `(t-1d, t] ${IN}`,
-    windowMs: DAY_MS,
-    delayMs: 0,
+    ...upToNow('customer', '1d', DAY_MS),
     aggregate: 'distinct_count',
     type: 'int',
     description:
@@ -217,20 +209,14 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   }),
   def({
     name: 'customer_terminal_seen_before',
-    entity: 'customer',
-    window: '(t-30d, t) prior only',
-    windowMs: 30 * DAY_MS,
-    delayMs: 0,
+    ...PRIOR_30D,
     aggregate: 'seen_before',
     type: 'binary',
     description: '1 if the customer had a prior transaction at this terminal in the last 30 days, else 0.',
   }),
   def({
     name: 'customer_device_seen_before',
-    entity: 'customer',
-    window: '(t-30d, t) prior only',
-    windowMs: 30 * DAY_MS,
-    delayMs: 0,
+    ...PRIOR_30D,
     aggregate: 'seen_before',
     type: 'binary',
     nullWhen: 'the event has no device_id',
@@ -238,50 +224,35 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   }),
   def({
     name: 'terminal_nb_tx_1h',
-    entity: 'terminal',
-    window: `(t-1h, t] ${IN}`,
-    windowMs: HOUR_MS,
-    delayMs: 0,
+    ...upToNow('terminal', '1h', HOUR_MS),
     aggregate: 'count',
     type: 'int',
     description: "Number of the terminal's transactions in the last hour, the current one included (no delay).",
   }),
   def({
     name: 'card_nb_tx_1d',
-    entity: 'card',
-    window: `(t-1d, t] ${IN}`,
-    windowMs: DAY_MS,
-    delayMs: 0,
+    ...upToNow('card', '1d', DAY_MS),
     aggregate: 'count',
     type: 'int',
     description: "Number of the card's (card_token) transactions in the last day, the current one included.",
   }),
   def({
     name: 'card_nb_tx_7d',
-    entity: 'card',
-    window: `(t-7d, t] ${IN}`,
-    windowMs: 7 * DAY_MS,
-    delayMs: 0,
+    ...upToNow('card', '7d', 7 * DAY_MS),
     aggregate: 'count',
     type: 'int',
     description: "Number of the card's (card_token) transactions in the last 7 days, the current one included.",
   }),
   def({
     name: 'tx_is_ecom',
-    entity: 'tx',
-    window: null,
-    windowMs: null,
-    delayMs: 0,
+    ...OF_EVENT,
     aggregate: 'value',
     type: 'binary',
     description: "1 if channel is 'ECOM', else 0.",
   }),
   def({
     name: 'terminal_last_known_fraud',
-    entity: 'terminal',
-    window: '(t-7d-30d, t-7d]',
-    windowMs: 30 * DAY_MS,
-    delayMs: TERMINAL_DELAY_MS,
+    ...beforeLabelDelay('30d', 30 * DAY_MS),
     aggregate: 'last_is_fraud',
     type: 'binary',
     description:
@@ -289,10 +260,7 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
   }),
   def({
     name: 'terminal_frauds_last3_known',
-    entity: 'terminal',
-    window: '(t-7d-30d, t-7d]',
-    windowMs: 30 * DAY_MS,
-    delayMs: TERMINAL_DELAY_MS,
+    ...beforeLabelDelay('30d', 30 * DAY_MS),
     aggregate: 'frauds_in_last',
     type: 'int',
     description:

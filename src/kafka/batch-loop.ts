@@ -13,10 +13,10 @@
  *   again one message at a time, and a message that still fails alone (`maxAttempts` times) is
  *   dead-lettered with the reason while the rest of the chunk goes on.
  */
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { superviseConsumer, type ConsumerSupervisor } from './consumer-supervisor.js';
-import type { DeadLetter, DeadLetterSink } from './dead-letter.js';
+import { DeadLetterSink, type DeadLetter } from './dead-letter.js';
 import { isTransient } from './errors.js';
 
 export interface LoopChunk {
@@ -309,6 +309,35 @@ export class BatchConsumerLoop {
  * A runner built on the loop (decisions, labels, audit): it handles chunks; its state and its
  * lifecycle are the loop's.
  */
+/** What every runner hands its loop the same way, from its own options. */
+export interface RunnerWiring {
+  consumer: Consumer;
+  producer: Producer;
+  log: Logger;
+  metrics: { consumerLag: { set(labels: { topic: string; partition: string }, value: number): void } };
+  onFatal?: (err: Error) => void;
+}
+
+/** The consumer, topic, logger and dead letters of a runner's loop; its lag to its gauge, a fatal crash to its owner. */
+export function wiredLoop(
+  o: RunnerWiring,
+  topic: string,
+  dlq: string,
+  maxMessageBytes: number,
+): Pick<BatchLoopOptions, 'consumer' | 'topic' | 'log' | 'deadLetters' | 'onLag' | 'onFatal'> {
+  return {
+    consumer: o.consumer,
+    topic,
+    log: o.log,
+    deadLetters: new DeadLetterSink(o.producer, dlq, maxMessageBytes),
+    onLag: (t, partition, n) => o.metrics.consumerLag.set({ topic: t, partition: String(partition) }, n),
+    onFatal: (err) => o.onFatal?.(err),
+  };
+}
+
+/** A dead-letter reason cut to its first two parts (`kind:detail`), for a metric label. */
+export const reasonLabel = (reason: string): string => reason.split(':').slice(0, 2).join(':');
+
 export abstract class LoopRunner {
   protected readonly loop: BatchConsumerLoop;
 

@@ -123,6 +123,19 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
   const lenOf = (s: Shape) => s.len ?? MAX_TEXT_LENGTH;
   const sizeOf = (s: Shape) => s.size ?? limits.listSizeBound;
   const strWork = (len: number) => len / CHARS_PER_UNIT;
+  const joined = (a: Shape | undefined, b: Shape) => (a ? join(a, b) : b);
+  const literalSize = (node: ASTNode, count: number, what: string) => {
+    if (count > limits.maxListLiteral)
+      throw new CostError(
+        `a ${node.op} literal has ${count} ${what}, more than rules.max_list_literal (${limits.maxListLiteral})`,
+        node.pos,
+      );
+  };
+  /** An element of a list or map literal: a constant costs only CHEAP_STEP. */
+  const element = (n: ASTNode, scope: ReadonlyMap<string, Shape>): Walked => {
+    const w = walk(n, scope);
+    return { cost: n.op === 'value' ? CHEAP_STEP : w.cost, shape: w.shape };
+  };
 
   const walk = (node: ASTNode, scope: ReadonlyMap<string, Shape>): Walked => {
     switch (node.op) {
@@ -153,38 +166,29 @@ export function estimateCost(ast: ASTNode, limits: RuleLimits = DEFAULT_RULE_LIM
       }
       case 'list': {
         const items = node.args;
-        if (items.length > limits.maxListLiteral)
-          throw new CostError(
-            `a list literal has ${items.length} items, more than rules.max_list_literal (${limits.maxListLiteral})`,
-            node.pos,
-          );
+        literalSize(node, items.length, 'items');
         let cost = 1;
         let elem: Shape | undefined;
         for (const item of items) {
-          const w = walk(item, scope);
-          cost += item.op === 'value' ? CHEAP_STEP : w.cost;
-          elem = elem ? join(elem, w.shape) : w.shape;
+          const w = element(item, scope);
+          cost += w.cost;
+          elem = joined(elem, w.shape);
         }
         return { cost, shape: { kind: 'list', size: items.length, elem } };
       }
       case 'map': {
         const entries = node.args;
-        if (entries.length > limits.maxListLiteral)
-          throw new CostError(
-            `a map literal has ${entries.length} entries, more than rules.max_list_literal (${limits.maxListLiteral})`,
-            node.pos,
-          );
-        let cost = 1;
-        let keys: Shape | undefined;
-        let values: Shape | undefined;
-        for (const [k, v] of entries) {
-          const wk = walk(k, scope);
-          const wv = walk(v, scope);
-          cost += (k.op === 'value' ? CHEAP_STEP : wk.cost) + (v.op === 'value' ? CHEAP_STEP : wv.cost);
-          keys = keys ? join(keys, wk.shape) : wk.shape;
-          values = values ? join(values, wv.shape) : wv.shape;
-        }
-        return { cost, shape: { kind: 'map', size: entries.length, elem: keys, value: values } };
+        literalSize(node, entries.length, 'entries');
+        const walked = entries.map(([k, v]) => [element(k, scope), element(v, scope)] as const);
+        return {
+          cost: walked.reduce((c, [wk, wv]) => c + (wk.cost + wv.cost), 1),
+          shape: {
+            kind: 'map',
+            size: entries.length,
+            elem: walked.reduce<Shape | undefined>((a, [wk]) => joined(a, wk.shape), undefined),
+            value: walked.reduce<Shape | undefined>((a, [, wv]) => joined(a, wv.shape), undefined),
+          },
+        };
       }
       case '?:': {
         const [c, a, b] = node.args;

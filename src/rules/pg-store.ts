@@ -11,7 +11,7 @@
  * Nothing here runs in the decision path: engines read through ./pg-source.ts.
  */
 import pg from 'pg';
-import { pgPool } from '../storage/pool.js';
+import { requiredPgPool } from '../storage/pool.js';
 import type { EngineConfig } from '../config/config.js';
 import { validateRuleset } from './compile.js';
 import type { RuleLimits } from './cost.js';
@@ -87,17 +87,10 @@ export function rulesPool(
   cfg: EngineConfig['postgres'],
   opts: { max?: number; applicationName?: string } = {},
 ): pg.Pool {
-  if (!cfg.url)
-    throw new RulesetStoreError(
-      'postgres.url is empty: rulesets and lists need PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)',
-    );
   // A hung database must not hang the engine's reload loop: it keeps the last good ruleset.
-  return pgPool(cfg, {
-    max: opts.max ?? 2,
-    applicationName: opts.applicationName ?? 'fraud-engine-rules',
-    connectionTimeoutMillis: 3_000,
-    queryTimeoutMillis: 5_000,
-  });
+  const bounds = { connectionTimeoutMillis: 3_000, queryTimeoutMillis: 5_000 };
+  const pool = { max: opts.max ?? 2, applicationName: opts.applicationName ?? 'fraud-engine-rules', ...bounds };
+  return requiredPgPool(cfg, pool, 'rulesets and lists need PostgreSQL', RulesetStoreError);
 }
 
 /** A row of META_SQL: the metadata, with the rule count as PostgreSQL's bigint text. */

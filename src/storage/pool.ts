@@ -20,6 +20,23 @@ export interface PoolOptions {
   queryTimeoutMillis?: number;
 }
 
+/**
+ * A pool once postgres.url is known to be set: otherwise `refuse` (the caller's error class) is
+ * thrown with what needs PostgreSQL, e.g. `the audit trail needs PostgreSQL`, and how to set it.
+ */
+export function requiredPgPool(
+  cfg: EngineConfig['postgres'],
+  o: PoolOptions,
+  needs: string,
+  refuse: new (message: string) => Error,
+): pg.Pool {
+  if (!cfg.url)
+    throw new refuse(
+      `postgres.url is empty: ${needs} (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)`,
+    );
+  return pgPool(cfg, o);
+}
+
 export function pgPool(cfg: EngineConfig['postgres'], o: PoolOptions): pg.Pool {
   return new pg.Pool({
     connectionString: cfg.url,

@@ -21,3 +21,15 @@ export function authorization(over: Partial<AuthorizationEvent> = {}): Authoriza
     ...over,
   };
 }
+
+/** The fields of an authorization that may be null. */
+const OPTIONAL_FIELDS = ['merchant_id', 'mcc', 'device_id', 'ip', 'email_hash', 'country', 'description'] as const;
+
+/**
+ * A valid authorization with every optional field empty (null), changed where a test says so;
+ * its Avro encoding ends with the channel and five null unions (device_id … description).
+ */
+export function bareAuthorization(over: Partial<AuthorizationEvent> = {}): AuthorizationEvent {
+  const empty = Object.fromEntries(OPTIONAL_FIELDS.map((f) => [f, null])) as Partial<AuthorizationEvent>;
+  return authorization({ ...empty, ...over });
+}

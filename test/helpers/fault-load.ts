@@ -172,6 +172,8 @@ export interface Seen {
 export class DecisionWatcher {
   readonly seen: Seen[] = [];
   readonly firstAt = new Map<string, number>();
+  /** The next offset to read, per partition of the decisions topic. */
+  private readonly next = new Map<number, number>();
   private consumer: Consumer;
   constructor(
     kafka: Kafka,
@@ -196,6 +198,7 @@ export class DecisionWatcher {
           this.seen.push({ raw: m.value, decision, at });
           if (!this.firstAt.has(decision.auth_id)) this.firstAt.set(decision.auth_id, at);
         }
+        this.next.set(batch.partition, Number(batch.lastOffset()) + 1);
       },
     });
     return this;
@@ -210,6 +213,15 @@ export class DecisionWatcher {
           `${missing.length} of ${want.length} events undecided after ${timeoutMs} ms, e.g. ${missing.slice(0, 5).join(', ')}`,
         );
       }
+      await sleep(100);
+    }
+  }
+  /** Waits until every partition has been read up to its end offset in `ends` (partition → offset). */
+  async readTo(ends: ReadonlyMap<number, number>, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    const behind = () => [...ends].filter(([p, end]) => (this.next.get(p) ?? 0) < end).map(([p]) => p);
+    while (behind().length) {
+      if (Date.now() > until) throw new Error(`decisions not read to their end on partitions ${behind().join(', ')}`);
       await sleep(100);
     }
   }

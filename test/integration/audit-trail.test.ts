@@ -12,7 +12,7 @@ import { openAIChat } from '../../src/assistant/client.js';
 import { assistantSettings } from '../../src/assistant/settings.js';
 import { decisionsTable } from '../../src/sinks/audit/queries.js';
 import { explainAuthorization } from '../../src/assistant/explain.js';
-import { startAuditSink, type AuditSinkHandle } from '../../src/commands/sink.js';
+import { startAuditSink, type AuditSinkHandle } from '../../src/app/audit-sink.js';
 import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { Decision } from '../../src/events/types.js';

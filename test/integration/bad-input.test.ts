@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEngine, type EngineHandle } from '../../src/commands/run.js';
+import { startEngine, type EngineHandle } from '../../src/app/engine.js';
 import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
@@ -27,6 +27,7 @@ import {
   type TopicReader,
 } from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
+import { authorization, bareAuthorization } from '../helpers/events.js';
 import { rng } from '../helpers/train-fixture.js';
 
 describe('bad input: malformed payloads interleaved with valid events', () => {
@@ -62,24 +63,16 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
     let seq = 0;
     const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent => {
       const i = seq++;
-      return {
+      return authorization({
         auth_id: `fz-${i}`,
         event_time: now - 60_000 + i,
         card_token: `tok_fz_${i % 97}`,
         customer_id: `c-fz-${i % 97}`,
         terminal_id: `t-fz-${i % 31}`,
         merchant_id: 'm-1',
-        mcc: '5411',
         amount_minor: 1000 + i,
-        currency: 'EUR',
-        channel: 'ECOM',
-        device_id: null,
-        ip: '10.0.0.1',
-        email_hash: null,
-        country: 'FR',
-        description: null,
         ...over,
-      };
+      });
     };
     const pan = () => TEST_PANS[int(TEST_PANS.length)]!;
     const enc = (ev: AuthorizationEvent) => codecs.encodeAuthorization(ev) as Buffer;
@@ -342,23 +335,16 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
         if (evs.some((e) => e.auth_id === 'poison-7')) throw new TypeError('simulated bug on one payload');
         return real(evs, t);
       };
-      const mk = (i: number): AuthorizationEvent => ({
-        auth_id: `poison-${i}`,
-        event_time: Date.now(),
-        card_token: 'tok_poison',
-        customer_id: 'c',
-        terminal_id: 't',
-        merchant_id: null,
-        mcc: null,
-        amount_minor: 100 + i,
-        currency: 'EUR',
-        channel: 'POS',
-        device_id: null,
-        ip: null,
-        email_hash: null,
-        country: null,
-        description: null,
-      });
+      const mk = (i: number): AuthorizationEvent =>
+        bareAuthorization({
+          auth_id: `poison-${i}`,
+          event_time: Date.now(),
+          card_token: 'tok_poison',
+          customer_id: 'c',
+          terminal_id: 't',
+          amount_minor: 100 + i,
+          channel: 'POS',
+        });
       await io2.producer.send({
         topic: c2.kafka.topic_authorizations,
         acks: -1,
@@ -405,23 +391,9 @@ describe('bad input: malformed payloads interleaved with valid events', () => {
         messages: [
           {
             key: 'k',
-            value: c2codecs.encodeAuthorization({
-              auth_id: 'bug-1',
-              event_time: Date.now(),
-              card_token: 'tok_bug',
-              customer_id: 'c',
-              terminal_id: 't',
-              merchant_id: null,
-              mcc: null,
-              amount_minor: 1,
-              currency: 'EUR',
-              channel: 'POS',
-              device_id: null,
-              ip: null,
-              email_hash: null,
-              country: null,
-              description: null,
-            }) as Buffer,
+            value: c2codecs.encodeAuthorization(
+              bareAuthorization({ auth_id: 'bug-1', event_time: Date.now(), card_token: 'tok_bug', channel: 'POS' }),
+            ) as Buffer,
           },
         ],
       });

@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
-import { startEngine, type EngineHandle } from '../../src/commands/run.js';
+import { startEngine, type EngineHandle } from '../../src/app/engine.js';
 import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { simulate } from '../../src/simulator/index.js';
 import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
+import { authorization, bareAuthorization } from '../helpers/events.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
 describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
@@ -87,23 +88,15 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   });
 
   it('dead-letters a malformed event with its reason and bytes, and decides the next valid one', async () => {
-    const base: AuthorizationEvent = {
+    const base = bareAuthorization({
       auth_id: 'm-1',
       event_time: Date.now(),
       card_token: 'tok_dlq',
       customer_id: 'c-dlq',
       terminal_id: 't-dlq',
-      merchant_id: null,
-      mcc: null,
       amount_minor: 1000,
-      currency: 'EUR',
       channel: 'POS',
-      device_id: null,
-      ip: null,
-      email_hash: null,
-      country: null,
-      description: null,
-    };
+    });
     const good = await codecs.encodeAuthorization(base);
     const truncated = good.subarray(0, 9);
     const badMagic = Buffer.concat([Buffer.from([7]), good.subarray(1)]);
@@ -130,23 +123,18 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
 
   it('serves the expected features for a known sequence of events and labels', async () => {
     const t0 = Date.UTC(2026, 9, 5, 12, 0); // a Monday, noon UTC
-    const ev = (id: string, t: number, customer: string, amount: number): AuthorizationEvent => ({
-      auth_id: id,
-      event_time: t,
-      card_token: `tok_${customer}`,
-      customer_id: customer,
-      terminal_id: 'T-known',
-      merchant_id: 'M1',
-      mcc: '5411',
-      amount_minor: amount,
-      currency: 'EUR',
-      channel: 'POS',
-      device_id: null,
-      ip: null,
-      email_hash: null,
-      country: 'FR',
-      description: null,
-    });
+    const ev = (id: string, t: number, customer: string, amount: number): AuthorizationEvent =>
+      authorization({
+        auth_id: id,
+        event_time: t,
+        card_token: `tok_${customer}`,
+        customer_id: customer,
+        terminal_id: 'T-known',
+        merchant_id: 'M1',
+        amount_minor: amount,
+        channel: 'POS',
+        ip: null,
+      });
     const first = [ev('k-1', t0, 'cA', 1000), ev('k-2', t0 + 60_000, 'cA', 3000), ev('k-3', t0 + 120_000, 'cA', 5000)];
     await send(first);
     await decisions.waitFor(decided(first.map((e) => e.auth_id)));

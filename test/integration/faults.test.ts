@@ -126,6 +126,33 @@ async function spawnEngine(ctx: Ctx, name: string, extra: Record<string, string>
   return e;
 }
 
+/**
+ * Waits until nothing more can arrive, instead of sleeping for late redeliveries: the engines'
+ * group has committed every authorization (decisions are produced before their offsets are
+ * committed, so none is left to redeliver), and the watcher has read the decisions to their end.
+ */
+async function settled(ctx: Ctx, timeoutMs = 60_000): Promise<void> {
+  const admin = ctx.kafka.admin();
+  await admin.connect();
+  try {
+    const until = Date.now() + timeoutMs;
+    const ends = async (topic: string) =>
+      new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+    const sent = await ends(ctx.topics.authorizations);
+    const groupId = ctx.env().FRAUD_KAFKA_GROUP_ID!;
+    for (;;) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [ctx.topics.authorizations] });
+      const at = new Map(committed!.partitions.map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+      if ([...sent].every(([p, end]) => (at.get(p) ?? 0) >= end)) break;
+      if (Date.now() > until) throw new Error(`group ${groupId} has not committed every authorization`);
+      await sleep(100);
+    }
+    await ctx.watcher.readTo(await ends(ctx.topics.decisions), Math.max(0, until - Date.now()));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The checks every fault test ends with; returns the figures for its summary line. */
 async function finish(ctx: Ctx, load: LoadGenerator, spawned: ChildEngine[], timeoutMs = 90_000) {
   await load.finished();
@@ -133,7 +160,7 @@ async function finish(ctx: Ctx, load: LoadGenerator, spawned: ChildEngine[], tim
     load.sent.map((e) => e.auth_id),
     timeoutMs,
   );
-  await sleep(1500); // late redeliveries, if any, arrive too
+  await settled(ctx);
   await ctx.watcher.stop();
   const d = delivery(load.sent, ctx.watcher.seen, ctx.watcher.firstAt);
   expect(d.missing).toBe(0);

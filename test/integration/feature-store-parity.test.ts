@@ -21,6 +21,7 @@ import {
 } from '../../src/features/label-feed.js';
 import { simulate } from '../../src/simulator/index.js';
 import { stack, uniqueName } from '../helpers/stack.js';
+import { bareAuthorization } from '../helpers/events.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
 let redis: Redis;
@@ -233,23 +234,17 @@ describe('feature store parity (memory vs Redis)', () => {
               (k) => (lastSeen.get(k) ?? -Infinity) > now - 7 * DAY,
             );
             const late = active && rnd() < 0.03 ? 40 * DAY : rnd() < 0.05 ? DAY : 0;
-            const e: AuthorizationEvent = {
+            const e = bareAuthorization({
               auth_id: rnd() < 0.1 ? `${pick(odd)}#${n++}` : `a${n++}`,
               event_time: now - late,
               card_token: card,
               customer_id: customer,
               terminal_id: terminal,
               merchant_id: pick(merchants),
-              mcc: null,
               amount_minor: rnd() < 0.05 ? 0 : rnd() < 0.02 ? -500 : Math.floor(rnd() * 100_000),
-              currency: 'EUR',
               channel: pick(channels),
               device_id: pick(devices),
-              ip: null,
-              email_hash: null,
-              country: null,
-              description: null,
-            };
+            });
             for (const k of [`c${customer}`, `t${terminal}`, `k${card}`])
               lastSeen.set(k, Math.max(lastSeen.get(k) ?? -Infinity, e.event_time));
             batch.push(e);
@@ -311,23 +306,15 @@ describe('feature store parity (memory vs Redis)', () => {
   it('cleans up: deleteAll removes every key of a prefix', async () => {
     const s = redisStore('cleanup');
     await s.enrich([
-      {
+      bareAuthorization({
         auth_id: 'x',
         event_time: Date.UTC(2024, 0, 1),
         card_token: 'k',
         customer_id: 'c',
         terminal_id: 't',
-        merchant_id: null,
-        mcc: null,
         amount_minor: 1,
-        currency: 'EUR',
         channel: 'POS',
-        device_id: null,
-        ip: null,
-        email_hash: null,
-        country: null,
-        description: null,
-      },
+      }),
     ]);
     await s.applyLabels([
       {

@@ -15,14 +15,15 @@ import { Redis } from 'ioredis';
 import type { IHeaders, Message } from 'kafkajs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type EngineHandle } from '../../src/commands/run.js';
-import { startAuditSink, type AuditSinkHandle } from '../../src/commands/sink.js';
+import { startEngine, type EngineHandle } from '../../src/app/engine.js';
+import { startAuditSink, type AuditSinkHandle } from '../../src/app/audit-sink.js';
 import { readSchema } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision, LabelEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { panRuns, TEST_PANS } from '../helpers/child-engine.js';
 import { pipelineIO, TopicReader, kafkaFor, type Collected, type PipelineIO } from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
+import { authorization, bareAuthorization } from '../helpers/events.js';
 import { DAY_MS as DAY } from '../../src/events/time.js';
 
 /** Every log line of the engine and the sink, as written. */
@@ -143,24 +144,17 @@ describe('hostile input: no message stops the engine, the label runner or the au
     const authType = avro.Type.forSchema(JSON.parse(readSchema('authorization')) as avro.Schema);
     const decisionType = avro.Type.forSchema(JSON.parse(readSchema('decision')) as avro.Schema);
     let seq = 0;
-    const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent => ({
-      auth_id: `${run}-${seq++}`,
-      event_time: now - 1000,
-      card_token: `tok_h_${seq % 7}`,
-      customer_id: `c-h-${seq % 7}`,
-      terminal_id: `t-h-${seq % 3}`,
-      merchant_id: 'm-1',
-      mcc: '5411',
-      amount_minor: 1000 + seq,
-      currency: 'EUR',
-      channel: 'ECOM',
-      device_id: null,
-      ip: '10.0.0.1',
-      email_hash: null,
-      country: 'FR',
-      description: null,
-      ...over,
-    });
+    const event = (over: Partial<AuthorizationEvent> = {}): AuthorizationEvent =>
+      authorization({
+        auth_id: `${run}-${seq++}`,
+        event_time: now - 1000,
+        card_token: `tok_h_${seq % 7}`,
+        customer_id: `c-h-${seq % 7}`,
+        terminal_id: `t-h-${seq % 3}`,
+        merchant_id: 'm-1',
+        amount_minor: 1000 + seq,
+        ...over,
+      });
     const auth = (over: Partial<AuthorizationEvent> = {}) => codecs.encodeAuthorization(event(over));
     const label = (over: Partial<LabelEvent> = {}): Buffer =>
       codecs.encodeLabel({
@@ -193,14 +187,7 @@ describe('hostile input: no message stops the engine, the label runner or the au
     });
     const pan = (i: number) => TEST_PANS[i % TEST_PANS.length]!;
     // An authorization body whose channel enum or a union branch index is out of range.
-    const bare = authType.toBuffer({
-      ...event(),
-      device_id: null,
-      ip: null,
-      email_hash: null,
-      country: null,
-      description: null,
-    }) as Buffer;
+    const bare = authType.toBuffer(bareAuthorization()) as Buffer;
     const badEnum = Buffer.from(bare);
     badEnum[badEnum.length - 6] = 0x40;
     const badUnion = Buffer.from(bare);

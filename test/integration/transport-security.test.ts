@@ -16,7 +16,7 @@ import type { Admin } from 'kafkajs';
 import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine, type EngineHandle } from '../../src/commands/run.js';
+import { startEngine, type EngineHandle } from '../../src/app/engine.js';
 import { redisFromConfig } from '../../src/cli/clients.js';
 import { loadConfig, type EngineConfig } from '../../src/config/config.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';

@@ -211,8 +211,8 @@ describe('decision path isolation', () => {
       const p = join(dir, f);
       return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
     });
-  it('nothing in src/pipelines or src/commands/run.ts imports the assistant or an LLM client', () => {
-    for (const f of [...files('src/pipelines'), 'src/commands/run.ts']) {
+  it('nothing in src/pipelines, src/app/engine.ts or src/commands/run.ts imports the assistant or an LLM client', () => {
+    for (const f of [...files('src/pipelines'), 'src/app/engine.ts', 'src/commands/run.ts']) {
       const src = readFileSync(f, 'utf8');
       expect(src, f).not.toMatch(/from ['"][^'"]*assistant\//);
       expect(src, f).not.toMatch(/from ['"]openai['"]/);

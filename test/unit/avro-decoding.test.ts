@@ -8,29 +8,14 @@ import { AvroLimitError, checkAvroBody, type AvroTypeLike } from '../../src/even
 import { readSchema } from '../../src/events/codec.js';
 import { DecodeError, SubjectDecoder, type SubjectRegistry } from '../../src/events/subject-decoder.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
+import { authorization, bareAuthorization } from '../helpers/events.js';
 
 const authSchema = readSchema('authorization');
 const decisionSchema = readSchema('decision');
 const authType = avro.Type.forSchema(JSON.parse(authSchema) as avro.Schema);
 const decisionType = avro.Type.forSchema(JSON.parse(decisionSchema) as avro.Schema);
 
-const ev: AuthorizationEvent = {
-  auth_id: 'a-1',
-  event_time: Date.UTC(2026, 11, 1),
-  card_token: 'tok_1',
-  customer_id: 'c-1',
-  terminal_id: 't-1',
-  merchant_id: 'm-1',
-  mcc: '5411',
-  amount_minor: 1234,
-  currency: 'EUR',
-  channel: 'ECOM',
-  device_id: null,
-  ip: '10.0.0.1',
-  email_hash: null,
-  country: 'FR',
-  description: null,
-};
+const ev = authorization({ auth_id: 'a-1', event_time: Date.UTC(2026, 11, 1), customer_id: 'c-1' });
 
 /** Confluent wire format: magic byte 0, the schema id (4 bytes, big-endian), the Avro body. */
 function wire(id: number, body: Buffer): Buffer {
@@ -111,7 +96,7 @@ describe('Avro bounds walk', () => {
     expect(() =>
       checkAvroBody(authType as unknown as AvroTypeLike, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]), 0),
     ).toThrow('avro_limit:string_too_long');
-    const bare = { ...ev, device_id: null, ip: null, email_hash: null, country: null, description: null };
+    const bare = bareAuthorization();
     const body = Buffer.from(authType.toBuffer(bare));
     const enumAt = body.length - 6; // channel, then 5 null unions
     body[enumAt] = 0x40; // symbol 32 of 5

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GuardedDecisionMemo, RedisGuard, RedisUnavailableError, withBudget } from '../../src/features/redis/guard.js';
 import type { DecisionMemo } from '../../src/features/decision-memo.js';
 import { panRuns } from '../helpers/child-engine.js';
@@ -7,6 +7,8 @@ const never = <T>() => new Promise<T>(() => undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('redis guard', () => {
+  afterEach(() => vi.useRealTimers());
+
   it('opens the circuit after failures in a row, refuses at once while open, closes on an answered probe', async () => {
     let now = 1000;
     const changes: boolean[] = [];
@@ -49,30 +51,45 @@ describe('redis guard', () => {
     expect(g.refused).toBe(2);
   });
 
+  // The guard's hung timer on fake timers: the thresholds are checked to the millisecond, whatever the machine's load.
   it('counts a call unanswered after hungMs as a failure (a hung Redis opens the circuit)', async () => {
+    vi.useFakeTimers();
     const g = new RedisGuard({ budgetMs: 10, hungMs: 20, maxPendingCommands: 0, failureThreshold: 2, openMs: 10_000 });
     void g.call(1, never).catch(() => undefined);
     void g.call(1, never).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(19);
     expect(g.circuitOpen).toBe(false);
-    await sleep(40);
+    await vi.advanceTimersByTimeAsync(1);
     expect(g.circuitOpen).toBe(true);
     expect(g.pendingCommands).toBe(2); // still in the client's queue: counted until answered
   });
 
   it('a late answer (past the budget, before hungMs) is not a failure: a busy Redis does not open the circuit', async () => {
+    vi.useFakeTimers();
     const g = new RedisGuard({ budgetMs: 5, hungMs: 200, maxPendingCommands: 0, failureThreshold: 2, openMs: 10_000 });
-    for (let i = 0; i < 4; i++) await g.call(1, () => sleep(25).then(() => 'late'));
+    for (let i = 0; i < 4; i++) {
+      const answered = g.call(1, () => sleep(199).then(() => 'late'));
+      await vi.advanceTimersByTimeAsync(199);
+      expect(await answered).toBe('late');
+    }
     expect(g.circuitOpen).toBe(false);
     expect(g.refused).toBe(0);
   });
 
   it('hungMs defaults to four budgets, at least 250 ms', async () => {
+    vi.useFakeTimers();
     const g = new RedisGuard({ budgetMs: 100, maxPendingCommands: 0, failureThreshold: 1, openMs: 10_000 });
     void g.call(1, never).catch(() => undefined);
-    await sleep(50);
+    await vi.advanceTimersByTimeAsync(399);
     expect(g.circuitOpen).toBe(false); // unanswered, not yet hung (400 ms)
-    await sleep(600);
+    await vi.advanceTimersByTimeAsync(1);
     expect(g.circuitOpen).toBe(true);
+    const small = new RedisGuard({ budgetMs: 10, maxPendingCommands: 0, failureThreshold: 1, openMs: 10_000 });
+    void small.call(1, never).catch(() => undefined);
+    await vi.advanceTimersByTimeAsync(249);
+    expect(small.circuitOpen).toBe(false); // four budgets would be 40 ms: the floor is 250
+    await vi.advanceTimersByTimeAsync(1);
+    expect(small.circuitOpen).toBe(true);
   });
 
   it('bounds the commands in flight, letting one call through however large', async () => {

@@ -6,18 +6,16 @@
  * same records, and hands every other line (quotes, unusual number or time formats, errors)
  * to this parser, which also reads the header for it.
  */
-import { CHANNELS, type AuthorizationEvent } from '../types.js';
+import type { AuthorizationEvent } from '../types.js';
 import { Interner } from './interners.js';
-import {
-  DEFAULT_CURRENCY,
-  HistoryFileError,
-  parseChannel,
-  parseFraud,
-  parseScenario,
-  type HistoryRecord,
-  type LineParser,
-} from './record.js';
+import { checkedLabels, DEFAULT_CURRENCY, HistoryFileError, type HistoryRecord, type LineParser } from './record.js';
 import { parseDateTime } from './time-parse.js';
+
+const CSV_WORDING = {
+  show: (v: unknown) => `'${String(v)}'`,
+  fraud: '0, 1 or empty',
+  scenario: ' (expected an integer >= 0 or empty)',
+};
 
 export const REQUIRED_CSV_COLUMNS = [
   'transaction_id',
@@ -206,17 +204,11 @@ export class CsvHistoryParser implements LineParser {
     const amount = amountRaw === '' ? NaN : Number(amountRaw);
     if (!Number.isFinite(amount)) bad('tx_amount', `invalid amount '${amountRaw}'`);
 
-    const fraudRaw = get('tx_fraud');
-    const fraud = parseFraud(fraudRaw);
-    if (fraud === undefined) bad('tx_fraud', `invalid label '${fraudRaw}' (expected 0, 1 or empty)`);
-    const scenarioRaw = get('tx_fraud_scenario');
-    const scenario = parseScenario(scenarioRaw);
-    if (scenario === undefined)
-      bad('tx_fraud_scenario', `invalid scenario '${scenarioRaw}' (expected an integer >= 0 or empty)`);
-    const channelRaw = get('channel');
-    const channel = parseChannel(channelRaw);
-    if (channel === undefined)
-      bad('channel', `invalid channel '${channelRaw}' (expected one of ${CHANNELS.join(', ')})`);
+    const { fraud, scenario, channel } = checkedLabels(
+      { fraud: get('tx_fraud'), scenario: get('tx_fraud_scenario'), channel: get('channel') },
+      CSV_WORDING,
+      bad,
+    );
 
     const event: AuthorizationEvent = {
       auth_id: authId,
@@ -228,13 +220,13 @@ export class CsvHistoryParser implements LineParser {
       mcc: opt('mcc', I.mcc),
       amount_minor: Math.round(amount * 100) + 0, // + 0: no -0
       currency: opt('currency', I.currency) ?? DEFAULT_CURRENCY,
-      channel: channel!,
+      channel,
       device_id: opt('device_id', I.device),
       ip: opt('ip', I.ip),
       email_hash: opt('email_hash', I.email),
       country: opt('country', I.country),
       description: opt('description'),
     };
-    return { event, fraud: fraud!, scenario: scenario! };
+    return { event, fraud, scenario };
   }
 }

@@ -6,18 +6,22 @@
  * batches; JsonlHistoryParser turns one line into a record or an error naming the line and field.
  */
 import type { Readable } from 'node:stream';
-import { CHANNELS, type AuthorizationEvent } from '../types.js';
+import type { AuthorizationEvent } from '../types.js';
 import {
   BATCH,
+  checkedLabels,
   DEFAULT_CURRENCY,
   HistoryFileError,
-  parseChannel,
-  parseFraud,
-  parseScenario,
   type HistoryRecord,
   type LineParser,
 } from './record.js';
 import { parseDateTime } from './time-parse.js';
+
+const JSONL_WORDING = {
+  show: (v: unknown) => JSON.stringify(v),
+  fraud: '0, 1, true, false or null',
+  scenario: '',
+};
 
 /** The records of a JSONL stream in batches of at least BATCH (the last one smaller), in order. */
 export async function* readJsonlBatches(
@@ -112,19 +116,11 @@ export class JsonlHistoryParser implements LineParser {
     const amount = r.amount_minor;
     if (typeof amount !== 'number' || !Number.isInteger(amount))
       bad('amount_minor', `expected an integer (minor units), got ${JSON.stringify(amount)}`);
-    const channel =
-      r.channel === undefined || r.channel === null
-        ? 'UNKNOWN'
-        : typeof r.channel === 'string'
-          ? parseChannel(r.channel)
-          : undefined;
-    if (channel === undefined)
-      bad('channel', `invalid channel ${JSON.stringify(r.channel)} (expected one of ${CHANNELS.join(', ')})`);
-    const fraud = parseFraud(r.tx_fraud as never);
-    if (fraud === undefined)
-      bad('tx_fraud', `invalid label ${JSON.stringify(r.tx_fraud)} (expected 0, 1, true, false or null)`);
-    const scenario = parseScenario(r.tx_fraud_scenario as never);
-    if (scenario === undefined) bad('tx_fraud_scenario', `invalid scenario ${JSON.stringify(r.tx_fraud_scenario)}`);
+    const { fraud, scenario, channel } = checkedLabels(
+      { fraud: r.tx_fraud, scenario: r.tx_fraud_scenario, channel: r.channel },
+      JSONL_WORDING,
+      bad,
+    );
 
     const event: AuthorizationEvent = {
       auth_id: authId,
@@ -136,13 +132,13 @@ export class JsonlHistoryParser implements LineParser {
       mcc: id('mcc', false),
       amount_minor: amount as number,
       currency: id('currency', false) ?? DEFAULT_CURRENCY,
-      channel: channel!,
+      channel,
       device_id: id('device_id', false),
       ip: id('ip', false),
       email_hash: id('email_hash', false),
       country: id('country', false),
       description: typeof r.description === 'string' ? r.description : null,
     };
-    return { event, fraud: fraud!, scenario: scenario! };
+    return { event, fraud, scenario };
   }
 }

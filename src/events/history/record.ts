@@ -57,3 +57,31 @@ export function parseChannel(v: string | null | undefined): Channel | undefined 
   const up = v.toUpperCase() as Channel;
   return CHANNELS.includes(up) ? up : undefined;
 }
+
+/** How a format words the label values it accepts, and how it quotes a raw value, in its errors. */
+export interface LabelWording {
+  show: (v: unknown) => string;
+  /** What a label may be, e.g. `0, 1 or empty`. */
+  fraud: string;
+  /** Appended to the error of a bad scenario, e.g. ` (expected an integer >= 0 or empty)`. */
+  scenario: string;
+}
+
+/**
+ * The label, scenario and channel of one line, checked the same way for every format; `bad`
+ * throws the format's error naming the field. A channel that is neither text nor absent is invalid.
+ */
+export function checkedLabels(
+  raw: { fraud: unknown; scenario: unknown; channel: unknown },
+  say: LabelWording,
+  bad: (field: string, what: string) => never,
+): Pick<HistoryRecord, 'fraud' | 'scenario'> & { channel: Channel } {
+  const fraud = parseFraud(raw.fraud as never);
+  if (fraud === undefined) bad('tx_fraud', `invalid label ${say.show(raw.fraud)} (expected ${say.fraud})`);
+  const scenario = parseScenario(raw.scenario as never);
+  if (scenario === undefined) bad('tx_fraud_scenario', `invalid scenario ${say.show(raw.scenario)}${say.scenario}`);
+  const c = raw.channel;
+  const channel = c === undefined || c === null || typeof c === 'string' ? parseChannel(c) : undefined;
+  if (channel === undefined) bad('channel', `invalid channel ${say.show(c)} (expected one of ${CHANNELS.join(', ')})`);
+  return { fraud: fraud!, scenario: scenario!, channel: channel! };
+}

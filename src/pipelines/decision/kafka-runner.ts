@@ -13,8 +13,8 @@ import type { Logger } from 'pino';
 import type { AuthorizationEvent, Decision } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
-import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
+import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import type { DeadLetter } from '../../kafka/dead-letter.js';
 import type { DecisionEngine } from './engine.js';
 import { payloadHash, type DecisionMemo, type MemoEntry } from '../../features/decision-memo.js';
 import { validateAuthorization } from './validate.js';
@@ -90,18 +90,13 @@ export class KafkaDecisionRunner extends LoopRunner {
   constructor(private readonly o: RunnerOptions) {
     super({
       name: 'authorizations',
-      consumer: o.consumer,
-      topic: o.topics.authorizations,
-      log: o.log,
+      ...wiredLoop(o, o.topics.authorizations, o.topics.dlq, o.maxMessageBytes),
       maxChunk: o.maxBatch,
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
-      deadLetters: new DeadLetterSink(o.producer, o.topics.dlq, o.maxMessageBytes),
       // A synthetic event decided without features: fails when the engine itself is broken
       // (model, rules, a bug), in which case nothing is dead-lettered.
       probe: () => o.engine.warmUp(1),
-      onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: reason.split(':').slice(0, 2).join(':') }),
-      onFatal: (err) => o.onFatal?.(err),
+      onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: reasonLabel(reason) }),
     });
     // Merged batches in flight at once: as many as kafkajs would have run partition batches
     // (the merged ones are fuller, so usually one).

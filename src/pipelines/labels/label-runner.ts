@@ -12,8 +12,8 @@ import type { LabelEvent } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import type { FeatureStore } from '../../features/store.js';
 import type { Metrics } from '../../observability/metrics.js';
-import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
-import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
+import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import type { DeadLetter } from '../../kafka/dead-letter.js';
 import { validateLabel } from './validate.js';
 
 export interface LabelRunnerOptions {
@@ -36,16 +36,11 @@ export class KafkaLabelRunner extends LoopRunner {
   constructor(private readonly o: LabelRunnerOptions) {
     super({
       name: 'labels',
-      consumer: o.consumer,
-      topic: o.topic,
-      log: o.log,
+      ...wiredLoop(o, o.topic, o.dlq, o.maxMessageBytes),
       maxChunk: 1000,
       partitionsConsumedConcurrently: 1,
-      deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes),
       handlerBudgetMs: 30_000,
-      onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: `label:${reason.split(':').slice(0, 2).join(':')}` }),
-      onFatal: (err) => o.onFatal?.(err),
+      onDeadLetter: (reason) => o.metrics.dlq.inc({ reason: `label:${reasonLabel(reason)}` }),
     });
   }
 

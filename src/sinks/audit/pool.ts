@@ -1,6 +1,6 @@
 /** The PostgreSQL pool of the audit trail, from the `postgres` configuration section. */
 import type pg from 'pg';
-import { pgPool } from '../../storage/pool.js';
+import { requiredPgPool } from '../../storage/pool.js';
 import type { EngineConfig } from '../../config/config.js';
 
 export class AuditConfigError extends Error {}
@@ -9,16 +9,13 @@ export function createAuditPool(
   cfg: EngineConfig['postgres'],
   opts: { max?: number; applicationName?: string } = {},
 ): pg.Pool {
-  if (!cfg.url) {
-    throw new AuditConfigError(
-      'postgres.url is empty: the audit trail needs PostgreSQL (set FRAUD_POSTGRES_URL=postgres://user:password@host:5432/fraud)',
-    );
-  }
-  return pgPool(cfg, {
-    max: opts.max ?? 4,
-    applicationName: opts.applicationName ?? 'fraud-engine-audit',
-    connectionTimeoutMillis: 5_000,
-  });
+  const pool = { max: opts.max ?? 4, applicationName: opts.applicationName ?? 'fraud-engine-audit' };
+  return requiredPgPool(
+    cfg,
+    { ...pool, connectionTimeoutMillis: 5_000 },
+    'the audit trail needs PostgreSQL',
+    AuditConfigError,
+  );
 }
 
 /** Runs `fn` on a one-connection audit pool named `applicationName`, ended after. */

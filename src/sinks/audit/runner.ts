@@ -14,8 +14,8 @@ import type { Consumer, ConsumerConfig, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../../config/config.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
-import { LoopRunner, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
-import { DeadLetterSink, type DeadLetter } from '../../kafka/dead-letter.js';
+import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
+import type { DeadLetter } from '../../kafka/dead-letter.js';
 import type { AuditMetrics } from './metrics.js';
 import { validateDecision } from './validate.js';
 import type { AuditInput, AuditWriter } from './writer.js';
@@ -72,20 +72,15 @@ export class KafkaAuditRunner extends LoopRunner {
   constructor(private readonly o: AuditRunnerOptions) {
     super({
       name: 'audit',
-      consumer: o.consumer,
-      topic: o.topic,
-      log: o.log,
+      ...wiredLoop(o, o.topic, o.dlq, o.maxMessageBytes ?? 65_536),
       maxChunk: o.maxRows ?? 1000,
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
       maxAttempts: o.maxAttempts ?? 3,
-      deadLetters: new DeadLetterSink(o.producer, o.dlq, o.maxMessageBytes ?? 65_536),
       handlerBudgetMs: 60_000,
       probe: o.probe,
       reasonFor: (err) =>
         `audit_write_failed:${String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'error').slice(0, 16)}`,
-      onLag: (topic, partition, lag) => o.metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
-      onDeadLetter: (reason) => o.metrics.skipped.inc({ reason: reason.split(':').slice(0, 2).join(':') }),
-      onFatal: (err) => o.onFatal?.(err),
+      onDeadLetter: (reason) => o.metrics.skipped.inc({ reason: reasonLabel(reason) }),
     });
   }
 
