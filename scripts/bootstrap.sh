@@ -16,6 +16,7 @@ command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
 command -v pg_isready >/dev/null || need_pkgs+=(postgresql-client)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v openssl >/dev/null || need_pkgs+=(openssl)   # scripts/stack.d/certs.sh
+command -v chromium >/dev/null || need_pkgs+=(chromium) # the console's browser tests (playwright-core drives it)
 if (( ${#need_pkgs[@]} )); then
   if [[ $(id -u) != 0 ]]; then
     say "missing Debian packages: ${need_pkgs[*]} (install them as root: apt-get install ${need_pkgs[*]})"; exit 1
