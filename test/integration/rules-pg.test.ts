@@ -5,6 +5,7 @@
  * good ruleset kept while the database is unreachable. Each test file works in its own PostgreSQL schema (search_path in
  * the connection URL), dropped at the end, so it never touches another test's rulesets.
  */
+import { inTransaction } from '../../src/storage/pool.js';
 import pg from 'pg';
 import pino from 'pino';
 import type { Producer } from 'kafkajs';
@@ -401,8 +402,11 @@ describe('PgRulesetSource without a database', () => {
       await pool.query(
         `INSERT INTO rules (ruleset_version, id, expression, action, position) VALUES ('broken', 'bad', 'f.no_such_feature > 1.0', 'REVIEW', 0)`,
       );
-      await pool.query(`UPDATE rulesets SET status = 'retired' WHERE status = 'active'`);
-      await pool.query(`UPDATE rulesets SET status = 'active' WHERE version = 'broken'`);
+      // One transaction: a poll between the two updates would see no active version at all.
+      await inTransaction(pool, async (db) => {
+        await db.query(`UPDATE rulesets SET status = 'retired' WHERE status = 'active'`);
+        await db.query(`UPDATE rulesets SET status = 'active' WHERE version = 'broken'`);
+      });
       await waitFor(
         'compile_error',
         async () => (await metrics.rulesetReloads.get()).values.some((v) => v.labels.result === 'compile_error'),
