@@ -10,6 +10,9 @@ import type { OidcSignIn } from '../identity/oidc.js';
 import type { PendingLogins } from '../identity/oidc-logins.js';
 import type { SessionStore } from '../identity/sessions.js';
 import type { UserStore } from '../identity/users.js';
+import type { Scorer } from '../models/scorer.js';
+import type { RuleLimits } from '../rules/cost.js';
+import type { PgRulesetStore } from '../rules/pg-store.js';
 
 export interface ConsoleSettings {
   sessionTtlMs: number;
@@ -28,6 +31,21 @@ export interface ConsoleDeps {
   settings: ConsoleSettings;
   /** Single sign-on, when console.oidc_issuer is set (src/console/oidc.ts). */
   oidc?: ConsoleOidc;
+  /** The rules area: versions, drafts, validation, backtests (src/console/routes/rules.ts). */
+  rules: ConsoleRules;
+}
+
+export interface ConsoleRules {
+  store: PgRulesetStore;
+  /** The compile limits (config rules.*), as the engine and `rules validate` apply them. */
+  limits: RuleLimits;
+  /** The default ruleset's files, a draft's start when no version is active. */
+  rulesDir: string;
+  /** The history the backtests run on (console.history_file). */
+  historyFile: string;
+  backtestMaxDays: number;
+  /** The engine's model for the backtests, loaded on first use; null: rules only (no model file). */
+  scorer(): Promise<Scorer | null>;
 }
 
 export interface ConsoleOidc {

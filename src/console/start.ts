@@ -10,9 +10,13 @@ import { OidcSignIn } from '../identity/oidc.js';
 import { PendingLogins } from '../identity/oidc-logins.js';
 import { SessionStore } from '../identity/sessions.js';
 import { UserStore } from '../identity/users.js';
+import { engineScorerIfPresent } from '../models/onnx-scorer.js';
+import type { Scorer } from '../models/scorer.js';
 import { createLogger } from '../observability/logger.js';
+import { ruleLimitsOf } from '../rules/cost.js';
+import { PgRulesetStore } from '../rules/pg-store.js';
 import { pgPool } from '../storage/pool.js';
-import type { ConsoleDeps, ConsoleOidc } from './deps.js';
+import type { ConsoleDeps, ConsoleOidc, ConsoleRules } from './deps.js';
 import { OIDC_ATTEMPT_MS } from './oidc.js';
 import { buildConsole } from './server.js';
 
@@ -45,6 +49,21 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
       claimTtlMs: c.claim_ttl_minutes * 60_000,
     },
     oidc: oidcOf(cfg, pool),
+    rules: rulesOf(cfg, pool),
+  };
+}
+
+/** The rules area's services: the rules store on the console's pool, the history and model of the backtests. */
+function rulesOf(cfg: EngineConfig, pool: ConsoleDeps['pool']): ConsoleRules {
+  const limits = ruleLimitsOf(cfg.rules);
+  let scorer: Promise<Scorer | null> | null = null;
+  return {
+    store: new PgRulesetStore(pool, { limits }),
+    limits,
+    rulesDir: cfg.rules.dir,
+    historyFile: cfg.console.history_file,
+    backtestMaxDays: cfg.console.backtest_max_days,
+    scorer: () => (scorer ??= engineScorerIfPresent(cfg.model.path)),
   };
 }
 
