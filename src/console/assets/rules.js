@@ -87,18 +87,32 @@
     const from = document.getElementById('bt-from').value;
     const to = document.getElementById('bt-to').value;
     run.disabled = true;
+    results.setAttribute('aria-busy', 'true'); // announced once, when the results are in
     results.replaceChildren();
     const p = document.createElement('p');
     p.textContent = 'Running the backtest…';
     results.append(p);
     try {
-      const data = await window.fe.postJson(`/rules/drafts/${id}/backtest`, { content: area.value, from, to });
-      results.innerHTML = data.html; // server-rendered, every value escaped (src/console/html.ts)
+      const started = await window.fe.postJson(`/rules/drafts/${id}/backtest`, { content: area.value, from, to });
+      // The backtest runs on the server; its state is polled until it is done.
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const res = await fetch(started.poll, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+        const job = await res.json().catch(() => ({ state: 'failed', error: `HTTP ${res.status}` }));
+        if (!res.ok) throw new Error(job.error ?? `HTTP ${res.status}`);
+        if (job.state === 'done') {
+          results.innerHTML = job.html; // server-rendered, every value escaped (src/console/html.ts)
+          break;
+        }
+        if (job.state === 'failed') throw new Error(job.error);
+        p.textContent = `Running the backtest… ${Math.round(job.elapsed_s)} s`;
+      }
     } catch (err) {
       p.className = 'error-text';
       p.setAttribute('role', 'alert');
       p.textContent = err.message;
     } finally {
+      results.removeAttribute('aria-busy');
       run.disabled = false;
     }
   });

@@ -13,10 +13,11 @@ import { rulesetYaml } from '../../rules/files.js';
 import { PublishError, RulesetStoreError } from '../../rules/pg-store.js';
 import { requireRole, wantsJson } from '../auth.js';
 import type { ConsoleDeps } from '../deps.js';
-import { html } from '../html.js';
+import { html, raw } from '../html.js';
 import { csrfField, page } from '../layout.js';
 import { activeRuleset, backtestDraft, BacktestInputError } from '../rules/backtest.js';
 import { DraftStore, type RuleDraft } from '../rules/drafts.js';
+import { JobRunner, JobsBusyError } from '../rules/jobs.js';
 import { shadowHitRates } from '../rules/shadow-rates.js';
 import { checkDraft } from '../rules/validate.js';
 import {
@@ -51,6 +52,15 @@ export function rulesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const r = deps.rules;
   const drafts = new DraftStore(deps.pool);
   const analyst = { preHandler: requireRole('analyst') };
+  const jobs = new JobRunner<{ html: string; transactions: number }>({
+    max: 2,
+    keepMs: 15 * 60_000,
+    failure: (err) => {
+      if (err instanceof BacktestInputError) return err.message;
+      deps.log.error({ err }, 'rules backtest failed');
+      return 'The backtest failed on our side; the error is in the console log.';
+    },
+  });
 
   const send = (reply: FastifyReply, o: Parameters<typeof page>[0]) =>
     reply.type('text/html').send(page({ active: 'rules', scripts: ['rules.js'], ...o }).value);
@@ -185,33 +195,53 @@ export function rulesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
         422,
         `The draft does not compile (${check.errors[0]?.message ?? 'see the editor'}); nothing was run.`,
       );
-    let report;
+    // Off the request: the page polls the job (rules.js); a form without script waits for it.
+    let job;
     try {
-      report = await backtestDraft(r, check.def, window, `draft #${d.id}`);
+      job = jobs.start(by, async () => {
+        const report = await backtestDraft(r, check.def!, window, `draft #${d.id}`);
+        await recordAction(deps.pool, {
+          actor: by,
+          action: 'ruleset.backtest',
+          subject: `draft:${d.id}`,
+          detail: {
+            from,
+            to,
+            transactions: report.transactions,
+            outcome_changes: report.outcome_changes,
+            elapsed_s: report.elapsed_s,
+          },
+        });
+        return { html: backtestView(report).value, transactions: report.transactions };
+      });
     } catch (err) {
-      if (err instanceof BacktestInputError) return fail(422, err.message);
+      if (err instanceof JobsBusyError) return fail(429, err.message);
       throw err;
     }
-    await recordAction(deps.pool, {
-      actor: by,
-      action: 'ruleset.backtest',
-      subject: `draft:${d.id}`,
-      detail: {
-        from,
-        to,
-        transactions: report.transactions,
-        outcome_changes: report.outcome_changes,
-        elapsed_s: report.elapsed_s,
-      },
-    });
-    const results = backtestView(report);
-    if (wantsJson(req)) return { html: results.value, transactions: report.transactions };
+    if (wantsJson(req)) return reply.code(202).send({ job: job.id, poll: `/rules/backtests/${job.id}` });
+    await job.done;
+    if (job.state === 'failed') return fail(422, job.error!);
     const saved = (await drafts.get(d.id))!;
     return send(reply, {
       title: `Rules draft #${d.id}`,
       session: req.auth,
-      body: editorView(await editor(req, { draft: saved, content: saved.content, window: { from, to }, results })),
+      body: editorView(
+        await editor(req, {
+          draft: saved,
+          content: saved.content,
+          window: { from, to },
+          results: raw(job.result!.html),
+        }),
+      ),
     });
+  });
+
+  // A running backtest's state, and its results once done (JSON, for rules.js).
+  app.get('/rules/backtests/:job', async (req) => {
+    const job = jobs.get((req.params as { job: string }).job, req.auth!.user.username);
+    if (!job) throw new ConsoleRefusal(404, 'There is no such backtest (results are kept 15 minutes).');
+    const elapsed_s = Math.round(((job.finishedAt ?? Date.now()) - job.startedAt) / 100) / 10;
+    return { state: job.state, elapsed_s, html: job.result?.html ?? null, error: job.error };
   });
 
   app.post('/rules/drafts/:id/submit', analyst, async (req, reply) => {
