@@ -161,6 +161,12 @@ describe('console: rules in Chromium', () => {
 
   it('runs a backtest on a window of the history with the figures of the backtest library', async () => {
     expect(draftUrl).not.toBe('');
+    // The window proposed: the history's last week (its last row is on 2018-04-10).
+    expect(await page.locator('fieldset.backtest').textContent()).toContain(
+      'The history covers 2018-04-01 to 2018-04-10',
+    );
+    expect(await page.getByLabel('From (UTC, included)').inputValue()).toBe('2018-04-04');
+    expect(await page.getByLabel('To (UTC, not included)').inputValue()).toBe('2018-04-11');
     // Refused windows first: each a clear message, nothing run.
     await page.getByLabel('From (UTC, included)').fill('2018-01-01');
     await page.getByLabel('To (UTC, not included)').fill('2018-03-01');
@@ -241,5 +247,15 @@ describe('console: rules in Chromium', () => {
     await page.getByLabel('Why (kept with the version)').fill('again');
     await page.getByRole('button', { name: 'Submit for approval' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('already exists');
+    // A saved draft that does not compile: refused, no version.
+    const csrf = (await page.locator('meta[name="csrf-token"]').getAttribute('content'))!;
+    const broken = `version: ${tag}-3\nthresholds: {review: 0.5}\n`;
+    await page.request.post(draftUrl, { form: { _csrf: csrf, content: broken } });
+    const refused = await page.request.post(`${draftUrl}/submit`, {
+      form: { _csrf: csrf, version: `${tag}-3`, comment: 'broken' },
+    });
+    expect(refused.status()).toBe(422);
+    expect(await refused.text()).toContain('The saved draft does not compile (line 2: thresholds:');
+    expect(await c.deps.rules.store.meta(`${tag}-3`)).toBeNull();
   });
 });

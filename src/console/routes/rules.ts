@@ -17,6 +17,7 @@ import { html, raw } from '../html.js';
 import { csrfField, page } from '../layout.js';
 import { activeRuleset, backtestDraft, BacktestInputError } from '../rules/backtest.js';
 import { DraftStore, type RuleDraft } from '../rules/drafts.js';
+import { historySpan, lastDays, spanText } from '../rules/history-span.js';
 import { JobRunner, JobsBusyError } from '../rules/jobs.js';
 import { shadowHitRates } from '../rules/shadow-rates.js';
 import { checkDraft } from '../rules/validate.js';
@@ -74,12 +75,13 @@ export function rulesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   const editor = async (
     req: FastifyRequest,
-    o: Omit<EditorView, 'check' | 'csrf' | 'maxDays' | 'historyFile' | 'window' | 'basedOn'> & {
+    o: Omit<EditorView, 'check' | 'csrf' | 'maxDays' | 'historyFile' | 'historySpan' | 'window' | 'basedOn'> & {
       window?: EditorView['window'];
       basedOn?: string | null;
     },
   ): Promise<EditorView> => {
     const active = await activeRuleset(r);
+    const span = historySpan(r.historyFile);
     return {
       ...o,
       basedOn: o.basedOn ?? o.draft?.based_on ?? active.version,
@@ -87,7 +89,8 @@ export function rulesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       csrf: csrfField(req.auth!),
       maxDays: r.backtestMaxDays,
       historyFile: r.historyFile,
-      window: o.window ?? { from: '', to: '' },
+      window: o.window ?? (span ? lastDays(span, Math.min(7, r.backtestMaxDays)) : { from: '', to: '' }),
+      historySpan: span ? spanText(span) : null,
     };
   };
 

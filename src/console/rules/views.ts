@@ -174,6 +174,8 @@ export interface EditorView {
   window: { from: string; to: string };
   maxDays: number;
   historyFile: string;
+  /** The dates the history covers (its first and last rows); null: no readable history file. */
+  historySpan: string | null;
   results?: Html;
   basedOn: string | null;
 }
@@ -212,6 +214,11 @@ export function editorView(v: EditorView): Html {
               <p class="muted">
                 Replays ${v.historyFile} in [from, to) with the active ruleset and with this draft (saved first), by the
                 same library as <code>fraud-engine rules backtest --from --to</code>. At most ${v.maxDays} days.
+                ${
+                  v.historySpan
+                    ? html`The history covers ${v.historySpan}.`
+                    : html`<strong>There is no history file there yet</strong> (console.history_file).`
+                }
               </p>
               <label for="bt-from">From (UTC, included)</label>
               <input id="bt-from" name="from" type="date" required value="${v.window.from}" />
