@@ -242,6 +242,12 @@ describe('console: rules in Chromium', () => {
     expect(rules.def.rules.map((r) => r.id)).toContain('ui_big_amount');
     const submitted = await listActions(c.deps.pool, { actor: c.analyst.username });
     expect(submitted.some((a) => a.action === 'ruleset.submit' && a.subject === version)).toBe(true);
+    // Its page: the rules, and what it changes from the active version.
+    await page.goto(`${c.url}/rules/${version}`);
+    expect(await page.locator('#version-diff').textContent()).toContain(
+      '+ ui_big_amount [active REVIEW priority 500]: tx.amount > 150.0 && tx.amount < 5000.0',
+    );
+    await page.goto(draftUrl);
     // The same version again: refused with the reason, nothing changed.
     await page.getByLabel('Version id').fill(version);
     await page.getByLabel('Why (kept with the version)').fill('again');

@@ -10,6 +10,7 @@ import { recordAction } from '../../identity/action-log.js';
 import { parseWindow, WindowError } from '../../pipelines/replay/backtest-window.js';
 import { publishRuleset } from '../../rules/admin.js';
 import { rulesetYaml } from '../../rules/files.js';
+import { diffRulesets, diffText } from '../../rules/diff.js';
 import { PublishError, RulesetStoreError } from '../../rules/pg-store.js';
 import { requireRole, wantsJson } from '../auth.js';
 import type { ConsoleDeps } from '../deps.js';
@@ -25,6 +26,7 @@ import {
   backtestView,
   draftsTable,
   editorView,
+  preformatted,
   rulesTable,
   shadowTable,
   versionsTable,
@@ -290,6 +292,8 @@ export function rulesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const s = await r.store.show(version);
     if (!s) throw new ConsoleRefusal(404, `There is no ruleset version '${version}'.`);
     const m = s.meta;
+    const active = await activeRuleset(r);
+    const changes = m.status === 'active' ? null : diffText(diffRulesets(active.def, s.def));
     return send(reply, {
       title: `Ruleset ${m.version}`,
       session: req.auth,
@@ -299,6 +303,12 @@ export function rulesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
           ${m.comment}${m.source ? html` <small class="muted">(from ${m.source})</small>` : ''}
         </p>
         ${rulesTable(s.def)}
+        ${
+          changes === null
+            ? ''
+            : html`<h2 id="diff-heading">Changes from the active ruleset (${active.version ?? active.source})</h2>
+                ${preformatted('version-diff', changes)}`
+        }
         <p><a href="/rules">All versions</a></p>`,
     });
   });

@@ -14,7 +14,7 @@ const editorArea = (content: string, invalid: boolean): Html =>
   raw(
     `<textarea id="draft-content" name="content" rows="24" spellcheck="false" autocomplete="off" aria-describedby="draft-status"${invalid ? ' aria-invalid="true"' : ''}>\n${escapeHtml(content)}</textarea>`,
   );
-const preformatted = (id: string, text: string): Html =>
+export const preformatted = (id: string, text: string): Html =>
   raw(`<pre id="${id}" aria-labelledby="diff-heading">\n${escapeHtml(text)}</pre>`);
 
 const when = (d: Date | null): string => (d ? d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '');
