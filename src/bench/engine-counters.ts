@@ -29,11 +29,14 @@ export const ZERO_COUNTERS: Counters = {
 
 export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** What the counters need of an engine: its /metrics read by name. */
+export type MetricsSource = Pick<ChildEngineProcess, 'metric' | 'metricByLabel'>;
+
 /** A metric of the engine, NaN when it does not answer (gone). */
-export const metricOf = (engine: ChildEngineProcess, name: string, labels?: RegExp): Promise<number> =>
+export const metricOf = (engine: MetricsSource, name: string, labels?: RegExp): Promise<number> =>
   engine.metric(name, labels).catch(() => NaN);
 
-export async function engineCounters(engine: ChildEngineProcess): Promise<Counters> {
+export async function engineCounters(engine: MetricsSource): Promise<Counters> {
   const stage = (name: string) => Promise.all(STAGES.map((s) => metricOf(engine, name, new RegExp(`stage="${s}"`))));
   return {
     stageSum: (await stage('fraud_stage_latency_seconds_sum')).map((s) => s * SECOND_MS),

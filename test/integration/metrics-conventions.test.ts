@@ -5,6 +5,7 @@
  * only those); then `promtool check metrics` on its /metrics must exit 0 and say nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deltaOf, engineCounters, ZERO_COUNTERS } from '../../src/bench/engine-counters.js';
 import { ChildEngine } from '../helpers/child-engine.js';
 import { pipelineIO, type PipelineIO } from '../helpers/engine.js';
 import { authorization } from '../helpers/events.js';
@@ -86,4 +87,15 @@ describe('metrics of a live engine (promtool check metrics)', () => {
     expect(body).not.toMatch(/_ms(_bucket|_sum|_count)?[{ ]/);
     expect(checkMetrics(body)).toEqual({ code: 0, output: '' });
   }, 90_000);
+
+  it("the bench's counters read the renamed stage histogram, in ms per batch", async () => {
+    const c = await engineCounters(engine!);
+    expect(c.events).toBe(20);
+    expect(c.batches).toBeGreaterThan(0);
+    for (const n of c.stageCount) expect(n).toBeGreaterThan(0);
+    const seconds = await engine!.metric('fraud_stage_latency_seconds_sum', /stage="features"/);
+    const batches = await engine!.metric('fraud_stage_latency_seconds_count', /stage="features"/);
+    expect(seconds).toBeGreaterThan(0);
+    expect(deltaOf(c, ZERO_COUNTERS).stages.features).toBeCloseTo((seconds * 1000) / batches, 2);
+  });
 });
