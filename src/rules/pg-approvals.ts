@@ -82,7 +82,7 @@ function notOwn(requestedBy: string, by: string, what: string): void {
 }
 
 export class RuleApprovals {
-  constructor(private readonly store: PgRulesetStore) {}
+  constructor(readonly store: PgRulesetStore) {}
 
   private get db(): pg.Pool {
     return this.store.db;
