@@ -73,13 +73,6 @@ export interface ListEntry {
   approved_by: string | null;
 }
 
-export interface Activation {
-  version: string;
-  previous: string | null;
-  /** False when the version was already the active one (nothing changed). */
-  changed: boolean;
-}
-
 /** A refusal the user can act on (unknown version, version taken, bad input). */
 export class RulesetStoreError extends Error {}
 
