@@ -13,6 +13,7 @@ import type { UserStore } from '../identity/users.js';
 import type { Scorer } from '../models/scorer.js';
 import type { RuleLimits } from '../rules/cost.js';
 import type { PgRulesetStore } from '../rules/pg-store.js';
+import type { RuleApprovals } from '../rules/pg-approvals.js';
 
 export interface ConsoleSettings {
   sessionTtlMs: number;
@@ -29,6 +30,8 @@ export interface ConsoleDeps {
   throttle: LoginThrottle;
   log: Logger;
   settings: ConsoleSettings;
+  /** Four-eyes change requests on rules and lists, over the rules store (its `store`): /approvals. */
+  ruleApprovals: RuleApprovals;
   /** Single sign-on, when console.oidc_issuer is set (src/console/oidc.ts). */
   oidc?: ConsoleOidc;
   /** The rules area: versions, drafts, validation, backtests (src/console/routes/rules.ts). */

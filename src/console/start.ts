@@ -14,6 +14,7 @@ import { engineScorerIfPresent } from '../models/onnx-scorer.js';
 import type { Scorer } from '../models/scorer.js';
 import { createLogger } from '../observability/logger.js';
 import { ruleLimitsOf } from '../rules/cost.js';
+import { RuleApprovals } from '../rules/pg-approvals.js';
 import { PgRulesetStore } from '../rules/pg-store.js';
 import { pgPool } from '../storage/pool.js';
 import type { ConsoleDeps, ConsoleOidc, ConsoleRules } from './deps.js';
@@ -36,11 +37,13 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
     queryTimeoutMillis: 30_000,
   });
   const c = cfg.console;
+  const rulesStore = new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) });
   return {
     pool,
     users: new UserStore(pool),
     sessions: new SessionStore(pool, c.session_ttl_minutes * 60_000),
     throttle: new LoginThrottle(pool, c.max_failed_logins),
+    ruleApprovals: new RuleApprovals(rulesStore),
     log,
     settings: {
       sessionTtlMs: c.session_ttl_minutes * 60_000,
@@ -49,17 +52,16 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
       claimTtlMs: c.claim_ttl_minutes * 60_000,
     },
     oidc: oidcOf(cfg, pool),
-    rules: rulesOf(cfg, pool),
+    rules: rulesOf(cfg, rulesStore),
   };
 }
 
-/** The rules area's services: the rules store on the console's pool, the history and model of the backtests. */
-function rulesOf(cfg: EngineConfig, pool: ConsoleDeps['pool']): ConsoleRules {
-  const limits = ruleLimitsOf(cfg.rules);
+/** The rules area's services: the rules store (shared with the approvals), the history and model of the backtests. */
+function rulesOf(cfg: EngineConfig, store: PgRulesetStore): ConsoleRules {
   let scorer: Promise<Scorer | null> | null = null;
   return {
-    store: new PgRulesetStore(pool, { limits }),
-    limits,
+    store,
+    limits: ruleLimitsOf(cfg.rules),
     rulesDir: cfg.rules.dir,
     historyFile: cfg.console.history_file,
     backtestMaxDays: cfg.console.backtest_max_days,

@@ -21,6 +21,7 @@ import { loadRulesetFiles, loadRulesetText } from '../../src/rules/load.js';
 import { simulate, writeSimulation } from '../../src/simulator/index.js';
 import { launchChromium, screenshot, signIn } from '../helpers/browser.js';
 import { startTestConsole, type TestConsole } from '../helpers/console.js';
+import { fourEyes } from '../helpers/four-eyes.js';
 import { testConfig } from '../helpers/engine.js';
 
 const NEW_RULE = [
@@ -49,7 +50,7 @@ describe('console: rules in Chromium', () => {
     out.end();
     await once(out, 'close');
     c = await startTestConsole({ cfg: testConfig({ FRAUD_CONSOLE_HISTORY_FILE: history }) });
-    // An active version with a shadow rule of this run, activated by the approver.
+    // An active version with a shadow rule of this run: published by one person, approved by another.
     const files = loadRulesetFiles('config/rules');
     const def = {
       ...files,
@@ -66,12 +67,12 @@ describe('console: rules in Chromium', () => {
         },
       ],
     };
-    await c.deps.rules.store.publish(def, {
-      comment: 'baseline of the rules UI test',
-      author: 'ui-test',
+    await (
+      await fourEyes(c.deps.pool, c.deps.rules.store, tag)
+    ).publishActive(def, {
       version: tag,
+      comment: 'baseline of the rules UI test',
     });
-    await c.deps.rules.store.activate(tag, { by: c.approver.username, comment: 'rules UI test' });
     browser = await launchChromium();
     page = await browser.newPage();
     await signIn(page, c.url, c.analyst.username, c.analyst.password);
@@ -236,8 +237,7 @@ describe('console: rules in Chromium', () => {
       'SELECT author, comment, status FROM rulesets WHERE version = $1',
       [version],
     );
-    expect(rows).toEqual([{ author: c.analyst.username, comment: 'review big amounts', status: expect.any(String) }]);
-    expect(rows[0]!.status).not.toBe('active');
+    expect(rows).toEqual([{ author: c.analyst.username, comment: 'review big amounts', status: 'pending' }]);
     const rules = await c.deps.rules.store.require(version);
     expect(rules.def.rules.map((r) => r.id)).toContain('ui_big_amount');
     const submitted = await listActions(c.deps.pool, { actor: c.analyst.username });
