@@ -80,6 +80,7 @@ export interface EngineConfig {
     public_url: string;
     history_file: string;
     backtest_max_days: number;
+    engine_metrics_url: string;
   };
 }
 
@@ -171,6 +172,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     public_url: { url: ['https:', 'http:'], optional: true },
     history_file: 'string',
     backtest_max_days: 'posint',
+    engine_metrics_url: { url: ['https:', 'http:'], optional: true },
   },
 };
 
