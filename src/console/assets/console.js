@@ -20,7 +20,8 @@
     const every = Number(el.getAttribute('data-every') ?? 5000);
     setInterval(async () => {
       const res = await fetch(el.getAttribute('data-refresh'), { credentials: 'same-origin' }).catch(() => null);
-      if (res && res.ok) el.innerHTML = await res.text();
+      // A redirect means the session ended (to the sign-in page): keep the last figures.
+      if (res && res.ok && !res.redirected) el.innerHTML = await res.text();
     }, every);
   }
   window.fe = { postJson, csrf };
