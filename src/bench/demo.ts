@@ -34,7 +34,7 @@ export async function runDemo(
   const consoleLog = resolve(logDir, 'console-demo.log');
 
   const kafka = createKafka(cfg.kafka, undefined, '-demo');
-  await ensureConfiguredTopics(kafka);
+  await ensureConfiguredTopics(kafka, 1, cfg.kafka);
   const view = new GatewayView(await codecsFromConfig(cfg), cfg.kafka.topic_dlq, `${runId}-`);
 
   // The workspace first (migrations, users, history, audit sink, console), so that its URL and

@@ -224,7 +224,7 @@ function enginePanel(s: OverviewStats, engine: EngineInfo | EngineUnreachable, u
         <dd>${fmt(engine.consumerLag)}</dd>
       </div>
       <div>
-        <dt>Degraded</dt>
+        <dt>Degraded (reasons counted)</dt>
         <dd>${fmt(engine.degradedTotal)}</dd>
       </div>
     </dl>
