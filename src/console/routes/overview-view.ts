@@ -128,7 +128,7 @@ function queuePanel(s: OverviewStats): Html {
 }
 
 function rulesTable(s: OverviewStats): Html {
-  return html`<section class="panel" aria-labelledby="ov-rules">
+  return html`<section class="panel wide" aria-labelledby="ov-rules">
     <h2 id="ov-rules">Top rule hits (24 h)</h2>
     ${
       s.topRules.length === 0
