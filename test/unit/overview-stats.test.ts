@@ -4,6 +4,7 @@
  * state (src/observability/engine-info.ts); the page's age format.
  */
 import { describe, expect, it } from 'vitest';
+import { sharedFor } from '../../src/console/routes/overview.js';
 import { formatAge } from '../../src/console/routes/overview-view.js';
 import { engineInfoOf, fetchEngineInfo, parseMetrics } from '../../src/observability/engine-info.js';
 import {
@@ -127,5 +128,43 @@ weird line without value
     const r = await fetchEngineInfo('http://127.0.0.1:9/metrics');
     expect(r.reachable).toBe(false);
     expect(r.reachable ? '' : r.reason).toMatch(/ECONNREFUSED|fetch failed/);
+  });
+});
+
+describe('the overview computed once for everyone watching', () => {
+  it('shares one computation between concurrent callers and reuses it for a while, then computes again', async () => {
+    let t = 1000;
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const get = sharedFor(
+      5000,
+      () =>
+        new Promise<number>((r) => {
+          calls++;
+          release = () => r(calls);
+        }),
+      () => t,
+    );
+    const a = get();
+    const b = get();
+    expect(calls).toBe(1);
+    release();
+    expect(await a).toBe(1);
+    expect(await b).toBe(1);
+    t += 4999;
+    expect(await get()).toBe(1);
+    t += 1;
+    const c = get();
+    expect(calls).toBe(2);
+    release();
+    expect(await c).toBe(2);
+  });
+
+  it('does not keep a failure', async () => {
+    let fail = true;
+    const get = sharedFor(60_000, () => (fail ? Promise.reject(new Error('db down')) : Promise.resolve('ok')));
+    await expect(get()).rejects.toThrow('db down');
+    fail = false;
+    expect(await get()).toBe('ok');
   });
 });
