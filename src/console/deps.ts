@@ -17,6 +17,8 @@ export interface ConsoleSettings {
   secureCookies: boolean;
   reviewSlaMs: number;
   claimTtlMs: number;
+  /** The engine's /metrics for the overview (console.engine_metrics_url); empty = not shown. */
+  engineMetricsUrl: string;
 }
 
 export interface ConsoleDeps {

@@ -47,6 +47,7 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
       secureCookies: c.secure_cookies,
       reviewSlaMs: c.review_sla_minutes * 60_000,
       claimTtlMs: c.claim_ttl_minutes * 60_000,
+      engineMetricsUrl: c.engine_metrics_url,
     },
     oidc: oidcOf(cfg, pool),
   };
@@ -76,7 +77,14 @@ export async function startConsole(
   }
   const app = await buildConsole(deps);
   const host = o.host ?? cfg.console.http_host;
-  await app.listen({ host, port: o.port ?? cfg.console.http_port });
+  try {
+    await app.listen({ host, port: o.port ?? cfg.console.http_port });
+  } catch (err) {
+    // A taken port: nothing stays open behind the error, so the caller may try another.
+    await app.close().catch(() => undefined);
+    if (!o.deps) await deps.pool.end().catch(() => undefined);
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.console.http_port;
   const url = `http://${host}:${port}`;
