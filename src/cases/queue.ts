@@ -73,12 +73,13 @@ const LATEST_VERDICT = `LEFT JOIN LATERAL (
 function sqlOf(state: QueueState): string {
   const claims = `LEFT JOIN case_claims c ON c.auth_id = a.auth_id AND c.expires_at > now()`;
   if (state === 'decided')
-    return `SELECT ${SELECT}, v.verdict, v.decided_by, v.decided_at
-      FROM case_verdicts v
-      JOIN decision_audit a ON a.auth_id = v.auth_id AND a.event_time = v.event_time
+    // The latest closing verdicts first (their own index), then each one's audit row by its key.
+    return `SELECT ${SELECT}, top.verdict, top.decided_by, top.decided_at
+      FROM (SELECT v.id, v.auth_id, v.event_time, v.verdict, v.decided_by, v.decided_at FROM case_verdicts v
+             WHERE v.verdict <> 'escalate' ORDER BY v.decided_at DESC, v.id DESC LIMIT $1) top
+      JOIN LATERAL (SELECT * FROM decision_audit d WHERE d.auth_id = top.auth_id AND d.event_time = top.event_time LIMIT 1) a ON true
       ${claims}
-      WHERE v.verdict <> 'escalate'
-      ORDER BY v.decided_at DESC, v.id DESC LIMIT $1`;
+      ORDER BY top.decided_at DESC, top.id DESC`;
   return `SELECT ${SELECT}, lv.verdict, lv.decided_by, lv.decided_at
     FROM decision_audit a
     ${state === 'claimed' ? `JOIN case_claims c ON c.auth_id = a.auth_id AND c.expires_at > now()` : claims}

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS case_verdicts (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS case_verdicts_closing_idx ON case_verdicts (auth_id) WHERE verdict <> 'escalate';
 CREATE INDEX IF NOT EXISTS case_verdicts_auth_idx ON case_verdicts (auth_id, id);
+-- The queue's "decided" view: latest closing verdict first.
+CREATE INDEX IF NOT EXISTS case_verdicts_decided_idx ON case_verdicts (decided_at DESC, id DESC) WHERE verdict <> 'escalate';
 
 CREATE OR REPLACE FUNCTION case_verdicts_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
