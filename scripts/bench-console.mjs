@@ -85,7 +85,7 @@ async function load() {
                 || CASE WHEN i % 4 = 0 THEN jsonb_build_array(jsonb_build_object('rule_id', 'shadow_' || (i % 5),
                   'action', 'DECLINE', 'mode', 'SHADOW')) ELSE '[]'::jsonb END END,
               ${features}, 'bench-model', 'bench-rules', t + interval '4 milliseconds', 4,
-              'cust-' || (i % ${CARDS}), 'term-' || ((i * 7919) % ${TERMINALS}), 'm-' || (i % 500), '5411',
+              'cust-' || (i % ${CARDS}), 'term-' || ((i::bigint * 7919) % ${TERMINALS}), 'm-' || (i % 500), '5411',
               (random() * 30000)::bigint, 'EUR', 'ECOM', 'FR'
          FROM (SELECT i, random() AS u, now() - random() * interval '${DAYS} days' AS t
                  FROM generate_series(${lo}, ${hi}) AS i) s`,

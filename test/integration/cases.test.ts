@@ -4,6 +4,8 @@
  * outbox to Kafka (held while "Kafka" fails, published after), refusals that change nothing,
  * bulk verdicts, and the one decision search.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { bulkVerdict } from '../../src/cases/bulk.js';
@@ -24,6 +26,7 @@ import { inTransaction, pgPool } from '../../src/storage/pool.js';
 import { HOUR_MS, MINUTE_MS } from '../../src/events/time.js';
 import { caseFeatures, decisionOf, seedDecisions } from '../helpers/cases.js';
 import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
+import { ensureBuilt } from '../helpers/child-engine.js';
 import { uniqueName } from '../helpers/stack.js';
 
 const TTL = 30 * MINUTE_MS;
@@ -64,6 +67,15 @@ describe('review cases: queue, claims, verdicts through the outbox, bulk, search
     ]);
   });
   afterAll(async () => {
+    // Leave no open case behind for other tests' queues (run-3 was never decided, run-7 is frank's).
+    for (const authId of [`${run}-3`, `${run}-7`]) {
+      await inTransaction(pool, (db) => claimCase(db, { authId, to: 'cleanup', ttlMs: TTL, force: true })).catch(
+        () => undefined,
+      );
+      await giveVerdict(pool, { authId, by: 'cleanup', verdict: 'legitimate', note: '', topic, claimTtlMs: TTL }).catch(
+        () => undefined,
+      );
+    }
     await labels?.stop();
     await deleteTopics(cfg);
     await pool?.end();
@@ -274,5 +286,19 @@ describe('review cases: queue, claims, verdicts through the outbox, bulk, search
     const from = Date.now() - 2.5 * HOUR_MS;
     const to = Date.now() - 15 * MINUTE_MS;
     expect((await searchDecisions(pool, { card, from, to })).map((r) => r.auth_id)).toEqual([`${run}-3`, `${run}-2`]);
+  });
+
+  it('the CLI `decisions search` is the same search (by rule and card)', async () => {
+    ensureBuilt();
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['bin/fraud-engine.js', 'decisions', 'search', '--card', card, '--rule', 'velocity_card', '--format', 'jsonl'],
+      { env: { ...process.env, FRAUD_POSTGRES_URL: cfg.postgres.url } },
+    );
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { auth_id: string });
+    expect(rows.map((r) => r.auth_id)).toEqual([`${run}-2`]);
   });
 });
