@@ -59,13 +59,14 @@ describe('console: review queue, case and verdict in Chromium', () => {
       decisionOf(run, 1, { card, agoMs: OLD + 2 * HOUR_MS, score: 0.71, features: caseFeatures({ tx_amount: 480 }) }),
       decisionOf(run, 2, { card: `tok_${run}_b`, agoMs: OLD + HOUR_MS, cust: `${run}-cust-b` }),
       decisionOf(run, 3, { card, agoMs: OLD + 30 * MINUTE_MS, rule: 'velocity_card' }),
+      decisionOf(run, 4, { card, agoMs: OLD + 20 * MINUTE_MS }),
     ]);
     second = await c.addUser(['analyst']);
     browser = await launchChromium();
   });
   afterAll(async () => {
     // Leave no open case behind for the next run's queue.
-    for (const i of [1, 2, 3]) {
+    for (const i of [1, 2, 3, 4]) {
       const authId = `${run}-${i}`;
       await inTransaction(c.deps.pool, (db) =>
         claimCase(db, { authId, to: 'test-cleanup', ttlMs: MINUTE_MS, force: true }),
@@ -96,7 +97,7 @@ describe('console: review queue, case and verdict in Chromium', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Review queue');
     // Oldest first: our three cases lead the queue, each past the SLA.
     const ids = await page.locator('tr[data-case]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-case')));
-    expect(ids.filter((id) => id?.startsWith(`${run}-`))).toEqual([1, 2, 3].map((i) => `${run}-${i}`));
+    expect(ids.filter((id) => id?.startsWith(`${run}-`))).toEqual([1, 2, 3, 4].map((i) => `${run}-${i}`));
     await expect.poll(() => row(page, `${run}-1`).textContent()).toContain('overdue');
     // Keyboard: j moves to the next case, k back.
     const focused = () => page.evaluate<string | undefined>('document.activeElement?.textContent');
@@ -182,6 +183,46 @@ describe('console: review queue, case and verdict in Chromium', () => {
     await first.close();
   });
 
+  it("a bulk verdict decides the card's open cases; a verdict on a decided case is refused", async () => {
+    const page = await browser.newPage();
+    await signIn(page, c.url, c.analyst.username, c.analyst.password);
+    await page.goto(`${c.url}/cases/${run}-3`);
+    const bulk = page.getByRole('region', { name: /Bulk verdict/ });
+    expect(await bulk.getByLabel(new RegExp(`^${run}-4`)).isChecked()).toBe(true);
+    await bulk.getByLabel('legitimate', { exact: true }).check();
+    await bulk.getByLabel('Note').fill('Known customer, travelling.');
+    await Promise.all([
+      page.waitForURL((u) => u.pathname === '/queue'),
+      bulk.getByRole('button', { name: 'Apply to selected cases' }).click(),
+    ]);
+    expect(await page.getByRole('status').first().textContent()).toContain('Bulk verdict saved');
+    expect(await row(page, `${run}-3`).count()).toBe(0);
+    expect(await row(page, `${run}-4`).count()).toBe(0);
+    const bulkIds = [`${run}-3`, `${run}-4`];
+    await labels.waitFor((items) => items.filter((m) => bulkIds.includes(m.value.auth_id)).length === 2);
+    expect(labels.items.filter((m) => m.value.auth_id === `${run}-4`).map((m) => m.value.fraud)).toEqual([false]);
+    // Someone else's verdict on a decided case: refused with who decided it, nothing changed.
+    const ctx = await browser.newContext();
+    const other = await ctx.newPage();
+    await signIn(other, c.url, second.username, second.password);
+    await other.goto(`${c.url}/cases/${run}-1`);
+    expect(await other.getByRole('status').first().textContent()).toContain('This case is decided');
+    const csrf = (await other.locator('meta[name="csrf-token"]').getAttribute('content'))!;
+    const res = await other.request.post(`${c.url}/cases/${run}-1/verdict`, {
+      headers: { 'x-csrf-token': csrf, accept: 'application/json' },
+      data: { verdict: 'legitimate', note: 'mine' },
+    });
+    expect(res.status()).toBe(409);
+    expect((await res.json()).error).toContain(`already decided (fraud) by ${c.analyst.username}`);
+    const verdicts = await c.deps.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM case_verdicts WHERE auth_id = $1`,
+      [`${run}-1`],
+    );
+    expect(verdicts.rows[0]!.n).toBe(1);
+    await ctx.close();
+    await page.close();
+  });
+
   it("the decisions search finds a card's decisions and opens one", async () => {
     const page = await browser.newPage();
     await signIn(page, c.url, c.analyst.username, c.analyst.password);
@@ -194,8 +235,8 @@ describe('console: review queue, case and verdict in Chromium', () => {
     ]);
     expect(res.headers()['server-timing']).toContain('db;dur=');
     const found = await page.locator('table.results tbody tr td:nth-child(2)').allTextContents();
-    // Newest first: the two cases, then the card's earlier approvals.
-    expect(found).toEqual([3, 1, 105, 104, 103, 102, 101].map((i) => `${run}-${i}`));
+    // Newest first: the three cases, then the card's earlier approvals.
+    expect(found).toEqual([4, 3, 1, 105, 104, 103, 102, 101].map((i) => `${run}-${i}`));
     await screenshot(page, 'decisions');
     await page.getByLabel('Rule id').fill('velocity_card');
     await Promise.all([page.waitForURL(/rule=velocity_card/), page.getByRole('button', { name: 'Search' }).click()]);
