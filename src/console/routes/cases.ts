@@ -88,7 +88,8 @@ export function casesRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
 
   app.post('/cases/:authId/release', analyst, async (req, reply) => {
     const authId = authIdOf(req);
-    await inTransaction(deps.pool, (db) => releaseClaim(db, authId, req.auth!.user.username));
+    const released = await inTransaction(deps.pool, (db) => releaseClaim(db, authId, req.auth!.user.username));
+    if (!released) throw new ConsoleRefusal(409, `You hold no claim on case ${authId}; nothing was changed.`);
     return done(req, reply, '/queue?done=released', {});
   });
 
