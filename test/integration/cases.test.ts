@@ -20,6 +20,7 @@ import { giveVerdict, verdictsOf } from '../../src/cases/verdicts.js';
 import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { LabelEvent } from '../../src/events/types.js';
+import { validateLabel } from '../../src/pipelines/labels/validate.js';
 import { listActions } from '../../src/identity/action-log.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { inTransaction, pgPool } from '../../src/storage/pool.js';
@@ -173,6 +174,10 @@ describe('review cases: queue, claims, verdicts through the outbox, bulk, search
       source: 'analyst',
     });
     expect(Number(label.tx_time)).toBe(Date.parse((await caseDetail(pool, authId))!.record.event_time));
+    // What the label pipeline checks before applying a label to the feature store: nothing to refuse.
+    expect(
+      validateLabel({ ...label, tx_time: Number(label.tx_time), label_time: Number(label.label_time) }),
+    ).toBeNull();
     // Stored: who, when, what; the case left the open queue for the decided one.
     const [v] = await verdictsOf(pool, authId);
     expect(v).toMatchObject({ verdict: 'fraud', decidedBy: holder, note: 'cardholder confirmed: not them' });
