@@ -12,6 +12,7 @@ import type { OidcSignIn } from '../identity/oidc.js';
 import type { PendingLogins } from '../identity/oidc-logins.js';
 import type { SessionStore } from '../identity/sessions.js';
 import type { UserStore } from '../identity/users.js';
+import type { RuleApprovals } from '../rules/pg-approvals.js';
 
 export interface ConsoleSettings {
   sessionTtlMs: number;
@@ -28,6 +29,8 @@ export interface ConsoleDeps {
   throttle: LoginThrottle;
   log: Logger;
   settings: ConsoleSettings;
+  /** Four-eyes change requests on rules and lists, over the rules store (its `store`): /approvals. */
+  ruleApprovals: RuleApprovals;
   /** Single sign-on, when console.oidc_issuer is set (src/console/oidc.ts). */
   oidc?: ConsoleOidc;
   /** Review cases: where analysts' labels go, and the outbox relay that publishes them. */

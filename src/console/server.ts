@@ -15,6 +15,7 @@ import { IdentityError } from '../identity/users.js';
 import { refuse, registerAuth } from './auth.js';
 import type { ConsoleDeps } from './deps.js';
 import { oidcRoutes } from './oidc.js';
+import { approvalsRoutes } from './routes/approvals.js';
 import { overviewRoutes } from './routes/overview.js';
 import { reviewRoutes } from './routes/review.js';
 
@@ -22,7 +23,7 @@ import { reviewRoutes } from './routes/review.js';
 export type ConsoleRoutes = (app: FastifyInstance, deps: ConsoleDeps) => void | Promise<void>;
 
 /** Every area, in navigation order. */
-const AREAS: ConsoleRoutes[] = [overviewRoutes, reviewRoutes];
+const AREAS: ConsoleRoutes[] = [overviewRoutes, reviewRoutes, approvalsRoutes];
 
 /** The assets live in the source tree (tsc does not copy them), as the migrations do. */
 function assetsDir(): string {

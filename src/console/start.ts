@@ -16,6 +16,9 @@ import { PendingLogins } from '../identity/oidc-logins.js';
 import { SessionStore } from '../identity/sessions.js';
 import { UserStore } from '../identity/users.js';
 import { createLogger } from '../observability/logger.js';
+import { ruleLimitsOf } from '../rules/cost.js';
+import { RuleApprovals } from '../rules/pg-approvals.js';
+import { PgRulesetStore } from '../rules/pg-store.js';
 import { pgPool } from '../storage/pool.js';
 import type { ConsoleDeps, ConsoleOidc } from './deps.js';
 import { OIDC_ATTEMPT_MS } from './oidc.js';
@@ -43,6 +46,7 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
     users: new UserStore(pool),
     sessions: new SessionStore(pool, c.session_ttl_minutes * 60_000),
     throttle: new LoginThrottle(pool, c.max_failed_logins),
+    ruleApprovals: new RuleApprovals(new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) })),
     log,
     settings: {
       sessionTtlMs: c.session_ttl_minutes * 60_000,

@@ -46,7 +46,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   // stages
   features: ['events', 'config', 'observability', 'security'],
   models: ['events', 'features', 'config', 'observability'],
-  rules: ['events', 'features', 'config', 'observability', 'storage', 'security'],
+  // identity: four eyes (who may approve, the action log) is enforced by the rules store itself
+  rules: ['events', 'features', 'config', 'observability', 'storage', 'security', 'identity'],
   evaluation: ['events'],
   simulator: ['events'],
   // pipelines and sinks

@@ -17,7 +17,7 @@ import { FEATURE_NAMES } from '../../features/names.js';
 import { txOnlyVector } from '../../features/definitions.js';
 import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
-import type { Metrics } from '../../observability/metrics.js';
+import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { decideEvent } from './step.js';
 
 export interface RulesetSource {
@@ -162,7 +162,7 @@ export class DecisionEngine {
       batchDegraded.push(err instanceof TimeoutError ? 'features_timeout' : 'features_unavailable');
       vectors = events.map(txOnlyVector);
     }
-    metrics?.stageLatency.observe({ stage: 'features' }, performance.now() - t);
+    metrics?.stageLatency.observe({ stage: 'features' }, msToSeconds(performance.now() - t));
 
     // 2. Model: one batched run.
     t = performance.now();
@@ -182,7 +182,7 @@ export class DecisionEngine {
     } else {
       batchDegraded.push('model_unavailable');
     }
-    metrics?.stageLatency.observe({ stage: 'model' }, performance.now() - t);
+    metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.
@@ -246,7 +246,7 @@ export class DecisionEngine {
     }
     const engineMs = performance.now() - fetchedAt;
     for (const d of decisions) d.engine_latency_ms = Math.round(engineMs * 1000) / 1000;
-    metrics?.stageLatency.observe({ stage: 'rules' }, performance.now() - t);
+    metrics?.stageLatency.observe({ stage: 'rules' }, msToSeconds(performance.now() - t));
     if (metrics) {
       for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
       if (skipped > 0) metrics.degraded.inc({ reason: 'rules_timeout' }, skipped);
