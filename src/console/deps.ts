@@ -5,6 +5,8 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { ChatModel } from '../assistant/client.js';
+import type { LabelRelay } from '../cases/relay.js';
 import type { LoginThrottle } from '../identity/login-throttle.js';
 import type { OidcSignIn } from '../identity/oidc.js';
 import type { PendingLogins } from '../identity/oidc-logins.js';
@@ -36,8 +38,21 @@ export interface ConsoleDeps {
   ruleApprovals: RuleApprovals;
   /** Single sign-on, when console.oidc_issuer is set (src/console/oidc.ts). */
   oidc?: ConsoleOidc;
+  /** Review cases: where analysts' labels go, and the outbox relay that publishes them. */
+  cases: ConsoleCases;
+  /** The analyst assistant (FRAUD_ASSISTANT_* / OPENAI_*), for "Explain" on a case; absent when not configured. */
+  chat?: ChatModel;
   /** The rules area: versions, drafts, validation, backtests (src/console/routes/rules.ts). */
   rules: ConsoleRules;
+}
+
+export interface ConsoleCases {
+  /** kafka.topic_labels: verdict labels are queued for it. */
+  labelsTopic: string;
+  /** Started and stopped with the server (start.ts). */
+  relay: LabelRelay;
+  /** The ruleset directory whose descriptions and thresholds the assistant is given. */
+  rulesDir: string;
 }
 
 export interface ConsoleRules {

@@ -4,6 +4,11 @@
  * be migrated already (`fraud-engine migrate`); the console never changes it.
  */
 import type { Logger } from 'pino';
+import { openAIChat } from '../assistant/client.js';
+import { assistantSettings } from '../assistant/settings.js';
+import { kafkaLabelPublisher } from '../cases/publisher.js';
+import { LabelRelay } from '../cases/relay.js';
+import { codecsFromConfig } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { LoginThrottle } from '../identity/login-throttle.js';
 import { OidcSignIn } from '../identity/oidc.js';
@@ -37,6 +42,7 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
     queryTimeoutMillis: 30_000,
   });
   const c = cfg.console;
+  const assistant = assistantSettings(process.env);
   const rulesStore = new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) });
   return {
     pool,
@@ -53,6 +59,19 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
       engineMetricsUrl: c.engine_metrics_url,
     },
     oidc: oidcOf(cfg, pool),
+    cases: {
+      labelsTopic: cfg.kafka.topic_labels,
+      relay: new LabelRelay(
+        pool,
+        kafkaLabelPublisher(cfg, () => codecsFromConfig(cfg), log),
+        {
+          topic: cfg.kafka.topic_labels,
+          log,
+        },
+      ),
+      rulesDir: cfg.rules.dir,
+    },
+    ...(assistant.ok ? { chat: openAIChat(assistant.settings) } : {}),
     rules: rulesOf(cfg, rulesStore),
   };
 }
@@ -93,6 +112,8 @@ export async function startConsole(
     throw new Error('the database is not migrated: run `fraud-engine migrate` first');
   }
   const app = await buildConsole(deps);
+  // Labels of verdicts given while Kafka was away (or by a console that stopped) go out now.
+  deps.cases.relay.start();
   const host = o.host ?? cfg.console.http_host;
   try {
     await app.listen({ host, port: o.port ?? cfg.console.http_port });
@@ -111,6 +132,7 @@ export async function startConsole(
     deps,
     async close() {
       await app.close();
+      await deps.cases.relay.stop();
       await deps.pool.end();
     },
   };
