@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision, Outcome } from '../../src/events/types.js';
+import { giveVerdict } from '../../src/cases/verdicts.js';
 import { listActions } from '../../src/identity/action-log.js';
 import { startHttp } from '../../src/observability/http.js';
 import { createMetrics, setInfo } from '../../src/observability/metrics.js';
@@ -60,7 +61,8 @@ async function expected(c: TestConsole) {
   );
   const q = await c.deps.pool.query<Record<string, string>>(
     `SELECT count(*) AS size, count(*) FILTER (WHERE event_time < now() - $1 * interval '1 millisecond') AS overdue
-       FROM decision_audit WHERE outcome = 'REVIEW' AND event_time <= now()`,
+       FROM decision_audit a WHERE outcome = 'REVIEW'
+        AND NOT EXISTS (SELECT 1 FROM case_verdicts v WHERE v.auth_id = a.auth_id AND v.verdict <> 'escalate')`,
     [c.deps.settings.reviewSlaMs],
   );
   const rules = await c.deps.pool.query<{ rule: string; hits: string }>(
@@ -133,6 +135,7 @@ describe('console: the overview and the activity pages in Chromium', () => {
       deps: (d) => ({ ...d, settings: { ...d.settings, engineMetricsUrl: metricsUrl } }),
     });
     admin = await c.addUser(['admin']);
+    const decided = decision('REVIEW', 6 * MIN);
     const hit = (rule: string) => ({ rule_hits: [{ rule_id: rule, action: 'REVIEW', mode: 'ACTIVE' as const }] });
     await new AuditWriter(c.deps.pool).write(
       [
@@ -141,9 +144,18 @@ describe('console: the overview and the activity pages in Chromium', () => {
         decision('DECLINE', 3 * MIN, hit(`ov_${tag}_block`)),
         decision('REVIEW', 4 * MIN, hit(`ov_${tag}_velocity`)),
         decision('REVIEW', 90 * MIN, hit(`ov_${tag}_velocity`)), // overdue against the 60 min SLA
+        decided, // a decided case: counted in the day's REVIEW decisions, not in the queue
         decision('DECLINE', 5 * 60 * MIN),
       ].map((d) => ({ decision: d })),
     );
+    await giveVerdict(c.deps.pool, {
+      authId: decided.auth_id,
+      by: c.analyst.username,
+      verdict: 'legitimate',
+      note: 'seen by the overview test',
+      topic: c.cfg.kafka.topic_labels,
+      claimTtlMs: c.deps.settings.claimTtlMs,
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {

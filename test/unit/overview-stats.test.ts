@@ -7,13 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { sharedFor } from '../../src/console/routes/overview.js';
 import { formatAge } from '../../src/console/routes/overview-view.js';
 import { engineInfoOf, fetchEngineInfo, parseMetrics } from '../../src/observability/engine-info.js';
-import {
-  minuteSeriesOf,
-  queueOf,
-  scoreBucketsOf,
-  seriesStart,
-  windowCountsOf,
-} from '../../src/sinks/audit/overview-stats.js';
+import { minuteSeriesOf, scoreBucketsOf, seriesStart, windowCountsOf } from '../../src/sinks/audit/overview-stats.js';
 
 describe('overview stats: rows to figures', () => {
   it('adds up the hour and the day per outcome, with the degraded ones, and ignores unknown outcomes', () => {
@@ -61,17 +55,6 @@ describe('overview stats: rows to figures', () => {
     expect(b[0]).toEqual({ lo: 0, hi: 0.1, count: 10 });
     expect(b[9]).toEqual({ lo: 0.9, hi: 1, count: 3 });
     expect(b.slice(1, 9).every((x) => x.count === 0)).toBe(true);
-  });
-
-  it("reads the queue's size, the oldest age from now and the overdue count", () => {
-    const now = new Date('2026-12-01T10:00:00Z');
-    expect(queueOf({ size: '3', oldest: new Date('2026-12-01T08:30:00Z'), overdue: '1' }, now, 3_600_000)).toEqual({
-      size: 3,
-      oldestAgeMs: 90 * 60_000,
-      overdue: 1,
-      slaMs: 3_600_000,
-    });
-    expect(queueOf({ size: '0', oldest: null, overdue: '0' }, now, 60_000).oldestAgeMs).toBeNull();
   });
 
   it('formats ages for people', () => {

@@ -4,6 +4,7 @@
  * from classes in console.css (the CSP forbids style attributes); every chart has its numbers in
  * a table or a text alternative beside it.
  */
+import type { QueueCounts } from '../../cases/queue.js';
 import type { EngineInfo, EngineUnreachable } from '../../observability/engine-info.js';
 import { OUTCOMES, type MinuteCounts, type OverviewStats } from '../../sinks/audit/overview-stats.js';
 import { html, type Html } from '../html.js';
@@ -104,15 +105,21 @@ export function minuteChart(series: MinuteCounts[]): Html {
   </figure>`;
 }
 
-function queuePanel(s: OverviewStats): Html {
-  const q = s.queue;
+/** The open review queue (src/cases/queue.ts) against its SLA. */
+export type QueueFigures = QueueCounts & { slaMs: number };
+
+function queuePanel(q: QueueFigures): Html {
   const slaMin = Math.round(q.slaMs / 60_000);
   return html`<section class="panel" aria-labelledby="ov-queue">
     <h2 id="ov-queue">Review queue</h2>
     <dl class="figures">
       <div>
         <dt>Waiting</dt>
-        <dd data-testid="queue-size">${fmt(q.size)}</dd>
+        <dd data-testid="queue-size">${fmt(q.open)}</dd>
+      </div>
+      <div>
+        <dt>Claimed</dt>
+        <dd data-testid="queue-claimed">${fmt(q.claimed)}</dd>
       </div>
       <div>
         <dt>Oldest</dt>
@@ -234,7 +241,12 @@ function enginePanel(s: OverviewStats, engine: EngineInfo | EngineUnreachable, u
 }
 
 /** The refreshing part of the page. */
-export function overviewFragment(s: OverviewStats, engine: EngineInfo | EngineUnreachable, engineUrl: string): Html {
+export function overviewFragment(
+  s: OverviewStats,
+  queue: QueueFigures,
+  engine: EngineInfo | EngineUnreachable,
+  engineUrl: string,
+): Html {
   return html`<p class="muted updated">
       Updated <time datetime="${s.at.toISOString()}">${s.at.toISOString().slice(11, 19)} UTC</time>; refreshes every 10
       s.
@@ -242,7 +254,7 @@ export function overviewFragment(s: OverviewStats, engine: EngineInfo | EngineUn
     <h2 id="ov-minutes">Decisions per minute</h2>
     ${minuteChart(s.perMinute)}
     <div class="grid">
-      ${decisionsTable(s, engine)} ${queuePanel(s)} ${enginePanel(s, engine, engineUrl)} ${rulesTable(s)}
+      ${decisionsTable(s, engine)} ${queuePanel(queue)} ${enginePanel(s, engine, engineUrl)} ${rulesTable(s)}
       ${scoreTable(s)}
     </div>`;
 }

@@ -4,6 +4,7 @@
  * data-refresh (console.js) fetches again every 10 s.
  */
 import type { FastifyInstance } from 'fastify';
+import { queueCounts } from '../../cases/queue.js';
 import { fetchEngineInfo } from '../../observability/engine-info.js';
 import { overviewStats } from '../../sinks/audit/overview-stats.js';
 import type { ConsoleDeps } from '../deps.js';
@@ -21,11 +22,13 @@ const REUSE_MS = 5_000;
 
 async function fragment(deps: ConsoleDeps): Promise<Html> {
   const url = deps.settings.engineMetricsUrl;
-  const [stats, engine] = await Promise.all([
-    overviewStats(deps.pool, { reviewSlaMs: deps.settings.reviewSlaMs }),
+  const slaMs = deps.settings.reviewSlaMs;
+  const [stats, queue, engine] = await Promise.all([
+    overviewStats(deps.pool),
+    queueCounts(deps.pool, slaMs),
     fetchEngineInfo(url),
   ]);
-  return overviewFragment(stats, engine, url);
+  return overviewFragment(stats, { ...queue, slaMs }, engine, url);
 }
 
 /** `compute` shared by concurrent callers and reused for `reuseMs` after it settles; a failure is not kept. */

@@ -1,8 +1,8 @@
 /**
  * The console overview's figures from the audit trail: decisions of the last hour and 24 hours
- * by outcome (and how many were degraded), a per-minute series of the last hour, the review
- * queue's depth, oldest age and overdue count against the SLA, the top rule hits, the score
- * distribution and the versions in force on the newest decision. Windows are on event_time, so
+ * by outcome (and how many were degraded), a per-minute series of the last hour, the top rule
+ * hits, the score distribution and the versions in force on the newest decision (the review
+ * queue's figures come from src/cases/queue.ts, which knows which cases are decided). Windows are on event_time, so
  * only the last day's partitions are read (migration 012 indexes the slices). The row → figure
  * mapping is pure and exported for tests.
  */
@@ -24,15 +24,6 @@ export interface MinuteCounts extends Record<Outcome, number> {
   minute: Date;
 }
 
-export interface ReviewQueueStats {
-  /** REVIEW decisions in the audit trail. */
-  size: number;
-  oldestAgeMs: number | null;
-  /** Older than the SLA. */
-  overdue: number;
-  slaMs: number;
-}
-
 export interface RuleHitCount {
   rule: string;
   mode: string;
@@ -52,7 +43,6 @@ export interface OverviewStats {
   lastDay: OutcomeCounts;
   /** The last 60 minutes, oldest first, the current minute last; minutes without decisions are zero. */
   perMinute: MinuteCounts[];
-  queue: ReviewQueueStats;
   /** Last 24 h, most hits first. */
   topRules: RuleHitCount[];
   /** Last 24 h, decisions with a score. */
@@ -130,32 +120,16 @@ export function scoreBucketsOf(rows: { bucket: string | number; n: string | numb
   return out;
 }
 
-/** The queue's figures from its one aggregate row. */
-export function queueOf(
-  row: { size: string | number; oldest: Date | null; overdue: string | number } | undefined,
-  now: Date,
-  slaMs: number,
-): ReviewQueueStats {
-  const oldest = row?.oldest ?? null;
-  return {
-    size: Number(row?.size ?? 0),
-    oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.getTime()) : null,
-    overdue: Number(row?.overdue ?? 0),
-    slaMs,
-  };
-}
-
 /**
- * Reads every figure of the overview: six queries at once, so `db` should be a pool (one client
+ * Reads every figure of the overview: five queries at once, so `db` should be a pool (one client
  * would queue them). Over a million audit rows in the day: 1.6 s when run one after another on a
  * loaded 2-core machine (the day's counts and the score histogram are the two full scans).
  */
-export async function overviewStats(db: Queryable, o: { now?: Date; reviewSlaMs: number }): Promise<OverviewStats> {
+export async function overviewStats(db: Queryable, o: { now?: Date } = {}): Promise<OverviewStats> {
   const now = o.now ?? new Date();
   const dayAgo = new Date(now.getTime() - DAY_MS);
   const hourAgo = new Date(now.getTime() - HOUR_MS);
-  const slaCutoff = new Date(now.getTime() - o.reviewSlaMs);
-  const [windows, minutes, queue, rules, scores, latest] = await Promise.all([
+  const [windows, minutes, rules, scores, latest] = await Promise.all([
     db.query<WindowRow>(
       `SELECT outcome,
               count(*) FILTER (WHERE event_time >= $2) AS hour,
@@ -169,11 +143,6 @@ export async function overviewStats(db: Queryable, o: { now?: Date; reviewSlaMs:
       `SELECT (floor(extract(epoch FROM event_time) / 60) * 60000)::bigint AS minute_ms, outcome, count(*) AS n
          FROM decision_audit WHERE event_time >= $1 AND event_time <= $2 GROUP BY 1, 2`,
       [seriesStart(now), now],
-    ),
-    db.query<{ size: string; oldest: Date | null; overdue: string }>(
-      `SELECT count(*) AS size, min(event_time) AS oldest, count(*) FILTER (WHERE event_time < $1) AS overdue
-         FROM decision_audit WHERE outcome = 'REVIEW' AND event_time <= $2`,
-      [slaCutoff, now],
     ),
     db.query<{ rule: string; mode: string; action: string; hits: string }>(
       `SELECT h ->> 'rule_id' AS rule, coalesce(h ->> 'mode', '') AS mode, coalesce(h ->> 'action', '') AS action,
@@ -199,7 +168,6 @@ export async function overviewStats(db: Queryable, o: { now?: Date; reviewSlaMs:
     at: now,
     ...windowCountsOf(windows.rows),
     perMinute: minuteSeriesOf(minutes.rows, now),
-    queue: queueOf(queue.rows[0], now, o.reviewSlaMs),
     topRules: rules.rows.map((r) => ({ rule: r.rule, mode: r.mode, action: r.action, hits: Number(r.hits) })),
     scores: scoreBucketsOf(scores.rows),
     versions: v ? { model: v.model_version, ruleset: v.ruleset_version, at: v.event_time } : null,
