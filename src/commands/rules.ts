@@ -63,10 +63,11 @@ const RULES_HELP = `usage: fraud-engine rules <command> [--config config/default
                                               request that an older version be active again (the rollback), approved like a new one
   history                                     the last activations, with who asked and who approved
   backtest <dir|file> --input HISTORY [--format csv|jsonl] [--label-delay-days 7] [--model models/model.onnx]
-           [--against <version|dir>] [--json FILE] [--batch-size 500]
+           [--against <version|dir>] [--json FILE] [--batch-size 500] [--from DATE] [--to DATE]
                                               replay HISTORY once; decide with the active ruleset (PostgreSQL if configured, else
                                               config/rules) and with the proposed one; per rule and overall: hits, outcome changes,
-                                              frauds and false positives; each proposed rule's cost (estimate, measured µs/event)
+                                              frauds and false positives; each proposed rule's cost (estimate, measured µs/event).
+                                              --from/--to (YYYY-MM-DD, UTC; or ISO 8601 with a zone): only history in [from, to)
   draft "<rule in plain words>" --input HISTORY …   ask the assistant for one rule (see: rules draft --help)
 
 PostgreSQL: postgres.url (FRAUD_POSTGRES_URL).
@@ -138,6 +139,8 @@ const OPTIONS = {
   against: { type: 'string' },
   'batch-size': { type: 'string' },
   'max-us-per-event': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
 async function rulesMain(argv: string[]): Promise<number> {

@@ -79,6 +79,7 @@ export interface EngineConfig {
     oidc_client_secret: string;
     public_url: string;
     history_file: string;
+    backtest_max_days: number;
     engine_metrics_url: string;
   };
 }
@@ -170,6 +171,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     oidc_client_secret: 'string',
     public_url: { url: ['https:', 'http:'], optional: true },
     history_file: 'string',
+    backtest_max_days: 'posint',
     engine_metrics_url: { url: ['https:', 'http:'], optional: true },
   },
 };

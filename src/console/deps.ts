@@ -12,6 +12,9 @@ import type { OidcSignIn } from '../identity/oidc.js';
 import type { PendingLogins } from '../identity/oidc-logins.js';
 import type { SessionStore } from '../identity/sessions.js';
 import type { UserStore } from '../identity/users.js';
+import type { Scorer } from '../models/scorer.js';
+import type { RuleLimits } from '../rules/cost.js';
+import type { PgRulesetStore } from '../rules/pg-store.js';
 import type { RuleApprovals } from '../rules/pg-approvals.js';
 
 export interface ConsoleSettings {
@@ -39,6 +42,8 @@ export interface ConsoleDeps {
   cases: ConsoleCases;
   /** The analyst assistant (FRAUD_ASSISTANT_* / OPENAI_*), for "Explain" on a case; absent when not configured. */
   chat?: ChatModel;
+  /** The rules area: versions, drafts, validation, backtests (src/console/routes/rules.ts). */
+  rules: ConsoleRules;
 }
 
 export interface ConsoleCases {
@@ -48,6 +53,19 @@ export interface ConsoleCases {
   relay: LabelRelay;
   /** The ruleset directory whose descriptions and thresholds the assistant is given. */
   rulesDir: string;
+}
+
+export interface ConsoleRules {
+  store: PgRulesetStore;
+  /** The compile limits (config rules.*), as the engine and `rules validate` apply them. */
+  limits: RuleLimits;
+  /** The default ruleset's files, a draft's start when no version is active. */
+  rulesDir: string;
+  /** The history the backtests run on (console.history_file). */
+  historyFile: string;
+  backtestMaxDays: number;
+  /** The engine's model for the backtests, loaded on first use; null: rules only (no model file). */
+  scorer(): Promise<Scorer | null>;
 }
 
 export interface ConsoleOidc {

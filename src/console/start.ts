@@ -15,12 +15,14 @@ import { OidcSignIn } from '../identity/oidc.js';
 import { PendingLogins } from '../identity/oidc-logins.js';
 import { SessionStore } from '../identity/sessions.js';
 import { UserStore } from '../identity/users.js';
+import { engineScorerIfPresent } from '../models/onnx-scorer.js';
+import type { Scorer } from '../models/scorer.js';
 import { createLogger } from '../observability/logger.js';
 import { ruleLimitsOf } from '../rules/cost.js';
 import { RuleApprovals } from '../rules/pg-approvals.js';
 import { PgRulesetStore } from '../rules/pg-store.js';
 import { pgPool } from '../storage/pool.js';
-import type { ConsoleDeps, ConsoleOidc } from './deps.js';
+import type { ConsoleDeps, ConsoleOidc, ConsoleRules } from './deps.js';
 import { OIDC_ATTEMPT_MS } from './oidc.js';
 import { buildConsole } from './server.js';
 
@@ -41,12 +43,13 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
   });
   const c = cfg.console;
   const assistant = assistantSettings(process.env);
+  const rulesStore = new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) });
   return {
     pool,
     users: new UserStore(pool),
     sessions: new SessionStore(pool, c.session_ttl_minutes * 60_000),
     throttle: new LoginThrottle(pool, c.max_failed_logins),
-    ruleApprovals: new RuleApprovals(new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) })),
+    ruleApprovals: new RuleApprovals(rulesStore),
     log,
     settings: {
       sessionTtlMs: c.session_ttl_minutes * 60_000,
@@ -69,6 +72,20 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
       rulesDir: cfg.rules.dir,
     },
     ...(assistant.ok ? { chat: openAIChat(assistant.settings) } : {}),
+    rules: rulesOf(cfg, rulesStore),
+  };
+}
+
+/** The rules area's services: the rules store (shared with the approvals), the history and model of the backtests. */
+function rulesOf(cfg: EngineConfig, store: PgRulesetStore): ConsoleRules {
+  let scorer: Promise<Scorer | null> | null = null;
+  return {
+    store,
+    limits: ruleLimitsOf(cfg.rules),
+    rulesDir: cfg.rules.dir,
+    historyFile: cfg.console.history_file,
+    backtestMaxDays: cfg.console.backtest_max_days,
+    scorer: () => (scorer ??= engineScorerIfPresent(cfg.model.path)),
   };
 }
 
