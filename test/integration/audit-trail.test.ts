@@ -141,6 +141,14 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
                 device_id: null,
               }
             : null,
+        // The REVIEW decisions carry the model's top factors (optional too), a missing value as null.
+        factors:
+          i % 10 === 0
+            ? [
+                { feature: 'terminal_risk_30d', value: 0.5, contribution: 1.234567 },
+                { feature: 'customer_device_seen_before', value: null, contribution: -0.25 },
+              ]
+            : null,
       });
     }
     const t = today + 7_200_000;
@@ -208,6 +216,9 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // The authorization's context round-trips through Kafka into its columns, and is null where absent.
     for (const d of decisions.slice(0, 4))
       expect((await getDecision(pool, d.auth_id))!.context ?? null).toEqual(d.context);
+    // The factors round-trip into their jsonb column, in order, and are null where absent.
+    for (const d of decisions.slice(0, 12))
+      expect((await getDecision(pool, d.auth_id))!.factors ?? null).toEqual(d.factors);
 
     const parts = (await listPartitions(pool)).map((p) => p.name);
     expect(parts).toContain('decision_audit_default');

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkExplainerAgainst, Explainer, loadExplainer } from '../../src/models/explain/explainer.js';
+import { PathTables } from '../../src/models/explain/path-tables.js';
 import { TreeShap } from '../../src/models/explain/treeshap.js';
 import {
   parseTreesDocument,
@@ -153,14 +154,18 @@ function randomRow(r: () => number, n: number): number[] {
   });
 }
 
-function shapOf(trees: readonly TreeArrays[], weights: readonly number[], x: readonly number[]): number[] {
+/** [phi..., base] by Lundberg's recursion (treeshap.ts) or by the tables (path-tables.ts). */
+function shapOf(
+  trees: readonly TreeArrays[],
+  weights: readonly number[],
+  x: readonly number[],
+  algorithm: 'recursive' | 'tables' = 'recursive',
+): number[] {
   // Each tree its own group (a group = one LightGBM), so the weights are exercised per tree.
-  const ts = new TreeShap(
-    trees.map((t, i) => ({ weight: weights[i]!, trees: [t] })),
-    x.length,
-  );
+  const groups = trees.map((t, i) => ({ weight: weights[i]!, trees: [t] }));
+  const ts = new TreeShap(groups, x.length);
   const phi = new Float64Array(x.length);
-  ts.explain(Float64Array.from(x), 0, phi);
+  (algorithm === 'tables' ? PathTables.build(groups)! : ts).explain(Float64Array.from(x), 0, phi);
   return [...phi, ts.expectedValue];
 }
 
@@ -194,14 +199,16 @@ describe('TreeSHAP equals brute-force Shapley values', () => {
       [NaN, 0.5, NaN],
       [2, NaN, 1],
     ];
-    for (const x of rows) {
-      const want = bruteForceShapley([hand], [1], x);
-      const got = shapOf([hand], [1], x);
-      for (let j = 0; j < want.length; j++) expect(got[j], `row ${x} feature ${j}`).toBeCloseTo(want[j]!, 12);
-      // Local accuracy: base + Σ phi = the tree's output for the row; the unused feature gets 0.
-      expect(got.reduce((s, v) => s + v, 0)).toBeCloseTo(predict(hand, x), 12);
-      expect(got[2]).toBe(0);
-    }
+    for (const x of rows)
+      for (const algorithm of ['recursive', 'tables'] as const) {
+        const want = bruteForceShapley([hand], [1], x);
+        const got = shapOf([hand], [1], x, algorithm);
+        for (let j = 0; j < want.length; j++)
+          expect(got[j], `${algorithm}: row ${x} feature ${j}`).toBeCloseTo(want[j]!, 12);
+        // Local accuracy: base + Σ phi = the tree's output for the row; the unused feature gets 0.
+        expect(got.reduce((s, v) => s + v, 0)).toBeCloseTo(predict(hand, x), 12);
+        expect(got[2]).toBe(0);
+      }
     // The base value is the count-weighted mean leaf: (45·−1 + 5·2 + 10·0.5 + 40·3) / 100.
     expect(shapOf([hand], [1], [0, 0, 0])[3]).toBeCloseTo(0.9, 12);
   });
@@ -215,10 +222,12 @@ describe('TreeSHAP equals brute-force Shapley values', () => {
       for (let k = 0; k < 5; k++) {
         const x = randomRow(r, nf);
         const want = bruteForceShapley(trees, weights, x);
-        const got = shapOf(trees, weights, x);
-        for (let j = 0; j < want.length; j++) expect(Math.abs(got[j]! - want[j]!)).toBeLessThan(1e-12);
         const out = trees.reduce((s, t, i) => s + weights[i]! * predict(t, x), 0);
-        expect(Math.abs(got.reduce((s, v) => s + v, 0) - out)).toBeLessThan(1e-12);
+        for (const algorithm of ['recursive', 'tables'] as const) {
+          const got = shapOf(trees, weights, x, algorithm);
+          for (let j = 0; j < want.length; j++) expect(Math.abs(got[j]! - want[j]!)).toBeLessThan(1e-12);
+          expect(Math.abs(got.reduce((s, v) => s + v, 0) - out)).toBeLessThan(1e-12);
+        }
       }
     }
   });
@@ -226,6 +235,7 @@ describe('TreeSHAP equals brute-force Shapley values', () => {
   it('a single-leaf tree is all base value; zero is missing under the Zero type', () => {
     const leaf = build({ value: 0.7, count: 10 });
     expect(shapOf([leaf], [2], [1, 1])).toEqual([0, 0, 1.4]);
+    expect(shapOf([leaf], [2], [1, 1], 'tables')).toEqual([0, 0, 1.4]);
     const zero = build({
       f: 0,
       thr: -5,
@@ -236,8 +246,18 @@ describe('TreeSHAP equals brute-force Shapley values', () => {
       r: { value: -1, count: 6 },
     });
     // 0 (and NaN, read as 0) take the default left branch although 0 > -5.
-    for (const v of [0, NaN]) expect(shapOf([zero], [1], [v]).reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
-    expect(shapOf([zero], [1], [3]).reduce((s, x) => s + x, 0)).toBeCloseTo(-1, 12);
+    for (const algorithm of ['recursive', 'tables'] as const) {
+      for (const v of [0, NaN])
+        expect(shapOf([zero], [1], [v], algorithm).reduce((s, x) => s + x, 0)).toBeCloseTo(1, 12);
+      expect(shapOf([zero], [1], [3], algorithm).reduce((s, x) => s + x, 0)).toBeCloseTo(-1, 12);
+    }
+  });
+
+  it('the tables are not built past their size bound (the recursion is used then)', () => {
+    const r = rng(5);
+    const groups = [{ weight: 1, trees: [randomTree(r, 4, 5)] }];
+    expect(PathTables.build(groups)).not.toBeNull();
+    expect(PathTables.build(groups, 1)).toBeNull();
   });
 });
 
@@ -311,6 +331,17 @@ describe('Explainer', () => {
                 ),
               )));
       expect(ex.score(rows, 0)).toBeCloseTo(p, 12);
+    }
+  });
+
+  it('gives the same contributions with the tables and with the recursion', () => {
+    const recursive = new Explainer(doc, { algorithm: 'recursive' });
+    const r = rng(4);
+    for (let k = 0; k < 50; k++) {
+      const rows = Float32Array.from(randomRow(r, 4));
+      const a = ex.contributions(rows, 0);
+      const b = recursive.contributions(rows, 0);
+      for (let j = 0; j <= 4; j++) expect(Math.abs(a[j]! - b[j]!)).toBeLessThan(1e-12);
     }
   });
 

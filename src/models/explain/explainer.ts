@@ -10,11 +10,15 @@
  * For one LightGBM the raw score is LightGBM's log-odds and score = sigmoid(raw). For the blend
  * it is the weighted sum of the parts' log-odds (the score is the weighted sum of their
  * probabilities, which has no additive decomposition); docs/model.md says more.
+ *
+ * The explainer keeps buffers between calls (no allocation per row): one per thread of work, as
+ * the engine has.
  */
 import { existsSync } from 'node:fs';
 import type { DecisionFactor } from '../../events/types.js';
 import type { ModelMetadata } from '../metadata.js';
 import type { Scorer } from '../scorer.js';
+import { PathTables } from './path-tables.js';
 import { TreeShap } from './treeshap.js';
 import {
   loadTreesFile,
@@ -39,12 +43,18 @@ export class Explainer {
   /** The raw score with nothing known of the row: Σ weight · each part's expected raw score. */
   readonly baseValue: number;
   private readonly trees: TreeShap;
+  /** The tabulated form of the same computation (./path-tables.ts), null when too large or not asked for. */
+  private readonly tables: PathTables | null;
   private readonly gbms: readonly LightGbmPart[];
   private readonly linear: LinearPart | null;
   private readonly groupRaw: Float64Array;
   private readonly phi: Float64Array;
 
-  constructor(doc: TreesDocument) {
+  /**
+   * algorithm: 'tables' (default: ./path-tables.ts, O(L·D) a tree and row, when its tables fit)
+   * or 'recursive' (./treeshap.ts, Lundberg's O(L·D²), no tables). Both give the same values.
+   */
+  constructor(doc: TreesDocument, opts: { algorithm?: 'tables' | 'recursive' } = {}) {
     this.modelVersion = doc.model_version;
     this.features = doc.features;
     const nf = doc.features.length;
@@ -53,6 +63,7 @@ export class Explainer {
     if (linear.length > 1) throw new TreesFileError(`model trees ${doc.model_version}: more than one linear part`);
     this.linear = linear[0] ?? null;
     this.trees = new TreeShap(this.gbms, nf);
+    this.tables = opts.algorithm === 'recursive' ? null : PathTables.build(this.gbms);
     this.baseValue = this.trees.expectedValue + (this.linear ? this.linear.weight * this.linear.intercept : 0);
     this.groupRaw = new Float64Array(this.gbms.length);
     this.phi = new Float64Array(nf);
@@ -76,7 +87,7 @@ export class Explainer {
   private addContributions(rows: ArrayLike<number>, off: number, out: Float64Array): void {
     const nf = this.nFeatures;
     out.fill(0, 0, nf);
-    this.trees.explain(rows, off, out);
+    (this.tables ?? this.trees).explain(rows, off, out);
     const lin = this.linear;
     if (!lin) return;
     for (let j = 0; j < nf; j++) {

@@ -14,9 +14,21 @@ import type { TreeArrays } from './trees-file.js';
 const NONE = 0;
 const ZERO = 1;
 const NAN = 2;
-const MISSING_CODE = { none: NONE, zero: ZERO, nan: NAN } as const;
+export const MISSING_CODE = { none: NONE, zero: ZERO, nan: NAN } as const;
 /** LightGBM's kZeroThreshold: 1e-35f, as a double. */
 const ZERO_THRESHOLD = Math.fround(1e-35);
+
+/**
+ * LightGBM's NumericalDecision: whether `value` goes left at a split. NaN is 0 unless the
+ * missing type is NaN; a missing value (NaN, or zero under the Zero type) takes the default branch.
+ */
+export function goesLeft(value: number, threshold: number, missing: number, defaultLeft: number): boolean {
+  let v = value;
+  if (v !== v && missing !== NAN) v = 0;
+  if ((missing === ZERO && v >= -ZERO_THRESHOLD && v <= ZERO_THRESHOLD) || (missing === NAN && v !== v))
+    return defaultLeft === 1;
+  return v <= threshold;
+}
 
 /** The trees of one LightGBM and the weight of its raw score in the model's (a LightGbmPart fits). */
 export interface WeightedTrees {
@@ -130,12 +142,7 @@ export class TreeShap {
 
   /** LightGBM's NumericalDecision: the child of internal node k that value v goes to. */
   private decide(k: number, value: number): number {
-    let v = value;
-    const m = this.missing[k]!;
-    if (v !== v && m !== NAN) v = 0;
-    if ((m === ZERO && v >= -ZERO_THRESHOLD && v <= ZERO_THRESHOLD) || (m === NAN && v !== v))
-      return this.defaultLeft[k] ? this.left[k]! : this.right[k]!;
-    return v <= this.threshold[k]! ? this.left[k]! : this.right[k]!;
+    return goesLeft(value, this.threshold[k]!, this.missing[k]!, this.defaultLeft[k]!) ? this.left[k]! : this.right[k]!;
   }
 
   /** Each group's raw score (Σ of its trees' leaf values, unweighted) for the row at x[off..]. */

@@ -25,7 +25,7 @@ const COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, 
   CASE WHEN customer_id IS NULL THEN NULL ELSE jsonb_build_object(
     'customer_id', customer_id, 'terminal_id', terminal_id, 'merchant_id', merchant_id, 'mcc', mcc,
     'amount_minor', amount_minor, 'currency', currency, 'channel', channel, 'country', country, 'device_id', device_id)
-  END AS context`;
+  END AS context, factors`;
 
 type Row = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {
   event_time: Date;
