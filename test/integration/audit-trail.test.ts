@@ -181,6 +181,10 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
       event_time: t,
       decided_time: t + 9,
       engine_latency_ms: 4.1,
+      factors: [
+        { feature: 'customer_amount_over_avg_30d', value: 22.1, contribution: 3.2109 },
+        { feature: 'terminal_risk_7d', value: 0.5, contribution: 1.5 },
+      ],
     });
     metricsPort = await freePort();
     sink = await startAuditSink(cfg, {
@@ -376,6 +380,11 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     expect(user).toMatch(/22.1x the customer's average/);
     expect(user).toMatch(/confirmed fraud/);
     expect(user).toMatch(/device not seen/);
+    // The model's own top factors, from the audit row's factors column.
+    expect(user).toMatch(/"model_factors"/);
+    expect(user).toMatch(
+      /"feature": "customer_amount_over_avg_30d",\s*"value": 22.1,\s*"contribution": 3.211,\s*"effect": "raises risk"/,
+    );
     console.log(`explain ${authId}:\n${r.explanation}\ncontext sent:\n${user}`);
   });
 });
