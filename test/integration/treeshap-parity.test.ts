@@ -124,6 +124,10 @@ describe('TreeSHAP parity with LightGBM pred_contrib', () => {
         worstRaw = Math.max(worstRaw, Math.abs(explainer.rawScore(rows, i) - ref.raw[i]!));
         worstProba = Math.max(worstProba, Math.abs(explainer.score(rows, i) - ref.proba[i]!));
       }
+      console.log(
+        `${params} (${algorithm}), ${Math.ceil(ref.rows.length / step)} rows: worst |diff| contribution ${worstContrib.toExponential(2)}, ` +
+          `base ${worstBase.toExponential(2)}, base + Σ vs raw ${worstSum.toExponential(2)}, probability ${worstProba.toExponential(2)}`,
+      );
       expect(worstContrib).toBeLessThanOrEqual(TOL);
       expect(worstBase).toBeLessThanOrEqual(TOL);
       expect(worstSum).toBeLessThanOrEqual(TOL);

@@ -48,10 +48,11 @@ export class PathTables {
   private readonly elemFeature: Int32Array;
   private readonly elemZero: Float64Array;
   private readonly tableStart: Float64Array;
-  /** R(A) per leaf and subset A (see the module's doc). */
-  private readonly rTable: Float64Array;
-  /** Π_{j∉A} z_j per leaf and subset A. */
-  private readonly pTable: Float64Array;
+  /**
+   * Per leaf and subset A: R(A) at 2·(start + A), Π_{j∉A} z_j at 2·(start + A) + 1 (side by
+   * side: the row reads both of one subset, one cache line).
+   */
+  private readonly table: Float64Array;
 
   /** Null when the tables would be larger than maxEntries. */
   static build(groups: readonly WeightedTrees[], maxEntries = MAX_TABLE_ENTRIES): PathTables | null {
@@ -84,8 +85,7 @@ export class PathTables {
     this.leafD = new Uint8Array(nLeaves);
     this.elemStart = new Int32Array(nLeaves + 1);
     this.tableStart = new Float64Array(nLeaves + 1);
-    this.rTable = new Float64Array(entries);
-    this.pTable = new Float64Array(entries);
+    this.table = new Float64Array(2 * entries);
     const elemFeature: number[] = [];
     const elemZero: number[] = [];
     let node0 = 0;
@@ -119,7 +119,7 @@ export class PathTables {
           this.tableStart[l] = at;
           elemFeature.push(...leaf.features);
           elemZero.push(...leaf.zeros);
-          fillTables(leaf.zeros, this.rTable, this.pTable, at);
+          fillTables(leaf.zeros, this.table, at);
           at += 2 ** leaf.features.length;
         }
         node0 += t.num_leaves - 1;
@@ -147,19 +147,20 @@ export class PathTables {
       if (r >= 0) nodeMask[r] = rm;
       else leafMask[~r] = rm;
     }
-    const { leafValue, leafD, elemStart, elemFeature, elemZero, tableStart, rTable, pTable } = this;
+    const { leafValue, leafD, elemStart, elemFeature, elemZero, tableStart, table } = this;
     for (let l = 0; l < leafValue.length; l++) {
       const d = leafD[l]!;
       const full = (1 << d) - 1;
       const mask = leafMask[l]! & full;
       const t0 = tableStart[l]!;
-      const v = leafValue[l]! * pTable[t0 + mask]!;
-      const out = mask === full ? 0 : -v * rTable[t0 + mask]!;
+      const at = 2 * (t0 + mask);
+      const v = leafValue[l]! * table[at + 1]!;
+      const out = mask === full ? 0 : -v * table[at]!;
       const e0 = elemStart[l]!;
       for (let j = 0; j < d; j++) {
         const f = elemFeature[e0 + j]!;
         const b = 1 << j;
-        phi[f] = phi[f]! + (mask & b ? v * (1 - elemZero[e0 + j]!) * rTable[t0 + (mask ^ b)]! : out);
+        phi[f] = phi[f]! + (mask & b ? v * (1 - elemZero[e0 + j]!) * table[2 * (t0 + (mask ^ b))]! : out);
       }
     }
   }
@@ -204,12 +205,12 @@ function leafPaths(t: WeightedTrees['trees'][number]): LeafPath[] {
 }
 
 /**
- * r[at + A] = R(A) = Σ_{T⊆A} w(|T|)·Π_{j∈A\T} z_j and p[at + A] = Π_{j∉A} z_j for every subset A
+ * out[2(at + A)] = R(A) = Σ_{T⊆A} w(|T|)·Π_{j∈A\T} z_j and out[2(at + A) + 1] = Π_{j∉A} z_j for every subset A
  * (a bit mask) of the leaf's d features. Π_{j∈A}(z_j + t) = Σ_k c_k t^k, where c_k sums the
  * products over the subsets T of size k, so R(A) = Σ_k w(k)·c_k; the polynomials are built mask
  * by mask, each from the mask without its lowest bit.
  */
-function fillTables(zeros: readonly number[], rOut: Float64Array, pOut: Float64Array, at: number): void {
+function fillTables(zeros: readonly number[], out: Float64Array, at: number): void {
   const d = zeros.length;
   const full = (1 << d) - 1;
   const w = new Float64Array(d);
@@ -217,7 +218,7 @@ function fillTables(zeros: readonly number[], rOut: Float64Array, pOut: Float64A
   const width = d + 1;
   const poly = new Float64Array((1 << d) * width);
   poly[0] = 1;
-  rOut[at] = w[0]!;
+  out[2 * at] = w[0]!;
   const prod = new Float64Array(1 << d); // Π_{j∈A} z_j
   prod[0] = 1;
   for (let mask = 1; mask <= full; mask++) {
@@ -232,9 +233,9 @@ function fillTables(zeros: readonly number[], rOut: Float64Array, pOut: Float64A
       poly[to + k] = c;
       if (k < d) r += w[k]! * c;
     }
-    rOut[at + mask] = r;
+    out[2 * (at + mask)] = r;
   }
-  for (let mask = 0; mask <= full; mask++) pOut[at + mask] = prod[full ^ mask]!;
+  for (let mask = 0; mask <= full; mask++) out[2 * (at + mask) + 1] = prod[full ^ mask]!;
 }
 
 function binomial(n: number, k: number): number {
