@@ -17,6 +17,7 @@ command -v pg_isready >/dev/null || need_pkgs+=(postgresql-client)
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v openssl >/dev/null || need_pkgs+=(openssl)   # scripts/stack.d/certs.sh
 command -v chromium >/dev/null || need_pkgs+=(chromium) # the console's browser tests (playwright-core drives it)
+command -v promtool >/dev/null || need_pkgs+=(prometheus) # promtool: the metric names and the alerts' unit tests
 if (( ${#need_pkgs[@]} )); then
   if [[ $(id -u) != 0 ]]; then
     say "missing Debian packages: ${need_pkgs[*]} (install them as root: apt-get install ${need_pkgs[*]})"; exit 1
@@ -26,6 +27,15 @@ if (( ${#need_pkgs[@]} )); then
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
   # The Debian package starts its own services where it can; scripts/stack manages them.
+  # Of prometheus only promtool is used: its server (port 9090) must not stay running or start at boot.
+  if [[ " ${need_pkgs[*]} " == *" prometheus "* ]]; then
+    if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+      systemctl disable --now prometheus >/dev/null 2>&1 || true
+    else
+      service prometheus stop >/dev/null 2>&1 || true
+      update-rc.d prometheus disable >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 # npm packages: `npm ci` when node_modules is missing or older than the lockfile.

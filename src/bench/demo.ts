@@ -3,32 +3,54 @@
  * starts the engine (`run`) and the load generator (`simulate --to-kafka`) as separate
  * processes, reads the decision and dead-letter topics like the gateway would
  * (./gateway-view.ts), prints a live line every 5 s on stderr and ends with one JSON summary on
- * stdout. 0 when every event was decided or dead-lettered, else 1.
+ * stdout. 0 when every event was decided or dead-lettered, else 1. Beside them, the analysts'
+ * workspace (src/app/demo-console.ts): the audit sink and the console, whose URL and demo logins
+ * are printed at the start; with `keepConsole` they (and the engine) keep serving after the
+ * load until SIGINT / SIGTERM.
  */
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import pino from 'pino';
+import { startDemoConsole, type DemoConsole } from '../app/demo-console.js';
 import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { codecsFromConfig } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureConfiguredTopics } from '../kafka/topics.js';
+import { createLogger } from '../observability/logger.js';
 import { GatewayView } from './gateway-view.js';
 import { readFromNow, sleep } from './kafka.js';
 import { loadArgs, startLoadGenerator } from './load-generator.js';
 
 export async function runDemo(
   cfg: EngineConfig,
-  { rate, duration }: { rate: number; duration: number },
+  { rate, duration, keepConsole = false }: { rate: number; duration: number; keepConsole?: boolean },
 ): Promise<number> {
   const runId = `demo-${Date.now().toString(36)}`;
   const logDir = resolve(ROOT, '.stack/logs');
   mkdirSync(logDir, { recursive: true });
   const engineLog = resolve(logDir, 'engine-demo.log');
+  const consoleLog = resolve(logDir, 'console-demo.log');
 
   const kafka = createKafka(cfg.kafka, undefined, '-demo');
-  await ensureConfiguredTopics(kafka);
+  await ensureConfiguredTopics(kafka, 1, cfg.kafka);
   const view = new GatewayView(await codecsFromConfig(cfg), cfg.kafka.topic_dlq, `${runId}-`);
+
+  // The workspace first (migrations, users, history, audit sink, console), so that its URL and
+  // logins are printed before the load and the review queue fills while it runs.
+  const engineUrl = `http://${cfg.engine.http_host}:${cfg.engine.http_port}`;
+  const workspace: DemoConsole = await startDemoConsole(cfg, {
+    log: createLogger(cfg.engine.log_level, 'fraud-demo-console', pino.destination({ dest: consoleLog, sync: false })),
+    engineMetricsUrl: `${engineUrl}/metrics`,
+  });
+  console.error(
+    [
+      `[demo] console: ${workspace.url}  (log: ${consoleLog})`,
+      ...workspace.logins.map((l) => `[demo]   sign in as ${l.username} / ${l.password}  (${l.roles.join(', ')})`),
+      `[demo]   these passwords are new for this run; rule backtests replay ${workspace.historyFile}`,
+    ].join('\n'),
+  );
 
   console.error(`[demo] starting the engine (log: ${engineLog})`);
   const logStream = createWriteStream(engineLog, { flags: 'a' });
@@ -65,11 +87,22 @@ export async function runDemo(
     clearInterval(ticker);
     console.error(`[demo] done: metrics were served at ${engine.url}/metrics, engine log ${engineLog}`);
     console.log(JSON.stringify(view.summary(summary)));
+    if (keepConsole) {
+      console.error(`[demo] the console keeps serving at ${workspace.url} (the engine too): Ctrl-C to stop`);
+      await untilSignalled();
+    }
     return view.exact(summary) ? 0 : 1;
   } finally {
     clearInterval(ticker);
     load?.process.kill('SIGTERM');
     await reader.disconnect().catch(() => undefined);
     await engine.stop();
+    await workspace.stop();
   }
+}
+
+function untilSignalled(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+  });
 }

@@ -1,12 +1,15 @@
 /**
  * The engine's cumulative counters read from its /metrics, so that a bench phase is measured as
- * a difference: mean time per stage and batch, batches, events, degraded decisions by reason.
+ * a difference: mean time per stage and batch (in ms; the histogram observes seconds), batches,
+ * events, degraded decisions by reason.
  */
 import type { ChildEngineProcess } from '../cli/child-engine.js';
+import { SECOND_MS } from '../events/time.js';
 
 const STAGES = ['decode', 'features', 'model', 'rules', 'encode', 'produce'] as const;
 
 export interface Counters {
+  /** Milliseconds per stage, summed. */
   stageSum: number[];
   stageCount: number[];
   batches: number;
@@ -26,15 +29,18 @@ export const ZERO_COUNTERS: Counters = {
 
 export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+/** What the counters need of an engine: its /metrics read by name. */
+export type MetricsSource = Pick<ChildEngineProcess, 'metric' | 'metricByLabel'>;
+
 /** A metric of the engine, NaN when it does not answer (gone). */
-export const metricOf = (engine: ChildEngineProcess, name: string, labels?: RegExp): Promise<number> =>
+export const metricOf = (engine: MetricsSource, name: string, labels?: RegExp): Promise<number> =>
   engine.metric(name, labels).catch(() => NaN);
 
-export async function engineCounters(engine: ChildEngineProcess): Promise<Counters> {
+export async function engineCounters(engine: MetricsSource): Promise<Counters> {
   const stage = (name: string) => Promise.all(STAGES.map((s) => metricOf(engine, name, new RegExp(`stage="${s}"`))));
   return {
-    stageSum: await stage('fraud_stage_latency_ms_sum'),
-    stageCount: await stage('fraud_stage_latency_ms_count'),
+    stageSum: (await stage('fraud_stage_latency_seconds_sum')).map((s) => s * SECOND_MS),
+    stageCount: await stage('fraud_stage_latency_seconds_count'),
     batches: await metricOf(engine, 'fraud_batch_size_count'),
     events: await metricOf(engine, 'fraud_batch_size_sum'),
     degraded: await metricOf(engine, 'fraud_degraded_total'),

@@ -48,11 +48,12 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('../commands/schemas.js'),
   },
   rules: {
-    summary: 'validate, publish, diff, activate (roll back) and backtest CEL rulesets (PostgreSQL versions)',
+    summary:
+      'validate, publish (a request), approve / reject (four eyes), diff, roll back and backtest CEL rulesets (PostgreSQL versions)',
     load: () => import('../commands/rules.js'),
   },
   lists: {
-    summary: 'add, remove and show allow/block list values (PostgreSQL; engines take them up at once)',
+    summary: 'request, approve and show allow/block list changes (PostgreSQL; engines take them up once approved)',
     load: async () => ({ default: (await import('../commands/rules.js')).lists }),
   },
   sink: {

@@ -1,14 +1,18 @@
 /**
  * `fraud-engine decisions show <auth_id>` and `decisions search --card <token> --from <time>
- * --to <time>`: the audit trail in PostgreSQL (written by `sink audit`), for analysts.
+ * --to <time> …`: the audit trail in PostgreSQL (written by `sink audit`), for analysts. The
+ * search is the console's (src/cases/search.ts).
  */
 import * as kit from '../cli/kit.js';
 import { auditErrorExit, withAuditPool } from '../sinks/audit/pool.js';
-import { decisionsTable, getDecision, searchDecisions } from '../sinks/audit/queries.js';
+import { searchDecisions } from '../cases/search.js';
+import { decisionsTable, getDecision } from '../sinks/audit/queries.js';
 
 const HELP = `usage: fraud-engine decisions show <auth_id> [--config FILE]
-       fraud-engine decisions search --card <token> [--from TIME] [--to TIME] [--outcome APPROVE|REVIEW|DECLINE]
+       fraud-engine decisions search [--card <token>] [--auth-id ID] [--from TIME] [--to TIME]
+                                     [--outcome APPROVE|REVIEW|DECLINE] [--rule RULE_ID]
                                      [--limit 100] [--format table|jsonl] [--config FILE]
+Every filter is optional (at least one is required); --rule matches active and shadow hits.
 TIME: 2026-01-31 (UTC midnight), 2026-01-31T14:00:00Z, or epoch milliseconds. --from is inclusive, --to exclusive.
 Reads the audit table decision_audit (needs FRAUD_POSTGRES_URL; filled by 'fraud-engine sink audit').`;
 
@@ -35,6 +39,8 @@ async function decisionsMain(sub: string, rest: string[]): Promise<number> {
       rest,
       {
         card: { type: 'string' },
+        'auth-id': { type: 'string' },
+        rule: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
         outcome: { type: 'string' },
@@ -44,11 +50,16 @@ async function decisionsMain(sub: string, rest: string[]): Promise<number> {
       },
       HELP,
     );
-    if (!values.card) throw new kit.UsageError(`--card is required\n\n${HELP}`);
+    if (!values.card && !values['auth-id'] && !values.rule && !values.from && !values.to && !values.outcome)
+      throw new kit.UsageError(
+        `give at least one filter (--card, --auth-id, --rule, --from, --to, --outcome)\n\n${HELP}`,
+      );
     const format = kit.choiceOption('format', values.format, ['table', 'jsonl'] as const) ?? 'table';
     const outcome = kit.choiceOption('outcome', values.outcome, ['APPROVE', 'REVIEW', 'DECLINE'] as const);
     const q = {
-      card: values.card,
+      ...(values.card ? { card: values.card } : {}),
+      ...(values['auth-id'] ? { authId: values['auth-id'] } : {}),
+      ...(values.rule ? { rule: values.rule } : {}),
       limit: kit.intOption('limit', values.limit, 100, 1),
       ...(values.from ? { from: kit.parseTime('from', values.from) } : {}),
       ...(values.to ? { to: kit.parseTime('to', values.to) } : {}),

@@ -1,7 +1,7 @@
 /**
- * `fraud-engine rules backtest <dir|file> --input HISTORY` (parsed by ./rules.ts): what a proposed ruleset would have
- * changed on history against the one in force (src/rules/admin.ts `backtestBaseline`), by the
- * one backtest engine (src/pipelines/replay/backtest.ts).
+ * `fraud-engine rules backtest <dir|file> --input HISTORY [--from D --to D]` (parsed by ./rules.ts): what a proposed
+ * ruleset would have changed on history (the window [from, to) of it when given) against the one in force
+ * (src/rules/admin.ts `backtestBaseline`), by the one backtest engine (src/pipelines/replay/backtest.ts).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { configOf, formatOption, intOption, numberOption, UsageError } from '../cli/kit.js';
@@ -9,6 +9,7 @@ import { readHistoryFile } from '../events/history/index.js';
 import { engineScorerIfPresent } from '../models/onnx-scorer.js';
 import { backtestRulesets } from '../pipelines/replay/backtest.js';
 import { backtestText, costWarnings } from '../pipelines/replay/backtest-text.js';
+import { parseWindow, readHistoryWindow, windowText, WindowError } from '../pipelines/replay/backtest-window.js';
 import { backtestBaseline } from '../rules/admin.js';
 import { printRuleErrors } from '../rules/admin-text.js';
 import { compileRuleset } from '../rules/compile.js';
@@ -24,6 +25,8 @@ export interface BacktestArgs {
   model?: string;
   against?: string;
   json?: string;
+  from?: string;
+  to?: string;
 }
 
 export default async function rulesBacktest(path: string, values: BacktestArgs): Promise<number> {
@@ -31,6 +34,14 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
   if (!input) throw new UsageError('rules backtest: --input <history file> is required');
   if (!existsSync(input)) throw new UsageError(`rules backtest: no such file: ${input}`);
   const format = formatOption(values.format);
+  let window;
+  try {
+    window = parseWindow(values.from, values.to);
+  } catch (err) {
+    if (err instanceof WindowError) throw new UsageError(`rules backtest: ${err.message}`);
+    throw err;
+  }
+  const windowed = window.from !== undefined || window.to !== undefined;
   const delay = numberOption('label-delay-days', values['label-delay-days'], 7);
   const batchSize = intOption('batch-size', values['batch-size'], 500, 1);
   const cfg = configOf(values.config);
@@ -45,7 +56,11 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
   const baseline = await backtestBaseline(cfg, limits, { against: values.against });
   const proposed = compileRuleset(proposedFiles.def, baseline.lists ?? undefined, limits);
 
-  const records = await readHistoryFile(input, format);
+  const records = windowed ? await readHistoryWindow(input, window, format) : await readHistoryFile(input, format);
+  if (windowed && records.length === 0) {
+    console.error(`rules backtest: no transactions in ${input} within ${windowText(window)}`);
+    return 1;
+  }
   const modelPath = values.model ?? cfg.model.path;
   const scorer = await engineScorerIfPresent(modelPath);
   if (!scorer)
@@ -54,7 +69,7 @@ export default async function rulesBacktest(path: string, values: BacktestArgs):
     );
 
   const report = await backtestRulesets({
-    input,
+    input: windowed ? `${input} ${windowText(window)}` : input,
     records,
     baseline: baseline.ruleset,
     baselineSource: baseline.source,

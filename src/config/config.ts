@@ -78,6 +78,9 @@ export interface EngineConfig {
     oidc_client_id: string;
     oidc_client_secret: string;
     public_url: string;
+    history_file: string;
+    backtest_max_days: number;
+    engine_metrics_url: string;
   };
 }
 
@@ -167,6 +170,9 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     oidc_client_id: 'string',
     oidc_client_secret: 'string',
     public_url: { url: ['https:', 'http:'], optional: true },
+    history_file: 'string',
+    backtest_max_days: 'posint',
+    engine_metrics_url: { url: ['https:', 'http:'], optional: true },
   },
 };
 

@@ -15,13 +15,17 @@ import { IdentityError } from '../identity/users.js';
 import { refuse, registerAuth } from './auth.js';
 import type { ConsoleDeps } from './deps.js';
 import { oidcRoutes } from './oidc.js';
+import { activityRoutes } from './routes/activity.js';
+import { approvalsRoutes } from './routes/approvals.js';
 import { overviewRoutes } from './routes/overview.js';
+import { reviewRoutes } from './routes/review.js';
+import { rulesRoutes } from './routes/rules.js';
 
 /** One area of the console: its routes, registered after the guard. */
 export type ConsoleRoutes = (app: FastifyInstance, deps: ConsoleDeps) => void | Promise<void>;
 
 /** Every area, in navigation order. */
-const AREAS: ConsoleRoutes[] = [overviewRoutes];
+const AREAS: ConsoleRoutes[] = [overviewRoutes, reviewRoutes, rulesRoutes, approvalsRoutes, activityRoutes];
 
 /** The assets live in the source tree (tsc does not copy them), as the migrations do. */
 function assetsDir(): string {

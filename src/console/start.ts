@@ -4,15 +4,25 @@
  * be migrated already (`fraud-engine migrate`); the console never changes it.
  */
 import type { Logger } from 'pino';
+import { openAIChat } from '../assistant/client.js';
+import { assistantSettings } from '../assistant/settings.js';
+import { kafkaLabelPublisher } from '../cases/publisher.js';
+import { LabelRelay } from '../cases/relay.js';
+import { codecsFromConfig } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import { LoginThrottle } from '../identity/login-throttle.js';
 import { OidcSignIn } from '../identity/oidc.js';
 import { PendingLogins } from '../identity/oidc-logins.js';
 import { SessionStore } from '../identity/sessions.js';
 import { UserStore } from '../identity/users.js';
+import { engineScorerIfPresent } from '../models/onnx-scorer.js';
+import type { Scorer } from '../models/scorer.js';
 import { createLogger } from '../observability/logger.js';
+import { ruleLimitsOf } from '../rules/cost.js';
+import { RuleApprovals } from '../rules/pg-approvals.js';
+import { PgRulesetStore } from '../rules/pg-store.js';
 import { pgPool } from '../storage/pool.js';
-import type { ConsoleDeps, ConsoleOidc } from './deps.js';
+import type { ConsoleDeps, ConsoleOidc, ConsoleRules } from './deps.js';
 import { OIDC_ATTEMPT_MS } from './oidc.js';
 import { buildConsole } from './server.js';
 
@@ -32,19 +42,50 @@ export function consoleDepsOf(cfg: EngineConfig, log: Logger): ConsoleDeps {
     queryTimeoutMillis: 30_000,
   });
   const c = cfg.console;
+  const assistant = assistantSettings(process.env);
+  const rulesStore = new PgRulesetStore(pool, { limits: ruleLimitsOf(cfg.rules) });
   return {
     pool,
     users: new UserStore(pool),
     sessions: new SessionStore(pool, c.session_ttl_minutes * 60_000),
     throttle: new LoginThrottle(pool, c.max_failed_logins),
+    ruleApprovals: new RuleApprovals(rulesStore),
     log,
     settings: {
       sessionTtlMs: c.session_ttl_minutes * 60_000,
       secureCookies: c.secure_cookies,
       reviewSlaMs: c.review_sla_minutes * 60_000,
       claimTtlMs: c.claim_ttl_minutes * 60_000,
+      engineMetricsUrl: c.engine_metrics_url,
     },
     oidc: oidcOf(cfg, pool),
+    cases: {
+      labelsTopic: cfg.kafka.topic_labels,
+      relay: new LabelRelay(
+        pool,
+        kafkaLabelPublisher(cfg, () => codecsFromConfig(cfg), log),
+        {
+          topic: cfg.kafka.topic_labels,
+          log,
+        },
+      ),
+      rulesDir: cfg.rules.dir,
+    },
+    ...(assistant.ok ? { chat: openAIChat(assistant.settings) } : {}),
+    rules: rulesOf(cfg, rulesStore),
+  };
+}
+
+/** The rules area's services: the rules store (shared with the approvals), the history and model of the backtests. */
+function rulesOf(cfg: EngineConfig, store: PgRulesetStore): ConsoleRules {
+  let scorer: Promise<Scorer | null> | null = null;
+  return {
+    store,
+    limits: ruleLimitsOf(cfg.rules),
+    rulesDir: cfg.rules.dir,
+    historyFile: cfg.console.history_file,
+    backtestMaxDays: cfg.console.backtest_max_days,
+    scorer: () => (scorer ??= engineScorerIfPresent(cfg.model.path)),
   };
 }
 
@@ -71,8 +112,17 @@ export async function startConsole(
     throw new Error('the database is not migrated: run `fraud-engine migrate` first');
   }
   const app = await buildConsole(deps);
+  // Labels of verdicts given while Kafka was away (or by a console that stopped) go out now.
+  deps.cases.relay.start();
   const host = o.host ?? cfg.console.http_host;
-  await app.listen({ host, port: o.port ?? cfg.console.http_port });
+  try {
+    await app.listen({ host, port: o.port ?? cfg.console.http_port });
+  } catch (err) {
+    // A taken port: nothing stays open behind the error, so the caller may try another.
+    await app.close().catch(() => undefined);
+    if (!o.deps) await deps.pool.end().catch(() => undefined);
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.console.http_port;
   const url = `http://${host}:${port}`;
@@ -82,6 +132,7 @@ export async function startConsole(
     deps,
     async close() {
       await app.close();
+      await deps.cases.relay.stop();
       await deps.pool.end();
     },
   };

@@ -35,6 +35,10 @@ export interface ActionQuery {
   /** A prefix: `ruleset` matches `ruleset.approve` and `ruleset.submit`. */
   action?: string;
   subject?: string;
+  /** Entries at or after this time. */
+  since?: Date;
+  /** Entries before this time. */
+  until?: Date;
   /** Entries older than this id (paging backwards). */
   beforeId?: number;
   limit?: number;
@@ -51,6 +55,8 @@ export async function listActions(db: Queryable, q: ActionQuery = {}): Promise<L
   if (q.actor) add('actor = ?', q.actor);
   if (q.action) add(`action LIKE ? || '%'`, q.action);
   if (q.subject) add('subject = ?', q.subject);
+  if (q.since) add('at >= ?', q.since);
+  if (q.until) add('at < ?', q.until);
   if (q.beforeId) add('id < ?', q.beforeId);
   args.push(Math.min(Math.max(q.limit ?? 100, 1), 1000));
   const { rows } = await db.query<LoggedAction & { id: string }>(

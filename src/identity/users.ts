@@ -95,6 +95,26 @@ export class UserStore {
     return ok && row && !row.disabled && row.password_hash ? toUser(row) : null;
   }
 
+  /** Replaces a user's roles. Logged as `user.roles` with the roles before and after. */
+  async setRoles(username: string, roles: Role[], by: string): Promise<User> {
+    const bad = roles.filter((r) => !ROLES.includes(r));
+    if (bad.length || roles.length === 0)
+      throw new IdentityError(`roles: one or more of ${ROLES.join(', ')} (got '${roles.join(',')}')`);
+    const before = await this.get(username);
+    if (!before) throw new IdentityError(`no user ${username}`);
+    const { rows } = await this.db.query<UserRow>('UPDATE users SET roles = $2 WHERE username = $1 RETURNING *', [
+      username,
+      [...new Set(roles)],
+    ]);
+    await recordAction(this.db, {
+      actor: by,
+      action: 'user.roles',
+      subject: username,
+      detail: { from: before.roles, to: rows[0]!.roles },
+    });
+    return toUser(rows[0]!);
+  }
+
   async disable(username: string, by: string): Promise<void> {
     const { rowCount } = await this.db.query('UPDATE users SET disabled = true WHERE username = $1', [username]);
     if (!rowCount) throw new IdentityError(`no user ${username}`);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
+import type { EngineConfig } from '../config/config.js';
 
 export interface TopicSpec {
   topic: string;
@@ -44,12 +45,35 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], replication
   return missing.map((s) => s.topic);
 }
 
-/** The topics of config/topics.tsv made sure of by an admin of `kafka` (connected for it); returns those created. */
-export async function ensureConfiguredTopics(kafka: Kafka, replicationFactor = 1): Promise<string[]> {
+/**
+ * The specs of config/topics.tsv under the names the configuration gives them (kafka.topic_*,
+ * e.g. FRAUD_KAFKA_TOPIC_DECISIONS): the file lists the default names.
+ */
+export function configuredTopicSpecs(k: EngineConfig['kafka'], specs = readTopicSpecs()): TopicSpec[] {
+  const names: Record<string, string> = {
+    authorizations: k.topic_authorizations,
+    decisions: k.topic_decisions,
+    'fraud-labels': k.topic_labels,
+    'authorizations-dlq': k.topic_dlq,
+    'fraud-labels-dlq': k.topic_labels_dlq,
+    'decisions-audit-dlq': k.topic_audit_dlq,
+  };
+  return specs.map((s) => ({ ...s, topic: names[s.topic] ?? s.topic }));
+}
+
+/**
+ * The topics of config/topics.tsv (renamed as configured when `k` is given) made sure of by an
+ * admin of `kafka` (connected for it); returns those created.
+ */
+export async function ensureConfiguredTopics(
+  kafka: Kafka,
+  replicationFactor = 1,
+  k?: EngineConfig['kafka'],
+): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return await ensureTopics(admin, readTopicSpecs(), replicationFactor);
+    return await ensureTopics(admin, k ? configuredTopicSpecs(k) : readTopicSpecs(), replicationFactor);
   } finally {
     await admin.disconnect();
   }

@@ -4,12 +4,33 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-// Milliseconds; dense below 100 ms, where the budget lives.
-const LATENCY_MS = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 25, 35, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000];
+// Durations are in seconds, Prometheus's base unit (`promtool check metrics`); dense below
+// 100 ms, where the budget lives.
+const LATENCY_SECONDS = [
+  0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1,
+  2.5, 5,
+];
+
+/**
+ * A duration measured in milliseconds (performance.now(), Date.now(), the decision's
+ * engine_latency_ms) as the seconds the latency histograms observe.
+ */
+export const msToSeconds = (ms: number): number => ms / 1000;
+
+/**
+ * prom-client's default process metrics under `prefix`, without its three `nodejs_active_*_total`
+ * gauges: a gauge named `_total` reads as a counter (promtool refuses it), and each is only the
+ * sum of the `nodejs_active_*` gauge by type that stays.
+ */
+export function collectProcessMetrics(registry: Registry, prefix: string): void {
+  collectDefaultMetrics({ register: registry, prefix });
+  for (const kind of ['handles', 'requests', 'resources'])
+    registry.removeSingleMetric(`${prefix}nodejs_active_${kind}_total`);
+}
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'fraud_process_' });
+  if (opts.defaultMetrics !== false) collectProcessMetrics(registry, 'fraud_process_');
   const m = {
     registry,
     decisions: new Counter({
@@ -19,22 +40,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
     }),
     e2eLatency: new Histogram({
-      name: 'fraud_decision_latency_ms',
-      help: 'End-to-end latency from the event_time to the decision acknowledged by the broker (ms)',
-      buckets: LATENCY_MS,
+      name: 'fraud_decision_latency_seconds',
+      help: 'End-to-end latency from the event_time to the decision acknowledged by the broker, in seconds',
+      buckets: LATENCY_SECONDS,
       registers: [registry],
     }),
     engineLatency: new Histogram({
-      name: 'fraud_engine_latency_ms',
-      help: 'Engine latency from the batch fetched to the decision acknowledged (ms)',
-      buckets: LATENCY_MS,
+      name: 'fraud_engine_latency_seconds',
+      help: 'Engine latency from the batch fetched to the decision acknowledged, in seconds',
+      buckets: LATENCY_SECONDS,
       registers: [registry],
     }),
     stageLatency: new Histogram({
-      name: 'fraud_stage_latency_ms',
-      help: 'Per-batch latency of each pipeline stage (ms)',
+      name: 'fraud_stage_latency_seconds',
+      help: 'Per-batch latency of each pipeline stage, in seconds',
       labelNames: ['stage'] as const,
-      buckets: LATENCY_MS,
+      buckets: LATENCY_SECONDS,
       registers: [registry],
     }),
     batchSize: new Histogram({

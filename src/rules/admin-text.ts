@@ -1,11 +1,13 @@
 /**
  * What the analysts' tasks on the rules store (./admin.ts) print: the versions, a version as
- * YAML, the activations, the lists' values, the report of a publication. Plain text (or JSON)
- * for `rules …` and `lists …`; the command prints it.
+ * YAML, the activations, the open and decided change requests, the lists' values, the report of
+ * a publication. Plain text (or JSON) for `rules …` and `lists …`; the command prints it.
  */
+import { IdentityError } from '../identity/users.js';
 import { table } from '../observability/table.js';
 import { NoDatabaseError, type Published } from './admin.js';
 import { formatRuleError, rulesetYaml } from './files.js';
+import type { Approved, ListRequest, RuleApprovals, RulesetRequest } from './pg-approvals.js';
 import { PublishError, RulesetStoreError, type PgRulesetStore } from './pg-store.js';
 import { RuleError, type RulesetDef } from './types.js';
 
@@ -18,20 +20,22 @@ export function validatedText(path: string, def: RulesetDef): string {
   return `${path}: ruleset ${def.version} OK (${def.rules.length} rules: ${n('active')} active, ${n('shadow')} shadow)`;
 }
 
-/** `rules publish`: what was published (and activated), each line to `out`, the note on list values to `err`. */
+/** `rules publish`: what was published (a pending request), each line to `out`, the note on list values to `err`. */
 export function printPublished(
   p: Published,
   out: (line: string) => void = console.log,
   err: (line: string) => void = console.error,
 ): void {
-  out(`published ruleset ${p.meta.version} (${p.meta.rules} rules) by ${p.meta.author}: ${p.meta.comment}`);
+  out(
+    `published ruleset ${p.meta.version} (${p.meta.rules} rules) by ${p.meta.author}: ${p.meta.comment}; pending approval`,
+  );
   if (p.listValuesIgnored)
     err(
       `note: ${p.listValuesIgnored} list value(s) in the files are not part of a version: lists live in PostgreSQL (fraud-engine lists add …)`,
     );
-  if (p.activation)
-    out(`activated ${p.activation.version}${p.activation.previous ? ` (was ${p.activation.previous})` : ''}`);
-  else out(`activate it with: fraud-engine rules activate ${p.meta.version}`);
+  out(
+    `another approver activates it with: fraud-engine rules approve ${p.meta.version} (or the console's Approvals page)`,
+  );
 }
 
 /** `rules list`: the versions, newest first, with status, author, date and comment. */
@@ -41,12 +45,13 @@ export async function rulesetsText(store: PgRulesetStore, json = false): Promise
   if (!all.length)
     return 'no ruleset published yet (engines use config/rules): fraud-engine rules publish config/rules --comment …';
   return table([
-    ['version', 'status', 'rules', 'author', 'created', 'last active', 'comment'],
+    ['version', 'status', 'rules', 'author', 'approved by', 'created', 'last active', 'comment'],
     ...all.map((m) => [
       m.version,
       m.status,
       String(m.rules),
       m.author,
+      m.approved_by ?? '-',
       isoTime(m.created_at),
       isoTime(m.activated_at),
       m.comment,
@@ -59,29 +64,53 @@ export async function rulesetText(store: PgRulesetStore, version: string, json =
   const { meta, def } = await store.require(version);
   if (json) return JSON.stringify({ ...meta, rules: def.rules.map(({ source: _s, ...r }) => r) }, null, 2);
   return rulesetYaml(def, [
-    `ruleset ${meta.version}: ${meta.status}, published ${isoTime(meta.created_at)} by ${meta.author}${meta.source ? ` from ${meta.source}` : ''}`,
+    `ruleset ${meta.version}: ${meta.status}, published ${isoTime(meta.created_at)} by ${meta.author}${meta.source ? ` from ${meta.source}` : ''}${meta.approved_by ? `, approved by ${meta.approved_by}` : ''}`,
     `comment: ${meta.comment}`,
   ]);
 }
 
-/** `rules activate`: activates `version` and says what changed. */
-export async function activateText(
-  store: PgRulesetStore,
-  version: string,
-  o: { by: string; comment: string },
-): Promise<string> {
-  const a = await store.activate(version, o);
-  return a.changed
-    ? `activated ${a.version}${a.previous ? ` (was ${a.previous})` : ''}: running engines take it up within a second`
-    : `${version} is already the active ruleset`;
+/** `rules approve`: what the approval made active. */
+export function approvedText(a: Approved): string {
+  return `approved request ${a.request.id} (${a.request.kind} ${a.version}, requested by ${a.request.requested_by}): ${a.version} is active${a.previous ? ` (was ${a.previous})` : ''}; running engines take it up within a second`;
+}
+
+/** `rules activate`: the rollback requested. */
+export function activationRequestedText(r: RulesetRequest): string {
+  return `requested activation of ${r.version} (request ${r.id}, active now: ${r.base_version ?? 'none'}); another approver approves it with: fraud-engine rules approve ${r.version}`;
+}
+
+/** `rules pending`: the open ruleset requests. */
+export async function pendingText(approvals: RuleApprovals, json = false): Promise<string> {
+  const rows = await approvals.pending();
+  if (json) return JSON.stringify(rows, null, 2);
+  if (!rows.length) return 'no open ruleset request';
+  return table([
+    ['request', 'version', 'kind', 'requested by', 'requested', 'active then', 'comment'],
+    ...rows.map((r) => [
+      String(r.id),
+      r.version,
+      r.kind,
+      r.requested_by,
+      isoTime(r.requested_at),
+      r.base_version ?? '-',
+      r.comment,
+    ]),
+  ]);
 }
 
 /** `rules history`: the last activations. */
 export async function activationsText(store: PgRulesetStore, limit = 50): Promise<string> {
   const rows = await store.activations(limit);
   return table([
-    ['activated', 'version', 'previous', 'by', 'comment'],
-    ...rows.map((r) => [isoTime(r.activated_at), r.version, r.previous_version ?? '-', r.activated_by, r.comment]),
+    ['activated', 'version', 'previous', 'requested by', 'approved by', 'comment'],
+    ...rows.map((r) => [
+      isoTime(r.activated_at),
+      r.version,
+      r.previous_version ?? '-',
+      r.requested_by ?? '-',
+      r.activated_by,
+      r.comment,
+    ]),
   ]);
 }
 
@@ -91,30 +120,25 @@ export async function listEntriesText(store: PgRulesetStore, name: string | unde
   if (json) return JSON.stringify(rows, null, 2);
   if (!rows.length) return name ? `${name} is empty` : 'all lists are empty';
   return table([
-    ['list', 'value', 'added by', 'added', 'comment'],
-    ...rows.map((r) => [r.name, r.value, r.added_by, isoTime(r.added_at), r.comment]),
+    ['list', 'value', 'added by', 'approved by', 'added', 'comment'],
+    ...rows.map((r) => [r.name, r.value, r.added_by, r.approved_by ?? '-', isoTime(r.added_at), r.comment]),
   ]);
 }
 
-/** `lists add`: adds `value` to list `name` and says whether it was there already. */
-export async function addToListText(
-  store: PgRulesetStore,
-  name: string,
-  value: string,
-  o: { by: string; comment?: string },
-): Promise<string> {
-  return (await store.addToList(name, value, o)) ? `added ${value} to ${name}` : `${value} is already in ${name}`;
+/** `lists add|remove`: the change requested. */
+export function listRequestedText(r: ListRequest): string {
+  return `requested: ${r.op} ${r.value} ${r.op === 'add' ? 'to' : 'from'} ${r.name} (request ${r.id}); another approver applies it with: fraud-engine lists approve ${r.id}`;
 }
 
-/** `lists remove`: removes `value` from list `name`; `removed` false when it was not there. */
-export async function removeFromListText(
-  store: PgRulesetStore,
-  name: string,
-  value: string,
-  o: { by: string; comment?: string },
-): Promise<{ text: string; removed: boolean }> {
-  const removed = await store.removeFromList(name, value, o);
-  return { text: removed ? `removed ${value} from ${name}` : `${value} is not in ${name}`, removed };
+/** `lists pending`: the open list change requests. */
+export async function pendingListsText(approvals: RuleApprovals, json = false): Promise<string> {
+  const rows = await approvals.pendingListChanges();
+  if (json) return JSON.stringify(rows, null, 2);
+  if (!rows.length) return 'no open list change request';
+  return table([
+    ['request', 'change', 'list', 'value', 'requested by', 'requested', 'comment'],
+    ...rows.map((r) => [String(r.id), r.op, r.name, r.value, r.requested_by, isoTime(r.requested_at), r.comment]),
+  ]);
 }
 
 /** Rule errors, each as file:line:column rule 'id': reason, on stderr. */
@@ -138,7 +162,7 @@ export function rulesErrorExit(err: unknown): number | undefined {
     printRuleErrors(err.errors);
     return 1;
   }
-  if (err instanceof RulesetStoreError || err instanceof RuleError) {
+  if (err instanceof RulesetStoreError || err instanceof RuleError || err instanceof IdentityError) {
     console.error(err.message);
     return 1;
   }

@@ -1,9 +1,9 @@
 /**
  * The analysts' tasks on the PostgreSQL rules store, without the command line (`rules …`,
  * `lists …`, and any other front end): open the store from the configuration with the schema
- * migrated, publish a version (and activate it), and find the ruleset a backtest compares with.
+ * migrated, sign the acting person in, publish a version (a change request: four eyes, see
+ * ./pg-approvals.ts), and find the ruleset a backtest compares with.
  */
-import { userInfo } from 'node:os';
 import type pg from 'pg';
 import type { EngineConfig } from '../config/config.js';
 import { migrate } from '../storage/migrate.js';
@@ -13,7 +13,9 @@ import { ruleLimitsOf, type RuleLimits } from './cost.js';
 import { diffRulesets, type RulesetDiff } from './diff.js';
 import { isRulesetPath } from './files.js';
 import { loadRulesetFiles } from './load.js';
-import { PgRulesetStore, RulesetStoreError, rulesPool, type Activation, type RulesetMeta } from './pg-store.js';
+import { signInWithPassword, type Credentials } from '../identity/password-sign-in.js';
+import type { User } from '../identity/users.js';
+import { PgRulesetStore, RulesetStoreError, rulesPool, type RulesetMeta } from './pg-store.js';
 import type { RulesetDef } from './types.js';
 
 /** No PostgreSQL configured for a task that needs it. */
@@ -23,13 +25,9 @@ export class NoDatabaseError extends RulesetStoreError {
   }
 }
 
-/** Who changes the rules when no --author is given: FRAUD_RULES_AUTHOR, else the system user. */
-export function defaultAuthor(): string {
-  try {
-    return process.env.FRAUD_RULES_AUTHOR ?? userInfo().username;
-  } catch {
-    return 'unknown';
-  }
+/** The user whose password `c` carries (throttled like the console's sign-in; failures in the action log). */
+export function signInTo(store: PgRulesetStore, cfg: EngineConfig, c: Credentials): Promise<User> {
+  return signInWithPassword(store.db, c, { maxFailures: cfg.console.max_failed_logins, via: 'cli' });
 }
 
 /** Runs `fn` on the rules store of `cfg` (migrations applied first); the pool is closed after. */
@@ -50,22 +48,26 @@ export async function withRulesStore<T>(
 }
 
 export interface Published {
+  /** The new version, status pending: a change request awaiting another person's approval. */
   meta: RulesetMeta;
-  /** The activation, when asked for. */
-  activation: Activation | null;
   /** List values in the files: not part of a version (lists live in PostgreSQL). */
   listValuesIgnored: number;
 }
 
-/** Publishes `def` as a new version by `author` with `comment`, and activates it when `activate`. */
+/**
+ * Publishes `def` as a new version by `author` (an enabled user) with `comment`: a pending
+ * change request. Nobody activates their own change: `activate: true` is refused (a second
+ * person approves it, ./pg-approvals.ts).
+ */
 export async function publishRuleset(
   store: PgRulesetStore,
   def: RulesetDef,
-  o: { comment: string; author: string; version?: string; source: string; activate: boolean },
+  o: { comment: string; author: string; version?: string; source: string; activate?: false },
 ): Promise<Published> {
+  if ((o.activate as boolean | undefined) === true)
+    throw new RulesetStoreError('a published version is activated only by another approver (four eyes)');
   const meta = await store.publish(def, { comment: o.comment, author: o.author, version: o.version, source: o.source });
-  const activation = o.activate ? await store.activate(meta.version, { by: o.author, comment: o.comment }) : null;
-  return { meta, activation, listValuesIgnored: Object.values(def.lists).reduce((n, v) => n + (v?.length ?? 0), 0) };
+  return { meta, listValuesIgnored: Object.values(def.lists).reduce((n, v) => n + (v?.length ?? 0), 0) };
 }
 
 export interface Baseline {

@@ -16,9 +16,11 @@ function lineOf(counter: LineCounter, node: Node | null | undefined): number | n
   return counter.linePos(node.range[0]).line;
 }
 
-function yamlFile(file: string): { doc: ReturnType<typeof parseDocument>; counter: LineCounter; text: string } {
+function yamlText(
+  file: string,
+  text: string,
+): { doc: ReturnType<typeof parseDocument>; counter: LineCounter; text: string } {
   const counter = new LineCounter();
-  const text = readFileSync(file, 'utf8');
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   const err = doc.errors[0];
   if (err) {
@@ -103,8 +105,8 @@ function ruleFrom(file: string, counter: LineCounter, text: string, node: unknow
   };
 }
 
-function readLists(file: string): Partial<Record<ListName, string[]>> {
-  const { doc, counter } = yamlFile(file);
+function readLists(file: string, text: string): Partial<Record<ListName, string[]>> {
+  const { doc, counter } = yamlText(file, text);
   const out: Partial<Record<ListName, string[]>> = {};
   if (doc.contents === null) return out;
   if (!isMap(doc.contents)) throw new RuleError(file, null, 1, null, 'expected a mapping of list name to values');
@@ -135,15 +137,30 @@ export function loadRulesetFiles(path: string): RulesetDef {
         .sort()
         .map((f) => join(path, f))
     : [path];
+  return rulesetOf(
+    path,
+    files.map((file) => ({ file, text: readFileSync(file, 'utf8') })),
+  );
+}
+
+/**
+ * Loads a ruleset from the text of one file (the console's drafts): the same rules as a file
+ * on disk, every error's line and column in `text`, named `name`.
+ */
+export function loadRulesetText(text: string, name = '<draft>'): RulesetDef {
+  return rulesetOf(name, [{ file: name, text }]);
+}
+
+function rulesetOf(path: string, files: { file: string; text: string }[]): RulesetDef {
   let head: { version: string; description: string; thresholds: RulesetDef['thresholds'] } | null = null;
   const rules: RuleDef[] = [];
   let lists: RulesetDef['lists'] = {};
-  for (const file of files) {
+  for (const { file, text: source } of files) {
     if (basename(file).replace(/\.ya?ml$/, '') === 'lists') {
-      lists = { ...lists, ...readLists(file) };
+      lists = { ...lists, ...readLists(file, source) };
       continue;
     }
-    const { doc, counter, text } = yamlFile(file);
+    const { doc, counter, text } = yamlText(file, source);
     if (!isMap(doc.contents))
       throw new RuleError(file, null, 1, null, 'expected a mapping with version, thresholds and rules');
     const raw = doc.toJSON() as Record<string, unknown>;

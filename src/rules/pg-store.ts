@@ -1,17 +1,19 @@
 /**
  * Rulesets and lists in PostgreSQL (tables of src/storage/migrations/001_rules.sql).
  *
- * - publish: a new immutable version (status draft) with who and why; refused, with every
- *   compiler error, when a rule does not compile or is over the compile limits (cost, sizes:
- *   config rules.*), and refused when the version id is taken.
- * - activate: makes one version the active one (the previous active is retired), logs it in
- *   ruleset_activations and NOTIFYs the engines; activating an older version is the rollback.
- * - lists: add / remove values (logged in list_changes, NOTIFY), read by the engines.
+ * - publish: a new immutable version, status pending: a change request by an identified user
+ *   (a row of `users`), with why; refused, with every compiler error, when a rule does not
+ *   compile or is over the compile limits (cost, sizes: config rules.*), and refused when the
+ *   version id is taken.
+ * - approving, rejecting, rollbacks and list changes are four-eyes requests: ./pg-approvals.ts.
+ * - lists: read by the engines (changed only through an approved request).
  *
  * Nothing here runs in the decision path: engines read through ./pg-source.ts.
  */
 import pg from 'pg';
-import { requiredPgPool } from '../storage/pool.js';
+import { recordAction } from '../identity/action-log.js';
+import { UserStore, type Role } from '../identity/users.js';
+import { requiredPgPool, type Queryable } from '../storage/pool.js';
 import type { EngineConfig } from '../config/config.js';
 import { validateRuleset } from './compile.js';
 import type { RuleLimits } from './cost.js';
@@ -31,7 +33,12 @@ export const NOTIFY_CHANNEL = 'fraud_rules';
 
 export const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export type RulesetStatus = 'draft' | 'active' | 'retired';
+/**
+ * pending: a change request (published, awaiting a second person's approval); active: approved
+ * and in force; retired: was active; rejected: closed by an approver; draft: published before
+ * four eyes, never active (activating it is a request like a rollback).
+ */
+export type RulesetStatus = 'pending' | 'draft' | 'active' | 'retired' | 'rejected';
 
 export interface RulesetMeta {
   version: string;
@@ -45,6 +52,10 @@ export interface RulesetMeta {
   rules: number;
   /** Last time it became active, if ever. */
   activated_at: Date | null;
+  /** Who approved it first (never the author), when, and what they said. */
+  approved_by: string | null;
+  approved_at: Date | null;
+  decision_comment: string;
 }
 
 export interface StoredRuleset {
@@ -58,17 +69,29 @@ export interface ListEntry {
   added_by: string;
   added_at: Date;
   comment: string;
-}
-
-export interface Activation {
-  version: string;
-  previous: string | null;
-  /** False when the version was already the active one (nothing changed). */
-  changed: boolean;
+  /** Null for values added before four eyes. */
+  approved_by: string | null;
 }
 
 /** A refusal the user can act on (unknown version, version taken, bad input). */
 export class RulesetStoreError extends Error {}
+
+/** A refusal of four eyes: an unknown or disabled user, a missing role, approving one's own request. */
+export class FourEyesError extends RulesetStoreError {}
+
+/**
+ * Throws FourEyesError unless `username` is an enabled user (holding `role` when given; admin
+ * holds every role). Read in the caller's transaction, so the check and the change agree.
+ */
+export async function requireActor(db: Queryable, username: string, role?: Role): Promise<void> {
+  const u = await new UserStore(db).get(username);
+  if (!u || u.disabled)
+    throw new FourEyesError(
+      `'${username}' is not an enabled user: changes to rules and lists are made by identified people (fraud-engine users add)`,
+    );
+  if (role && !u.roles.includes(role) && !u.roles.includes('admin'))
+    throw new FourEyesError(`${username} does not have the ${role} role`);
+}
 
 /** A ruleset refused because rules do not compile; `errors` has every one of them. */
 export class PublishError extends RulesetStoreError {
@@ -109,7 +132,8 @@ interface RuleRow {
 const META_SQL = `
   SELECT r.version, r.status, r.author, r.created_at, r.comment, r.description, r.thresholds, r.source,
          (SELECT count(*) FROM rules x WHERE x.ruleset_version = r.version) AS rules,
-         (SELECT max(a.activated_at) FROM ruleset_activations a WHERE a.version = r.version) AS activated_at
+         (SELECT max(a.activated_at) FROM ruleset_activations a WHERE a.version = r.version) AS activated_at,
+         r.approved_by, r.approved_at, r.decision_comment
     FROM rulesets r`;
 
 const toMeta = (r: RulesetRow): RulesetMeta => ({
@@ -118,7 +142,7 @@ const toMeta = (r: RulesetRow): RulesetMeta => ({
   thresholds: { review: Number(r.thresholds.review), decline: Number(r.thresholds.decline) },
 });
 
-function checkListName(name: string): ListName {
+export function checkListName(name: string): ListName {
   if (!(LIST_NAMES as readonly string[]).includes(name))
     throw new RulesetStoreError(`unknown list '${name}' (known: ${LIST_NAMES.join(', ')})`);
   return name as ListName;
@@ -128,10 +152,11 @@ export class PgRulesetStore {
   /** `limits`: the compile limits (config rules.*) publish and activate check a version against. */
   constructor(
     readonly db: pg.Pool,
-    private readonly opts: { limits?: RuleLimits } = {},
+    readonly opts: { limits?: RuleLimits } = {},
   ) {}
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** `fn` in one transaction of the store's pool (for ./pg-approvals.ts too). */
+  async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.db.connect();
     try {
       await c.query('BEGIN');
@@ -147,8 +172,10 @@ export class PgRulesetStore {
   }
 
   /**
-   * Publishes `def` as a new version (status draft): `opts.version` or the files' `version`.
-   * Throws PublishError (every compiler error) or RulesetStoreError (version taken, bad id).
+   * Publishes `def` as a new version: `opts.version` or the files' `version`, status pending (a
+   * change request by `author`, an enabled user; ./pg-approvals.ts approves it). Recorded as
+   * `ruleset.submit` in the action log. Throws PublishError (every compiler error), FourEyesError
+   * (unknown author) or RulesetStoreError (version taken, bad id).
    */
   async publish(
     def: RulesetDef,
@@ -170,8 +197,9 @@ export class PgRulesetStore {
           [version],
         );
         if (taken.rows[0]) throw this.taken(version, taken.rows[0]);
+        await requireActor(c, opts.author);
         await c.query(
-          "INSERT INTO rulesets (version, status, author, comment, description, thresholds, source) VALUES ($1, 'draft', $2, $3, $4, $5, $6)",
+          "INSERT INTO rulesets (version, status, author, comment, description, thresholds, source) VALUES ($1, 'pending', $2, $3, $4, $5, $6)",
           [version, opts.author, opts.comment, def.description, JSON.stringify(def.thresholds), opts.source ?? ''],
         );
         if (def.rules.length) {
@@ -192,6 +220,23 @@ export class PgRulesetStore {
             ],
           );
         }
+        const base = (await c.query<{ version: string }>("SELECT version FROM rulesets WHERE status = 'active'"))
+          .rows[0]?.version;
+        const req = await c.query<{ id: string }>(
+          "INSERT INTO ruleset_requests (version, kind, requested_by, comment, base_version) VALUES ($1, 'publish', $2, $3, $4) RETURNING id",
+          [version, opts.author, opts.comment, base ?? null],
+        );
+        await recordAction(c, {
+          actor: opts.author,
+          action: 'ruleset.submit',
+          subject: version,
+          detail: {
+            request: Number(req.rows[0]!.id),
+            rules: def.rules.length,
+            base: base ?? null,
+            comment: opts.comment,
+          },
+        });
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
@@ -268,95 +313,29 @@ export class PgRulesetStore {
     return r.rows[0]?.version ?? null;
   }
 
-  /**
-   * Makes `version` the active ruleset and tells the engines. The version is compiled again
-   * first (the compiler may have changed since it was published): one that no longer compiles
-   * is refused and the active one stays.
-   */
-  async activate(version: string, opts: { by: string; comment?: string }): Promise<Activation> {
-    const stored = await this.require(version);
-    const errors = validateRuleset(stored.def, this.opts.limits);
-    if (errors.length) throw new PublishError(version, errors);
-    return this.tx(async (c) => {
-      await c.query("SELECT pg_advisory_xact_lock(hashtext('rulesets_activate'))");
-      const cur =
-        (await c.query<{ version: string }>("SELECT version FROM rulesets WHERE status = 'active'")).rows[0]?.version ??
-        null;
-      if (cur === version) return { version, previous: cur, changed: false };
-      await c.query("UPDATE rulesets SET status = 'retired' WHERE status = 'active'");
-      await c.query("UPDATE rulesets SET status = 'active' WHERE version = $1", [version]);
-      await c.query(
-        'INSERT INTO ruleset_activations (version, previous_version, activated_by, comment) VALUES ($1, $2, $3, $4)',
-        [version, cur, opts.by, opts.comment ?? ''],
-      );
-      await c.query('SELECT pg_notify($1, $2)', [
-        NOTIFY_CHANNEL,
-        JSON.stringify({ event: 'activate', version, previous: cur }),
-      ]);
-      return { version, previous: cur, changed: true };
-    });
-  }
-
-  async activations(
-    limit = 20,
-  ): Promise<
-    { version: string; previous_version: string | null; activated_by: string; activated_at: Date; comment: string }[]
+  /** The last activations: `activated_by` approved, `requested_by` asked (null before four eyes). */
+  async activations(limit = 20): Promise<
+    {
+      version: string;
+      previous_version: string | null;
+      activated_by: string;
+      requested_by: string | null;
+      activated_at: Date;
+      comment: string;
+    }[]
   > {
     return (
       await this.db.query(
-        'SELECT version, previous_version, activated_by, activated_at, comment FROM ruleset_activations ORDER BY id DESC LIMIT $1',
+        'SELECT version, previous_version, activated_by, requested_by, activated_at, comment FROM ruleset_activations ORDER BY id DESC LIMIT $1',
         [limit],
       )
     ).rows;
   }
 
-  /** Adds a value to a list; false when it was already there. */
-  async addToList(name: string, value: string, opts: { by: string; comment?: string }): Promise<boolean> {
-    const list = checkListName(name);
-    if (value === '') throw new RulesetStoreError('a list value cannot be empty');
-    return this.tx(async (c) => {
-      const r = await c.query(
-        'INSERT INTO lists (name, value, added_by, comment) VALUES ($1, $2, $3, $4) ON CONFLICT (name, value) DO NOTHING',
-        [list, value, opts.by, opts.comment ?? ''],
-      );
-      if (!r.rowCount) return false;
-      await this.logListChange(c, list, value, 'add', opts);
-      return true;
-    });
-  }
-
-  /** Removes a value from a list; false when it was not there. */
-  async removeFromList(name: string, value: string, opts: { by: string; comment?: string }): Promise<boolean> {
-    const list = checkListName(name);
-    return this.tx(async (c) => {
-      const r = await c.query('DELETE FROM lists WHERE name = $1 AND value = $2', [list, value]);
-      if (!r.rowCount) return false;
-      await this.logListChange(c, list, value, 'remove', opts);
-      return true;
-    });
-  }
-
-  private async logListChange(
-    c: pg.PoolClient,
-    name: ListName,
-    value: string,
-    op: 'add' | 'remove',
-    opts: { by: string; comment?: string },
-  ): Promise<void> {
-    await c.query('INSERT INTO list_changes (name, value, op, changed_by, comment) VALUES ($1, $2, $3, $4, $5)', [
-      name,
-      value,
-      op,
-      opts.by,
-      opts.comment ?? '',
-    ]);
-    await c.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, JSON.stringify({ event: 'lists', name, op })]);
-  }
-
   async listEntries(name?: string): Promise<ListEntry[]> {
     if (name !== undefined) checkListName(name);
     const r = await this.db.query<ListEntry>(
-      `SELECT name, value, added_by, added_at, comment FROM lists ${name ? 'WHERE name = $1' : ''} ORDER BY name, value`,
+      `SELECT name, value, added_by, added_at, comment, approved_by FROM lists ${name ? 'WHERE name = $1' : ''} ORDER BY name, value`,
       name ? [name] : [],
     );
     return r.rows;

@@ -123,6 +123,11 @@ export class ChildEngine {
     return this.child.metric(name, labelFilter);
   }
 
+  /** A metric's values from /metrics summed per value of one label. */
+  metricByLabel(name: string, label: string): Promise<Record<string, number>> {
+    return this.child.metricByLabel(name, label);
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }

@@ -18,10 +18,12 @@ import type { AvroCodecs } from '../../src/events/codec.js';
 import type { Decision } from '../../src/events/types.js';
 import { FEATURE_NAMES } from '../../src/features/names.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { getDecision, listPartitions, searchDecisions } from '../../src/sinks/audit/queries.js';
+import { getDecision, listPartitions } from '../../src/sinks/audit/queries.js';
+import { searchDecisions } from '../../src/cases/search.js';
 import { AuditWriter, utcDay } from '../../src/sinks/audit/writer.js';
 import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig } from '../helpers/engine.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
+import { checkMetrics } from '../helpers/promtool.js';
 import { stack, uniqueName } from '../helpers/stack.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR, MINUTE_MS as MINUTE } from '../../src/events/time.js';
 const PAN_IN_TOKEN = '4000056655665556'; // Luhn-valid test PAN where the token belongs
@@ -242,8 +244,10 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     expect(text).toMatch(new RegExp(`^fraud_audit_rows_total ${written()}$`, 'm'));
     expect(text).toMatch(new RegExp(`^fraud_audit_duplicates_total ${written()}$`, 'm'));
     expect(text).toMatch(/^fraud_audit_skipped_total\{reason="pan_in_decision:card_token"\} 2$/m);
-    expect(text).toMatch(/^fraud_audit_batch_latency_ms_count \d+$/m);
+    expect(text).toMatch(/^fraud_audit_batch_latency_seconds_count \d+$/m);
     expect(text).toMatch(/^fraud_audit_consumer_lag\{topic="[^"]+",partition="\d"\} 0$/m);
+    // Named by Prometheus's conventions (durations in seconds, counters _total): promtool says nothing.
+    expect(checkMetrics(text)).toEqual({ code: 0, output: '' });
 
     // Offsets were committed: the same group restarted reads nothing again; a new group re-reads
     // everything and still adds no row.

@@ -21,6 +21,7 @@ import { loadRulesetFiles } from '../../src/rules/load.js';
 import { PgRulesetStore } from '../../src/rules/pg-store.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { ChildEngine, ensureBuilt, panRuns, TEST_PANS } from '../helpers/child-engine.js';
+import { fourEyes } from '../helpers/four-eyes.js';
 import {
   authorization,
   codecsFor,
@@ -454,12 +455,9 @@ describe('faults: no decision lost or doubled', () => {
     pool.on('error', () => undefined);
     const store = new PgRulesetStore(pool);
     await migrate(pool);
+    const eyes = await fourEyes(pool, store, 'faults');
     const v1 = `${ctx.id}-v1`;
-    await store.publish(
-      { ...loadRulesetFiles('config/rules'), version: v1 },
-      { comment: 'fault test', author: 'faults', version: v1 },
-    );
-    await store.activate(v1, { by: 'faults' });
+    await eyes.publishActive({ ...loadRulesetFiles('config/rules'), version: v1 }, { comment: 'fault test' });
     const e1 = await spawnEngine(ctx, 'e1', { FRAUD_POSTGRES_URL: postgres.url, FRAUD_RULES_POLL_INTERVAL_MS: '500' });
     await e1.waitReady();
     const dlq: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[] = [];
@@ -509,11 +507,7 @@ describe('faults: no decision lost or doubled', () => {
     down.to = Date.now();
     // A version activated once the database is back reaches the engine by itself.
     const v2 = `${ctx.id}-v2`;
-    await store.publish(
-      { ...loadRulesetFiles('config/rules'), version: v2 },
-      { comment: 'fault test', author: 'faults', version: v2 },
-    );
-    await store.activate(v2, { by: 'faults' });
+    await eyes.publishActive({ ...loadRulesetFiles('config/rules'), version: v2 }, { comment: 'fault test' });
     const activatedAt = Date.now();
     const { d, degraded, firstDecision } = await finish(ctx, load, [e1]);
     await pool.end();

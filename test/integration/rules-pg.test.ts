@@ -1,5 +1,5 @@
 /**
- * Rulesets in PostgreSQL for real: migrations, publish / activate / rollback, the running
+ * Rulesets in PostgreSQL for real: migrations, publish / approve / rollback (four eyes), the running
  * engine (Kafka, Redis, the model) taking up a new version and list changes (liveness bounds
  * of 10 s, the delays printed), a bad ruleset refused while the active one stays, and the last
  * good ruleset kept while the database is unreachable. Each test file works in its own PostgreSQL schema (search_path in
@@ -18,10 +18,12 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { DEFAULT_RULE_LIMITS } from '../../src/rules/cost.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 import { PgRulesetSource } from '../../src/rules/pg-source.js';
+import { RuleApprovals } from '../../src/rules/pg-approvals.js';
 import { PgRulesetStore, PublishError, RulesetStoreError } from '../../src/rules/pg-store.js';
 import type { RulesetDef } from '../../src/rules/types.js';
 import { migrate, migrationFiles } from '../../src/storage/migrate.js';
 import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
+import { fourEyes, type FourEyes } from '../helpers/four-eyes.js';
 import { stack, uniqueName } from '../helpers/stack.js';
 
 const schemaName = (p: string) => uniqueName(p).replace(/[^a-z0-9]/g, '_');
@@ -134,6 +136,7 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
   let cfg: EngineConfig;
   let pool: pg.Pool;
   let store: PgRulesetStore;
+  let eyes: FourEyes;
   let engine: EngineHandle | null = null;
   let codecs: AvroCodecs;
   let producer: Producer;
@@ -183,6 +186,7 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     await producer.connect();
     // A fresh database: the engine migrates it and decides with config/rules.
     engine = await startEngine(cfg);
+    eyes = await fourEyes(pool, store);
     decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) =>
       codecs.decodeDecision(b),
     ).start();
@@ -202,29 +206,30 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     expect(d.ruleset_version).toBe(defaults.version);
   });
 
-  it('takes up a published and activated version while running, and a rollback likewise', async () => {
-    const base = await store.publish(defaults, { comment: 'it: defaults', author: 'it', version: `${v2}-base` });
-    expect(base.status).toBe('draft');
-    await store.activate(`${v2}-base`, { by: 'it' });
+  it('takes up a published and approved version while running, and a rollback likewise', async () => {
+    const base = await store.publish(defaults, { comment: 'it: defaults', author: eyes.author, version: `${v2}-base` });
+    expect(base.status).toBe('pending');
+    await eyes.approvals.approve(`${v2}-base`, { by: eyes.approver });
     await waitFor('base version', async () => (await activeVersionMetric()) === `${v2}-base`, 5_000);
 
-    await store.publish(withMarker(v2), { comment: 'it: marker rule', author: 'it' });
+    await store.publish(withMarker(v2), { comment: 'it: marker rule', author: eyes.author });
     const t0 = performance.now();
-    const a = await store.activate(v2, { by: 'it', comment: 'go' });
-    expect(a).toEqual({ version: v2, previous: `${v2}-base`, changed: true });
+    const a = await eyes.approvals.approve(v2, { by: eyes.approver, comment: 'go' });
+    expect({ version: a.version, previous: a.previous }).toEqual({ version: v2, previous: `${v2}-base` });
     // A liveness bound (NOTIFY arrives in ~10-50 ms here, the poll every 1 s): the speed itself is printed, not asserted.
     await waitFor('hot reload', async () => (await activeVersionMetric()) === v2, 10_000, 2);
     const delayMs = performance.now() - t0;
-    console.log(`hot reload: version ${v2} in force ${delayMs.toFixed(1)} ms after activate() returned`);
+    console.log(`hot reload: version ${v2} in force ${delayMs.toFixed(1)} ms after approve() returned`);
 
     const d = await decide(event({ amount_minor: 424242 }));
     expect(d.ruleset_version).toBe(v2);
     expect(d.outcome).toBe('DECLINE');
     expect(d.reasons).toContain('rule:it_marker');
 
-    // Rollback: activate the older version again.
+    // Rollback: the older version requested again, and approved.
+    await eyes.approvals.requestActivation(`${v2}-base`, { by: eyes.author, comment: 'rollback' });
     const t1 = performance.now();
-    await store.activate(`${v2}-base`, { by: 'it', comment: 'rollback' });
+    await eyes.approvals.approve(`${v2}-base`, { by: eyes.approver });
     await waitFor('rollback', async () => (await activeVersionMetric()) === `${v2}-base`, 10_000, 2);
     console.log(`hot reload (rollback): ${(performance.now() - t1).toFixed(1)} ms`);
     const after = await decide(event({ amount_minor: 424242 }));
@@ -263,7 +268,7 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
         },
       ],
     };
-    const err = await store.publish(bad, { comment: 'it: bad', author: 'it' }).catch((e: unknown) => e);
+    const err = await store.publish(bad, { comment: 'it: bad', author: eyes.author }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
     const messages = (err as PublishError).errors.map((e) => e.message);
     expect(messages).toEqual([
@@ -275,15 +280,15 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     expect(await store.activeVersion()).toBe(active);
     expect(await activeVersionMetric()).toBe(active);
     // A version id is never reused.
-    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(
+    await expect(store.publish(defaults, { comment: 'again', author: eyes.author, version: v2 })).rejects.toThrow(
       RulesetStoreError,
     );
-    await expect(store.publish(defaults, { comment: 'again', author: 'it', version: v2 })).rejects.toThrow(
-      /already exists \(retired, published .* by it\)/,
+    await expect(store.publish(defaults, { comment: 'again', author: eyes.author, version: v2 })).rejects.toThrow(
+      /already exists \(retired, published .* by it-author\)/,
     );
-    await expect(store.activate('no-such-version', { by: 'it' })).rejects.toThrow(
-      /no ruleset version 'no-such-version'/,
-    );
+    await expect(
+      eyes.approvals.requestActivation('no-such-version', { by: eyes.author, comment: 'x' }),
+    ).rejects.toThrow(/no ruleset version 'no-such-version'/);
   });
 
   it('refuses a version over the configured cost bound at publish and at activation, naming each rule', async () => {
@@ -291,7 +296,7 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     // The shipped rules under a bound of 60 (config rules.max_rule_cost): the dearest ones are over.
     const strict = new PgRulesetStore(pool, { limits: { ...DEFAULT_RULE_LIMITS, maxRuleCost: 60 } });
     const err = await strict
-      .publish(defaults, { comment: 'it: strict', author: 'it', version: `${v2}-st` })
+      .publish(defaults, { comment: 'it: strict', author: eyes.author, version: `${v2}-st` })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PublishError);
     const errors = (err as PublishError).errors;
@@ -300,17 +305,19 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
       expect(e.message).toMatch(/rule '\w+': cost: estimated \d+ per evaluation, over rules\.max_rule_cost \(60\)/);
     expect(errors.map((e) => e.ruleId)).toContain('risky_terminal');
     expect(await strict.meta(`${v2}-st`)).toBeNull();
-    // A version published under the default bound is refused at activation under the strict one.
-    await store.publish(defaults, { comment: 'it: defaults again', author: 'it', version: `${v2}-lo` });
-    await expect(strict.activate(`${v2}-lo`, { by: 'it' })).rejects.toBeInstanceOf(PublishError);
+    // A version published under the default bound is refused at approval under the strict one.
+    await store.publish(defaults, { comment: 'it: defaults again', author: eyes.author, version: `${v2}-lo` });
+    await expect(new RuleApprovals(strict).approve(`${v2}-lo`, { by: eyes.approver })).rejects.toBeInstanceOf(
+      PublishError,
+    );
     expect(await store.activeVersion()).toBe(active);
   });
 
-  it('applies list changes made through the store to the running engine', async () => {
+  it('applies approved list changes to the running engine', async () => {
     const card = uniqueName('tok_blocked');
     expect((await decide(event({ card_token: card }))).reasons).not.toContain('rule:blocked_card');
     const t0 = performance.now();
-    expect(await store.addToList('block_card', card, { by: 'it', comment: 'test' })).toBe(true);
+    expect(await eyes.listChange('block_card', card, 'add')).toBe(true);
     // The engine takes it up from the notification; decisions show it. A liveness bound of 10 s
     // (measured: ~220 ms including a Kafka round trip per probe); the delay itself is printed.
     let d: Decision;
@@ -324,13 +331,15 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     expect(d.reasons).toContain('rule:blocked_card');
     expect((await store.listEntries('block_card')).map((e) => e.value)).toContain(card);
 
-    expect(await store.removeFromList('block_card', card, { by: 'it' })).toBe(true);
+    expect(await eyes.listChange('block_card', card, 'remove')).toBe(true);
     const t1 = performance.now();
     do {
       d = await decide(event({ card_token: card }));
     } while (d.reasons.includes('rule:blocked_card') && performance.now() - t1 < 10_000);
     expect(d.reasons).not.toContain('rule:blocked_card');
-    await expect(store.addToList('blok_card', 'x', { by: 'it' })).rejects.toThrow(/unknown list 'blok_card'/);
+    await expect(eyes.approvals.requestListChange('blok_card', 'x', 'add', { by: eyes.author })).rejects.toThrow(
+      /unknown list 'blok_card'/,
+    );
   });
 });
 
@@ -342,8 +351,7 @@ describe('PgRulesetSource without a database', () => {
     const store = new PgRulesetStore(pool);
     await migrate(pool);
     const version = uniqueName('it-down').slice(0, 60);
-    await store.publish(withMarker(version), { comment: 'it', author: 'it' });
-    await store.activate(version, { by: 'it' });
+    await (await fourEyes(pool, store)).publishActive(withMarker(version));
     const metrics = createMetrics({ defaultMetrics: false });
     const src = await PgRulesetSource.start({
       postgres: { url, ...PLAIN },
@@ -383,9 +391,9 @@ describe('PgRulesetSource without a database', () => {
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const store = new PgRulesetStore(pool);
     await migrate(pool);
+    const eyes = await fourEyes(pool, store);
     const good = uniqueName('it-good').slice(0, 60);
-    await store.publish(withMarker(good), { comment: 'it', author: 'it' });
-    await store.activate(good, { by: 'it' });
+    await eyes.publishActive(withMarker(good));
     const metrics = createMetrics({ defaultMetrics: false });
     const src = await PgRulesetSource.start({
       postgres: { url, ...PLAIN },
@@ -396,6 +404,7 @@ describe('PgRulesetSource without a database', () => {
     });
     try {
       expect(src.current().version).toBe(good);
+      // (Pending by default; the database insists on an approver other than the author to activate.)
       await pool.query(
         `INSERT INTO rulesets (version, author, comment, thresholds) VALUES ('broken', 'it', 'x', '{"review": 0.5, "decline": 0.9}')`,
       );
@@ -405,7 +414,7 @@ describe('PgRulesetSource without a database', () => {
       // One transaction: a poll between the two updates would see no active version at all.
       await inTransaction(pool, async (db) => {
         await db.query(`UPDATE rulesets SET status = 'retired' WHERE status = 'active'`);
-        await db.query(`UPDATE rulesets SET status = 'active' WHERE version = 'broken'`);
+        await db.query(`UPDATE rulesets SET status = 'active', approved_by = 'someone-else' WHERE version = 'broken'`);
       });
       await waitFor(
         'compile_error',
@@ -413,8 +422,10 @@ describe('PgRulesetSource without a database', () => {
         3_000,
       );
       expect(src.current().version).toBe(good);
-      // And the store refuses to activate it too.
-      await expect(store.activate('broken', { by: 'it' })).rejects.toThrow(/refused: 1 rule error\(s\)/);
+      // And the store refuses to activate it again too.
+      await expect(eyes.approvals.requestActivation('broken', { by: eyes.author, comment: 'x' })).rejects.toThrow(
+        /refused: 1 rule error\(s\)/,
+      );
     } finally {
       await src.stop();
       await pool.end();
@@ -441,14 +452,15 @@ describe('PgRulesetSource without a database', () => {
     try {
       expect(src.source).toBe('files');
       const version = uniqueName(`it-${name}`).slice(0, 60);
-      await store.publish(withMarker(version), { comment: 'it', author: 'it' });
+      const eyes = await fourEyes(pool, store); // the source has migrated the schema
+      await store.publish(withMarker(version), { comment: 'it', author: eyes.author });
       const t0 = performance.now();
-      await store.activate(version, { by: 'it' });
+      await eyes.approvals.approve(version, { by: eyes.approver });
       await waitFor(how, () => src.current().version === version, 5_000);
       console.log(`hot reload by ${how}: ${(performance.now() - t0).toFixed(0)} ms`);
       expect(src.source).toBe('postgres');
       // Lists too, without a new version.
-      await store.addToList('block_terminal', `T-${name}`, { by: 'it' });
+      await eyes.listChange('block_terminal', `T-${name}`, 'add');
       await waitFor(`lists by ${how}`, () => src.current().lists.block_terminal.has(`T-${name}`), 5_000);
       expect(src.current().version).toBe(version);
     } finally {

@@ -13,6 +13,7 @@ const SRC = resolve(import.meta.dirname, '../../src');
 /** What the composition roots may import: all that the commands may, but the commands and the bench. */
 const APP: readonly string[] = [
   'assistant',
+  'cases',
   'cli',
   'config',
   'console',
@@ -45,7 +46,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   // stages
   features: ['events', 'config', 'observability', 'security'],
   models: ['events', 'features', 'config', 'observability'],
-  rules: ['events', 'features', 'config', 'observability', 'storage', 'security'],
+  // identity: four eyes (who may approve, the action log) is enforced by the rules store itself
+  rules: ['events', 'features', 'config', 'observability', 'storage', 'security', 'identity'],
   evaluation: ['events'],
   simulator: ['events'],
   // pipelines and sinks
@@ -92,9 +94,14 @@ const ALLOWED: Record<string, readonly string[]> = {
     'security',
     'storage',
   ],
+  // the analysts' review cases: the queue, claims, verdicts (with their labels' outbox), decision search
+  cases: ['sinks', 'identity', 'events', 'kafka', 'config', 'observability', 'security', 'storage'],
   // the analysts' web console: over the audit trail, cases, rules and the backtest engine
   console: [
     'identity',
+    'cases',
+    // the clients built from the configuration (the label codecs), one home for each
+    'cli',
     'assistant',
     'events',
     'features',

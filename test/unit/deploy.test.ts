@@ -82,7 +82,7 @@ describe('metric names of the dashboard and the alerts', () => {
     expect(unknownNames('rate(fraud_decision_total[5m])', series)).toEqual(['unknown metric fraud_decision_total']);
     expect(unknownNames('fraud_dlq_total{outcome="x"}', series)).toEqual(['fraud_dlq_total has no label outcome']);
     expect(unknownNames('sum by (stage) (rate(fraud_decisions_total[5m]))', series)).toHaveLength(1);
-    expect(unknownNames('fraud_decision_latency_seconds_bucket', series)).toHaveLength(1);
+    expect(unknownNames('fraud_decision_latency_ms_bucket', series)).toHaveLength(1);
   });
 
   it('every series and label the dashboard queries exists in the code', () => {
@@ -96,8 +96,8 @@ describe('metric names of the dashboard and the alerts', () => {
     const all = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
     for (const needed of [
       'fraud_decisions_total',
-      'fraud_decision_latency_ms_bucket',
-      'fraud_stage_latency_ms_bucket',
+      'fraud_decision_latency_seconds_bucket',
+      'fraud_stage_latency_seconds_bucket',
       'fraud_degraded_total',
       'fraud_dlq_total',
       'fraud_consumer_lag',

@@ -19,8 +19,11 @@
   for (const el of document.querySelectorAll('[data-refresh]')) {
     const every = Number(el.getAttribute('data-every') ?? 5000);
     setInterval(async () => {
+      // Not under someone's keyboard focus: replacing the markup would drop it.
+      if (el.contains(document.activeElement) && document.activeElement !== document.body) return;
       const res = await fetch(el.getAttribute('data-refresh'), { credentials: 'same-origin' }).catch(() => null);
-      if (res && res.ok) el.innerHTML = await res.text();
+      // A redirect means the session ended (to the sign-in page): keep the last figures.
+      if (res && res.ok && !res.redirected) el.innerHTML = await res.text();
     }, every);
   }
   window.fe = { postJson, csrf };

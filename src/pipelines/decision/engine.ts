@@ -23,7 +23,7 @@ import { txOnlyVector } from '../../features/definitions.js';
 import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import { TOP_FACTORS } from '../../models/explain/explainer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
-import type { Metrics } from '../../observability/metrics.js';
+import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { decideEvent } from './step.js';
 
 export interface RulesetSource {
@@ -168,7 +168,7 @@ export class DecisionEngine {
       batchDegraded.push(err instanceof TimeoutError ? 'features_timeout' : 'features_unavailable');
       vectors = events.map(txOnlyVector);
     }
-    metrics?.stageLatency.observe({ stage: 'features' }, performance.now() - t);
+    metrics?.stageLatency.observe({ stage: 'features' }, msToSeconds(performance.now() - t));
 
     // 2. Model: one batched run.
     t = performance.now();
@@ -187,7 +187,7 @@ export class DecisionEngine {
     } else {
       batchDegraded.push('model_unavailable');
     }
-    metrics?.stageLatency.observe({ stage: 'model' }, performance.now() - t);
+    metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.
@@ -251,7 +251,7 @@ export class DecisionEngine {
         factors: null,
       };
     }
-    metrics?.stageLatency.observe({ stage: 'rules' }, performance.now() - t);
+    metrics?.stageLatency.observe({ stage: 'rules' }, msToSeconds(performance.now() - t));
 
     // 4. Factors of the REVIEW and DECLINE decisions, after the rules (outside their budget).
     if (explainer && rows) {
@@ -263,7 +263,7 @@ export class DecisionEngine {
         for (const f of factors) f.contribution = Math.round(f.contribution * 1e6) / 1e6;
         d.factors = factors;
       }
-      metrics?.stageLatency.observe({ stage: 'factors' }, performance.now() - t);
+      metrics?.stageLatency.observe({ stage: 'factors' }, msToSeconds(performance.now() - t));
     }
     const engineMs = performance.now() - fetchedAt;
     for (const d of decisions) d.engine_latency_ms = Math.round(engineMs * 1000) / 1000;

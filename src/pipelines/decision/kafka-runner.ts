@@ -12,7 +12,7 @@ import type { EngineConfig } from '../../config/config.js';
 import type { Logger } from 'pino';
 import type { AuthorizationEvent, Decision } from '../../events/types.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
-import type { Metrics } from '../../observability/metrics.js';
+import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import type { DeadLetter } from '../../kafka/dead-letter.js';
 import type { DecisionEngine } from './engine.js';
@@ -132,7 +132,7 @@ export class KafkaDecisionRunner extends LoopRunner {
       part.messages.push(m);
       part.hashes.push(payloadHash(m.value!));
     }
-    metrics.stageLatency.observe({ stage: 'decode' }, performance.now() - t);
+    metrics.stageLatency.observe({ stage: 'decode' }, msToSeconds(performance.now() - t));
     // A message retried alone after its merged batch failed is decided alone: merged again, a
     // poison message would fail its neighbours from other partitions too.
     if (part.events.length)
@@ -187,7 +187,7 @@ export class KafkaDecisionRunner extends LoopRunner {
     }
     const redelivered = plan.remembered.size + plan.sameAs.size;
     if (redelivered > 0) metrics.redelivered.inc(redelivered);
-    metrics.stageLatency.observe({ stage: 'encode' }, performance.now() - t);
+    metrics.stageLatency.observe({ stage: 'encode' }, msToSeconds(performance.now() - t));
 
     // The memo write runs beside the produce; both finish before the offsets are resolved.
     // (A crash between the broker's ack and the memo write recomputes those decisions.)
@@ -198,7 +198,7 @@ export class KafkaDecisionRunner extends LoopRunner {
       await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.decisions, messages: out }] });
     await remembering;
     const ackedAt = Date.now();
-    metrics.stageLatency.observe({ stage: 'produce' }, performance.now() - t);
+    metrics.stageLatency.observe({ stage: 'produce' }, msToSeconds(performance.now() - t));
     this.record(decisions, ackedAt, performance.now() - fetchedAt);
   }
 
@@ -214,8 +214,8 @@ export class KafkaDecisionRunner extends LoopRunner {
     const { metrics } = this.o;
     for (const d of decisions) {
       metrics.decisions.inc({ outcome: d.outcome });
-      metrics.e2eLatency.observe(ackedAt - d.event_time);
-      metrics.engineLatency.observe(engineMs);
+      metrics.e2eLatency.observe(msToSeconds(ackedAt - d.event_time));
+      metrics.engineLatency.observe(msToSeconds(engineMs));
     }
     this.decided += decisions.length;
   }

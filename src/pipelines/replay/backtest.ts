@@ -12,6 +12,7 @@
  * time it takes, measured in µs per evaluated event over the replayed events (each rule alone,
  * median of 3 passes over up to COST_SAMPLE events spread over the history).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { HistoryRecord } from '../../events/history/index.js';
 import type { Outcome } from '../../events/types.js';
 import { interleaveLabels } from '../../features/label-feed.js';
@@ -28,6 +29,9 @@ import { evaluateRules, measureRuleCosts, ruleContext } from '../../rules/evalua
 import type { RuleDef, RulesetDef, Thresholds } from '../../rules/types.js';
 
 const stops = (o: Outcome): boolean => o !== 'APPROVE';
+
+/** Events between two turns of the event loop: a server running a backtest (the console) keeps serving. */
+const YIELD_EVERY = 2_000;
 
 /** Records the raw scores of each batch in order, so the replayed decisions can be re-evaluated on them. */
 class RecordingScorer implements Scorer {
@@ -186,6 +190,7 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
   const sample: RuleContext[] = [];
 
   for await (const r of replayFeed(engine, store, interleaveLabels(o.records, delay), o.batchSize ?? 500)) {
+    if (rep.transactions > 0 && rep.transactions % YIELD_EVERY === 0) await nextTurn();
     const d = r.decision;
     const score = d.score === null ? null : scorer ? scorer.next() : null;
     // The baseline again, as the engine evaluated it: must agree with the decision.

@@ -1,11 +1,13 @@
 /** The audit sink's Prometheus metrics, on a registry of its own (it is a process of its own). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../../observability/metrics.js';
 
-const LATENCY_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+// Seconds, Prometheus's base unit.
+const LATENCY_SECONDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
 
 export function createAuditMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'fraud_audit_process_' });
+  if (opts.defaultMetrics !== false) collectProcessMetrics(registry, 'fraud_audit_process_');
   return {
     registry,
     rows: new Counter({
@@ -30,9 +32,9 @@ export function createAuditMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: [registry],
     }),
     batchLatency: new Histogram({
-      name: 'fraud_audit_batch_latency_ms',
-      help: 'Latency of one batch: decode, write to PostgreSQL, commit offsets (ms)',
-      buckets: LATENCY_MS,
+      name: 'fraud_audit_batch_latency_seconds',
+      help: 'Latency of one batch: decode, write to PostgreSQL, commit offsets, in seconds',
+      buckets: LATENCY_SECONDS,
       registers: [registry],
     }),
     batchRows: new Histogram({

@@ -1,10 +1,11 @@
 /**
- * Reading the audit trail (`decisions show`, `decisions search`, `explain`) and storing an
+ * Reading the audit trail (`decisions show`, `explain`; searches: src/cases/search.ts) and storing an
  * analyst explanation on a row. Times come back as ISO 8601 strings (UTC).
  */
 import type pg from 'pg';
-import type { Decision, Outcome } from '../../events/types.js';
+import type { Decision } from '../../events/types.js';
 import { table } from '../../observability/table.js';
+import type { Queryable } from '../../storage/pool.js';
 
 /** A stored decision: the decision's fields (times as ISO strings), where it was read from, and its explanation. */
 export interface AuditRecord extends Omit<Decision, 'event_time' | 'decided_time' | 'engine_latency_ms'> {
@@ -19,7 +20,8 @@ export interface AuditRecord extends Omit<Decision, 'event_time' | 'decided_time
   explained_at: string | null;
 }
 
-const COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, degraded, features, model_version, ruleset_version,
+/** The columns of an AuditRecord, for every reader of decision_audit (src/cases/ too). */
+export const AUDIT_COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, degraded, features, model_version, ruleset_version,
   event_time, decided_time, engine_latency_ms, kafka_partition, kafka_offset::text AS kafka_offset, written_at,
   explanation, explanation_model, explained_at,
   CASE WHEN customer_id IS NULL THEN NULL ELSE jsonb_build_object(
@@ -27,14 +29,15 @@ const COLUMNS = `auth_id, card_token, outcome, score, reasons, rule_hits, tags, 
     'amount_minor', amount_minor, 'currency', currency, 'channel', channel, 'country', country, 'device_id', device_id)
   END AS context, factors`;
 
-type Row = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {
+/** A decision_audit row as pg returns AUDIT_COLUMNS. */
+export type AuditRow = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {
   event_time: Date;
   decided_time: Date;
   written_at: Date;
   explained_at: Date | null;
 };
 
-function toRecord(r: Row): AuditRecord {
+export function toRecord(r: AuditRow): AuditRecord {
   return {
     ...r,
     event_time: r.event_time.toISOString(),
@@ -45,48 +48,13 @@ function toRecord(r: Row): AuditRecord {
 }
 
 /** The stored decision of one authorization, or null. */
-export async function getDecision(pool: pg.Pool, authId: string): Promise<AuditRecord | null> {
-  const res = await pool.query<Row>(
-    `SELECT ${COLUMNS} FROM decision_audit WHERE auth_id = $1 ORDER BY event_time DESC LIMIT 1`,
+export async function getDecision(pool: Queryable, authId: string): Promise<AuditRecord | null> {
+  const res = await pool.query<AuditRow>(
+    `SELECT ${AUDIT_COLUMNS} FROM decision_audit WHERE auth_id = $1 ORDER BY event_time DESC LIMIT 1`,
     [authId],
   );
   const row = res.rows[0];
   return row ? toRecord(row) : null;
-}
-
-export interface SearchQuery {
-  card: string;
-  /** Epoch ms, inclusive. */
-  from?: number;
-  /** Epoch ms, exclusive. */
-  to?: number;
-  outcome?: Outcome;
-  /** Default 100. */
-  limit?: number;
-}
-
-/** A card's decisions in [from, to), newest first (partitions outside the range are pruned). */
-export async function searchDecisions(pool: pg.Pool, q: SearchQuery): Promise<AuditRecord[]> {
-  const where = ['card_token = $1'];
-  const args: unknown[] = [q.card];
-  if (q.from !== undefined) {
-    args.push(new Date(q.from).toISOString());
-    where.push(`event_time >= $${args.length}::timestamptz`);
-  }
-  if (q.to !== undefined) {
-    args.push(new Date(q.to).toISOString());
-    where.push(`event_time < $${args.length}::timestamptz`);
-  }
-  if (q.outcome) {
-    args.push(q.outcome);
-    where.push(`outcome = $${args.length}`);
-  }
-  args.push(q.limit ?? 100);
-  const res = await pool.query<Row>(
-    `SELECT ${COLUMNS} FROM decision_audit WHERE ${where.join(' AND ')} ORDER BY event_time DESC, auth_id LIMIT $${args.length}`,
-    args,
-  );
-  return res.rows.map(toRecord);
 }
 
 /** Stores an explanation on the decision's row; false when there is no such row. */

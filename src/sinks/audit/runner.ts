@@ -16,6 +16,7 @@ import type { EngineConfig } from '../../config/config.js';
 import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import type { DeadLetter } from '../../kafka/dead-letter.js';
+import { msToSeconds } from '../../observability/metrics.js';
 import type { AuditMetrics } from './metrics.js';
 import { validateDecision } from './validate.js';
 import type { AuditInput, AuditWriter } from './writer.js';
@@ -127,7 +128,7 @@ export class KafkaAuditRunner extends LoopRunner {
       throw err;
     }
     this.consumed += chunk.messages.length;
-    metrics.batchLatency.observe(performance.now() - t0);
+    metrics.batchLatency.observe(msToSeconds(performance.now() - t0));
     return { dead };
   }
 }

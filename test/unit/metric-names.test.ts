@@ -1,0 +1,66 @@
+/**
+ * The metric names of both registries by Prometheus's conventions, checked by `promtool check
+ * metrics` (durations in seconds, counters ending in _total, help on every family). Every
+ * labelled family gets one sample first: promtool checks only families that have samples.
+ * test/integration/metrics-conventions.test.ts checks a live engine's /metrics the same way.
+ */
+import { describe, expect, it } from 'vitest';
+import { createMetrics, msToSeconds } from '../../src/observability/metrics.js';
+import { createAuditMetrics } from '../../src/sinks/audit/metrics.js';
+import { checkMetrics } from '../helpers/promtool.js';
+
+describe('metric names (promtool check metrics)', () => {
+  it("the engine's registry, every family with a sample, passes with no complaint", async () => {
+    const m = createMetrics();
+    m.decisions.inc({ outcome: 'APPROVE' });
+    m.e2eLatency.observe(msToSeconds(42));
+    m.engineLatency.observe(msToSeconds(3));
+    m.stageLatency.observe({ stage: 'features' }, msToSeconds(1.5));
+    m.batchSize.observe(10);
+    m.ruleHits.inc({ rule: 'r1', mode: 'active' });
+    m.ruleErrors.inc({ rule: 'r1' });
+    m.score.observe(0.3);
+    m.dlq.inc({ reason: 'undecodable' });
+    m.degraded.inc({ reason: 'features_timeout' });
+    m.redelivered.inc();
+    m.labels.inc({ fraud: 'true' });
+    m.consumerLag.set({ topic: 'authorizations', partition: '0' }, 5);
+    m.rulesetInfo.set({ version: 'v1' }, 1);
+    m.modelInfo.set({ version: 'm1' }, 1);
+    m.rulesetReloads.inc({ result: 'ok' });
+    const text = await m.registry.metrics();
+    expect(text).toMatch(/^fraud_stage_latency_seconds_bucket\{le="0.002",stage="features"\} 1$/m);
+    expect(checkMetrics(text)).toEqual({ code: 0, output: '' });
+  });
+
+  it("the audit sink's registry passes with no complaint", async () => {
+    const m = createAuditMetrics();
+    m.rows.inc();
+    m.duplicates.inc();
+    m.skipped.inc({ reason: 'invalid' });
+    m.writeErrors.inc();
+    m.batchLatency.observe(msToSeconds(12));
+    m.batchRows.observe(100);
+    m.consumerLag.set({ topic: 'decisions', partition: '0' }, 0);
+    expect(checkMetrics(await m.registry.metrics())).toEqual({ code: 0, output: '' });
+  });
+
+  it('the check refuses what the registries used to expose: a millisecond histogram, a gauge named _total', () => {
+    const r = checkMetrics(
+      [
+        '# HELP fraud_decision_latency_ms Latency (ms)',
+        '# TYPE fraud_decision_latency_ms histogram',
+        'fraud_decision_latency_ms_bucket{le="+Inf"} 1',
+        'fraud_decision_latency_ms_sum 3',
+        'fraud_decision_latency_ms_count 1',
+        '# HELP fraud_process_nodejs_active_handles_total Total number of active handles.',
+        '# TYPE fraud_process_nodejs_active_handles_total gauge',
+        'fraud_process_nodejs_active_handles_total 4',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.output).toMatch(/fraud_decision_latency_ms metric names should not contain abbreviated units/);
+    expect(r.output).toMatch(/fraud_process_nodejs_active_handles_total non-counter metrics should not have "_total"/);
+  });
+});
