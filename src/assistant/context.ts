@@ -1,7 +1,8 @@
 /**
  * The compact context an analyst's explanation is written from: the authorization as the
  * decision saw it, the features that stand out against the card's / customer's / terminal's
- * usual behaviour (simple rules on the stored feature snapshot), the rule hits and the score.
+ * usual behaviour (simple rules on the stored feature snapshot), the rule hits, the score and
+ * the model's own top factors (their exact contributions, when the decision carries them).
  *
  * Deliberately absent: the card token and any card number, the customer id, and free text from
  * the gateway (description). Every string that remains is scrubbed of PAN-shaped digits.
@@ -22,6 +23,8 @@ export interface ExplainInput {
   ruleset_version: string;
   /** ISO 8601 or epoch ms. */
   event_time: string | number;
+  /** The model's top factors (REVIEW and DECLINE decisions of a model with a trees file). */
+  factors?: readonly { feature: string; value: number | null; contribution: number }[] | null;
 }
 
 /** What the ruleset says about a rule (from config/rules or the PostgreSQL version). */
@@ -60,6 +63,16 @@ export interface ExplainContext {
   };
   rules_hit: { id: string; mode: string; action: string; description: string | null; expression: string | null }[];
   stand_out: { feature: string; value: number; note: string }[];
+  /**
+   * What moved the model's score most, from the model itself: each feature's contribution to its
+   * log-odds (TreeSHAP), largest first; empty when the decision carries none.
+   */
+  model_factors: {
+    feature: string;
+    value: number | null;
+    contribution: number;
+    effect: 'raises risk' | 'lowers risk';
+  }[];
   usual_behaviour: Record<string, number>;
 }
 
@@ -236,6 +249,12 @@ export function buildExplainContext(
     stand_out: standouts(f)
       .slice(0, opts.maxStandouts ?? 6)
       .map(({ feature, value, note }) => ({ feature, value, note })),
+    model_factors: (d.factors ?? []).map((x) => ({
+      feature: x.feature,
+      value: x.value,
+      contribution: Math.round(x.contribution * 1000) / 1000,
+      effect: x.contribution > 0 ? ('raises risk' as const) : ('lowers risk' as const),
+    })),
     usual_behaviour: usual,
   };
   return scrubDeep(ctx);

@@ -57,6 +57,16 @@ export type DecisionContext = Pick<
   'customer_id' | 'terminal_id' | 'merchant_id' | 'mcc' | 'amount_minor' | 'currency' | 'country' | 'device_id'
 > & { channel: string }; // the decision schema carries the channel as text, not as the enum
 
+/**
+ * One of the model's top factors for a decision: a feature, its input value (null: missing) and
+ * its exact contribution to the model's raw score (log-odds; TreeSHAP, src/models/explain/).
+ */
+export interface DecisionFactor {
+  feature: string;
+  value: number | null;
+  contribution: number;
+}
+
 export interface Decision {
   auth_id: string;
   card_token: string;
@@ -74,6 +84,12 @@ export interface Decision {
   engine_latency_ms: number;
   /** Optional in the schema (added later, BACKWARD): null in decisions written before it. */
   context?: DecisionContext | null;
+  /**
+   * The model's top factors, largest |contribution| first (optional, added later, BACKWARD):
+   * null when not computed (an APPROVE, no model score, a model without a trees file) and in
+   * decisions written before the field.
+   */
+  factors?: DecisionFactor[] | null;
 }
 
 export const CHANNELS: readonly Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];

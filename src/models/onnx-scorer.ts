@@ -4,11 +4,14 @@
  * The model takes one float32 input [N, F] (F = the metadata's feature list, which must equal
  * the engine's FEATURE_NAMES) where NaN means "missing", and gives class probabilities
  * [N, 2]; the fraud probability is column `output_column` (1) of `output_name`
- * ("probabilities"). The metadata file sits beside the model: MODEL.onnx → MODEL.json.
+ * ("probabilities"). The metadata file sits beside the model: MODEL.onnx → MODEL.json, and
+ * so does the trees file (MODEL.trees.json, optional): the model's per-feature contributions,
+ * checked at load against the model's own scores (./explain/).
  */
 import { existsSync } from 'node:fs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { FEATURE_NAMES } from '../features/names.js';
+import { checkExplainerAgainst, loadExplainer, type Explainer } from './explain/explainer.js';
 import { checkFeatures, loadModelMetadata, metadataPathFor, type ModelMetadata } from './metadata.js';
 import type { Scorer } from './scorer.js';
 
@@ -24,6 +27,7 @@ export interface OnnxScorerOptions {
 export class OnnxScorer implements Scorer {
   readonly version: string;
   readonly nFeatures: number;
+  private explainerOf: Explainer | null = null;
 
   private constructor(
     private readonly session: InferenceSession,
@@ -32,6 +36,11 @@ export class OnnxScorer implements Scorer {
   ) {
     this.version = metadata.model_version;
     this.nFeatures = metadata.features.length;
+  }
+
+  /** The model's per-feature contributions; null when it has no trees file. */
+  get explainer(): Explainer | null {
+    return this.explainerOf;
   }
 
   /** Review/decline score thresholds chosen at training time. */
@@ -57,13 +66,18 @@ export class OnnxScorer implements Scorer {
     } catch (err) {
       throw new Error(`cannot load ONNX model ${modelPath}: ${(err as Error).message}`);
     }
+    const scorer = new OnnxScorer(session, meta, modelPath);
     try {
       checkSession(session, meta, modelPath, metaPath);
+      // Trees that do not describe this model must not explain its decisions: refused here.
+      const explainer = await loadExplainer(modelPath, meta);
+      if (explainer) await checkExplainerAgainst(explainer, scorer);
+      scorer.explainerOf = explainer;
     } catch (err) {
       await session.release();
       throw err;
     }
-    return new OnnxScorer(session, meta, modelPath);
+    return scorer;
   }
 
   async score(rows: Float32Array, nRows: number): Promise<Float32Array> {

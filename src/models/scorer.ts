@@ -3,8 +3,12 @@
  * needing the type (the engine, backtests, tests with a stand-in scorer) does not import
  * onnxruntime; the ONNX implementation is ./onnx-scorer.ts.
  */
+import type { Explainer } from './explain/explainer.js';
+
 export interface Scorer {
   readonly version: string;
+  /** The model's per-feature contributions (its trees file), when it has one. */
+  readonly explainer?: Explainer | null;
   /** rows: nRows × F float32, row-major, NaN for missing. Resolves to nRows fraud probabilities. */
   score(rows: Float32Array, nRows: number): Promise<Float32Array>;
 }

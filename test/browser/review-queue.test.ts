@@ -56,7 +56,16 @@ describe('console: review queue, case and verdict in Chromium', () => {
     );
     await seedDecisions(c.deps.pool, [
       ...history,
-      decisionOf(run, 1, { card, agoMs: OLD + 2 * HOUR_MS, score: 0.71, features: caseFeatures({ tx_amount: 480 }) }),
+      decisionOf(run, 1, {
+        card,
+        agoMs: OLD + 2 * HOUR_MS,
+        score: 0.71,
+        features: caseFeatures({ tx_amount: 480 }),
+        factors: [
+          { feature: 'tx_amount', value: 480, contribution: 2.3456 },
+          { feature: 'customer_device_seen_before', value: null, contribution: -0.5 },
+        ],
+      }),
       decisionOf(run, 2, { card: `tok_${run}_b`, agoMs: OLD + HOUR_MS, cust: `${run}-cust-b` }),
       decisionOf(run, 3, { card, agoMs: OLD + 30 * MINUTE_MS, rule: 'velocity_card' }),
       decisionOf(run, 4, { card, agoMs: OLD + 20 * MINUTE_MS }),
@@ -121,6 +130,12 @@ describe('console: review queue, case and verdict in Chromium', () => {
     expect((await amountRow.locator('td').allTextContents()).map((t) => t.trim())).toEqual(['480', '23', '5']);
     expect(await amountRow.textContent()).toContain('unusual');
     expect(await page.locator('ol.timeline li.current').first().textContent()).toContain('this one');
+    // The model's top factors, in order, a missing value said so.
+    const factorRows = page.getByRole('region', { name: 'Model factors' }).locator('tbody tr');
+    expect((await factorRows.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim())).toEqual([
+      'tx_amount 480 +2.346 raises risk',
+      'customer_device_seen_before missing -0.500 lowers risk',
+    ]);
 
     await page.getByRole('button', { name: 'Explain' }).click();
     await expect.poll(() => page.locator('#explanation').textContent()).toContain('REVIEW (score 0.71)');

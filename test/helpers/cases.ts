@@ -25,6 +25,7 @@ export function decisionOf(
     rule?: string;
     score?: number;
     features?: Record<string, number | null>;
+    factors?: Decision['factors'];
   },
 ): Decision {
   const t = Date.now() - o.agoMs;
@@ -47,6 +48,7 @@ export function decisionOf(
     ruleset_version: 'test-rules',
     degraded: [],
     features: o.features ?? caseFeatures(),
+    ...(o.factors !== undefined ? { factors: o.factors } : {}),
     event_time: t,
     decided_time: t + 5,
     engine_latency_ms: 5,

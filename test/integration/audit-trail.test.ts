@@ -143,6 +143,14 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
                 device_id: null,
               }
             : null,
+        // The REVIEW decisions carry the model's top factors (optional too), a missing value as null.
+        factors:
+          i % 10 === 0
+            ? [
+                { feature: 'terminal_risk_30d', value: 0.5, contribution: 1.234567 },
+                { feature: 'customer_device_seen_before', value: null, contribution: -0.25 },
+              ]
+            : null,
       });
     }
     const t = today + 7_200_000;
@@ -175,6 +183,10 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
       event_time: t,
       decided_time: t + 9,
       engine_latency_ms: 4.1,
+      factors: [
+        { feature: 'customer_amount_over_avg_30d', value: 22.1, contribution: 3.2109 },
+        { feature: 'terminal_risk_7d', value: 0.5, contribution: 1.5 },
+      ],
     });
     metricsPort = await freePort();
     sink = await startAuditSink(cfg, {
@@ -210,6 +222,9 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // The authorization's context round-trips through Kafka into its columns, and is null where absent.
     for (const d of decisions.slice(0, 4))
       expect((await getDecision(pool, d.auth_id))!.context ?? null).toEqual(d.context);
+    // The factors round-trip into their jsonb column, in order, and are null where absent.
+    for (const d of decisions.slice(0, 12))
+      expect((await getDecision(pool, d.auth_id))!.factors ?? null).toEqual(d.factors);
 
     const parts = (await listPartitions(pool)).map((p) => p.name);
     expect(parts).toContain('decision_audit_default');
@@ -369,6 +384,11 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     expect(user).toMatch(/22.1x the customer's average/);
     expect(user).toMatch(/confirmed fraud/);
     expect(user).toMatch(/device not seen/);
+    // The model's own top factors, from the audit row's factors column.
+    expect(user).toMatch(/"model_factors"/);
+    expect(user).toMatch(
+      /"feature": "customer_amount_over_avg_30d",\s*"value": 22.1,\s*"contribution": 3.211,\s*"effect": "raises risk"/,
+    );
     console.log(`explain ${authId}:\n${r.explanation}\ncontext sent:\n${user}`);
   });
 });

@@ -8,6 +8,7 @@ import { startEngine, type EngineHandle } from '../../src/app/engine.js';
 import type { EngineConfig } from '../../src/config/config.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
+import { FEATURE_NAMES } from '../../src/features/names.js';
 import { simulate } from '../../src/simulator/index.js';
 import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
 import { authorization, bareAuthorization } from '../helpers/events.js';
@@ -40,7 +41,9 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   let io: PipelineIO | null = null;
 
   beforeAll(async () => {
-    io = await pipelineIO();
+    // A generous rules budget, like the feature and model ones of testConfig: on two shared cores
+    // a busy machine otherwise degrades a batch with rules_timeout, and decisions are compared exactly.
+    io = await pipelineIO({ FRAUD_RULES_BATCH_BUDGET_MS: '5000' });
     ({ cfg, codecs, producer, decisions, dlq } = io);
     engine = await startEngine(cfg);
   });
@@ -85,6 +88,26 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
     }
     // Outcomes follow the policy: a DECLINE has a reason.
     for (const d of mine.filter((x) => x.outcome !== 'APPROVE')) expect(d.reasons.length).toBeGreaterThan(0);
+    // REVIEW and DECLINE carry the model's top factors (TreeSHAP over models/model.trees.json),
+    // largest |contribution| first, each with the value the decision was made on; APPROVE none.
+    const explained = mine.filter((d) => d.outcome !== 'APPROVE');
+    expect(explained.length).toBeGreaterThan(0);
+    for (const d of mine) {
+      if (d.outcome === 'APPROVE') {
+        expect(d.factors ?? null).toBeNull();
+        continue;
+      }
+      const factors = d.factors!;
+      expect(factors.length).toBeGreaterThan(0);
+      expect(factors.length).toBeLessThanOrEqual(5);
+      expect(new Set(factors.map((f) => f.feature)).size).toBe(factors.length);
+      for (const [i, f] of factors.entries()) {
+        expect(FEATURE_NAMES).toContain(f.feature);
+        expect(f.value).toBe(d.features[f.feature] ?? null);
+        expect(f.contribution).not.toBe(0);
+        if (i > 0) expect(Math.abs(f.contribution)).toBeLessThanOrEqual(Math.abs(factors[i - 1]!.contribution));
+      }
+    }
   });
 
   it('dead-letters a malformed event with its reason and bytes, and decides the next valid one', async () => {

@@ -252,6 +252,11 @@ describe('parity: replay vs features --store memory vs the Redis store', () => {
       const outcomes = new Set(fromReplay.map((l) => (JSON.parse(l) as { outcome: string }).outcome));
       expect(outcomes.has('APPROVE')).toBe(true);
       expect(outcomes.size).toBeGreaterThan(1);
+      // replay --output prints the model's top factors of every REVIEW and DECLINE, none for APPROVE.
+      for (const d of fromReplay.map((l) => JSON.parse(l) as { outcome: string; factors: unknown[] | null })) {
+        if (d.outcome === 'APPROVE') expect(d.factors).toBeNull();
+        else expect(d.factors!.length).toBeGreaterThan(0);
+      }
     } finally {
       await scorer.close();
     }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildExplainContext, standouts, type ExplainInput } from '../../src/assistant/context.js';
+import { explainMessages } from '../../src/assistant/explain.js';
 import { parseDraft } from '../../src/assistant/draft.js';
 import { scrubText } from '../../src/assistant/redact.js';
 import { assistantSettings } from '../../src/assistant/settings.js';
@@ -150,6 +151,23 @@ describe('what reaches the model', () => {
     });
     expect(ctx.decision.reasons).toEqual(['manual:[PAN]']);
     expect(JSON.stringify(ctx)).not.toMatch(/card_token|customer_id|description/);
+  });
+  it("carries the model's top factors in order, with their effect, and none when the decision has none", () => {
+    expect(buildExplainContext(base).model_factors).toEqual([]);
+    const ctx = buildExplainContext({
+      ...base,
+      outcome: 'REVIEW',
+      factors: [
+        { feature: 'terminal_risk_30d', value: 0.4, contribution: 2.3456789 },
+        { feature: 'customer_device_seen_before', value: null, contribution: -0.51 },
+      ],
+    });
+    expect(ctx.model_factors).toEqual([
+      { feature: 'terminal_risk_30d', value: 0.4, contribution: 2.346, effect: 'raises risk' },
+      { feature: 'customer_device_seen_before', value: null, contribution: -0.51, effect: 'lowers risk' },
+    ]);
+    expect(explainMessages(ctx)[1]!.content).toContain('"model_factors"');
+    expect(explainMessages(ctx)[0]!.content).toContain('model_factors');
   });
 });
 

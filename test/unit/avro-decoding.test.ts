@@ -201,4 +201,60 @@ describe('subject decoder', () => {
     expect(got).toEqual(ev); // the field this code does not know is dropped by resolution
     expect(dec.allowedIds.sort()).toEqual([11, 21]);
   });
+
+  it('decisions with factors and readers without them understand each other (BACKWARD, both ways)', async () => {
+    // The decision schema before `factors`: the current one without its last field.
+    const before = JSON.parse(decisionSchema) as { fields: { name: string }[] };
+    expect(before.fields.at(-1)!.name).toBe('factors');
+    before.fields.pop();
+    const beforeSchema = JSON.stringify(before);
+    const decision = {
+      auth_id: 'a-9',
+      card_token: 'tok_9',
+      outcome: 'DECLINE',
+      score: 0.93,
+      reasons: ['score>=0.2'],
+      rule_hits: [],
+      tags: [],
+      model_version: 'm',
+      ruleset_version: 'r',
+      degraded: [],
+      features: { tx_amount: 120 },
+      event_time: Date.UTC(2026, 11, 1),
+      decided_time: Date.UTC(2026, 11, 1),
+      engine_latency_ms: 2,
+      context: null,
+    };
+    const factors = [
+      { feature: 'terminal_risk_30d', value: 0.4, contribution: 2.5 },
+      { feature: 'customer_device_seen_before', value: null, contribution: -0.25 },
+    ];
+    const reg = registryOf({
+      'dec-value': [
+        { id: 31, schema: beforeSchema },
+        { id: 32, schema: decisionSchema },
+      ],
+    });
+    // A new decision read by an old reader: the field it does not know is dropped.
+    const oldReader = await new SubjectDecoder<Record<string, unknown>>({
+      registry: reg,
+      subject: 'dec-value',
+      readerSchema: beforeSchema,
+    }).start();
+    const readOld = await oldReader.decode(wire(32, decisionType.toBuffer({ ...decision, factors })));
+    expect(readOld.auth_id).toBe('a-9');
+    expect('factors' in readOld).toBe(false);
+    // An old decision read by the new reader: factors take their default, null.
+    const newReader = await new SubjectDecoder<Record<string, unknown>>({
+      registry: reg,
+      subject: 'dec-value',
+      readerSchema: decisionSchema,
+    }).start();
+    const beforeType = avro.Type.forSchema(before as avro.Schema);
+    expect((await newReader.decode(wire(31, beforeType.toBuffer(decision)))).factors).toBeNull();
+    // And a new decision keeps its factors, a missing value as null.
+    expect((await newReader.decode(wire(32, decisionType.toBuffer({ ...decision, factors })))).factors).toEqual(
+      factors,
+    );
+  });
 });

@@ -17,7 +17,8 @@ loads it as any other model): e.g. the handbook's 15 features against all of our
 
 Outputs MODEL.onnx (input `features` float32 [N, F]; outputs `label` int64 [N] and
 `probabilities` float32 [N, 2]; the engine reads probabilities[:, 1], the fraud probability)
-and MODEL.json beside it (report.metadata), then prints a short summary.
+and MODEL.json beside it (report.metadata), and MODEL.trees.json (trees.py: the trees and the
+linear part, for the engine's per-feature contributions), then prints a short summary.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from .params import DEFAULT_PARAMS, parse_params
 from .protocol import fit_and_validate, plan_window
 from .report import hyperparameters, metadata, print_summary, write_model
 from .thresholds import choose_thresholds
+from .trees import export_trees, trees_path_for, verify_trees, write_trees
 
 
 def parser() -> argparse.ArgumentParser:
@@ -104,10 +106,16 @@ def train(a: argparse.Namespace) -> None:
     if diff > 1e-5:
         die(f"ONNX scores differ from LightGBM's by up to {diff:.3g}: conversion problem, model not written")
 
+    trees = export_trees(final, version, names)
+    trees_diff = verify_trees(trees, final, probe)
+    if trees_diff > 1e-7:
+        die(f"the exported trees score differently from the model by up to {trees_diff:.3g}: export problem, model not written")
+
     meta = metadata(version=version, framework=framework(final, onx), names=names, used=used, start=start, end=end,
                     delay_days=a.delay_days, hyper=hyperparameters(v.params, y_win, a.seed), validation=v.validation,
                     thresholds=thresholds, at_thresholds=at_thresholds, selection=v.selection,
                     training={"n": int(v.in_win.sum()), "frauds": int(y_win.sum())}, diff=diff)
     meta_path = write_model(a.out, data, meta)
+    write_trees(trees_path_for(a.out), trees)  # the engine checks that its model_version is the model's
     print_summary(meta, a.out, meta_path, len(data), chosen=fixed is None, oof=window.oof,
                   valid_days=a.valid_days, seconds=time.time() - t0)

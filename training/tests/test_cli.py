@@ -60,9 +60,14 @@ def test_fixed_params_delayed_holdout(csvs, tmp_path, capsys):
     assert meta["thresholds"]["review"] <= meta["thresholds"]["decline"]
     assert meta["framework"].startswith("lightgbm ") and meta["delay_days"] == 3.0
     assert not [p for p in os.listdir(tmp_path / "a") if p.endswith(".tmp")]
+    # The trees beside the model, for the engine's contributions.
+    trees = json.loads((tmp_path / "a" / "m.trees.json").read_text())
+    assert trees["model_version"] == "v1" and trees["features"] == meta["features"]
+    assert [p["kind"] for p in trees["parts"]] == ["lightgbm"] and len(trees["parts"][0]["trees"]) == 20
     # The same inputs give the same bytes.
     assert train(csvs, tmp_path / "b" / "m.onnx", *options) == 0
     assert (tmp_path / "a" / "m.onnx").read_bytes() == (tmp_path / "b" / "m.onnx").read_bytes()
+    assert (tmp_path / "a" / "m.trees.json").read_bytes() == (tmp_path / "b" / "m.trees.json").read_bytes()
 
 
 def test_blend_out_of_fold_default_version(csvs, tmp_path, capsys):
@@ -75,6 +80,9 @@ def test_blend_out_of_fold_default_version(csvs, tmp_path, capsys):
     assert meta["selection"]["validation"] == "out-of-fold" and len(meta["selection"]["folds"]) == 7
     assert meta["onnx_vs_lightgbm_max_abs_diff"] < 1e-5
     assert "no inner validation (out-of-fold)" in capsys.readouterr().out
+    trees = json.loads((tmp_path / "m.trees.json").read_text())
+    assert trees["model_version"] == meta["model_version"]
+    assert [p["kind"] for p in trees["parts"]] == ["lightgbm", "lightgbm", "linear"]
 
 
 def test_grid_selection(csvs, tmp_path, monkeypatch, capsys):

@@ -1,7 +1,7 @@
 /**
  * One authorization in full, as a case (/cases/:authId, with the claim, verdict and bulk forms)
  * or as a decision (/decisions/:authId, read only): the authorization and its context, the
- * model score, the rule hits (active and shadow), the features beside the customer's usual
+ * model score and the model's top factors, the rule hits (active and shadow), the features beside the customer's usual
  * behaviour, the card's / customer's / terminal's decisions as timelines, the assistant's
  * explanation on demand, and the verdicts given.
  */
@@ -91,6 +91,43 @@ function ruleHits(d: CaseDetail): Html {
               )}
             </tbody>
           </table>`
+    }
+  </section>`;
+}
+
+/** The model's top factors (REVIEW and DECLINE decisions of a model with a trees file; docs/model.md §6). */
+function modelFactors(d: CaseDetail): Html {
+  const fs = d.record.factors ?? [];
+  return html`<section class="panel" aria-labelledby="h-factors">
+    <h2 id="h-factors">Model factors</h2>
+    ${
+      fs.length === 0
+        ? html`<p class="muted">Not computed for this decision (an APPROVE, or a model without its trees file).</p>`
+        : html`<p class="muted">
+              What moved the model's score most: each feature's exact contribution to the model's log-odds (TreeSHAP);
+              positive raises the fraud risk.
+            </p>
+            <table class="factors">
+              <thead>
+                <tr>
+                  <th scope="col">Feature</th>
+                  <th scope="col" class="num">Value</th>
+                  <th scope="col" class="num">Contribution</th>
+                  <th scope="col">Effect</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${fs.map(
+                  (f) =>
+                    html`<tr>
+                      <th scope="row">${f.feature}</th>
+                      <td class="num">${f.value === null ? 'missing' : num(f.value)}</td>
+                      <td class="num">${(f.contribution > 0 ? '+' : '') + f.contribution.toFixed(3)}</td>
+                      <td>${f.contribution > 0 ? 'raises risk' : 'lowers risk'}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
     }
   </section>`;
 }
@@ -326,5 +363,6 @@ export function decisionDetail(d: CaseDetail, o: DetailOptions): Html {
     }
     ${caseMode ? claimPanel(d, o) : ''}
     <div class="grid">${authorization(d)} ${ruleHits(d)}</div>
-    ${explain(d, o)} ${caseMode ? verdictForms(d, o) : ''} ${verdictHistory(d.verdicts)} ${features(d)} ${timelines(d)}`;
+    ${modelFactors(d)} ${explain(d, o)} ${caseMode ? verdictForms(d, o) : ''} ${verdictHistory(d.verdicts)}
+    ${features(d)} ${timelines(d)}`;
 }

@@ -9,13 +9,19 @@
  * budget, the remaining events of the batch are decided without rules (the policy on the model
  * score) and marked degraded `rules_timeout`. Each rule is bounded at compile time
  * (src/rules/cost.ts); the budget bounds their sum under load.
+ *
+ * A REVIEW or DECLINE decision carries the model's top factors (TreeSHAP over the model's trees,
+ * src/models/explain/) when the model has a trees file, computed after the rules and outside
+ * their budget; APPROVE decisions do not (the cost is paid where a person or a customer will ask
+ * why: docs/model.md, "Factors").
  */
 import type { EngineConfig } from '../../config/config.js';
-import type { AuthorizationEvent, Decision, RuleHit } from '../../events/types.js';
+import type { AuthorizationEvent, Decision, DecisionFactor, RuleHit } from '../../events/types.js';
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
 import { FEATURE_NAMES } from '../../features/names.js';
 import { txOnlyVector } from '../../features/definitions.js';
 import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
+import { TOP_FACTORS } from '../../models/explain/explainer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
 import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { decideEvent } from './step.js';
@@ -167,12 +173,11 @@ export class DecisionEngine {
     // 2. Model: one batched run.
     t = performance.now();
     let scores: Float32Array | null = null;
+    let rows: Float32Array | null = null;
     if (this.opts.scorer) {
       try {
-        scores = await withTimeout(
-          this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n),
-          this.opts.modelTimeoutMs,
-        );
+        rows = toFloat32Rows(vectors, FEATURE_NAMES.length);
+        scores = await withTimeout(this.opts.scorer.score(rows, n), this.opts.modelTimeoutMs);
         this.modelFailures = 0;
       } catch (err) {
         const timedOut = err instanceof TimeoutError;
@@ -190,6 +195,7 @@ export class DecisionEngine {
     const rs = this.opts.rules.current();
     const decisions: Decision[] = new Array(n);
     const modelVersion = this.modelVersion;
+    const explainer = scores && rows ? (this.opts.scorer?.explainer ?? null) : null;
     const budget = this.opts.rulesBudgetMs ?? 0;
     const now = this.opts.now ?? (() => performance.now());
     const rulesStart = budget > 0 ? now() : 0;
@@ -242,11 +248,25 @@ export class DecisionEngine {
           country: ev.country,
           device_id: ev.device_id,
         },
+        factors: null,
       };
+    }
+    metrics?.stageLatency.observe({ stage: 'rules' }, msToSeconds(performance.now() - t));
+
+    // 4. Factors of the REVIEW and DECLINE decisions, after the rules (outside their budget).
+    if (explainer && rows) {
+      t = performance.now();
+      for (let i = 0; i < n; i++) {
+        const d = decisions[i]!;
+        if (d.outcome === 'APPROVE') continue;
+        const factors: DecisionFactor[] = explainer.topFactors(rows, i, TOP_FACTORS, vectors[i]);
+        for (const f of factors) f.contribution = Math.round(f.contribution * 1e6) / 1e6;
+        d.factors = factors;
+      }
+      metrics?.stageLatency.observe({ stage: 'factors' }, msToSeconds(performance.now() - t));
     }
     const engineMs = performance.now() - fetchedAt;
     for (const d of decisions) d.engine_latency_ms = Math.round(engineMs * 1000) / 1000;
-    metrics?.stageLatency.observe({ stage: 'rules' }, msToSeconds(performance.now() - t));
     if (metrics) {
       for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
       if (skipped > 0) metrics.degraded.inc({ reason: 'rules_timeout' }, skipped);

@@ -3,8 +3,8 @@
  * the batch's days are created first (on demand, cached), then the whole batch goes in ONE
  * multi-row INSERT built from column arrays (unnest), ON CONFLICT (auth_id, event_time) DO
  * NOTHING, so a redelivered decision adds no row. The decision's `context` (the authorization's
- * fields, migration 011) fills its own columns. One statement = one transaction: when it
- * returns, every row of the batch is committed.
+ * fields, migration 011) fills its own columns, its top factors (migration 014) a jsonb column.
+ * One statement = one transaction: when it returns, every row of the batch is committed.
  */
 import type pg from 'pg';
 import type { Decision } from '../../events/types.js';
@@ -28,17 +28,19 @@ const INSERT_SQL = `
 INSERT INTO decision_audit (
   auth_id, event_time, card_token, outcome, score, reasons, rule_hits, tags, degraded, features,
   model_version, ruleset_version, decided_time, engine_latency_ms, kafka_partition, kafka_offset,
-  customer_id, terminal_id, merchant_id, mcc, amount_minor, currency, channel, country, device_id)
+  customer_id, terminal_id, merchant_id, mcc, amount_minor, currency, channel, country, device_id, factors)
 SELECT r.auth_id, timestamptz 'epoch' + r.event_ms * interval '1 millisecond', r.card_token, r.outcome, r.score,
   ARRAY(SELECT jsonb_array_elements_text(r.reasons)), r.rule_hits,
   ARRAY(SELECT jsonb_array_elements_text(r.tags)), ARRAY(SELECT jsonb_array_elements_text(r.degraded)), r.features,
   r.model_version, r.ruleset_version, timestamptz 'epoch' + r.decided_ms * interval '1 millisecond', r.latency, r.part, r.off,
   r.ctx ->> 'customer_id', r.ctx ->> 'terminal_id', r.ctx ->> 'merchant_id', r.ctx ->> 'mcc',
-  (r.ctx ->> 'amount_minor')::bigint, r.ctx ->> 'currency', r.ctx ->> 'channel', r.ctx ->> 'country', r.ctx ->> 'device_id'
+  (r.ctx ->> 'amount_minor')::bigint, r.ctx ->> 'currency', r.ctx ->> 'channel', r.ctx ->> 'country', r.ctx ->> 'device_id',
+  r.factors
 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[],
-            $10::jsonb[], $11::text[], $12::text[], $13::bigint[], $14::float8[], $15::int[], $16::bigint[], $17::jsonb[])
+            $10::jsonb[], $11::text[], $12::text[], $13::bigint[], $14::float8[], $15::int[], $16::bigint[], $17::jsonb[],
+            $18::jsonb[])
   AS r(auth_id, event_ms, card_token, outcome, score, reasons, rule_hits, tags, degraded, features,
-       model_version, ruleset_version, decided_ms, latency, part, off, ctx)
+       model_version, ruleset_version, decided_ms, latency, part, off, ctx, factors)
 ON CONFLICT (auth_id, event_time) DO NOTHING`;
 
 /** PostgreSQL text cannot hold NUL; nothing else is changed. */
@@ -121,6 +123,7 @@ export class AuditWriter {
       part: new Array<number | null>(n),
       off: new Array<string | null>(n),
       context: new Array<string | null>(n),
+      factors: new Array<string | null>(n),
     };
     for (let i = 0; i < n; i++) {
       const { decision: d, partition, offset } = batch[i]!;
@@ -144,6 +147,8 @@ export class AuditWriter {
       // The authorization's fields (decisions without them: NULL columns); an amount is a long,
       // which the codec may give as a bigint that JSON cannot hold.
       cols.context[i] = d.context ? jsonb({ ...d.context, amount_minor: Number(d.context.amount_minor) }) : null;
+      // The model's top factors (decisions without them: NULL); a non-finite number becomes null.
+      cols.factors[i] = d.factors ? jsonb(d.factors) : null;
     }
     await this.ensurePartitions(cols.event);
     const res = await this.pool.query(INSERT_SQL, [
@@ -164,6 +169,7 @@ export class AuditWriter {
       cols.part,
       cols.off,
       cols.context,
+      cols.factors,
     ]);
     const inserted = res.rowCount ?? 0;
     return { inserted, duplicates: n - inserted };
