@@ -1,6 +1,7 @@
 /**
  * The decision pipeline for real: Kafka, the schema registry and Redis started by
- * scripts/stack, the shipped model and the default ruleset.
+ * scripts/stack, the shipped model and the default ruleset; on a single Redis node and on a
+ * Redis Cluster (scripts/stack cluster up), configured as a deployment would (redis.cluster_nodes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
@@ -11,9 +12,10 @@ import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { simulate } from '../../src/simulator/index.js';
 import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
 import { authorization, bareAuthorization } from '../helpers/events.js';
+import { REDIS_TARGETS, redisEnvOf } from '../helpers/redis-cluster.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
-describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
+describe.each(REDIS_TARGETS)('decision pipeline (Kafka, registry, Redis %s, ONNX, rules)', (target) => {
   let cfg: EngineConfig;
   let codecs: AvroCodecs;
   let producer: Producer;
@@ -40,7 +42,7 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   let io: PipelineIO | null = null;
 
   beforeAll(async () => {
-    io = await pipelineIO();
+    io = await pipelineIO(redisEnvOf(target));
     ({ cfg, codecs, producer, decisions, dlq } = io);
     engine = await startEngine(cfg);
   });
