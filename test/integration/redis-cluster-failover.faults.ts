@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
 import type { Decision } from '../../src/events/types.js';
+import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { ChildEngine, ensureBuilt } from '../helpers/child-engine.js';
 import {
   codecsFor,
@@ -42,6 +43,7 @@ const BUDGET_MS = 200;
 
 let admin: Cluster;
 const engines: ChildEngine[] = [];
+const prefixes: string[] = [];
 
 function cli(node: string, ...args: string[]): string {
   const i = node.lastIndexOf(':');
@@ -59,6 +61,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(engines.map((e) => e.stop(5000)));
+  // The run's keys (features and memo) go; the cluster is shared with other tests.
+  for (const prefix of prefixes) await new RedisFeatureStore(admin, { prefix }).deleteAll().catch(() => undefined);
   admin?.disconnect();
   // The killed node back (it rejoins as a replica of its old replica).
   spawnSync(resolve(ROOT, 'scripts/stack'), ['cluster', 'up'], { env: process.env, stdio: 'ignore' });
@@ -73,6 +77,7 @@ describe('Redis Cluster failover', () => {
     const codecs = await codecsFor({ url: stack.schemaRegistryUrl, ...stack.schemaRegistryAuth }, topics);
     const watcher = await new DecisionWatcher(kafka, codecs, topics.decisions).start();
     const prefix = `${id}-fe`;
+    prefixes.push(prefix);
     const engine = await ChildEngine.spawn('rc1', {
       FRAUD_KAFKA_BROKERS: stack.kafkaBrokers.join(','),
       FRAUD_KAFKA_CLIENT_ID: id,
