@@ -8,6 +8,7 @@ bash scripts/bootstrap.sh
 started=0
 if ! scripts/stack status --json >/dev/null 2>&1; then scripts/stack up; started=1; fi
 set -a; source .stack/stack.env; set +a
+unset FRAUD_REDIS_CLUSTER_NODES   # the bench measures a single Redis node
 rc=0
 node bin/fraud-engine.js bench "$@" || rc=$?
 # Leave the stack as it was found.

@@ -10,5 +10,9 @@ PY=$(bash scripts/setup-python.sh | tail -n 1)   # training/.venv/bin/python unl
 # does pytest's exit code 5 (no test collected).
 "$PY" -m pytest -q training/tests
 scripts/stack status --json >/dev/null 2>&1 || scripts/stack up
+# The Redis Cluster of the tests that run on a cluster too (a few seconds); stopped after if started here.
+cluster_started=0
+if ! scripts/stack cluster status >/dev/null 2>&1; then scripts/stack cluster up; cluster_started=1; fi
+trap '(( cluster_started )) && scripts/stack cluster down' EXIT
 npx tsc -p tsconfig.test.json
 npx vitest run "$@"

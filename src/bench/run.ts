@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
@@ -175,7 +175,13 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
   };
   const passOut = `${runId}-pass`;
   const all = [...Object.values(sat), ...Object.values(rt), passOut];
-  const redis = await connectRedis(cfg.redis, { options: {} });
+  const client = await connectRedis(cfg.redis, { options: {} });
+  // Memory per card is read from one node's INFO: the bench measures a single node.
+  if (client instanceof Cluster) {
+    client.disconnect();
+    throw new Error('bench: measures a single Redis node; unset redis.cluster_nodes');
+  }
+  const redis = client;
   const run: Run = {
     cfg,
     kafka,

@@ -39,7 +39,15 @@ export interface EngineConfig {
     max_bytes: number;
   };
   schema_registry: { url: string; username: string; password: string };
-  redis: { url: string; password: string; tls_ca_file: string; key_prefix: string; max_pending_commands: number };
+  redis: {
+    url: string;
+    /** Redis Cluster seed nodes (host:port); empty: the single node of `url`. */
+    cluster_nodes: string[];
+    password: string;
+    tls_ca_file: string;
+    key_prefix: string;
+    max_pending_commands: number;
+  };
   postgres: { url: string; ssl: boolean; ssl_ca_file: string; ssl_cert_file: string; ssl_key_file: string };
   engine: {
     max_batch: number;
@@ -92,6 +100,7 @@ type Kind =
   | 'posint'
   | 'bool'
   | 'list'
+  | 'hostports'
   | { oneOf: readonly string[] }
   | { url: readonly string[]; optional?: boolean };
 const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> } = {
@@ -121,6 +130,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   schema_registry: { url: { url: ['http:', 'https:'] }, username: 'string', password: 'string' },
   redis: {
     url: { url: ['redis:', 'rediss:'] },
+    cluster_nodes: 'hostports',
     password: 'string',
     tls_ca_file: 'string',
     key_prefix: 'string',
@@ -223,6 +233,18 @@ function coerce(key: string, kind: Kind, raw: unknown): unknown {
       const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
       const list = items.map((s) => s.trim()).filter(Boolean);
       if (list.length === 0) throw new ConfigError(key, 'expected at least one value');
+      return list;
+    }
+    case 'hostports': {
+      // May be empty (`[]`, '' in the environment); each entry host:port with a port of 1..65535.
+      if (raw === null || raw === undefined) return [];
+      const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+      const list = items.map((s) => s.trim()).filter(Boolean);
+      for (const hp of list) {
+        const m = /^(.+):(\d{1,5})$/.exec(hp);
+        if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535 || /[/@\s]/.test(m[1]!))
+          throw new ConfigError(key, `expected host:port entries, got '${hp}'`);
+      }
       return list;
     }
   }

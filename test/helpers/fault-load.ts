@@ -5,7 +5,7 @@
  * byte for byte), and no feature counted an event twice.
  */
 import { Kafka, logLevel, type Consumer, type Message, type Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { codecsFromConfig } from '../../src/cli/clients.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
@@ -319,7 +319,7 @@ export interface FeatureReport {
  * each card counts exactly what the sets hold.
  */
 export async function featureCounts(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   sent: readonly AuthorizationEvent[],
   seen: readonly Seen[],
@@ -340,10 +340,11 @@ export async function featureCounts(
     c.last = e.auth_id;
     byCard.set(e.card_token, c);
   }
-  const p = redis.pipeline();
   const cards = [...byCard.entries()];
-  for (const [token, c] of cards) p.zcard(store.cardKey(token)).zcard(store.customerKey(c.customer));
-  const res = (await p.exec()) ?? [];
+  // One command per key: on a Redis Cluster the keys are in many slots (no one pipeline).
+  const res = await Promise.all(
+    cards.flatMap(([token, c]) => [store.cardKey(token), store.customerKey(c.customer)].map((k) => redis.zcard(k))),
+  );
   const report: FeatureReport = {
     cards: cards.length,
     over_counted: 0,
@@ -352,8 +353,8 @@ export async function featureCounts(
     not_recorded: 0,
   };
   cards.forEach(([, c], i) => {
-    const cardN = Number(res[2 * i]?.[1] ?? 0);
-    const custN = Number(res[2 * i + 1]?.[1] ?? 0);
+    const cardN = res[2 * i]!;
+    const custN = res[2 * i + 1]!;
     if (cardN > c.ids.size || custN > c.ids.size) report.over_counted++;
     if (cardN < c.withFeatures.size || custN < c.withFeatures.size) report.lost++;
     report.not_recorded += Math.max(0, c.ids.size - cardN);

@@ -5,7 +5,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-function stackEnv(): Record<string, string> {
+/** The variables of stack.env (read now: scripts/stack may have rewritten it). */
+export function stackEnv(): Record<string, string> {
   const file = resolve(process.env.FRAUD_STACK_DIR ?? resolve(import.meta.dirname, '../../.stack'), 'stack.env');
   if (!existsSync(file)) return {};
   const out: Record<string, string> = {};

@@ -1,6 +1,7 @@
 /**
  * The decision pipeline for real: Kafka, the schema registry and Redis started by
- * scripts/stack, the shipped model and the default ruleset.
+ * scripts/stack, the shipped model and the default ruleset; on a single Redis node and on a
+ * Redis Cluster (scripts/stack cluster up), configured as a deployment would (redis.cluster_nodes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
@@ -12,9 +13,10 @@ import { FEATURE_NAMES } from '../../src/features/names.js';
 import { simulate } from '../../src/simulator/index.js';
 import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
 import { authorization, bareAuthorization } from '../helpers/events.js';
+import { REDIS_TARGETS, redisEnvOf } from '../helpers/redis-cluster.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
 
-describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
+describe.each(REDIS_TARGETS)('decision pipeline (Kafka, registry, Redis %s, ONNX, rules)', (target) => {
   let cfg: EngineConfig;
   let codecs: AvroCodecs;
   let producer: Producer;
@@ -43,7 +45,7 @@ describe('decision pipeline (Kafka, registry, Redis, ONNX, rules)', () => {
   beforeAll(async () => {
     // A generous rules budget, like the feature and model ones of testConfig: on two shared cores
     // a busy machine otherwise degrades a batch with rules_timeout, and decisions are compared exactly.
-    io = await pipelineIO({ FRAUD_RULES_BATCH_BUDGET_MS: '5000' });
+    io = await pipelineIO({ ...redisEnvOf(target), FRAUD_RULES_BATCH_BUDGET_MS: '5000' });
     ({ cfg, codecs, producer, decisions, dlq } = io);
     engine = await startEngine(cfg);
   });

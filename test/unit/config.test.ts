@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, kafkaTlsOptions, loadConfig, postgresTlsOptions } from '../../src/config/config.js';
 import { createKafka } from '../../src/kafka/client.js';
+import { redisFromConfig } from '../../src/cli/clients.js';
 import { validateAuthorization } from '../../src/pipelines/decision/validate.js';
 import { maskPans } from '../../src/security/pan.js';
 import type { AuthorizationEvent } from '../../src/events/types.js';
@@ -35,6 +36,50 @@ describe('configuration', () => {
     expect(() => loadConfig(typo, {})).toThrow(/invalid configuration: kafka.brokerz: unknown key/);
     const missing = tmpConfig('kafka:\n  brokers: x\n');
     expect(() => loadConfig(missing, {})).toThrow(/kafka.client_id: missing/);
+  });
+});
+
+describe('Redis Cluster configuration', () => {
+  it('is a single node by default and a Cluster of redis.cluster_nodes when set', async () => {
+    const single = loadConfig('config/default.yaml', {});
+    expect(single.redis.cluster_nodes).toEqual([]);
+    const one = redisFromConfig(single.redis);
+    expect((one as { isCluster?: boolean }).isCluster).not.toBe(true);
+    one.disconnect();
+
+    const cfg = loadConfig('config/default.yaml', {
+      FRAUD_REDIS_URL: 'rediss://app@127.0.0.1:6379',
+      FRAUD_REDIS_PASSWORD: 's3cret',
+      FRAUD_REDIS_CLUSTER_NODES: '127.0.0.1:7001, 127.0.0.1:7002',
+    });
+    expect(cfg.redis.cluster_nodes).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
+    const cluster = redisFromConfig(cfg.redis) as unknown as {
+      isCluster: boolean;
+      startupNodes: { host: string; port: number }[];
+      options: { enableOfflineQueue: boolean; redisOptions: { password?: string; username?: string; tls?: object } };
+      disconnect(): void;
+    };
+    expect(cluster.isCluster).toBe(true);
+    expect(cluster.startupNodes).toEqual([
+      { host: '127.0.0.1', port: 7001 },
+      { host: '127.0.0.1', port: 7002 },
+    ]);
+    // AUTH and TLS as for a single node, on every node; fail fast (no offline queue) as the decision path needs.
+    expect(cluster.options.redisOptions.password).toBe('s3cret');
+    expect(cluster.options.redisOptions.username).toBe('app');
+    expect(cluster.options.redisOptions.tls).toBeDefined();
+    expect(cluster.options.enableOfflineQueue).toBe(false);
+    cluster.disconnect();
+  });
+
+  it('refuses a node that is not host:port, naming the key', () => {
+    expect(() =>
+      loadConfig('config/default.yaml', { FRAUD_REDIS_CLUSTER_NODES: '127.0.0.1:7001,redis://x:1' }),
+    ).toThrow(/FRAUD_REDIS_CLUSTER_NODES \(redis.cluster_nodes\): expected host:port entries, got 'redis:\/\/x:1'/);
+    expect(() => loadConfig('config/default.yaml', { FRAUD_REDIS_CLUSTER_NODES: 'host:99999' })).toThrow(
+      /redis.cluster_nodes/,
+    );
+    expect(loadConfig('config/default.yaml', { FRAUD_REDIS_CLUSTER_NODES: '' }).redis.cluster_nodes).toEqual([]);
   });
 });
 

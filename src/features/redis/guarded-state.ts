@@ -4,7 +4,7 @@
  * so that a slow, hung or absent Redis degrades decisions within the budget instead of holding
  * them or piling commands up in memory.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../../config/config.js';
 import { RedisDecisionMemo } from './decision-memo.js';
@@ -22,7 +22,7 @@ export interface GuardedRedisState {
 }
 
 /** The feature store and the decision memo on `redis`, both behind one guard that logs its circuit's changes. */
-export function guardedRedisState(cfg: EngineConfig, redis: Redis, log: Logger): GuardedRedisState {
+export function guardedRedisState(cfg: EngineConfig, redis: Redis | Cluster, log: Logger): GuardedRedisState {
   const budgetMs = cfg.engine.redis_timeout_ms;
   const store = new RedisFeatureStore(redis, { prefix: cfg.redis.key_prefix });
   const guard = new RedisGuard({

@@ -291,7 +291,7 @@ function ints(reply: unknown, n: number): number[] {
  * deletes. close() also quits the connection.
  */
 export function backfillStore(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   backfill: boolean,
 ): { store: RedisFeatureStore; close(): Promise<void> } {
