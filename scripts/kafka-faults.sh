@@ -3,7 +3,8 @@
 # three-broker Kafka of their own (scripts/stack up --kafka-brokers 3 --only kafka, in its own
 # state directory and ports), with the schema registry and Redis of the local stack
 # (FRAUD_SCHEMA_REGISTRY_URL / FRAUD_REDIS_URL from the environment or .stack/stack.env).
-# The brokers are stopped at the end unless KEEP_KAFKA=1.
+# Also the scale-out tests (test/faults/scale-out.fault.ts); one file: `npm run test:kafka-faults --
+# test/faults/scale-out.fault.ts`. The brokers are stopped at the end unless KEEP_KAFKA=1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
