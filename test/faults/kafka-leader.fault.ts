@@ -274,7 +274,7 @@ describe('multi-broker Kafka faults', () => {
     ).toBe(0);
     expect(features).toMatchObject({ over_counted: 0, lost: 0, last_decision_mismatch: 0, not_recorded: 0 });
     // Only Kafka failed: no decision lacks its features or score. The backlog of the pause is
-    // decided in large batches, and past the rules' batch budget (engine.batch_budget_ms) the
+    // decided in large batches, and past the rules' batch budget (rules.batch_budget_ms) the
     // rest of a batch is decided without rules, marked rules_timeout, as designed.
     expect(Object.keys(degraded).filter((r) => r !== 'rules_timeout')).toEqual([]);
     for (const e of engines) expect(panRuns(e.logs()), `card numbers in the logs of ${e.name}`).toEqual([]);
