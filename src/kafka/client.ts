@@ -105,6 +105,10 @@ export function boundedConsumer(
     sessionTimeout,
     heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3))),
     allowAutoTopicCreation: false,
+    // kafkajs refreshes its metadata on a fetch only once it is this old (5 min by default), and
+    // a connection refused by a dead leader is merely retried: with three brokers, the input
+    // waited up to 30 s past the election of new leaders. Metadata at most 5 s old bounds that.
+    metadataMaxAge: 5_000,
     maxBytesPerPartition: cfg.max_bytes_per_partition,
     maxBytes: cfg.max_bytes,
   });
