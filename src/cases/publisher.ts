@@ -5,10 +5,11 @@
  * Bounded retries (unlike the engine's producer): a failed pass leaves the outbox rows pending
  * and the relay tries again later, instead of holding their transaction open through an outage.
  */
-import { Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { EngineConfig } from '../config/config.js';
 import type { AvroCodecs } from '../events/codec.js';
 import { createKafka } from '../kafka/client.js';
+import { NotingPartitioner, sendBatchComplete } from '../kafka/complete-send.js';
 import type { Logger } from 'pino';
 import type { LabelPublisher } from './relay.js';
 
@@ -25,7 +26,7 @@ export function kafkaLabelPublisher(
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: NotingPartitioner,
       retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
     });
     await producer.connect();
@@ -38,10 +39,9 @@ export function kafkaLabelPublisher(
         throw err;
       });
       const { codecs, producer } = await ready;
-      await producer.send({
-        topic,
+      await sendBatchComplete(producer, {
         acks: -1,
-        messages: messages.map((m) => ({ key: m.key, value: codecs.encodeLabel(m.label) })),
+        topicMessages: [{ topic, messages: messages.map((m) => ({ key: m.key, value: codecs.encodeLabel(m.label) })) }],
       });
     },
     async close() {

@@ -1,17 +1,10 @@
 /** kafkajs client from the configuration: SASL/SCRAM and TLS (CA, client certificate) when configured. */
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import {
-  Kafka,
-  Partitioners,
-  logLevel,
-  type Consumer,
-  type ISocketFactory,
-  type KafkaConfig,
-  type SASLOptions,
-} from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type ISocketFactory, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { kafkaTlsOptions, type EngineConfig } from '../config/config.js';
+import { NotingPartitioner } from './complete-send.js';
 
 const LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -82,14 +75,16 @@ export function createKafka(
 /**
  * Producer settings for an idempotent producer (acks=all, one request in flight, retries
  * without limit as the idempotence protocol requires: a send waits for the broker rather
- * than failing the batch, and the consumer does not commit past it).
+ * than failing the batch, and the consumer does not commit past it). Send through
+ * sendBatchComplete: kafkajs alone can drop a partition's messages when a broker dies.
  */
 export const IDEMPOTENT_PRODUCER = {
   idempotent: true,
   maxInFlightRequests: 1,
   allowAutoTopicCreation: false,
-  // murmur2 on the key, as Java producers do: a card's events land on one partition whoever sends them.
-  createPartitioner: Partitioners.DefaultPartitioner,
+  // murmur2 on the key, as Java producers do: a card's events land on one partition whoever sends
+  // them; the partition noted for sendBatchComplete (./complete-send.ts).
+  createPartitioner: NotingPartitioner,
   retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
 } as const;
 
@@ -110,6 +105,10 @@ export function boundedConsumer(
     sessionTimeout,
     heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3))),
     allowAutoTopicCreation: false,
+    // kafkajs refreshes its metadata on a fetch only once it is this old (5 min by default), and
+    // a connection refused by a dead leader is merely retried: with three brokers, the input
+    // waited up to 30 s past the election of new leaders. Metadata at most 5 s old bounds that.
+    metadataMaxAge: 5_000,
     maxBytesPerPartition: cfg.max_bytes_per_partition,
     maxBytes: cfg.max_bytes,
   });

@@ -9,6 +9,7 @@
  */
 import type { IHeaders, KafkaMessage, Message, Producer } from 'kafkajs';
 import { bufferContainsPan, containsPan, maskPans } from '../security/pan.js';
+import { sendBatchComplete } from './complete-send.js';
 
 export interface DeadLetter {
   /** A code a person can read (`schema_not_allowed`, `invalid_field:currency:not_iso4217`, …). */
@@ -82,6 +83,6 @@ export class DeadLetterSink {
     if (!letters.length) return;
     const messages = letters.map((d) => deadLetterMessage(d, from.topic, from.partition, this.maxPayloadBytes));
     for (const group of bySize(messages))
-      await this.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.topic, messages: group }] });
+      await sendBatchComplete(this.producer, { acks: -1, topicMessages: [{ topic: this.topic, messages: group }] });
   }
 }

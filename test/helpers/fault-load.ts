@@ -11,6 +11,7 @@ import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { IDEMPOTENT_PRODUCER } from '../../src/kafka/client.js';
+import { sendBatchComplete } from '../../src/kafka/complete-send.js';
 import { quantileUpper } from '../../src/observability/percentiles.js';
 import { TEST_PANS } from './child-engine.js';
 
@@ -25,10 +26,11 @@ export function faultTopics(id: string): FaultTopics {
   return { authorizations: `${id}-auth`, decisions: `${id}-decisions`, labels: `${id}-labels`, dlq: `${id}-dlq` };
 }
 
+/** `brokers`: one address or a comma-separated list. */
 export function quietKafka(brokers: string, clientId = 'fault-test'): Kafka {
   return new Kafka({
     clientId,
-    brokers: [brokers],
+    brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,
     retry: { retries: 50, initialRetryTime: 200, maxRetryTime: 2000 },
   });
@@ -138,7 +140,7 @@ export class LoadGenerator {
         // own retry would; the engine must still give it one decision.
         for (;;) {
           try {
-            await this.producer.send({ topic: this.topic, acks: -1, messages });
+            await sendBatchComplete(this.producer, { acks: -1, topicMessages: [{ topic: this.topic, messages }] });
             break;
           } catch {
             await sleep(200);

@@ -15,6 +15,7 @@ import { DecodeError, type AvroCodecs } from '../../events/codec.js';
 import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
 import type { DeadLetter } from '../../kafka/dead-letter.js';
+import { sendBatchComplete } from '../../kafka/complete-send.js';
 import type { DecisionEngine } from './engine.js';
 import { payloadHash, type DecisionMemo, type MemoEntry } from '../../features/decision-memo.js';
 import { validateAuthorization } from './validate.js';
@@ -195,7 +196,11 @@ export class KafkaDecisionRunner extends LoopRunner {
     const remembering =
       memo && toRemember.length ? memo.remember(toRemember).catch((err: Error) => this.memoUnavailable(err)) : null;
     if (out.length)
-      await this.o.producer.sendBatch({ acks: -1, topicMessages: [{ topic: this.o.topics.decisions, messages: out }] });
+      await sendBatchComplete(
+        this.o.producer,
+        { acks: -1, topicMessages: [{ topic: this.o.topics.decisions, messages: out }] },
+        (n) => this.o.log.warn({ messages: n }, 'kafka dropped a partition of a send (a leader moved): sent again'),
+      );
     await remembering;
     const ackedAt = Date.now();
     metrics.stageLatency.observe({ stage: 'produce' }, msToSeconds(performance.now() - t));
