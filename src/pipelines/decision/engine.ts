@@ -50,6 +50,11 @@ export interface EngineOptions {
    */
   maxEventAgeMs?: number;
   wallClock?: () => number;
+  /**
+   * Told each batch decided normally (no stage degraded): the vectors served and the scores, for
+   * the drift monitor (src/models/drift/monitor.ts), which samples and counts them.
+   */
+  drift?: { observe(vectors: readonly FeatureVector[], scores: Float32Array): void };
 }
 
 /** The engine's budgets and age bound from the configuration (`engine.*`, `rules.batch_budget_ms`). */
@@ -183,6 +188,9 @@ export class DecisionEngine {
       batchDegraded.push('model_unavailable');
     }
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
+    // Degraded vectors (features unavailable, events too old) are not the population served.
+    if (this.opts.drift && scores && batchDegraded.length === 0 && !tooOld.includes(true))
+      this.opts.drift.observe(vectors, scores);
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.
