@@ -39,20 +39,19 @@ export interface EngineHandle {
 /** Connects everything and starts deciding; the caller owns the lifecycle (signals, tests). */
 export async function startEngine(
   cfg: EngineConfig,
-  opts: {
-    modelPath?: string;
-    rulesDir?: string;
-    log?: Logger;
-    /** Drift sampling and timing (tests); defaults in src/models/drift/monitor.ts. */
-    drift?: Omit<DriftMonitorOptions, 'reference' | 'gauges'>;
-  } = {},
+  opts: { modelPath?: string; rulesDir?: string; log?: Logger } = {},
 ): Promise<EngineHandle> {
   const log = opts.log ?? createLogger(cfg.engine.log_level);
   const metrics = createMetrics();
 
   const scorer = await loadEngineScorer(opts.modelPath ?? cfg.model.path);
   setInfo(metrics.modelInfo, scorer.version);
-  const drift = await driftMonitorOf(scorer, metrics, log, opts.drift);
+  const drift = await driftMonitorOf(scorer, metrics, log, {
+    sampleEvery: cfg.model.drift_sample_every,
+    windowMinutes: cfg.model.drift_window_minutes,
+    minSamples: cfg.model.drift_min_samples,
+    intervalMs: cfg.model.drift_interval_ms,
+  });
   // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
   const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });
   setInfo(metrics.rulesetInfo, rules.current().version);
@@ -165,7 +164,7 @@ async function driftMonitorOf(
   scorer: OnnxScorer,
   metrics: ReturnType<typeof createMetrics>,
   log: Logger,
-  options: Omit<DriftMonitorOptions, 'reference' | 'gauges'> = {},
+  options: Omit<DriftMonitorOptions, 'reference' | 'gauges'>,
 ): Promise<DriftMonitor | null> {
   try {
     const reference = await referenceForModel(scorer.modelPath, {
