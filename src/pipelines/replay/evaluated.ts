@@ -95,7 +95,23 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
   // Only a report is asked for: what comes after the evaluation window changes nothing in it.
   const records = to !== null && !o.onDecision ? o.records.filter((r) => r.event.event_time < to) : o.records;
   const store = new MemoryFeatureStore();
-  const engine = new DecisionEngine({ store, scorer: o.scorer, rules: o.rules, clock: (ev) => ev.event_time });
+  const inWindow = (t: number): boolean => (from === null || t >= from) && (to === null || t < to);
+  const counts = o.drift;
+  const engine = new DecisionEngine({
+    store,
+    scorer: o.scorer,
+    rules: o.rules,
+    clock: (ev) => ev.event_time,
+    // The window's decisions, binned with the model's own float32 scores (the decisions' are rounded).
+    ...(counts && {
+      drift: {
+        observe(vectors, scores, events) {
+          for (let i = 0; i < events.length; i++)
+            if (inWindow(events[i]!.event_time)) counts.add(vectors[i]!, scores[i]!);
+        },
+      },
+    }),
+  });
   const rows: EvalRow[] = [];
   let decided = 0;
   for await (const r of replayFeed(engine, store, interleaveLabels(records, o.labelDelayDays), o.batchSize)) {
@@ -103,9 +119,7 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
     await o.onDecision?.(r);
     const d = r.decision;
     const t = r.event.event_time;
-    const inWindow = (from === null || t >= from) && (to === null || t < to);
-    if (o.drift && inWindow && d.score !== null && d.degraded.length === 0) o.drift.add(r.vector, d.score);
-    if (r.fraud !== null && d.score !== null && inWindow) {
+    if (r.fraud !== null && d.score !== null && inWindow(t)) {
       rows.push({ time: t, card: r.event.card_token, score: d.score, fraud: r.fraud, outcome: d.outcome });
     }
   }
