@@ -160,8 +160,8 @@ export async function startEngine(
  * The drift monitor of the model, its gauges registered; null, with one warning, when the model
  * has no reference (trained before references existed) or a bad one: drift is watched, not required.
  */
-async function driftMonitorOf(
-  scorer: OnnxScorer,
+export async function driftMonitorOf(
+  scorer: Pick<OnnxScorer, 'modelPath' | 'version'> & { metadata: { features: readonly string[] } },
   metrics: ReturnType<typeof createMetrics>,
   log: Logger,
   options: Omit<DriftMonitorOptions, 'reference' | 'gauges'>,

@@ -21,8 +21,10 @@ import {
   referenceForModel,
   referencePathFor,
 } from '../../src/models/drift/index.js';
-import { createDriftMetrics } from '../../src/observability/metrics.js';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { driftMonitorOf } from '../../src/app/engine.js';
+import { createDriftMetrics, createMetrics } from '../../src/observability/metrics.js';
 
 const EPS = 1e-4;
 
@@ -284,5 +286,49 @@ describe('drift text', () => {
       'amount 0.1200 moderate',
       'other n/a',
     ]);
+  });
+});
+
+describe("the engine's drift monitor at start-up (src/app/engine.ts)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'drift-engine-'));
+  const settings = { sampleEvery: 10, windowMinutes: 60, minSamples: 500, intervalMs: 60_000 };
+  const model = (name: string) => ({
+    modelPath: join(dir, `${name}.onnx`),
+    version: 'm1',
+    metadata: { features: ['amount', 'device_seen'] },
+  });
+  const logger = () => {
+    const warnings: unknown[][] = [];
+    return { warnings, log: { warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger };
+  };
+
+  it('without a reference file: no monitor, no drift gauges, one warning', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const { warnings, log } = logger();
+    expect(await driftMonitorOf(model('old'), metrics, log, settings)).toBeNull();
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]![1])).toMatch(/no drift reference/);
+    expect(metrics.registry.getSingleMetric('fraud_score_psi')).toBeUndefined();
+  });
+
+  it('with a bad reference: no monitor, one warning naming the problem (the engine still starts)', async () => {
+    writeFileSync(join(dir, 'other.reference.json'), JSON.stringify(referenceJson({ model_version: 'm0' })));
+    const metrics = createMetrics({ defaultMetrics: false });
+    const { warnings, log } = logger();
+    expect(await driftMonitorOf(model('other'), metrics, log, settings)).toBeNull();
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0]![0])).toMatch(/drift reference is for model m0, the model loaded is m1/);
+    expect(metrics.registry.getSingleMetric('fraud_score_psi')).toBeUndefined();
+  });
+
+  it('with its reference: a monitor, and the gauges registered', async () => {
+    writeFileSync(join(dir, 'good.reference.json'), JSON.stringify(referenceJson()));
+    const metrics = createMetrics({ defaultMetrics: false });
+    const { warnings, log } = logger();
+    const m = await driftMonitorOf(model('good'), metrics, log, settings);
+    expect(m).toBeInstanceOf(DriftMonitor);
+    expect(warnings).toEqual([]);
+    expect(metrics.registry.getSingleMetric('fraud_score_psi')).toBeDefined();
+    expect(metrics.registry.getSingleMetric('fraud_feature_psi')).toBeDefined();
   });
 });
