@@ -10,10 +10,11 @@ import type { EngineConfig } from '../config/config.js';
 import { guardedRedisState } from '../features/redis/guarded-state.js';
 import type { RedisFeatureStore } from '../features/redis/store.js';
 import { boundedConsumer, createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
-import { loadEngineScorer } from '../models/onnx-scorer.js';
+import { DriftMonitor, referenceForModel, type DriftMonitorOptions } from '../models/drift/index.js';
+import { loadEngineScorer, type OnnxScorer } from '../models/onnx-scorer.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
-import { createMetrics, setInfo } from '../observability/metrics.js';
+import { createDriftMetrics, createMetrics, setInfo } from '../observability/metrics.js';
 import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
@@ -24,6 +25,8 @@ export interface EngineHandle {
   labels: KafkaLabelRunner;
   metrics: ReturnType<typeof createMetrics>;
   store: RedisFeatureStore;
+  /** Null when the model has no drift reference. */
+  drift: DriftMonitor | null;
   /** Stops fetching, finishes the batch in flight, commits and disconnects. */
   stop(): Promise<void>;
   /**
@@ -43,6 +46,12 @@ export async function startEngine(
 
   const scorer = await loadEngineScorer(opts.modelPath ?? cfg.model.path);
   setInfo(metrics.modelInfo, scorer.version);
+  const drift = await driftMonitorOf(scorer, metrics, log, {
+    sampleEvery: cfg.model.drift_sample_every,
+    windowMinutes: cfg.model.drift_window_minutes,
+    minSamples: cfg.model.drift_min_samples,
+    intervalMs: cfg.model.drift_interval_ms,
+  });
   // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
   const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });
   setInfo(metrics.rulesetInfo, rules.current().version);
@@ -71,6 +80,7 @@ export async function startEngine(
     rules,
     metrics,
     ...engineBudgetsOf(cfg),
+    ...(drift && { drift }),
   });
   const runner = new KafkaDecisionRunner({
     consumer,
@@ -116,6 +126,7 @@ export async function startEngine(
   await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);
   await runner.start();
   await labels.start();
+  drift?.start();
   log.info(
     {
       model: scorer.version,
@@ -130,8 +141,10 @@ export async function startEngine(
     labels,
     metrics,
     store,
+    drift,
     fatal,
     async stop() {
+      drift?.stop();
       await Promise.allSettled([runner.stop(), labels.stop()]);
       await producer.disconnect().catch(() => undefined);
       if (http) await new Promise((r) => http.close(r));
@@ -141,4 +154,27 @@ export async function startEngine(
       log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
     },
   };
+}
+
+/**
+ * The drift monitor of the model, its gauges registered; null, with one warning, when the model
+ * has no reference (trained before references existed) or a bad one: drift is watched, not required.
+ */
+export async function driftMonitorOf(
+  scorer: Pick<OnnxScorer, 'modelPath' | 'version'> & { metadata: { features: readonly string[] } },
+  metrics: ReturnType<typeof createMetrics>,
+  log: Logger,
+  options: Omit<DriftMonitorOptions, 'reference' | 'gauges'>,
+): Promise<DriftMonitor | null> {
+  try {
+    const reference = await referenceForModel(scorer.modelPath, {
+      version: scorer.version,
+      features: scorer.metadata.features,
+    });
+    if (reference) return new DriftMonitor({ reference, gauges: createDriftMetrics(metrics.registry), ...options });
+    log.warn({ model: scorer.version }, 'model has no drift reference (MODEL.reference.json): no drift gauges');
+  } catch (err) {
+    log.warn({ model: scorer.version, err: (err as Error).message }, 'drift reference refused: no drift gauges');
+  }
+  return null;
 }

@@ -6,6 +6,7 @@
 import * as kit from '../cli/kit.js';
 import { readHistoryFile } from '../events/history/index.js';
 import { summaryText, writeReport } from '../evaluation/report.js';
+import { DriftCounts, driftText, referenceForModel } from '../models/drift/index.js';
 import { loadEngineScorer } from '../models/onnx-scorer.js';
 import { decisionOutputs, knownCompromisedOf, replayEvaluated, replayReport } from '../pipelines/replay/evaluated.js';
 import { StaticRulesetSource } from '../rules/file-source.js';
@@ -29,7 +30,10 @@ options:
   --eval-from DATE             evaluate transactions at or after DATE (UTC, inclusive)
   --eval-to DATE               ... and before DATE (exclusive); without --output and
                                --features-out, the replay stops there
-  --report FILE                the evaluation as JSON, plus FILE-pr.svg and FILE-scores.svg
+  --report FILE                the evaluation as JSON, plus FILE-pr.svg and FILE-scores.svg;
+                               with the model's drift reference (MODEL.reference.json), the
+                               PSI of the window's score and features against the training
+                               window (\`drift\`, also printed)
   --exclude-known-compromised  remove from the evaluation the cards (card_token; the customer
                                when the file has no card_token) already known compromised: a
                                fraud at or after --known-compromised-since whose label came
@@ -90,6 +94,12 @@ export default function replay(argv: string[]): Promise<number> {
     const records = await readHistoryFile(values.input, format);
     const scorer = await loadEngineScorer(values.model ?? cfg.model.path);
     const rules = StaticRulesetSource.fromFiles(values.rules ?? cfg.rules.dir);
+    // The report's drift: PSIs of the window against the training window, when the model has its reference.
+    const reference = await referenceForModel(scorer.modelPath, {
+      version: scorer.version,
+      features: scorer.metadata.features,
+    });
+    if (!reference && values.report) console.error('replay: the model has no drift reference: no PSI in the report');
     const out = values.output ? kit.lineWriter(values.output) : null;
     const feats = values['features-out'] ? kit.lineWriter(values['features-out']) : null;
     const onDecision = await decisionOutputs(out, feats);
@@ -102,6 +112,7 @@ export default function replay(argv: string[]): Promise<number> {
       window,
       knownCompromised: knownCompromisedOf(window.from, delayDays, { exclude, since }),
       onDecision,
+      drift: reference && new DriftCounts(reference),
     });
     await out?.close();
     await feats?.close();
@@ -113,6 +124,7 @@ export default function replay(argv: string[]): Promise<number> {
     const report = replayReport(run, { from: values['eval-from'] ?? null, to: values['eval-to'] ?? null });
     if (report) {
       console.log(summaryText(report));
+      if (report.drift) console.log(driftText(report.drift));
       if (values.report) {
         const plots = writeReport(values.report, report, run.rows);
         console.error(`report: ${values.report}, plots: ${plots.join(', ')}`);

@@ -63,7 +63,14 @@ export interface EngineConfig {
     http_host: string;
     log_level: string;
   };
-  model: { path: string };
+  model: {
+    path: string;
+    /** Drift monitor (src/models/drift/monitor.ts): sampling, window, minimum sample, period. */
+    drift_sample_every: number;
+    drift_window_minutes: number;
+    drift_min_samples: number;
+    drift_interval_ms: number;
+  };
   rules: {
     dir: string;
     poll_interval_ms: number;
@@ -157,7 +164,13 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     http_host: 'string',
     log_level: { oneOf: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
-  model: { path: 'string' },
+  model: {
+    path: 'string',
+    drift_sample_every: 'posint',
+    drift_window_minutes: 'posint',
+    drift_min_samples: 'int',
+    drift_interval_ms: 'posint',
+  },
   rules: {
     dir: 'string',
     poll_interval_ms: 'int',

@@ -135,6 +135,33 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+/**
+ * The drift gauges (src/models/drift/), registered only when the model has a drift reference:
+ * an unlabelled gauge reads 0 before it is set, which would say "no drift" when nothing is known.
+ */
+export function createDriftMetrics(registry: Registry) {
+  return {
+    featurePsi: new Gauge({
+      name: 'fraud_feature_psi',
+      help: "Population stability index of each feature over the drift window against the model's training window",
+      labelNames: ['feature'] as const,
+      registers: [registry],
+    }),
+    scorePsi: new Gauge({
+      name: 'fraud_score_psi',
+      help: "Population stability index of the model score over the drift window against the model's training window",
+      registers: [registry],
+    }),
+    driftSamples: new Gauge({
+      name: 'fraud_drift_window_samples',
+      help: 'Sampled decisions in the drift window the PSI gauges are computed on',
+      registers: [registry],
+    }),
+  };
+}
+
+export type DriftMetrics = ReturnType<typeof createDriftMetrics>;
+
 /** Sets an info gauge to exactly one version. */
 export function setInfo(g: Gauge<'version'>, version: string): void {
   g.reset();

@@ -3,6 +3,8 @@
  * on the shared stack (unique topics, group and key prefix) decides a few authorizations and
  * dead-letters an undecodable one, so that the labelled families have samples (promtool checks
  * only those); then `promtool check metrics` on its /metrics must exit 0 and say nothing.
+ * The shipped model has its drift reference: with every decision sampled and the PSI computed
+ * every second, fraud_score_psi and fraud_feature_psi appear after the decisions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaOf, engineCounters, ZERO_COUNTERS } from '../../src/bench/engine-counters.js';
@@ -34,6 +36,9 @@ describe('metrics of a live engine (promtool check metrics)', () => {
       FRAUD_ENGINE_REDIS_TIMEOUT_MS: '5000',
       FRAUD_ENGINE_MODEL_TIMEOUT_MS: '5000',
       FRAUD_ENGINE_LOG_LEVEL: 'warn',
+      FRAUD_MODEL_DRIFT_SAMPLE_EVERY: '1',
+      FRAUD_MODEL_DRIFT_MIN_SAMPLES: '20',
+      FRAUD_MODEL_DRIFT_INTERVAL_MS: '1000',
     });
     await engine.waitReady();
   }, 120_000);
@@ -70,6 +75,11 @@ describe('metrics of a live engine (promtool check metrics)', () => {
       if (Date.now() > until) throw new Error(`no decisions or dead letter counted:\n${engine!.logs().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // The drift monitor's next tick (every second here) publishes the PSIs of the 20 decisions.
+    while ((await engine!.metric('fraud_drift_window_samples')) < events.length) {
+      if (Date.now() > until) throw new Error(`no drift samples:\n${engine!.logs().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
 
     const { status, body } = await engine!.get('/metrics');
     expect(status).toBe(200);
@@ -82,9 +92,14 @@ describe('metrics of a live engine (promtool check metrics)', () => {
       /^fraud_dlq_total\{reason="[a-z_]+"\} 1$/m,
       /^fraud_consumer_lag\{topic="[^"]+",partition="\d"\} \d+$/m,
       /^fraud_process_nodejs_gc_duration_seconds_count\{kind="\w+"\} \d+$/m,
+      /^fraud_drift_window_samples 20$/m,
+      /^fraud_score_psi \d+(\.\d+)?(e[-+]\d+)?$/m,
+      /^fraud_feature_psi\{feature="tx_amount"\} \d+(\.\d+)?(e[-+]\d+)?$/m,
     ])
       expect(body).toMatch(sample);
     expect(body).not.toMatch(/_ms(_bucket|_sum|_count)?[{ ]/);
+    // 20 decisions of one amount, at one instant, from four cards: far from June 2018's spread.
+    expect(await engine!.metric('fraud_feature_psi', /feature="tx_amount"/)).toBeGreaterThan(0.25);
     expect(checkMetrics(body)).toEqual({ code: 0, output: '' });
   }, 90_000);
 

@@ -26,6 +26,7 @@ import { FEATURE_NAMES } from '../../src/features/names.js';
 import { RedisFeatureStore } from '../../src/features/redis/store.js';
 import { OnnxScorer } from '../../src/models/onnx-scorer.js';
 import { DecisionEngine } from '../../src/pipelines/decision/engine.js';
+import type { ReplayReport } from '../../src/pipelines/replay/evaluated.js';
 import { replayFeed } from '../../src/pipelines/replay/replay.js';
 import { StaticRulesetSource } from '../../src/rules/file-source.js';
 import { simulate, writeSimulation, type Simulation } from '../../src/simulator/index.js';
@@ -162,6 +163,28 @@ describe('model pipeline: simulate → train → OnnxScorer → replay --report'
     expect(ra.excluded_known_compromised).toBeNull();
     expect(ra.events).toBe(r.events + x.transactions);
     expect(ra.frauds).toBe(r.frauds + x.frauds);
+  });
+
+  it('replay --report gives the PSIs against the reference the trainer wrote: none on the training window itself', async () => {
+    // The later window's report (previous test) carries its drift.
+    const later = readJson<ReplayReport>(join(dir, 'report.json')).drift!;
+    expect(later.model_version).toBe('it-model-1');
+    expect(later.reference_window).toEqual({ from: '2018-04-04T00:00:00Z', to: '2018-04-11T00:00:00Z' });
+    expect(later.samples).toBeGreaterThan(1000);
+    expect(Object.keys(later.feature_psi)).toEqual([...FEATURE_NAMES]);
+    expect(later.score_psi).toBeGreaterThan(0);
+    // Customer histories fill over the 30-day windows: a week later, the 30-day counts have moved.
+    expect(later.feature_psi.customer_nb_tx_30d).toBeGreaterThan(0.1);
+
+    // The training window replayed: the same vectors and scores the trainer binned, so no drift.
+    const same = join(dir, 'report-train-window.json');
+    const args = ['--input', csv, '--model', modelPath, '--eval-from', '2018-04-04', '--eval-to', '2018-04-11'];
+    expect(await quiet(replayCommand, [...args, '--no-exclude-known-compromised', '--report', same])).toBe(0);
+    const d = readJson<ReplayReport>(same).drift!;
+    const ref = readJson<{ n: number }>(join(dir, 'model.reference.json'));
+    expect(d.samples).toBe(ref.n);
+    expect(d.score_psi).toBeLessThan(1e-6);
+    for (const [feature, v] of Object.entries(d.feature_psi)) expect(v, feature).toBeLessThan(1e-6);
   });
 
   it("the handbook's seven columns and JSONL input work end to end", async () => {

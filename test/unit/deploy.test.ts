@@ -11,7 +11,7 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/config.js';
-import { createMetrics } from '../../src/observability/metrics.js';
+import { createDriftMetrics, createMetrics } from '../../src/observability/metrics.js';
 import { createAuditMetrics } from '../../src/sinks/audit/metrics.js';
 import { seriesOf, unknownNames } from '../helpers/promql-names.js';
 
@@ -68,7 +68,9 @@ describe('Helm chart values', () => {
 });
 
 describe('metric names of the dashboard and the alerts', () => {
-  const series = seriesOf(createMetrics().registry, createAuditMetrics().registry);
+  const engine = createMetrics();
+  createDriftMetrics(engine.registry); // registered when the model has a drift reference
+  const series = seriesOf(engine.registry, createAuditMetrics().registry);
   const dashboard = JSON.parse(read('deploy/grafana/fraud-engine.json')) as {
     templating: { list: { name: string; type: string; query: string }[] };
     panels: { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string }[] }[];

@@ -5,7 +5,7 @@
  * test/integration/metrics-conventions.test.ts checks a live engine's /metrics the same way.
  */
 import { describe, expect, it } from 'vitest';
-import { createMetrics, msToSeconds } from '../../src/observability/metrics.js';
+import { createDriftMetrics, createMetrics, msToSeconds } from '../../src/observability/metrics.js';
 import { createAuditMetrics } from '../../src/sinks/audit/metrics.js';
 import { checkMetrics } from '../helpers/promtool.js';
 
@@ -28,6 +28,10 @@ describe('metric names (promtool check metrics)', () => {
     m.rulesetInfo.set({ version: 'v1' }, 1);
     m.modelInfo.set({ version: 'm1' }, 1);
     m.rulesetReloads.inc({ result: 'ok' });
+    const drift = createDriftMetrics(m.registry);
+    drift.featurePsi.set({ feature: 'tx_amount' }, 0.02);
+    drift.scorePsi.set(0.01);
+    drift.driftSamples.set(500);
     const text = await m.registry.metrics();
     expect(text).toMatch(/^fraud_stage_latency_seconds_bucket\{le="0.002",stage="features"\} 1$/m);
     expect(checkMetrics(text)).toEqual({ code: 0, output: '' });

@@ -17,8 +17,10 @@ loads it as any other model): e.g. the handbook's 15 features against all of our
 
 Outputs MODEL.onnx (input `features` float32 [N, F]; outputs `label` int64 [N] and
 `probabilities` float32 [N, 2]; the engine reads probabilities[:, 1], the fraud probability)
-and MODEL.json beside it (report.metadata), and MODEL.trees.json (trees.py: the trees and the
-linear part, for the engine's per-feature contributions), then prints a short summary.
+and MODEL.json beside it (report.metadata), MODEL.trees.json (trees.py: the trees and the
+linear part, for the engine's per-feature contributions) and MODEL.reference.json (the training
+window's distribution of each feature and of the score, for drift: reference.py), then prints a
+short summary.
 """
 from __future__ import annotations
 
@@ -32,9 +34,10 @@ import numpy as np
 from .common import TrainerError, die, iso, log, parse_time
 from .data import blank_features, read_features, read_labels
 from .ensemble import fit_model
-from .export import export_onnx, framework, verify_onnx
+from .export import export_onnx, framework, onnx_scores, verify_onnx
 from .params import DEFAULT_PARAMS, parse_params
 from .protocol import fit_and_validate, plan_window
+from .reference import build_reference, write_reference
 from .report import hyperparameters, metadata, print_summary, write_model
 from .thresholds import choose_thresholds
 from .trees import export_trees, trees_path_for, verify_trees, write_trees
@@ -117,5 +120,8 @@ def train(a: argparse.Namespace) -> None:
                     training={"n": int(v.in_win.sum()), "frauds": int(y_win.sum())}, diff=diff)
     meta_path = write_model(a.out, data, meta)
     write_trees(trees_path_for(a.out), trees)  # the engine checks that its model_version is the model's
+    # The drift reference: the training window's distributions of each feature and of the score.
+    ref = build_reference(version=version, names=names, X=X_win, scores=onnx_scores(data, X_win), start=start, end=end)
+    log(f"drift reference: {write_reference(a.out, ref)}")
     print_summary(meta, a.out, meta_path, len(data), chosen=fixed is None, oof=window.oof,
                   valid_days=a.valid_days, seconds=time.time() - t0)

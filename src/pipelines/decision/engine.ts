@@ -56,6 +56,14 @@ export interface EngineOptions {
    */
   maxEventAgeMs?: number;
   wallClock?: () => number;
+  /**
+   * Told each batch decided normally (no stage degraded): the vectors served, the scores and the
+   * events, for the drift monitor (src/models/drift/monitor.ts), which samples and counts them,
+   * and for replay's drift report (which counts those of its window).
+   */
+  drift?: {
+    observe(vectors: readonly FeatureVector[], scores: Float32Array, events: readonly AuthorizationEvent[]): void;
+  };
 }
 
 /** The engine's budgets and age bound from the configuration (`engine.*`, `rules.batch_budget_ms`). */
@@ -188,6 +196,9 @@ export class DecisionEngine {
       batchDegraded.push('model_unavailable');
     }
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
+    // Degraded vectors (features unavailable, events too old) are not the population served.
+    if (this.opts.drift && scores && batchDegraded.length === 0 && !tooOld.includes(true))
+      this.opts.drift.observe(vectors, scores, events);
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.

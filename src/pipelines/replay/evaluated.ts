@@ -18,6 +18,7 @@ import { DAY_MS } from '../../events/time.js';
 import { FEATURE_CSV_HEADER, featureCsvRow } from '../../features/csv.js';
 import { interleaveLabels } from '../../features/label-feed.js';
 import { MemoryFeatureStore } from '../../features/memory-store.js';
+import type { DriftCounts, DriftReport } from '../../models/drift/index.js';
 import type { Scorer } from '../../models/scorer.js';
 import { DecisionEngine, type RulesetSource } from '../decision/engine.js';
 import { replayFeed, type ReplayedDecision } from './replay.js';
@@ -34,6 +35,8 @@ export interface EvaluatedReplayOptions {
   knownCompromised: { since: number | null } | null;
   /** Each decision with its served vector, in order; absent: only the evaluation is wanted (the replay stops at the window's end). */
   onDecision?: (r: ReplayedDecision) => Promise<void>;
+  /** Bin counters of the model's drift reference: the window's scored decisions are counted for the report's PSIs. */
+  drift?: DriftCounts | null;
 }
 
 export interface EvaluatedReplay {
@@ -41,6 +44,8 @@ export interface EvaluatedReplay {
   /** The window's labelled, scored decisions after exclusions. */
   rows: EvalRow[];
   excluded: ExclusionSummary | null;
+  /** PSI of the window's score and features against the training window; null without a reference. */
+  drift: DriftReport | null;
 }
 
 /** The default start of the known-compromised frauds: the window's start minus the label delay minus 7 days (the handbook's one-week training set). */
@@ -90,7 +95,23 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
   // Only a report is asked for: what comes after the evaluation window changes nothing in it.
   const records = to !== null && !o.onDecision ? o.records.filter((r) => r.event.event_time < to) : o.records;
   const store = new MemoryFeatureStore();
-  const engine = new DecisionEngine({ store, scorer: o.scorer, rules: o.rules, clock: (ev) => ev.event_time });
+  const inWindow = (t: number): boolean => (from === null || t >= from) && (to === null || t < to);
+  const counts = o.drift;
+  const engine = new DecisionEngine({
+    store,
+    scorer: o.scorer,
+    rules: o.rules,
+    clock: (ev) => ev.event_time,
+    // The window's decisions, binned with the model's own float32 scores (the decisions' are rounded).
+    ...(counts && {
+      drift: {
+        observe(vectors, scores, events) {
+          for (let i = 0; i < events.length; i++)
+            if (inWindow(events[i]!.event_time)) counts.add(vectors[i]!, scores[i]!);
+        },
+      },
+    }),
+  });
   const rows: EvalRow[] = [];
   let decided = 0;
   for await (const r of replayFeed(engine, store, interleaveLabels(records, o.labelDelayDays), o.batchSize)) {
@@ -98,23 +119,29 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
     await o.onDecision?.(r);
     const d = r.decision;
     const t = r.event.event_time;
-    if (r.fraud !== null && d.score !== null && (from === null || t >= from) && (to === null || t < to)) {
+    if (r.fraud !== null && d.score !== null && inWindow(t)) {
       rows.push({ time: t, card: r.event.card_token, score: d.score, fraud: r.fraud, outcome: d.outcome });
     }
   }
   await store.close();
-  if (!firstFraud || !o.knownCompromised) return { decided, rows, excluded: null };
+  const drift = o.drift ? o.drift.report() : null;
+  if (!firstFraud || !o.knownCompromised) return { decided, rows, excluded: null, drift };
   const kept = excludeKnownCompromised(rows, firstFraud, {
     delayMs: o.labelDelayDays * DAY_MS,
     since: o.knownCompromised.since,
   });
-  return { decided, rows: kept.rows, excluded: kept.summary };
+  return { decided, rows: kept.rows, excluded: kept.summary, drift };
 }
+
+/** The evaluation of a replay and, when the model has a drift reference, the window's PSIs. */
+export type ReplayReport = EvaluationReport & { drift?: DriftReport };
 
 /** The evaluation report of a replay; null without evaluated rows. */
 export function replayReport(
   r: EvaluatedReplay,
   window: { from: string | null; to: string | null },
-): EvaluationReport | null {
-  return r.rows.length ? evaluate(r.rows, window, r.excluded) : null;
+): ReplayReport | null {
+  if (!r.rows.length) return null;
+  const report = evaluate(r.rows, window, r.excluded);
+  return r.drift ? { ...report, drift: r.drift } : report;
 }
