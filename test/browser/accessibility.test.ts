@@ -53,6 +53,33 @@ async function violations(page: Page): Promise<string[]> {
   );
 }
 
+/** WCAG's contrast ratio of two `rgb(r, g, b)` colours as getComputedStyle gives them. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((x) => {
+      const v = Number(x) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+/** The focused element's outline (style, width in px, colour) and the background it is drawn on. */
+const RING = `(() => {
+  const el = document.activeElement;
+  const s = getComputedStyle(el);
+  const r = el.getBoundingClientRect();
+  // What is under the ring: the topmost element at a point of it (left of the element, mid-height).
+  const x = Math.max(0, r.left - parseFloat(s.outlineOffset) - parseFloat(s.outlineWidth) / 2);
+  let p = document.elementsFromPoint(x, r.top + r.height / 2).find((e) => e !== el && !el.contains(e));
+  let bg = 'rgba(0, 0, 0, 0)';
+  while (p && /rgba\\(.*, 0\\)|transparent/.test(bg)) { bg = getComputedStyle(p).backgroundColor; p = p.parentElement; }
+  if (/rgba\\(.*, 0\\)|transparent/.test(bg)) bg = 'rgb(255, 255, 255)';
+  return { style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor, bg };
+})()`;
+
 const defaults = loadRulesetFiles('config/rules');
 const BROKEN_RULE = [
   '  - id: a11y_typo',
@@ -237,10 +264,19 @@ describe('console: accessibility (axe-core WCAG 2.1 A/AA) and keyboard in Chromi
     await page.keyboard.press('Tab');
     expect(await focused()).toBe('a Skip to content');
     expect(await page.getByRole('link', { name: 'Skip to content' }).isVisible()).toBe(true);
+    const ringOk = async (where: string) => {
+      const r = await page.evaluate<{ style: string; width: number; color: string; bg: string }>(RING);
+      expect(r.style, where).toBe('solid');
+      expect(r.width, where).toBeGreaterThanOrEqual(2);
+      // WCAG 1.4.11: the focus indicator at 3:1 against the background it is drawn on.
+      expect(contrast(r.color, r.bg), `${where}: ${r.color} on ${r.bg}`).toBeGreaterThanOrEqual(3);
+    };
+    await ringOk('the skip link');
     const nav = ['Overview', 'Review queue', 'Decisions', 'Rules', 'Approvals', 'Activity'];
     for (const label of nav) {
       await page.keyboard.press('Tab');
       expect(await focused()).toBe(`a ${label}`);
+      await ringOk(label);
     }
     // Afresh: the first Tab, then Enter on the skip link.
     await page.reload();
@@ -251,6 +287,7 @@ describe('console: accessibility (axe-core WCAG 2.1 A/AA) and keyboard in Chromi
     // The next Tab goes into the content, not back to the navigation.
     await page.keyboard.press('Tab');
     expect(await page.evaluate<boolean>(`document.querySelector('main').contains(document.activeElement)`)).toBe(true);
+    await ringOk('the first control of the content');
   });
 
   it('the sign-in form is completed and submitted with the keyboard alone', async () => {
