@@ -5,7 +5,10 @@
  * keyboard: the skip link comes first in the tab order and moves focus to the content, the
  * navigation follows, and the sign-in form works with the keyboard alone.
  */
-import { readFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,11 +20,12 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../src/events/time.js';
 import { startHttp } from '../../src/observability/http.js';
 import { createMetrics, setInfo } from '../../src/observability/metrics.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
+import { simulate, writeSimulation } from '../../src/simulator/index.js';
 import { inTransaction } from '../../src/storage/pool.js';
 import { launchChromium, signIn } from '../helpers/browser.js';
 import { caseFeatures, decisionOf, seedDecisions } from '../helpers/cases.js';
 import { startTestConsole, type TestConsole, type TestUser } from '../helpers/console.js';
-import { createTopics, deleteTopics } from '../helpers/engine.js';
+import { createTopics, deleteTopics, testConfig } from '../helpers/engine.js';
 import { fourEyes } from '../helpers/four-eyes.js';
 import { uniqueName } from '../helpers/stack.js';
 
@@ -116,7 +120,18 @@ describe('console: accessibility (axe-core WCAG 2.1 A/AA) and keyboard in Chromi
       readiness: { ready: () => ({ ok: true, checks: {} }) },
     });
     const metricsUrl = `http://127.0.0.1:${(engineHttp.address() as AddressInfo).port}/metrics`;
+    // A small simulated history, so a backtest (its tables and charts) can run on the draft page.
+    const history = join(mkdtempSync(join(tmpdir(), 'console-a11y-')), 'history.csv');
+    const out = createWriteStream(history);
+    await writeSimulation(
+      simulate({ customers: 40, terminals: 80, days: 3, seed: 7, start: '2018-04-01' }),
+      out,
+      'csv',
+    );
+    out.end();
+    await once(out, 'close');
     c = await startTestConsole({
+      cfg: testConfig({ FRAUD_CONSOLE_HISTORY_FILE: history }),
       deps: (d) => ({ ...d, settings: { ...d.settings, engineMetricsUrl: metricsUrl } }),
     });
     admin = await c.addUser(['admin', 'analyst', 'approver']);
@@ -232,12 +247,16 @@ describe('console: accessibility (axe-core WCAG 2.1 A/AA) and keyboard in Chromi
       expect(await page.locator('main table, main form, main section').count(), path).toBeGreaterThan(0);
       for (const v of await violations(page)) failures.push(`${path}: ${v}`);
     }
-    // States the loads above do not show: the focused skip link (its contrast), a draft that does
-    // not compile (the editor's error, its pointer and the "Go to the error" button).
+    // States the loads above do not show: the focused skip link (its contrast), a backtest's
+    // results (tables and charts), a draft that does not compile (the editor's error, its pointer and the "Go to the error" button).
     await page.goto(`${c.url}/queue`);
     await page.keyboard.press('Tab');
     for (const v of await violations(page)) failures.push(`/queue (skip link focused): ${v}`);
     await page.goto(`${c.url}${draftPath}`);
+    await page.getByRole('button', { name: 'Run backtest' }).click();
+    await page.locator('#backtest-results table.backtest-totals').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#backtest-results').getByRole('img').count()).toBeGreaterThan(0);
+    for (const v of await violations(page)) failures.push(`${draftPath} (backtest results): ${v}`);
     const editor = page.getByLabel(/Ruleset \(YAML/);
     await editor.fill(`${(await editor.inputValue()).trimEnd()}\n${BROKEN_RULE}\n`);
     await expect.poll(() => page.locator('#draft-status').textContent(), { timeout: 10_000 }).toContain('amout');
