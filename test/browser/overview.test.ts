@@ -289,7 +289,7 @@ describe('console: the overview and the activity pages in Chromium', () => {
     await page.goto(`${c.url}/activity#users`);
     const row = page.locator(`tr[data-user="${name}"]`);
     await row.getByLabel('approver').check();
-    await row.getByRole('button', { name: `Save the roles of ${name}` }).click();
+    await row.getByRole('button', { name: `Save roles of ${name}` }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain(`Roles of ${name} changed`);
     expect((await c.deps.users.get(name))?.roles).toEqual(['analyst', 'approver']);
     await screenshot(page, 'activity');

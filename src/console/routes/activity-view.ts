@@ -138,7 +138,7 @@ function usersSection(session: Session, users: User[], form: AddUserForm | undef
                   <legend class="visually-hidden">Roles of ${u.username}</legend>
                   ${roleBoxes(id, u.roles)}
                 </fieldset>
-                <button type="submit" class="secondary" aria-label="Save the roles of ${u.username}">Save roles</button>
+                <button type="submit" class="secondary" aria-label="Save roles of ${u.username}">Save roles</button>
               </form>
             </td>
             <td>
