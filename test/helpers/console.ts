@@ -10,6 +10,7 @@ import type { Role } from '../../src/identity/users.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { migrate } from '../../src/storage/migrate.js';
 import { testConfig } from './engine.js';
+import { freshSchema } from './stack.js';
 
 export interface TestUser {
   username: string;
@@ -27,7 +28,11 @@ export interface TestConsole extends ConsoleHandle {
 export async function startTestConsole(
   o: { cfg?: EngineConfig; deps?: (d: ConsoleDeps) => ConsoleDeps } = {},
 ): Promise<TestConsole> {
-  const cfg = o.cfg ?? testConfig();
+  // Each console test file in its own schema: what it activates (rulesets) and seeds must not
+  // reach the engines of other test files, which read the default schema's active ruleset.
+  const schema = await freshSchema('it_console');
+  const given = o.cfg ?? testConfig();
+  const cfg: EngineConfig = { ...given, postgres: { ...given.postgres, url: schema.url } };
   const base = consoleDepsOf(cfg, createLogger('warn'));
   await migrate(base.pool);
   const deps = o.deps ? o.deps(base) : base;
@@ -41,5 +46,15 @@ export async function startTestConsole(
   const analyst = await addUser(['analyst']);
   const approver = await addUser(['analyst', 'approver']);
   const handle = await startConsole(cfg, { deps, host: '127.0.0.1', port: 0 });
-  return { ...handle, cfg, analyst, approver, addUser };
+  return {
+    ...handle,
+    cfg,
+    analyst,
+    approver,
+    addUser,
+    async close() {
+      await handle.close();
+      await schema.drop();
+    },
+  };
 }

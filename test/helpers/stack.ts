@@ -4,6 +4,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import pg from 'pg';
 
 /** The variables of stack.env (read now: scripts/stack may have rewritten it). */
 export function stackEnv(): Record<string, string> {
@@ -44,4 +45,38 @@ export function registryEnv(): Record<string, string> {
 /** A name unique to this test run, for topics, groups, key prefixes and schemas. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** The stack's PostgreSQL URL with `schema` first on the search path (tables, triggers, functions land there). */
+export function schemaUrl(schema: string, base = stack.postgresUrl): string {
+  const u = new URL(base);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+/**
+ * A fresh PostgreSQL schema of one test file, so that what it activates (a ruleset version) or
+ * seeds stays out of the other files' way: engines of other tests read the active ruleset of the
+ * default schema. `drop()` removes it with everything in it.
+ */
+export async function freshSchema(prefix: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = uniqueName(prefix).replace(/[^a-z0-9]/g, '_');
+  const admin = new pg.Pool({ connectionString: stack.postgresUrl, max: 1 });
+  try {
+    await admin.query(`CREATE SCHEMA ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    name,
+    url: schemaUrl(name),
+    async drop() {
+      const a = new pg.Pool({ connectionString: stack.postgresUrl, max: 1 });
+      try {
+        await a.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+      } finally {
+        await a.end();
+      }
+    },
+  };
 }

@@ -115,6 +115,9 @@ async function setup(name: string): Promise<Ctx> {
     // are degraded by the injected fault only (the Redis test sets a tight one).
     FRAUD_ENGINE_REDIS_TIMEOUT_MS: '1000',
     FRAUD_ENGINE_MODEL_TIMEOUT_MS: '1000',
+    // Likewise the rules' batch budget (20 ms by default): under a full test run it cut batches
+    // short (rules_timeout) in tests a and d, which count only the injected fault's degradations.
+    FRAUD_RULES_BATCH_BUDGET_MS: '1000',
     FRAUD_ENGINE_LOG_LEVEL: 'debug',
     ...extra,
   });

@@ -16,14 +16,10 @@ import { RuleApprovals } from '../../src/rules/pg-approvals.js';
 import { FourEyesError, PgRulesetStore } from '../../src/rules/pg-store.js';
 import type { RulesetDef } from '../../src/rules/types.js';
 import { migrate } from '../../src/storage/migrate.js';
-import { stack, uniqueName } from '../helpers/stack.js';
+import { schemaUrl, stack, uniqueName } from '../helpers/stack.js';
 
 const schema = uniqueName('it_foureyes').replace(/[^a-z0-9]/g, '_');
-const url = (() => {
-  const u = new URL(stack.postgresUrl);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-})();
+const url = schemaUrl(schema);
 const admin = new pg.Pool({ connectionString: stack.postgresUrl, max: 1 });
 const pool = new pg.Pool({ connectionString: url, max: 3 });
 const store = new PgRulesetStore(pool);

@@ -24,16 +24,11 @@ import type { RulesetDef } from '../../src/rules/types.js';
 import { migrate, migrationFiles } from '../../src/storage/migrate.js';
 import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
 import { fourEyes, type FourEyes } from '../helpers/four-eyes.js';
-import { stack, uniqueName } from '../helpers/stack.js';
+import { schemaUrl, stack, uniqueName } from '../helpers/stack.js';
 
 const schemaName = (p: string) => uniqueName(p).replace(/[^a-z0-9]/g, '_');
 
-/** The stack's URL with the given schema first on the search path. */
-function urlFor(schema: string): string {
-  const u = new URL(stack.postgresUrl);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-}
+const urlFor = (schema: string): string => schemaUrl(schema);
 
 const admin = new pg.Pool({ connectionString: stack.postgresUrl, max: 2 });
 const schemas: string[] = [];
