@@ -135,6 +135,16 @@ describe('challenger', () => {
       expect(got.every((d) => d.degraded.length === 0)).toBe(true);
       expect(await counts(metrics)).toEqual({ agreement: {}, changes: {}, errors: 1, scored: 0 });
     }
+    // Nor does it stop the warm-up before the engine joins its group (three batch sizes, three errors).
+    const metrics = metricsOf();
+    const engine = new DecisionEngine({
+      store: new MemoryFeatureStore(),
+      scorer: champion,
+      rules,
+      challenger: { scorer: broken, metrics },
+    });
+    await expect(engine.warmUp(8)).resolves.toBeUndefined();
+    expect((await counts(metrics)).errors).toBe(3);
   });
 
   describe('loading (model.challenger_path)', () => {

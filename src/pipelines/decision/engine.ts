@@ -155,8 +155,12 @@ export class DecisionEngine {
         ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
         : null;
       for (let i = 0; i < n; i++) decideEvent(rs, ev, vectors[i]!, scores ? scores[i]! : null);
-      if (this.opts.challenger)
-        await this.opts.challenger.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n);
+      // A challenger failing here must not stop the engine either: counted, as at run time.
+      const challenger = this.opts.challenger;
+      if (challenger)
+        await challenger.scorer
+          .score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
+          .catch(() => challenger.metrics?.errors.inc());
     }
   }
 
