@@ -14,7 +14,8 @@ import { DriftMonitor, referenceForModel, type DriftMonitorOptions } from '../mo
 import { loadEngineScorer, type OnnxScorer } from '../models/onnx-scorer.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
-import { createDriftMetrics, createMetrics, setInfo } from '../observability/metrics.js';
+import { createChallengerMetrics, createDriftMetrics, createMetrics, setInfo } from '../observability/metrics.js';
+import type { Challenger } from '../pipelines/decision/challenger.js';
 import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
@@ -46,6 +47,8 @@ export async function startEngine(
 
   const scorer = await loadEngineScorer(opts.modelPath ?? cfg.model.path);
   setInfo(metrics.modelInfo, scorer.version);
+  // A challenger that cannot be loaded is a bad configuration: refused at start, not ignored.
+  const challenger = await challengerOf(cfg.model.challenger_path, metrics);
   const drift = await driftMonitorOf(scorer, metrics, log, {
     sampleEvery: cfg.model.drift_sample_every,
     windowMinutes: cfg.model.drift_window_minutes,
@@ -81,6 +84,7 @@ export async function startEngine(
     metrics,
     ...engineBudgetsOf(cfg),
     ...(drift && { drift }),
+    ...(challenger && { challenger }),
   });
   const runner = new KafkaDecisionRunner({
     consumer,
@@ -130,6 +134,7 @@ export async function startEngine(
   log.info(
     {
       model: scorer.version,
+      challenger: challenger?.scorer.version ?? null,
       ruleset: rules.current().version,
       metrics: `http://${cfg.engine.http_host}:${cfg.engine.http_port}/metrics`,
     },
@@ -154,6 +159,25 @@ export async function startEngine(
       log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
     },
   };
+}
+
+/**
+ * The challenger of `model.challenger_path` (empty: none), loaded and checked as the champion is
+ * (metadata beside it, the engine's features in order), its metrics registered; any failure to
+ * load it is an error naming the setting.
+ */
+export async function challengerOf(
+  path: string,
+  metrics: ReturnType<typeof createMetrics>,
+): Promise<Challenger | null> {
+  if (path.trim() === '') return null;
+  let scorer: OnnxScorer;
+  try {
+    scorer = await loadEngineScorer(path);
+  } catch (err) {
+    throw new Error(`model.challenger_path: cannot load the challenger model ${path}: ${(err as Error).message}`);
+  }
+  return { scorer, metrics: createChallengerMetrics(metrics.registry) };
 }
 
 /**

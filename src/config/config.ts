@@ -65,6 +65,8 @@ export interface EngineConfig {
   };
   model: {
     path: string;
+    /** A challenger model scored beside the champion, never deciding; empty = none. */
+    challenger_path: string;
     /** Drift monitor (src/models/drift/monitor.ts): sampling, window, minimum sample, period. */
     drift_sample_every: number;
     drift_window_minutes: number;
@@ -166,6 +168,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
   },
   model: {
     path: 'string',
+    challenger_path: 'string',
     drift_sample_every: 'posint',
     drift_window_minutes: 'posint',
     drift_min_samples: 'int',

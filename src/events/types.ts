@@ -90,6 +90,14 @@ export interface Decision {
    * decisions written before the field.
    */
   factors?: DecisionFactor[] | null;
+  /**
+   * The challenger model's score of the same features (optional, added later, BACKWARD): null
+   * when no challenger is configured, when it failed or timed out, and in older decisions. It
+   * never changes the outcome.
+   */
+  challenger_score?: number | null;
+  /** The challenger's model version; null when none is configured and in older decisions. */
+  challenger_version?: string | null;
 }
 
 export const CHANNELS: readonly Channel[] = ['POS', 'ECOM', 'ATM', 'MOTO', 'UNKNOWN'];

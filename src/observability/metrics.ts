@@ -28,6 +28,9 @@ export function collectProcessMetrics(registry: Registry, prefix: string): void 
     registry.removeSingleMetric(`${prefix}nodejs_active_${kind}_total`);
 }
 
+/** Buckets of a fraud probability (the champion's and the challenger's, so the two compare bucket for bucket). */
+const SCORE_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectProcessMetrics(registry, 'fraud_process_');
@@ -79,7 +82,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     score: new Histogram({
       name: 'fraud_model_score',
       help: 'Model fraud score',
-      buckets: [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99],
+      buckets: SCORE_BUCKETS,
       registers: [registry],
     }),
     dlq: new Counter({
@@ -161,6 +164,40 @@ export function createDriftMetrics(registry: Registry) {
 }
 
 export type DriftMetrics = ReturnType<typeof createDriftMetrics>;
+
+/**
+ * The challenger's families (src/pipelines/decision/challenger.ts), registered only when a
+ * challenger is configured: without one, an error counter at 0 would claim a healthy challenger.
+ */
+export function createChallengerMetrics(registry: Registry) {
+  return {
+    score: new Histogram({
+      name: 'fraud_challenger_score',
+      help: 'Challenger model fraud score (same buckets as fraud_model_score); it never changes the outcome',
+      buckets: SCORE_BUCKETS,
+      registers: [registry],
+    }),
+    agreement: new Counter({
+      name: 'fraud_challenger_agreement_total',
+      help: "Events both models scored, by whether the two scores fall in the same band at the ruleset's thresholds",
+      labelNames: ['agree'] as const,
+      registers: [registry],
+    }),
+    outcomeChanges: new Counter({
+      name: 'fraud_challenger_outcome_changes_total',
+      help: "Events whose outcome would change were the challenger's score used with the same thresholds and rule hits",
+      labelNames: ['from', 'to'] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'fraud_challenger_errors_total',
+      help: 'Challenger batch runs that failed or timed out (its scores then null; decisions unaffected)',
+      registers: [registry],
+    }),
+  };
+}
+
+export type ChallengerMetrics = ReturnType<typeof createChallengerMetrics>;
 
 /** Sets an info gauge to exactly one version. */
 export function setInfo(g: Gauge<'version'>, version: string): void {

@@ -151,6 +151,8 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
                 { feature: 'customer_device_seen_before', value: null, contribution: -0.25 },
               ]
             : null,
+        // A third carry a challenger's score (optional, migration 015); the others none.
+        ...(i % 3 === 0 && { challenger_score: 0.123456, challenger_version: 'lgbm-challenger' }),
       });
     }
     const t = today + 7_200_000;
@@ -225,6 +227,15 @@ describe('audit trail (Kafka, registry, PostgreSQL) and explain', () => {
     // The factors round-trip into their jsonb column, in order, and are null where absent.
     for (const d of decisions.slice(0, 12))
       expect((await getDecision(pool, d.auth_id))!.factors ?? null).toEqual(d.factors);
+    // The challenger's score and version into their two columns (read back by `decisions show`), null where absent.
+    for (const d of decisions.slice(0, 6)) {
+      const rec = (await getDecision(pool, d.auth_id))!;
+      expect([rec.challenger_score, rec.challenger_version]).toEqual([
+        d.challenger_score ?? null,
+        d.challenger_version ?? null,
+      ]);
+    }
+    expect(decisions.slice(0, 6).filter((d) => d.challenger_score !== undefined)).toHaveLength(2);
 
     const parts = (await listPartitions(pool)).map((p) => p.name);
     expect(parts).toContain('decision_audit_default');

@@ -4,7 +4,8 @@
  * dead-letters an undecodable one, so that the labelled families have samples (promtool checks
  * only those); then `promtool check metrics` on its /metrics must exit 0 and say nothing.
  * The shipped model has its drift reference: with every decision sampled and the PSI computed
- * every second, fraud_score_psi and fraud_feature_psi appear after the decisions.
+ * every second, fraud_score_psi and fraud_feature_psi appear after the decisions. The shipped
+ * model is its own challenger too: every event is scored twice, the two scores always agree.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deltaOf, engineCounters, ZERO_COUNTERS } from '../../src/bench/engine-counters.js';
@@ -39,6 +40,7 @@ describe('metrics of a live engine (promtool check metrics)', () => {
       FRAUD_MODEL_DRIFT_SAMPLE_EVERY: '1',
       FRAUD_MODEL_DRIFT_MIN_SAMPLES: '20',
       FRAUD_MODEL_DRIFT_INTERVAL_MS: '1000',
+      FRAUD_MODEL_CHALLENGER_PATH: 'models/model.onnx',
     });
     await engine.waitReady();
   }, 120_000);
@@ -95,9 +97,16 @@ describe('metrics of a live engine (promtool check metrics)', () => {
       /^fraud_drift_window_samples 20$/m,
       /^fraud_score_psi \d+(\.\d+)?(e[-+]\d+)?$/m,
       /^fraud_feature_psi\{feature="tx_amount"\} \d+(\.\d+)?(e[-+]\d+)?$/m,
+      /^fraud_challenger_score_count 20$/m,
+      /^fraud_challenger_agreement_total\{agree="true"\} 20$/m,
+      /^fraud_challenger_errors_total 0$/m,
+      /^fraud_stage_latency_seconds_count\{stage="challenger"\} [1-9]\d*$/m,
     ])
       expect(body).toMatch(sample);
     expect(body).not.toMatch(/_ms(_bucket|_sum|_count)?[{ ]/);
+    // The same model as challenger: no disagreement, no would-be outcome change.
+    expect(body).not.toMatch(/^fraud_challenger_agreement_total\{agree="false"\}/m);
+    expect(body).not.toMatch(/^fraud_challenger_outcome_changes_total\{/m);
     // 20 decisions of one amount, at one instant, from four cards: far from June 2018's spread.
     expect(await engine!.metric('fraud_feature_psi', /feature="tx_amount"/)).toBeGreaterThan(0.25);
     expect(checkMetrics(body)).toEqual({ code: 0, output: '' });

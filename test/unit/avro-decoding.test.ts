@@ -203,10 +203,10 @@ describe('subject decoder', () => {
   });
 
   it('decisions with factors and readers without them understand each other (BACKWARD, both ways)', async () => {
-    // The decision schema before `factors`: the current one without its last field.
+    // The decision schema before `factors`: the current one without it and the fields after it.
     const before = JSON.parse(decisionSchema) as { fields: { name: string }[] };
-    expect(before.fields.at(-1)!.name).toBe('factors');
-    before.fields.pop();
+    before.fields.splice(before.fields.findIndex((f) => f.name === 'factors'));
+    expect(before.fields.at(-1)!.name).toBe('context');
     const beforeSchema = JSON.stringify(before);
     const decision = {
       auth_id: 'a-9',
@@ -256,5 +256,56 @@ describe('subject decoder', () => {
     expect((await newReader.decode(wire(32, decisionType.toBuffer({ ...decision, factors })))).factors).toEqual(
       factors,
     );
+  });
+
+  it('decisions with a challenger score and readers without it understand each other (BACKWARD, both ways)', async () => {
+    // The decision schema before the challenger: the current one up to `factors`.
+    const before = JSON.parse(decisionSchema) as { fields: { name: string }[] };
+    before.fields.splice(before.fields.findIndex((f) => f.name === 'factors') + 1);
+    expect(before.fields.length).toBe((JSON.parse(decisionSchema) as { fields: unknown[] }).fields.length - 2);
+    const beforeSchema = JSON.stringify(before);
+    const decision = {
+      auth_id: 'a-10',
+      card_token: 'tok_10',
+      outcome: 'REVIEW',
+      score: 0.1,
+      reasons: ['score>=0.05'],
+      rule_hits: [],
+      tags: [],
+      model_version: 'm',
+      ruleset_version: 'r',
+      degraded: [],
+      features: { tx_amount: 120 },
+      event_time: Date.UTC(2026, 11, 1),
+      decided_time: Date.UTC(2026, 11, 1),
+      engine_latency_ms: 2,
+      context: null,
+      factors: null,
+    };
+    const challenger = { challenger_score: 0.25, challenger_version: 'm2' };
+    const reg = registryOf({
+      'dec-value': [
+        { id: 41, schema: beforeSchema },
+        { id: 42, schema: decisionSchema },
+      ],
+    });
+    const oldReader = await new SubjectDecoder<Record<string, unknown>>({
+      registry: reg,
+      subject: 'dec-value',
+      readerSchema: beforeSchema,
+    }).start();
+    const readOld = await oldReader.decode(wire(42, decisionType.toBuffer({ ...decision, ...challenger })));
+    expect(readOld.outcome).toBe('REVIEW');
+    expect('challenger_score' in readOld || 'challenger_version' in readOld).toBe(false);
+    const newReader = await new SubjectDecoder<Record<string, unknown>>({
+      registry: reg,
+      subject: 'dec-value',
+      readerSchema: decisionSchema,
+    }).start();
+    const beforeType = avro.Type.forSchema(before as avro.Schema);
+    const readOlder = await newReader.decode(wire(41, beforeType.toBuffer(decision)));
+    expect([readOlder.challenger_score, readOlder.challenger_version]).toEqual([null, null]);
+    const readNew = await newReader.decode(wire(42, decisionType.toBuffer({ ...decision, ...challenger })));
+    expect([readNew.challenger_score, readNew.challenger_version]).toEqual([0.25, 'm2']);
   });
 });

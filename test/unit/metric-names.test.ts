@@ -5,7 +5,12 @@
  * test/integration/metrics-conventions.test.ts checks a live engine's /metrics the same way.
  */
 import { describe, expect, it } from 'vitest';
-import { createDriftMetrics, createMetrics, msToSeconds } from '../../src/observability/metrics.js';
+import {
+  createChallengerMetrics,
+  createDriftMetrics,
+  createMetrics,
+  msToSeconds,
+} from '../../src/observability/metrics.js';
 import { createAuditMetrics } from '../../src/sinks/audit/metrics.js';
 import { checkMetrics } from '../helpers/promtool.js';
 
@@ -32,6 +37,11 @@ describe('metric names (promtool check metrics)', () => {
     drift.featurePsi.set({ feature: 'tx_amount' }, 0.02);
     drift.scorePsi.set(0.01);
     drift.driftSamples.set(500);
+    const challenger = createChallengerMetrics(m.registry);
+    challenger.score.observe(0.4);
+    challenger.agreement.inc({ agree: 'false' });
+    challenger.outcomeChanges.inc({ from: 'REVIEW', to: 'DECLINE' });
+    challenger.errors.inc();
     const text = await m.registry.metrics();
     expect(text).toMatch(/^fraud_stage_latency_seconds_bucket\{le="0.002",stage="features"\} 1$/m);
     expect(checkMetrics(text)).toEqual({ code: 0, output: '' });

@@ -14,6 +14,10 @@
  * src/models/explain/) when the model has a trees file, computed after the rules and outside
  * their budget; APPROVE decisions do not (the cost is paid where a person or a customer will ask
  * why: docs/model.md, "Factors").
+ *
+ * A challenger model (`challenger`, config model.challenger_path) is scored on the same feature
+ * matrix after the champion, within the same model budget; its score rides on the decision and in
+ * metrics only (./challenger.ts).
  */
 import type { EngineConfig } from '../../config/config.js';
 import type { AuthorizationEvent, Decision, DecisionFactor, RuleHit } from '../../events/types.js';
@@ -24,6 +28,7 @@ import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import { TOP_FACTORS } from '../../models/explain/explainer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
 import { msToSeconds, type Metrics } from '../../observability/metrics.js';
+import { compareChallenger, type Challenger } from './challenger.js';
 import { decideEvent } from './step.js';
 
 export interface RulesetSource {
@@ -35,6 +40,8 @@ export interface EngineOptions {
   scorer: Scorer | null;
   rules: RulesetSource;
   metrics?: Metrics;
+  /** A second model scored on the same batch, never deciding (./challenger.ts). */
+  challenger?: Challenger;
   /** Budgets per batch (ms). 0 disables the timer (replay). */
   featureTimeoutMs?: number;
   modelTimeoutMs?: number;
@@ -148,6 +155,12 @@ export class DecisionEngine {
         ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
         : null;
       for (let i = 0; i < n; i++) decideEvent(rs, ev, vectors[i]!, scores ? scores[i]! : null);
+      // A challenger failing here must not stop the engine either: counted, as at run time.
+      const challenger = this.opts.challenger;
+      if (challenger)
+        await challenger.scorer
+          .score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
+          .catch(() => challenger.metrics?.errors.inc());
     }
   }
 
@@ -196,6 +209,9 @@ export class DecisionEngine {
       batchDegraded.push('model_unavailable');
     }
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
+    const challengerScores = this.opts.challenger
+      ? await this.scoreChallenger(this.opts.challenger, vectors, rows)
+      : null;
     // Degraded vectors (features unavailable, events too old) are not the population served.
     if (this.opts.drift && scores && batchDegraded.length === 0 && !tooOld.includes(true))
       this.opts.drift.observe(vectors, scores, events);
@@ -206,6 +222,8 @@ export class DecisionEngine {
     const rs = this.opts.rules.current();
     const decisions: Decision[] = new Array(n);
     const modelVersion = this.modelVersion;
+    const challenger = this.opts.challenger;
+    const challengerVersion = challenger?.scorer.version ?? null;
     const explainer = scores && rows ? (this.opts.scorer?.explainer ?? null) : null;
     const budget = this.opts.rulesBudgetMs ?? 0;
     const now = this.opts.now ?? (() => performance.now());
@@ -216,6 +234,7 @@ export class DecisionEngine {
       const ev = events[i]!;
       const vec = vectors[i]!;
       const score = scores ? scores[i]! : null;
+      const challengerScore = challengerScores ? challengerScores[i]! : null;
       if (!timedOut && budget > 0 && i > 0 && now() - rulesStart > budget)
         timedOut = [...batchDegraded, 'rules_timeout'];
       if (timedOut) skipped++;
@@ -231,6 +250,8 @@ export class DecisionEngine {
         for (const id of hits.errors) metrics.ruleErrors.inc({ rule: id });
         if (score !== null) metrics.score.observe(score);
       }
+      if (challenger?.metrics && challengerScore !== null)
+        compareChallenger(challenger.metrics, score, challengerScore, rs.thresholds, hits.active, policy.outcome);
       decisions[i] = {
         auth_id: ev.auth_id,
         card_token: ev.card_token,
@@ -260,6 +281,8 @@ export class DecisionEngine {
           device_id: ev.device_id,
         },
         factors: null,
+        challenger_score: challengerScore === null ? null : Math.round(challengerScore * 1e6) / 1e6,
+        challenger_version: challengerVersion,
       };
     }
     metrics?.stageLatency.observe({ stage: 'rules' }, msToSeconds(performance.now() - t));
@@ -285,5 +308,27 @@ export class DecisionEngine {
       if (old) metrics.degraded.inc({ reason: 'event_too_old' }, old);
     }
     return { decisions, vectors };
+  }
+
+  /**
+   * The challenger's scores of the batch's matrix, or null when there is none or it failed or
+   * timed out (counted): nothing it does reaches the outcome.
+   */
+  private async scoreChallenger(
+    challenger: Challenger,
+    vectors: readonly FeatureVector[],
+    rows: Float32Array | null,
+  ): Promise<Float32Array | null> {
+    const t = performance.now();
+    try {
+      // The champion's matrix when it was built (the same input, not packed twice).
+      const input = rows ?? toFloat32Rows(vectors, FEATURE_NAMES.length);
+      return await withTimeout(challenger.scorer.score(input, vectors.length), this.opts.modelTimeoutMs);
+    } catch {
+      challenger.metrics?.errors.inc();
+      return null;
+    } finally {
+      this.opts.metrics?.stageLatency.observe({ stage: 'challenger' }, msToSeconds(performance.now() - t));
+    }
   }
 }

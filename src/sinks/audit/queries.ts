@@ -27,7 +27,7 @@ export const AUDIT_COLUMNS = `auth_id, card_token, outcome, score, reasons, rule
   CASE WHEN customer_id IS NULL THEN NULL ELSE jsonb_build_object(
     'customer_id', customer_id, 'terminal_id', terminal_id, 'merchant_id', merchant_id, 'mcc', mcc,
     'amount_minor', amount_minor, 'currency', currency, 'channel', channel, 'country', country, 'device_id', device_id)
-  END AS context, factors`;
+  END AS context, factors, challenger_score, challenger_version`;
 
 /** A decision_audit row as pg returns AUDIT_COLUMNS. */
 export type AuditRow = Omit<AuditRecord, 'event_time' | 'decided_time' | 'written_at' | 'explained_at'> & {

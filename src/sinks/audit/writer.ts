@@ -3,7 +3,8 @@
  * the batch's days are created first (on demand, cached), then the whole batch goes in ONE
  * multi-row INSERT built from column arrays (unnest), ON CONFLICT (auth_id, event_time) DO
  * NOTHING, so a redelivered decision adds no row. The decision's `context` (the authorization's
- * fields, migration 011) fills its own columns, its top factors (migration 014) a jsonb column.
+ * fields, migration 011) fills its own columns, its top factors (migration 014) a jsonb column, the
+ * challenger's score and version (migration 015) two columns.
  * One statement = one transaction: when it returns, every row of the batch is committed.
  */
 import type pg from 'pg';
@@ -28,19 +29,20 @@ const INSERT_SQL = `
 INSERT INTO decision_audit (
   auth_id, event_time, card_token, outcome, score, reasons, rule_hits, tags, degraded, features,
   model_version, ruleset_version, decided_time, engine_latency_ms, kafka_partition, kafka_offset,
-  customer_id, terminal_id, merchant_id, mcc, amount_minor, currency, channel, country, device_id, factors)
+  customer_id, terminal_id, merchant_id, mcc, amount_minor, currency, channel, country, device_id, factors,
+  challenger_score, challenger_version)
 SELECT r.auth_id, timestamptz 'epoch' + r.event_ms * interval '1 millisecond', r.card_token, r.outcome, r.score,
   ARRAY(SELECT jsonb_array_elements_text(r.reasons)), r.rule_hits,
   ARRAY(SELECT jsonb_array_elements_text(r.tags)), ARRAY(SELECT jsonb_array_elements_text(r.degraded)), r.features,
   r.model_version, r.ruleset_version, timestamptz 'epoch' + r.decided_ms * interval '1 millisecond', r.latency, r.part, r.off,
   r.ctx ->> 'customer_id', r.ctx ->> 'terminal_id', r.ctx ->> 'merchant_id', r.ctx ->> 'mcc',
   (r.ctx ->> 'amount_minor')::bigint, r.ctx ->> 'currency', r.ctx ->> 'channel', r.ctx ->> 'country', r.ctx ->> 'device_id',
-  r.factors
+  r.factors, r.ch_score, r.ch_version
 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::float8[], $6::jsonb[], $7::jsonb[], $8::jsonb[], $9::jsonb[],
             $10::jsonb[], $11::text[], $12::text[], $13::bigint[], $14::float8[], $15::int[], $16::bigint[], $17::jsonb[],
-            $18::jsonb[])
+            $18::jsonb[], $19::float8[], $20::text[])
   AS r(auth_id, event_ms, card_token, outcome, score, reasons, rule_hits, tags, degraded, features,
-       model_version, ruleset_version, decided_ms, latency, part, off, ctx, factors)
+       model_version, ruleset_version, decided_ms, latency, part, off, ctx, factors, ch_score, ch_version)
 ON CONFLICT (auth_id, event_time) DO NOTHING`;
 
 /** PostgreSQL text cannot hold NUL; nothing else is changed. */
@@ -124,6 +126,8 @@ export class AuditWriter {
       off: new Array<string | null>(n),
       context: new Array<string | null>(n),
       factors: new Array<string | null>(n),
+      chScore: new Array<number | null>(n),
+      chVersion: new Array<string | null>(n),
     };
     for (let i = 0; i < n; i++) {
       const { decision: d, partition, offset } = batch[i]!;
@@ -149,6 +153,8 @@ export class AuditWriter {
       cols.context[i] = d.context ? jsonb({ ...d.context, amount_minor: Number(d.context.amount_minor) }) : null;
       // The model's top factors (decisions without them: NULL); a non-finite number becomes null.
       cols.factors[i] = d.factors ? jsonb(d.factors) : null;
+      cols.chScore[i] = finite(d.challenger_score);
+      cols.chVersion[i] = d.challenger_version ? clean(d.challenger_version) : null;
     }
     await this.ensurePartitions(cols.event);
     const res = await this.pool.query(INSERT_SQL, [
@@ -170,6 +176,8 @@ export class AuditWriter {
       cols.off,
       cols.context,
       cols.factors,
+      cols.chScore,
+      cols.chVersion,
     ]);
     const inserted = res.rowCount ?? 0;
     return { inserted, duplicates: n - inserted };
