@@ -165,3 +165,12 @@ export async function pipelineIO(overrides: Record<string, string> = {}): Promis
     },
   };
 }
+
+/**
+ * The configuration without PostgreSQL, for an engine whose rules must come from the files: a
+ * version activated in the shared database (by a person in the demo's console, or a test left
+ * over from an earlier run) would otherwise be in force.
+ */
+export function rulesFromFiles(cfg: EngineConfig): EngineConfig {
+  return { ...cfg, postgres: { ...cfg.postgres, url: '' } };
+}

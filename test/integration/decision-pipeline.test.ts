@@ -11,7 +11,7 @@ import type { AvroCodecs } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { FEATURE_NAMES } from '../../src/features/names.js';
 import { simulate } from '../../src/simulator/index.js';
-import { pipelineIO, type PipelineIO, type TopicReader } from '../helpers/engine.js';
+import { pipelineIO, rulesFromFiles, type PipelineIO, type TopicReader } from '../helpers/engine.js';
 import { authorization, bareAuthorization } from '../helpers/events.js';
 import { REDIS_TARGETS, redisEnvOf } from '../helpers/redis-cluster.js';
 import { DAY_MS as DAY, HOUR_MS as HOUR } from '../../src/events/time.js';
@@ -47,7 +47,7 @@ describe.each(REDIS_TARGETS)('decision pipeline (Kafka, registry, Redis %s, ONNX
     // a busy machine otherwise degrades a batch with rules_timeout, and decisions are compared exactly.
     io = await pipelineIO({ ...redisEnvOf(target), FRAUD_RULES_BATCH_BUDGET_MS: '5000' });
     ({ cfg, codecs, producer, decisions, dlq } = io);
-    engine = await startEngine(cfg);
+    engine = await startEngine(rulesFromFiles(cfg));
   });
 
   afterAll(async () => {
@@ -223,7 +223,7 @@ describe.each(REDIS_TARGETS)('decision pipeline (Kafka, registry, Redis %s, ONNX
     await engine!.stop(); // mid-stream
     engine = null;
     await send(events.slice(half));
-    engine = await startEngine(cfg);
+    engine = await startEngine(rulesFromFiles(cfg));
     await decisions.waitFor(decided(events.map((e) => e.auth_id)), 90_000);
     const mine = decisions.items.map((d) => d.value).filter((d) => d.auth_id.startsWith('r-'));
     const ids = new Set(mine.map((d) => d.auth_id));

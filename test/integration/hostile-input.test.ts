@@ -21,7 +21,14 @@ import { readSchema } from '../../src/events/codec.js';
 import type { AuthorizationEvent, Decision, LabelEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { panRuns, TEST_PANS } from '../helpers/child-engine.js';
-import { pipelineIO, TopicReader, kafkaFor, type Collected, type PipelineIO } from '../helpers/engine.js';
+import {
+  pipelineIO,
+  rulesFromFiles,
+  TopicReader,
+  kafkaFor,
+  type Collected,
+  type PipelineIO,
+} from '../helpers/engine.js';
 import { stack } from '../helpers/stack.js';
 import { authorization, bareAuthorization } from '../helpers/events.js';
 import { DAY_MS as DAY } from '../../src/events/time.js';
@@ -104,7 +111,7 @@ describe('hostile input: no message stops the engine, the label runner or the au
     owner: hostile-test
 `,
     );
-    engine = await startEngine(io.cfg, { log: createLogger('info', 'fraud-engine', logs), rulesDir });
+    engine = await startEngine(rulesFromFiles(io.cfg), { log: createLogger('info', 'fraud-engine', logs), rulesDir });
     void engine.fatal.then((e) => {
       engineFatal = e;
     });
