@@ -37,6 +37,7 @@ describe("the engine's database role", () => {
   let owner: pg.Pool;
   let engine: pg.Pool;
   let version: string;
+  let eyes: Awaited<ReturnType<typeof fourEyes>>;
 
   beforeAll(async () => {
     schema = await freshSchema('it_engine_role');
@@ -45,7 +46,7 @@ describe("the engine's database role", () => {
     await migrate(owner);
     await grantEngineRole(owner, role);
     const store = new PgRulesetStore(owner);
-    const eyes = await fourEyes(owner, store);
+    eyes = await fourEyes(owner, store);
     version = uniqueName('it-role').slice(0, 60);
     await eyes.publishActive({ ...defaults, version });
     await eyes.listChange('block_card', 'tok_engine_role', 'add');
@@ -58,17 +59,22 @@ describe("the engine's database role", () => {
     await schema?.drop();
   });
 
-  it('loads the active version and the lists through a ruleset source', async () => {
+  it('loads the active version and the lists through a ruleset source, and takes up the next approval', async () => {
     const src = await PgRulesetSource.start({
       postgres: { url: engineUrlFor(schema.name).url, ...PLAIN },
-      pollIntervalMs: 0,
-      listen: false,
+      pollIntervalMs: 0, // LISTEN as the role, as the engine does
       fallbackDir: 'config/rules',
       log: silent,
     });
     try {
       expect([src.source, src.databaseDown, src.current().version]).toEqual(['postgres', false, version]);
       expect(src.current().lists.block_card.has('tok_engine_role')).toBe(true);
+      // LISTEN as the role: an approval by the owner's tooling reaches it (no polling here).
+      const next = uniqueName('it-role-next').slice(0, 60);
+      await eyes.publishActive({ ...defaults, version: next });
+      const until = Date.now() + 5_000;
+      while (src.current().version !== next && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(src.current().version).toBe(next);
     } finally {
       await src.stop();
     }
