@@ -46,6 +46,10 @@ type Origin = 'postgres' | 'files';
 
 /** SQLSTATE undefined_table: the schema has not been migrated. */
 const UNDEFINED_TABLE = '42P01';
+/** SQLSTATE insufficient_privilege: the engine's role was not granted its reads. */
+const NOT_GRANTED = '42501';
+const NOT_GRANTED_MSG =
+  "the engine's PostgreSQL role may not read the rules tables: run `fraud-engine migrate --engine-role ROLE` with the owner's role";
 
 export class PgRulesetSource {
   /** Set by start(): never null once the source is handed out. */
@@ -60,6 +64,8 @@ export class PgRulesetSource {
   private down = false;
   /** True while the last attempt found no rules tables (SQLSTATE 42P01): the schema is not migrated. */
   private tablesMissing = false;
+  /** True while the last attempt was refused for want of a grant (SQLSTATE 42501). */
+  private notGranted = false;
   private inflight: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -89,7 +95,12 @@ export class PgRulesetSource {
       if (src.unmigrated)
         opts.log.error(
           { ruleset: src.rs.version, dir: opts.fallbackDir },
-          'the rules tables do not exist in PostgreSQL: run `fraud-engine migrate`; deciding with the ruleset files meanwhile',
+          'the rules tables do not exist in PostgreSQL (or are not visible to this role): run `fraud-engine migrate`; deciding with the ruleset files meanwhile',
+        );
+      else if (src.notGranted)
+        opts.log.error(
+          { ruleset: src.rs.version, dir: opts.fallbackDir },
+          `${NOT_GRANTED_MSG}; deciding with the ruleset files meanwhile`,
         );
       else
         opts.log.warn(
@@ -163,21 +174,25 @@ export class PgRulesetSource {
       if (state.listsStamp !== this.listsStamp) lists = new RuleLists(await this.store.lists());
     } catch (err) {
       metrics?.rulesetReloads.inc({ result: 'error' });
-      const unmigrated = (err as { code?: string }).code === UNDEFINED_TABLE;
+      const code = (err as { code?: string }).code;
       if (!this.down && this.rs)
-        if (unmigrated)
+        if (code === UNDEFINED_TABLE)
           log.error(
             { err, ruleset: this.rs.version },
-            'the rules tables do not exist in PostgreSQL: run `fraud-engine migrate`; keeping the ruleset in force',
+            'the rules tables do not exist in PostgreSQL (or are not visible to this role): run `fraud-engine migrate`; keeping the ruleset in force',
           );
+        else if (code === NOT_GRANTED)
+          log.error({ err, ruleset: this.rs.version }, `${NOT_GRANTED_MSG}; keeping the ruleset in force`);
         else log.warn({ err, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
       this.down = true;
-      this.tablesMissing = unmigrated;
+      this.tablesMissing = code === UNDEFINED_TABLE;
+      this.notGranted = code === NOT_GRANTED;
       return;
     }
     if (this.down) log.info({ ruleset: this.rs?.version }, 'PostgreSQL available again');
     this.down = false;
     this.tablesMissing = false;
+    this.notGranted = false;
     const listsChanged = state.listsStamp !== this.listsStamp;
 
     let base: CompiledRuleset | null = null;
