@@ -74,7 +74,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('migrates before the engine starts, and the engine reads rules as its own read-only role', () => {
-    expect(compose.services.engine!.depends_on?.migrate).toEqual({ condition: 'service_completed_successfully' });
+    for (const svc of ['engine', 'console'])
+      expect(compose.services[svc]!.depends_on?.migrate, svc).toEqual({ condition: 'service_completed_successfully' });
     expect(compose.services.migrate!.depends_on?.postgres).toEqual({ condition: 'service_healthy' });
     expect(new URL(compose.services.engine!.environment!.FRAUD_POSTGRES_URL!).username).toBe('fraud_engine');
     expect(compose.services.engine!.environment!.PGPASSWORD).toMatch(/^\$\{FRAUD_ENGINE_PG_PASSWORD:/);
