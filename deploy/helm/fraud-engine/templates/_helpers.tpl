@@ -64,7 +64,7 @@ egress:
 
 {{/*
 The pod template shared by the three components:
-dict "root" $ "component" NAME "args" LIST "port" N "ready" PATH "env" LIST "grace" SECONDS "resources" MAP
+dict "root" $ "component" NAME "args" LIST "port" N "ready" PATH "env" LIST "grace" SECONDS "resources" MAP ["omit" LIST of secret variables]
 */}}
 {{- define "fraud-engine.pod" -}}
 {{- $v := .root.Values -}}
@@ -97,7 +97,8 @@ spec:
           protocol: TCP
       {{- $env := list (dict "name" "FRAUD_HEALTHCHECK_PORT" "value" (toString .port)) }}
       {{- $env = concat $env (.env | default list) }}
-      {{- $given := list }}
+      {{- /* Secrets not to pass: "omit" (the owner's PGPASSWORD when the engine has its own role) and what .env sets. */}}
+      {{- $given := .omit | default list }}
       {{- range (.env | default list) }}{{ $given = append $given .name }}{{ end }}
       {{- range $key, $name := include "fraud-engine.secretEnvNames" . | fromYaml }}
       {{- $ref := get $v.secrets $key }}
