@@ -35,7 +35,7 @@ COPY --chown=root:root package.json ./
 COPY --chown=root:root bin ./bin
 COPY --chown=root:root config ./config
 COPY --chown=root:root models ./models
-# The audit sink applies these at start-up (src/storage/migrate.ts reads them beside dist/).
+# `fraud-engine migrate` (and the audit sink at start-up) apply these (src/storage/migrate.ts reads them beside dist/).
 COPY --chown=root:root src/storage/migrations ./src/storage/migrations
 # The console's stylesheet and scripts, served from the source tree like the migrations.
 COPY --chown=root:root src/console/assets ./src/console/assets

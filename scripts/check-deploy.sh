@@ -54,6 +54,7 @@ expect default ServiceMonitor 1
 expect default PodDisruptionBudget 1
 expect default NetworkPolicy 2
 expect default Secret 0   # the chart never carries a secret
+expect default Job 1      # fraud-engine migrate, a pre-install/pre-upgrade hook
 
 render hpa --set autoscaling.mode=hpa
 expect hpa ScaledObject 0
@@ -63,8 +64,15 @@ render full --set autoscaling.mode=none \
   --set secrets.kafkaSasl.existingSecret=fe-kafka,secrets.schemaRegistry.existingSecret=fe-registry \
   --set secrets.redis.existingSecret=fe-redis,secrets.postgres.existingSecret=fe-pg,secrets.tls.existingSecret=fe-tls \
   --set autoscaling.keda.authenticationRef=fe-kafka-auth,console.enabled=false,audit.enabled=false \
-  --set 'networkPolicy.egress[0].to[0].ipBlock.cidr=10.0.0.0/8'
+  --set 'networkPolicy.egress[0].to[0].ipBlock.cidr=10.0.0.0/8' \
+  --set engine.postgresUrl=postgres://fraud_engine@db:5432/fraud,secrets.enginePostgres.existingSecret=fe-engine-pg \
+  --set migrations.engineRole=fraud_engine
 expect full Deployment 1
+expect full Job 1
+# The engine reads as its own role (its password only, not the owner's); the Job grants that role.
+grep -q 'name: fe-engine-pg' "$out/full.yaml" || { say "FAIL: full does not give the engine its own PGPASSWORD"; exit 1; }
+[[ $(grep -c 'name: PGPASSWORD$' "$out/full.yaml") == 2 ]] || { say "FAIL: full sets PGPASSWORD other than once in the engine and once in the Job"; exit 1; }
+grep -q -- '- --engine-role' "$out/full.yaml" || { say "FAIL: the migrate Job of full does not grant the engine role"; exit 1; }
 expect full ScaledObject 0
 expect full HorizontalPodAutoscaler 0
 expect full NetworkPolicy 1

@@ -10,6 +10,11 @@ PY=$(bash scripts/setup-python.sh | tail -n 1)   # training/.venv/bin/python unl
 # does pytest's exit code 5 (no test collected).
 "$PY" -m pytest -q training/tests
 scripts/stack status --json >/dev/null 2>&1 || scripts/stack up
+# The engine never migrates: the schema first, then its read-only role and that role's grants.
+scripts/stack roles
+STACK_ENV=${FRAUD_STACK_DIR:-$ROOT/.stack}/stack.env
+FRAUD_POSTGRES_URL=${FRAUD_POSTGRES_URL:-$(sed -n 's/^FRAUD_POSTGRES_URL=//p' "$STACK_ENV")} \
+  node bin/fraud-engine.js migrate --engine-role fraud_engine
 # The Redis Cluster of the tests that run on a cluster too (a few seconds); stopped after if started here.
 cluster_started=0
 if ! scripts/stack cluster status >/dev/null 2>&1; then scripts/stack cluster up; cluster_started=1; fi

@@ -56,7 +56,10 @@ export async function runDemo(
   const logStream = createWriteStream(engineLog, { flags: 'a' });
   await once(logStream, 'open');
   const engine = ChildEngineProcess.start({
-    env: process.env,
+    // The engine reads rules as its own read-only role when the stack has one (npm run demo grants it).
+    env: process.env.FRAUD_ENGINE_POSTGRES_URL
+      ? { ...process.env, FRAUD_POSTGRES_URL: process.env.FRAUD_ENGINE_POSTGRES_URL }
+      : process.env,
     httpHost: cfg.engine.http_host,
     httpPort: cfg.engine.http_port,
     stdio: ['ignore', logStream, logStream],

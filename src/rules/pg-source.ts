@@ -10,6 +10,9 @@
  *   renamed feature) is refused: the running one stays, result="compile_error", logged once.
  * - No active version yet (a fresh install), or no database at start-up: the files of
  *   `rules.dir` (config/rules) decide until a version is activated.
+ * - The engine never changes the schema (its role only reads rules and lists): `fraud-engine
+ *   migrate` creates the tables. Tables missing: an error naming that command, and the files
+ *   decide until they appear (the poll takes them up).
  *
  * Lists come from PostgreSQL (they take over from lists.yaml) as soon as it answers.
  */
@@ -17,7 +20,6 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../config/config.js';
 import { setInfo, type Metrics } from '../observability/metrics.js';
-import { migrate } from '../storage/migrate.js';
 import { pgSsl } from '../storage/pool.js';
 import { compileRuleset, type CompiledRuleset } from './compile.js';
 import { RuleLists } from './context.js';
@@ -34,8 +36,6 @@ export interface PgRulesetSourceOptions {
   fallbackDir: string;
   log: Logger;
   metrics?: Metrics;
-  /** Apply the schema migrations at start (default true). */
-  migrate?: boolean;
   /** LISTEN for notifications (default true); false behind a transaction-mode pooler (PgBouncer), polling only. */
   listen?: boolean;
   /** Compile limits (config rules.*; defaults: DEFAULT_RULE_LIMITS): a version over them is refused like one that does not compile. */
@@ -43,6 +43,13 @@ export interface PgRulesetSourceOptions {
 }
 
 type Origin = 'postgres' | 'files';
+
+/** SQLSTATE undefined_table: the schema has not been migrated. */
+const UNDEFINED_TABLE = '42P01';
+/** SQLSTATE insufficient_privilege: the engine's role was not granted its reads. */
+const NOT_GRANTED = '42501';
+const NOT_GRANTED_MSG =
+  "the engine's PostgreSQL role may not read the rules tables: run `fraud-engine migrate --engine-role ROLE` with the owner's role";
 
 export class PgRulesetSource {
   /** Set by start(): never null once the source is handed out. */
@@ -55,6 +62,10 @@ export class PgRulesetSource {
   private listsStamp: string | null = null;
   private refused: string | null = null;
   private down = false;
+  /** True while the last attempt found no rules tables (SQLSTATE 42P01): the schema is not migrated. */
+  private tablesMissing = false;
+  /** True while the last attempt was refused for want of a grant (SQLSTATE 42501). */
+  private notGranted = false;
   private inflight: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -71,28 +82,31 @@ export class PgRulesetSource {
     this.store = new PgRulesetStore(pool, { limits: opts.limits });
   }
 
-  /** Connects, migrates, loads the active version (or the files), LISTENs and starts polling. Never fails on the database. */
+  /** Connects, loads the active version (or the files), LISTENs and starts polling. Never fails on the database. */
   static async start(opts: PgRulesetSourceOptions): Promise<PgRulesetSource> {
     const pool = rulesPool(opts.postgres, { applicationName: 'fraud-engine-rules-source' });
     pool.on('error', (err) => opts.log.warn({ err }, 'postgres pool error (rules)'));
     const src = new PgRulesetSource(opts, pool);
-    if (opts.migrate !== false) {
-      try {
-        const m = await migrate(pool);
-        if (m.applied.length) opts.log.info({ applied: m.applied }, 'schema migrations applied');
-      } catch (err) {
-        opts.log.warn({ err }, 'schema migrations not applied (PostgreSQL unavailable?)');
-      }
-    }
     await src.refresh();
     if (!src.rs) {
-      // PostgreSQL unreachable at start: decide with the files until it answers.
+      // PostgreSQL unreachable (or not migrated) at start: decide with the files until it answers.
       src.rs = src.files();
       opts.metrics?.rulesetReloads.inc({ result: 'fallback' });
-      opts.log.warn(
-        { ruleset: src.rs.version, dir: opts.fallbackDir },
-        'PostgreSQL unavailable at start: deciding with the ruleset files until it answers',
-      );
+      if (src.unmigrated)
+        opts.log.error(
+          { ruleset: src.rs.version, dir: opts.fallbackDir },
+          'the rules tables do not exist in PostgreSQL (or are not visible to this role): run `fraud-engine migrate`; deciding with the ruleset files meanwhile',
+        );
+      else if (src.notGranted)
+        opts.log.error(
+          { ruleset: src.rs.version, dir: opts.fallbackDir },
+          `${NOT_GRANTED_MSG}; deciding with the ruleset files meanwhile`,
+        );
+      else
+        opts.log.warn(
+          { ruleset: src.rs.version, dir: opts.fallbackDir },
+          'PostgreSQL unavailable at start: deciding with the ruleset files until it answers',
+        );
     }
     if (opts.listen !== false) await src.listen();
     // 0: LISTEN alone (no backstop; a lost notification waits for the next one or a restart).
@@ -116,6 +130,11 @@ export class PgRulesetSource {
   /** Where the ruleset in force comes from: an active version in PostgreSQL, or the files. */
   get source(): Origin {
     return this.origin;
+  }
+
+  /** True while the last attempt found no rules tables: the database needs `fraud-engine migrate`. */
+  get unmigrated(): boolean {
+    return this.tablesMissing;
   }
 
   /** True while the last attempt to read PostgreSQL failed. */
@@ -155,13 +174,25 @@ export class PgRulesetSource {
       if (state.listsStamp !== this.listsStamp) lists = new RuleLists(await this.store.lists());
     } catch (err) {
       metrics?.rulesetReloads.inc({ result: 'error' });
+      const code = (err as { code?: string }).code;
       if (!this.down && this.rs)
-        log.warn({ err, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
+        if (code === UNDEFINED_TABLE)
+          log.error(
+            { err, ruleset: this.rs.version },
+            'the rules tables do not exist in PostgreSQL (or are not visible to this role): run `fraud-engine migrate`; keeping the ruleset in force',
+          );
+        else if (code === NOT_GRANTED)
+          log.error({ err, ruleset: this.rs.version }, `${NOT_GRANTED_MSG}; keeping the ruleset in force`);
+        else log.warn({ err, ruleset: this.rs.version }, 'PostgreSQL unavailable: keeping the ruleset in force');
       this.down = true;
+      this.tablesMissing = code === UNDEFINED_TABLE;
+      this.notGranted = code === NOT_GRANTED;
       return;
     }
     if (this.down) log.info({ ruleset: this.rs?.version }, 'PostgreSQL available again');
     this.down = false;
+    this.tablesMissing = false;
+    this.notGranted = false;
     const listsChanged = state.listsStamp !== this.listsStamp;
 
     let base: CompiledRuleset | null = null;

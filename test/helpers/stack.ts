@@ -26,6 +26,8 @@ export const stack = {
   schemaRegistryUrl: get('FRAUD_SCHEMA_REGISTRY_URL', 'http://127.0.0.1:8081/apis/ccompat/v7'),
   redisUrl: get('FRAUD_REDIS_URL', 'redis://127.0.0.1:6379'),
   postgresUrl: get('FRAUD_POSTGRES_URL', 'postgres://fraud@127.0.0.1:5432/fraud'),
+  /** The engine's read-only role (scripts/stack up / roles); empty when the stack has none. */
+  enginePostgresUrl: get('FRAUD_ENGINE_POSTGRES_URL', ''),
   /** The registry's credentials when it requires them (the local stack's does not). */
   schemaRegistryAuth: {
     username: get('FRAUD_SCHEMA_REGISTRY_USERNAME', ''),

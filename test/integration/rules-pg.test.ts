@@ -179,7 +179,9 @@ describe('rulesets in PostgreSQL, hot-reloaded by a running engine', () => {
     codecs = await codecsFor(cfg);
     producer = kafkaFor(cfg).producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    // A fresh database: the engine migrates it and decides with config/rules.
+    // A fresh database, migrated as `fraud-engine migrate` does (the engine never changes the
+    // schema): no version active, so the engine decides with config/rules.
+    await migrate(pool);
     engine = await startEngine(cfg);
     eyes = await fourEyes(pool, store);
     decisions = await new TopicReader<Decision>(kafkaFor(cfg), cfg.kafka.topic_decisions, (b) =>
@@ -438,6 +440,7 @@ describe('PgRulesetSource without a database', () => {
     const url = urlFor(schema);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const store = new PgRulesetStore(pool);
+    await migrate(pool);
     const src = await PgRulesetSource.start({
       postgres: { url, ...PLAIN },
       ...way,
@@ -447,7 +450,7 @@ describe('PgRulesetSource without a database', () => {
     try {
       expect(src.source).toBe('files');
       const version = uniqueName(`it-${name}`).slice(0, 60);
-      const eyes = await fourEyes(pool, store); // the source has migrated the schema
+      const eyes = await fourEyes(pool, store);
       await store.publish(withMarker(version), { comment: 'it', author: eyes.author });
       const t0 = performance.now();
       await eyes.approvals.approve(version, { by: eyes.approver });

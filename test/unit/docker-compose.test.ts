@@ -17,6 +17,7 @@ type Service = {
   tmpfs?: string[];
   cap_drop?: string[];
   environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
 };
 // merge: the fraud-engine services share their settings through a YAML merge key (<<).
 const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -33,6 +34,7 @@ describe('docker-compose.yml', () => {
       'engine',
       'kafka',
       'kafka-topics',
+      'migrate',
       'postgres',
       'prometheus',
       'redis',
@@ -42,7 +44,13 @@ describe('docker-compose.yml', () => {
   });
 
   it("runs the image's commands read-only, as the Dockerfile allows, with the secrets from the environment", () => {
-    const commands = { engine: 'run', 'audit-sink': 'sink audit', console: 'console', schemas: 'schemas register' };
+    const commands = {
+      engine: 'run',
+      'audit-sink': 'sink audit',
+      console: 'console',
+      schemas: 'schemas register',
+      migrate: 'migrate --engine-role fraud_engine',
+    };
     for (const [name, command] of Object.entries(commands)) {
       const svc = compose.services[name]!;
       expect(svc.command?.join(' '), name).toBe(command);
@@ -63,6 +71,17 @@ describe('docker-compose.yml', () => {
     expect(compose.services.console!.environment!.FRAUD_HEALTHCHECK_PORT).toBe(
       compose.services.console!.environment!.FRAUD_CONSOLE_HTTP_PORT,
     );
+  });
+
+  it('migrates before the engine starts, and the engine reads rules as its own read-only role', () => {
+    for (const svc of ['engine', 'console'])
+      expect(compose.services[svc]!.depends_on?.migrate, svc).toEqual({ condition: 'service_completed_successfully' });
+    expect(compose.services.migrate!.depends_on?.postgres).toEqual({ condition: 'service_healthy' });
+    expect(new URL(compose.services.engine!.environment!.FRAUD_POSTGRES_URL!).username).toBe('fraud_engine');
+    expect(compose.services.engine!.environment!.PGPASSWORD).toMatch(/^\$\{FRAUD_ENGINE_PG_PASSWORD:/);
+    // The role itself: created on a new volume from the same SQL as scripts/stack.
+    expect(compose.services.postgres!.volumes).toContain('./scripts/stack.d/engine-role.sql:/engine-role.sql:ro');
+    expect(stack).toContain('engine-role.sql');
   });
 
   it('pins the same Kafka and Apicurio versions as scripts/stack', () => {

@@ -43,6 +43,14 @@ redis: FRAUD_REDIS_PASSWORD
 postgres: PGPASSWORD
 {{- end -}}
 
+{{/* The configuration's postgres section as FRAUD_POSTGRES_* variables (for the hook Job, which runs before the ConfigMap exists). */}}
+{{- define "fraud-engine.postgresEnv" -}}
+{{- range $k, $v := .Values.config.postgres }}
+- name: FRAUD_POSTGRES_{{ upper $k }}
+  value: {{ toString $v | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* The egress rules of a NetworkPolicy (networkPolicy.egress, and DNS), when any is given. */}}
 {{- define "fraud-engine.egress" -}}
 {{- if .egress -}}
@@ -56,7 +64,7 @@ egress:
 
 {{/*
 The pod template shared by the three components:
-dict "root" $ "component" NAME "args" LIST "port" N "ready" PATH "env" LIST "grace" SECONDS "resources" MAP
+dict "root" $ "component" NAME "args" LIST "port" N "ready" PATH "env" LIST "grace" SECONDS "resources" MAP ["omit" LIST of secret variables]
 */}}
 {{- define "fraud-engine.pod" -}}
 {{- $v := .root.Values -}}
@@ -89,9 +97,12 @@ spec:
           protocol: TCP
       {{- $env := list (dict "name" "FRAUD_HEALTHCHECK_PORT" "value" (toString .port)) }}
       {{- $env = concat $env (.env | default list) }}
+      {{- /* Secrets not to pass: "omit" (the owner's PGPASSWORD when the engine has its own role) and what .env sets. */}}
+      {{- $given := .omit | default list }}
+      {{- range (.env | default list) }}{{ $given = append $given .name }}{{ end }}
       {{- range $key, $name := include "fraud-engine.secretEnvNames" . | fromYaml }}
       {{- $ref := get $v.secrets $key }}
-      {{- if $ref.existingSecret }}
+      {{- if and $ref.existingSecret (not (has $name $given)) }}
       {{- $env = append $env (dict "name" $name "valueFrom" (dict "secretKeyRef" (dict "name" $ref.existingSecret "key" $ref.key))) }}
       {{- end }}
       {{- end }}
