@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { simulate, writeSimulation, type Simulation } from '../../src/simulator/index.js';
 import { Rng } from '../../src/simulator/rng.js';
-import { regionCountry } from '../../src/simulator/enrich.js';
+import { noCardNumberRun, regionCountry } from '../../src/simulator/enrich.js';
+import { identifierHasPan } from '../../src/security/pan.js';
 import simulateCommand from '../../src/commands/simulate.js';
 import { SECONDS_PER_DAY as DAY } from '../../src/events/time.js';
 
@@ -280,6 +281,9 @@ describe('simulator: the default run (handbook parameters)', () => {
     expect(new Set(e.deviceIds).size).toBe(e.deviceIds.length);
     expect(e.deviceIds.every((d) => /^dev_[0-9a-f]{16}$/.test(d) && !/\d{12}/.test(d))).toBe(true);
     expect(e.emailHash.every((h) => /^[0-9a-f]{64}$/.test(h))).toBe(true);
+    // No email hash looks like a card number to the engine (a run of 13+ digits).
+    expect(e.emailHash.filter((h) => identifierHasPan(h))).toEqual([]);
+    expect(e.emailHash.every((h) => !/[0-9]{13}/.test(h))).toBe(true);
     let home = 0;
     let pos = 0;
     for (let t = 0; t < nt; t++) {
@@ -327,5 +331,18 @@ describe('simulate command', () => {
     expect(await simulateCommand(['--days', 'ten'])).toBe(2);
     expect(await simulateCommand(['--format', 'xml', '--days', '1'])).toBe(2);
     expect(await simulateCommand(['--bogus'])).toBe(2);
+  });
+});
+
+describe('simulated email hashes', () => {
+  it('never carry a run of digits the engine would take for a card number', () => {
+    // A hex digest that happens to be all digits, starting with a Luhn-valid test card number.
+    const digits = `4111111111111111${'0123456789'.repeat(5)}`.slice(0, 64);
+    expect(identifierHasPan(digits)).toBe(true);
+    const h = noCardNumberRun(digits);
+    expect(h).toHaveLength(64);
+    expect(/^[0-9a-f]{64}$/.test(h)).toBe(true);
+    expect(/[0-9]{13}/.test(h)).toBe(false);
+    expect(identifierHasPan(h)).toBe(false);
   });
 });
