@@ -3,7 +3,7 @@
  * loading, validation, and the check that the model was trained on the engine's features
  * in the engine's order.
  */
-import { readFile } from 'node:fs/promises';
+import { besideModel, isObj, readModelJson, show, type Obj } from './model-files.js';
 
 export interface ModelMetadata {
   model_version: string;
@@ -43,33 +43,13 @@ export class FeatureMismatchError extends Error {
 
 /** MODEL.onnx → MODEL.json (any other name: the name plus .json). */
 export function metadataPathFor(modelPath: string): string {
-  return modelPath.endsWith('.onnx') ? `${modelPath.slice(0, -'.onnx'.length)}.json` : `${modelPath}.json`;
+  return besideModel(modelPath, '.json');
 }
 
 export async function loadModelMetadata(path: string): Promise<ModelMetadata> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ModelMetadataError(`cannot read model metadata ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ModelMetadataError(`model metadata ${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = await readModelJson(path, 'model metadata', (m) => new ModelMetadataError(m));
   return parseModelMetadata(json, path);
 }
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
 
 /** Validates a parsed MODEL.json; errors name the file and the bad key. */
 export function parseModelMetadata(value: unknown, source = 'model metadata'): ModelMetadata {

@@ -4,7 +4,7 @@
  * training window and the proportion of each bin, missing values apart. Loading and validation,
  * with errors that name the file and the bad key, and the check that it belongs to the model.
  */
-import { readFile } from 'node:fs/promises';
+import { besideModel, isObj, readModelJson, show, type Obj } from '../model-files.js';
 
 /** One column's bins: edges.length + 1 value bins, then the missing bin, as in psi.ts. */
 export interface Binning {
@@ -29,34 +29,14 @@ export class DriftReferenceError extends Error {
 
 /** MODEL.onnx → MODEL.reference.json (any other name: the name plus .reference.json). */
 export function referencePathFor(modelPath: string): string {
-  const base = modelPath.endsWith('.onnx') ? modelPath.slice(0, -'.onnx'.length) : modelPath;
-  return `${base}.reference.json`;
+  return besideModel(modelPath, '.reference.json');
 }
 
 /** The reference at `path`; null when there is no such file (a model trained before references). */
 export async function loadDriftReference(path: string): Promise<DriftReference | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new DriftReferenceError(`cannot read drift reference ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new DriftReferenceError(`drift reference ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  return parseDriftReference(json, path);
+  const json = await readModelJson(path, 'drift reference', (m) => new DriftReferenceError(m), { missingOk: true });
+  return json === null ? null : parseDriftReference(json, path);
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => {
-  const s = v === undefined ? 'nothing' : JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
 
 /** Validates a parsed reference file; errors name the source and the bad key. */
 export function parseDriftReference(value: unknown, source = 'drift reference'): DriftReference {

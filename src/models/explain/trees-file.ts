@@ -9,7 +9,7 @@
  * Loading validates everything the explainer relies on (shapes, indexes, a proper tree with no
  * cycle, finite numbers, positive counts), so a bad file is refused at start with the key named.
  */
-import { readFile } from 'node:fs/promises';
+import { besideModel, isObj, readModelJson, show, type Obj } from '../model-files.js';
 
 export const TREES_FORMAT = 'fraud-engine-trees';
 export const TREES_FORMAT_VERSION = 1;
@@ -65,32 +65,14 @@ export class TreesFileError extends Error {
 
 /** MODEL.onnx → MODEL.trees.json (any other name: the name plus .trees.json). */
 export function treesPathFor(modelPath: string): string {
-  return `${modelPath.endsWith('.onnx') ? modelPath.slice(0, -'.onnx'.length) : modelPath}.trees.json`;
+  return besideModel(modelPath, '.trees.json');
 }
 
 export async function loadTreesFile(path: string): Promise<TreesDocument> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new TreesFileError(`cannot read model trees ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new TreesFileError(`model trees ${path} is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = await readModelJson(path, 'model trees', (m) => new TreesFileError(m));
   return parseTreesDocument(json, path);
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-};
 const MISSING: readonly string[] = ['none', 'zero', 'nan'];
 
 /** Validates a parsed trees document; errors name the source and the key (e.g. parts[0].trees[3].left_child[2]). */
