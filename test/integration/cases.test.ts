@@ -27,6 +27,7 @@ import { inTransaction, pgPool } from '../../src/storage/pool.js';
 import { HOUR_MS, MINUTE_MS } from '../../src/events/time.js';
 import { caseFeatures, decisionOf, seedDecisions } from '../helpers/cases.js';
 import { codecsFor, createTopics, deleteTopics, kafkaFor, testConfig, TopicReader } from '../helpers/engine.js';
+import { freshSchema } from '../helpers/stack.js';
 import { ensureBuilt } from '../helpers/child-engine.js';
 import { uniqueName } from '../helpers/stack.js';
 
@@ -42,8 +43,13 @@ describe('review cases: queue, claims, verdicts through the outbox, bulk, search
   let labels: TopicReader<LabelEvent>;
   let topic: string;
 
+  let schema: Awaited<ReturnType<typeof freshSchema>>;
+
   beforeAll(async () => {
-    cfg = testConfig();
+    // Its own schema: the queue's page is the oldest open cases, and REVIEW decisions left in the
+    // shared database (a demo run's hundreds) pushed this file's cases off it.
+    schema = await freshSchema('it_cases');
+    cfg = testConfig({ FRAUD_POSTGRES_URL: schema.url });
     topic = cfg.kafka.topic_labels;
     pool = pgPool(cfg.postgres, { applicationName: 'cases-test', max: 6, connectionTimeoutMillis: 5000 });
     await migrate(pool);
@@ -80,6 +86,7 @@ describe('review cases: queue, claims, verdicts through the outbox, bulk, search
     await labels?.stop();
     await deleteTopics(cfg);
     await pool?.end();
+    await schema?.drop().catch(() => undefined);
   });
 
   it('the queue lists the REVIEW decisions oldest first, with their age against the SLA', async () => {
