@@ -1,7 +1,8 @@
 /**
  * The audit trail's sink started from a configuration: the audit migrations applied, `decisions`
  * consumed in the group `<kafka.group_id>-audit` and written to PostgreSQL (decision_audit,
- * partitioned by day), /metrics /healthz /readyz served on its own port (default 9465). Stopping
+ * partitioned by day), `fraud-labels` consumed in the group `<kafka.group_id>-audit-labels` and
+ * upserted into label_audit (one row per auth id and label source), /metrics /healthz /readyz served on its own port (default 9465). Stopping
  * writes the batch in flight and commits its offsets before the group is left. The caller owns
  * the lifecycle (`fraud-engine sink audit`, tests).
  */
@@ -14,12 +15,15 @@ import type { EngineConfig } from '../config/config.js';
 import { createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
+import { validateLabel } from '../pipelines/labels/validate.js';
 import { migrate } from '../storage/migrate.js';
 import { probePool } from '../storage/pool.js';
 import { createAuditMetrics, type AuditMetrics } from '../sinks/audit/metrics.js';
 import { createAuditPool } from '../sinks/audit/pool.js';
 import { auditConsumerConfig, auditRunnerSettingsOf, KafkaAuditRunner } from '../sinks/audit/runner.js';
 import { AuditWriter } from '../sinks/audit/writer.js';
+import { KafkaLabelAuditRunner, labelAuditConsumerConfig } from '../sinks/audit/label-runner.js';
+import { LabelAuditWriter } from '../sinks/audit/label-writer.js';
 
 export const DEFAULT_AUDIT_HTTP_PORT = 9465;
 
@@ -29,13 +33,15 @@ export interface AuditSinkOptions {
   httpPort?: number;
   httpHost?: string;
   maxRows?: number;
-  /** Consumer group; default `<kafka.group_id>-audit`. */
+  /** Consumer group; default `<kafka.group_id>-audit` (labels: the same + `-labels`). */
   groupId?: string;
 }
 
 export interface AuditSinkHandle {
   runner: KafkaAuditRunner;
   writer: AuditWriter;
+  /** The fraud labels' consumer (label_audit). */
+  labels: KafkaLabelAuditRunner;
   metrics: AuditMetrics;
   pool: pg.Pool;
   http: Server | null;
@@ -62,6 +68,9 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
     const consumer = kafka.consumer(auditConsumerConfig(cfg, opts.groupId));
     await consumer.connect();
     opened.push(() => consumer.disconnect());
+    const labelConsumer = kafka.consumer(labelAuditConsumerConfig(cfg, opts.groupId));
+    await labelConsumer.connect();
+    opened.push(() => labelConsumer.disconnect());
     // For the sink's dead letters (decisions it cannot decode, validate or write).
     const producer = kafka.producer(IDEMPOTENT_PRODUCER);
     await producer.connect();
@@ -83,6 +92,23 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       onFatal,
     });
 
+    const labels = new KafkaLabelAuditRunner({
+      consumer: labelConsumer,
+      producer,
+      codecs,
+      writer: new LabelAuditWriter(pool),
+      topic: cfg.kafka.topic_labels,
+      dlq: cfg.kafka.topic_audit_dlq,
+      log,
+      metrics,
+      validate: (l, now) => validateLabel(l, { now }),
+      maxMessageBytes: cfg.engine.max_message_bytes,
+      probe: async () => {
+        await pool.query('SELECT 1');
+      },
+      onFatal,
+    });
+
     const pgProbe = probePool(pool);
     opened.push(async () => pgProbe.stop());
     const port = opts.httpPort ?? DEFAULT_AUDIT_HTTP_PORT;
@@ -91,19 +117,25 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       host,
       port,
       registry: metrics.registry,
-      checks: () => runner.checks(pgProbe.ok()),
+      checks: () => ({ ...runner.checks(pgProbe.ok()), labels: labels.isRunning }),
     });
     if (http) opened.push(() => new Promise((r) => http.close(r)));
 
     await runner.start();
+    await labels.start();
     log.info(
-      { topic: cfg.kafka.topic_decisions, ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}) },
+      {
+        topic: cfg.kafka.topic_decisions,
+        labels: cfg.kafka.topic_labels,
+        ...(http ? { metrics: `http://${host}:${port}/metrics` } : {}),
+      },
       'audit sink running',
     );
 
     return {
       runner,
       writer,
+      labels,
       metrics,
       pool,
       http,
@@ -111,10 +143,11 @@ export async function startAuditSink(cfg: EngineConfig, opts: AuditSinkOptions =
       async stop() {
         pgProbe.stop();
         await runner.stop().catch((err: unknown) => log.warn({ err }, 'audit consumer stop failed'));
+        await labels.stop().catch((err: unknown) => log.warn({ err }, 'audit labels consumer stop failed'));
         await producer.disconnect().catch(() => undefined);
         if (http) await new Promise((r) => http.close(r));
         await pool.end().catch(() => undefined);
-        log.info(runner.counts(), 'audit sink stopped');
+        log.info({ ...runner.counts(), labels: labels.counts() }, 'audit sink stopped');
       },
     };
   } catch (err) {

@@ -12,7 +12,10 @@ const SHUTDOWN_BUDGET_MS = 10_000;
 
 const HELP = `usage: fraud-engine sink audit [--config config/default.yaml] [--http-port ${DEFAULT_AUDIT_HTTP_PORT}] [--max-rows 1000]
 Reads the decisions topic in the consumer group <kafka.group_id>-audit and writes every decision to
-PostgreSQL (table decision_audit, one partition per day). Needs FRAUD_POSTGRES_URL.
+PostgreSQL (table decision_audit, one partition per day); reads the fraud labels topic in the group
+<kafka.group_id>-audit-labels and stores every label (table label_audit, one row per auth id and
+source: a chargeback and an analyst verdict are both kept). Bad messages of either go to
+kafka.topic_audit_dlq with the reason. Needs FRAUD_POSTGRES_URL.
   --http-port N   /metrics, /healthz, /readyz (default ${DEFAULT_AUDIT_HTTP_PORT}, env FRAUD_AUDIT_HTTP_PORT; 0 = off)
   --max-rows N    most decisions per INSERT (default 1000)`;
 

@@ -52,6 +52,8 @@ describe('metric names (promtool check metrics)', () => {
     m.rows.inc();
     m.duplicates.inc();
     m.skipped.inc({ reason: 'invalid' });
+    m.labels.inc({ fraud: 'true' });
+    m.labelDuplicates.inc();
     m.writeErrors.inc();
     m.batchLatency.observe(msToSeconds(12));
     m.batchRows.observe(100);

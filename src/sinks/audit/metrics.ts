@@ -22,8 +22,19 @@ export function createAuditMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     skipped: new Counter({
       name: 'fraud_audit_skipped_total',
-      help: 'Decisions sent to the sink dead-letter topic (undecodable, invalid, refused by PostgreSQL), by reason',
+      help: 'Decisions and labels (reason label:*) sent to the sink dead-letter topic (undecodable, invalid, refused by PostgreSQL), by reason',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    labels: new Counter({
+      name: 'fraud_audit_labels_total',
+      help: 'Fraud labels stored in label_audit (new, or replacing an older label of the same source), by verdict',
+      labelNames: ['fraud'] as const,
+      registers: [registry],
+    }),
+    labelDuplicates: new Counter({
+      name: 'fraud_audit_label_duplicates_total',
+      help: 'Fraud labels already stored or older than the stored one (nothing written)',
       registers: [registry],
     }),
     writeErrors: new Counter({

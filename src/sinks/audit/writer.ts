@@ -46,7 +46,7 @@ FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::float8[], $6::
 ON CONFLICT (auth_id, event_time) DO NOTHING`;
 
 /** PostgreSQL text cannot hold NUL; nothing else is changed. */
-const clean = (s: string): string => (s.includes('\u0000') ? s.split('\u0000').join('') : s);
+export const clean = (s: string): string => (s.includes('\u0000') ? s.split('\u0000').join('') : s);
 /** JSON for a jsonb column: JSON escapes a NUL as \u0000, which jsonb refuses, so it is stripped from strings first. */
 const jsonb = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'string' ? clean(x) : x));
 const finite = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
