@@ -19,6 +19,7 @@ import type { Decision } from '../../src/events/types.js';
 import { ChildEngine, ensureBuilt, panRuns, ROOT } from '../helpers/child-engine.js';
 import {
   codecsFor,
+  createFaultTopics,
   DecisionWatcher,
   delivery,
   faultTopics,
@@ -62,27 +63,18 @@ afterAll(async () => {
 
 /** Input partitions all led by LEADER, followers on the two others; the rest spread by Kafka. */
 async function createTopics(kafka: Kafka, t: FaultTopics): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
   const others = [1, 2, 3].filter((n) => n !== LEADER);
-  const configEntries = [{ name: 'min.insync.replicas', value: '2' }];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: t.authorizations,
-        replicaAssignment: Array.from({ length: 6 }, (_, p) => ({
-          partition: p,
-          replicas: [LEADER, ...(p % 2 ? others : [...others].reverse())],
-        })),
-        configEntries,
-      },
-      { topic: t.decisions, numPartitions: 3, replicationFactor: 3, configEntries },
-      { topic: t.labels, numPartitions: 1, replicationFactor: 3, configEntries },
-      { topic: t.dlq, numPartitions: 1, replicationFactor: 3, configEntries },
-    ],
+  await createFaultTopics(kafka, t, 6, {
+    replicated: true,
+    authorizations: {
+      numPartitions: undefined,
+      replicationFactor: undefined,
+      replicaAssignment: Array.from({ length: 6 }, (_, p) => ({
+        partition: p,
+        replicas: [LEADER, ...(p % 2 ? others : [...others].reverse())],
+      })),
+    },
   });
-  await admin.disconnect();
 }
 
 async function partitions(admin: Admin, topic: string) {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildEngine, ensureBuilt } from '../helpers/child-engine.js';
 import {
   codecsFor,
+  createFaultTopics,
   DecisionWatcher,
   delivery,
   faultTopics,
@@ -19,6 +20,9 @@ import {
   summary,
 } from '../helpers/fault-load.js';
 import { registryEnv, stack } from '../helpers/stack.js';
+import { readFileSync, readdirSync } from 'node:fs';
+import { cpuSeconds } from '../../src/bench/proc-cpu.js';
+import { resolve } from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const BROKERS = stack.kafkaBrokers.join(',');
@@ -43,19 +47,7 @@ async function setup(name: string) {
   const id = `${name}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   const topics = faultTopics(id);
   const kafka = quietKafka(BROKERS, id);
-  const admin = kafka.admin();
-  await admin.connect();
-  const configEntries = [{ name: 'min.insync.replicas', value: '2' }];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: topics.authorizations, numPartitions: PARTITIONS, replicationFactor: 3, configEntries },
-      { topic: topics.decisions, numPartitions: 3, replicationFactor: 3, configEntries },
-      { topic: topics.labels, numPartitions: 1, replicationFactor: 3, configEntries },
-      { topic: topics.dlq, numPartitions: 1, replicationFactor: 3, configEntries },
-    ],
-  });
-  await admin.disconnect();
+  await createFaultTopics(kafka, topics, PARTITIONS, { replicated: true });
   const codecs = await codecsFor({ url: stack.schemaRegistryUrl, ...stack.schemaRegistryAuth }, topics);
   const watcher = await new DecisionWatcher(kafka, codecs, topics.decisions).start();
   const env: Record<string, string> = {
@@ -81,6 +73,52 @@ async function setup(name: string) {
   };
   return { id, topics, kafka, codecs, watcher, spawnEngine };
 }
+
+/** The three brokers' pids, from the pid files of the stack that runs them. */
+function brokerPids(): number[] {
+  const run = resolve(process.env.FRAUD_STACK_DIR ?? '.stack', 'run');
+  return readdirSync(run)
+    .filter((f) => /^kafka-\d+\.pid$/.test(f))
+    .map((f) => Number(readFileSync(resolve(run, f), 'utf8').trim()));
+}
+interface CpuSample {
+  engines: number;
+  brokers: number;
+  redis: number;
+  redisCalls: number;
+}
+/**
+ * Redis's own figures from INFO: CPU seconds, and commands called (commandstats counts a
+ * script's inner redis.call()s too). Not commandstats' usec: it is wall time, inflated when the
+ * cores are busy, and counts a script's inner calls twice.
+ */
+async function redisInfo(): Promise<Pick<CpuSample, 'redis' | 'redisCalls'>> {
+  const info = await redisAdmin.info('all');
+  const num = (re: RegExp) => [...info.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
+  return {
+    redis: num(/^used_cpu_(?:user|sys):([\d.]+)/gm),
+    redisCalls: num(/^cmdstat_[^:]+:calls=(\d+)/gm),
+  };
+}
+async function cpuNow(es: ChildEngine[]): Promise<CpuSample> {
+  // From /proc, not /metrics: an engine draining a backlog on a busy machine can be slow to answer.
+  return {
+    engines: es.reduce((s, e) => s + (cpuSeconds(e.pid!) ?? NaN), 0),
+    brokers: brokerPids().reduce((s, pid) => s + (cpuSeconds(pid) ?? NaN), 0),
+    ...(await redisInfo()),
+  };
+}
+/**
+ * CPU per decision over the drain: unlike decisions per second, it hardly depends on what else
+ * the two cores run, so it is the figure to size with. Redis is the shared stack's (other
+ * clients add to it), the brokers are the test's own.
+ */
+const perDecision = (a: CpuSample, b: CpuSample, n: number) => ({
+  engine_cpu_us_per_decision: Math.round(((b.engines - a.engines) * 1e6) / n),
+  broker_cpu_us_per_decision: Math.round(((b.brokers - a.brokers) * 1e6) / n),
+  redis_cpu_us_per_decision: Math.round(((b.redis - a.redis) * 1e6) / n),
+  redis_calls_per_decision: Math.round(((b.redisCalls - a.redisCalls) / n) * 10) / 10,
+});
 
 interface Join {
   time: number;
@@ -166,7 +204,7 @@ describe('scale-out: engines in one group', () => {
 
   it('b. decisions per second with 1, 2 and 3 instances draining the same backlog', async () => {
     const EVENTS = 15_000;
-    const rows: { instances: number; events: number; decisions_per_s: number; drain_ms: number }[] = [];
+    const rows: Record<string, number>[] = [];
     for (const n of [1, 2, 3]) {
       const ctx = await setup(`tp${n}`);
       // The backlog first, so that the producer does not share the cores with the engines.
@@ -180,10 +218,13 @@ describe('scale-out: engines in one group', () => {
       await load.finished();
       const es = await Promise.all(Array.from({ length: n }, (_, i) => ctx.spawnEngine(`tp${n}-${i + 1}`)));
       await Promise.all(es.map((e) => e.waitReady(120_000)));
+      const cpu0 = await cpuNow(es);
+      const cpuFrom = Date.now();
       await ctx.watcher.waitAll(
         load.sent.map((e) => e.auth_id),
         300_000,
       );
+      const cpu1 = await cpuNow(es);
       await ctx.watcher.stop();
       // From the moment every instance holds partitions: the rate of the balanced group.
       const readyAt = Math.max(...es.map((e) => joins(e).at(-1)?.time ?? 0));
@@ -194,6 +235,8 @@ describe('scale-out: engines in one group', () => {
         events: times.length,
         decisions_per_s: Math.round((times.length * 1000) / Math.max(1, drain)),
         drain_ms: drain,
+        // Per decision made between the two CPU samples (some were made before the first).
+        ...perDecision(cpu0, cpu1, [...ctx.watcher.firstAt.values()].filter((t) => t >= cpuFrom).length),
       });
       expect(delivery(load.sent, ctx.watcher.seen, ctx.watcher.firstAt).missing).toBe(0);
       await Promise.all(es.map((e) => e.stop()));

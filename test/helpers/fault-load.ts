@@ -4,7 +4,7 @@
  * test ends with: each input has exactly one distinct decision (a redelivery may repeat it,
  * byte for byte), and no feature counted an event twice.
  */
-import { Kafka, logLevel, type Consumer, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type ITopicConfig, type Message, type Producer } from 'kafkajs';
 import type { Cluster, Redis } from 'ioredis';
 import { codecsFromConfig } from '../../src/cli/clients.js';
 import type { AvroCodecs } from '../../src/events/codec.js';
@@ -36,19 +36,48 @@ export function quietKafka(brokers: string, clientId = 'fault-test'): Kafka {
   });
 }
 
-export async function createFaultTopics(kafka: Kafka, t: FaultTopics, partitions = 6): Promise<void> {
+/**
+ * The four topics of a fault test. `replicated`: replication factor 3 and min.insync.replicas 2
+ * (the three-broker stack); `authorizations` overrides the input topic's spec (e.g. a replica
+ * assignment). Waits until every partition has a leader by polling metadata: kafkajs's own
+ * `waitForLeaders` gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy three-broker cluster
+ * answers for a moment after creating a topic.
+ */
+export async function createFaultTopics(
+  kafka: Kafka,
+  t: FaultTopics,
+  partitions = 6,
+  o: { replicated?: boolean; authorizations?: Partial<ITopicConfig> } = {},
+): Promise<void> {
+  const replicated = o.replicated
+    ? { replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }
+    : {};
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic: t.authorizations, numPartitions: partitions },
-      { topic: t.decisions, numPartitions: 3 },
-      { topic: t.labels, numPartitions: 1 },
-      { topic: t.dlq, numPartitions: 1 },
-    ],
-  });
-  await admin.disconnect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: [
+        { topic: t.authorizations, numPartitions: partitions, ...replicated, ...o.authorizations },
+        { topic: t.decisions, numPartitions: 3, ...replicated },
+        { topic: t.labels, numPartitions: 1, ...replicated },
+        { topic: t.dlq, numPartitions: 1, ...replicated },
+      ],
+    });
+    const names = [t.authorizations, t.decisions, t.labels, t.dlq];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: names });
+        if (topics.every((x) => x.partitions.length > 0 && x.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (attempt >= 60) throw err;
+      }
+      if (attempt >= 60) throw new Error(`fault topics of ${t.authorizations}: no leaders after 30 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 export function codecsFor(
