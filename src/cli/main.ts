@@ -57,12 +57,16 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: async () => ({ default: (await import('../commands/rules.js')).lists }),
   },
   sink: {
-    summary: 'sink audit: write every decision to PostgreSQL (audit trail, partitioned by day)',
+    summary: 'sink audit: write every decision and fraud label to PostgreSQL (audit trail, partitioned by day)',
     load: () => import('../commands/sink.js'),
   },
   decisions: {
     summary: 'show <auth_id> | search --card TOKEN --from T --to T: read the audit trail',
     load: () => import('../commands/decisions.js'),
+  },
+  models: {
+    summary: 'compare: champion and challenger on labelled live traffic (audit trail joined with the labels)',
+    load: () => import('../commands/models.js'),
   },
   explain: {
     summary: 'explain a stored decision with an OpenAI-compatible chat model (analyst assistant)',

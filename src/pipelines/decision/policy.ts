@@ -4,8 +4,7 @@
  * (allowlist) overrides the score and every rule of lower or equal priority; TAG only annotates.
  */
 import type { Outcome } from '../../events/types.js';
-import type { CompiledRule } from '../../rules/compile.js';
-import type { Thresholds } from '../../rules/types.js';
+import type { RuleDef, Thresholds } from '../../rules/types.js';
 
 const SEVERITY: Record<Outcome, number> = { APPROVE: 0, REVIEW: 1, DECLINE: 2 };
 
@@ -15,10 +14,18 @@ export interface PolicyResult {
   tags: string[];
 }
 
+/**
+ * An active rule that hit: what the policy reads of it (a compiled rule is one; so is a rule hit of
+ * the audit trail with its definition, for `models compare`).
+ */
+export interface PolicyHit {
+  readonly def: Pick<RuleDef, 'id' | 'action' | 'priority'>;
+}
+
 export function applyPolicy(
   score: number | null,
   thresholds: Thresholds,
-  activeHits: readonly CompiledRule[],
+  activeHits: readonly PolicyHit[],
 ): PolicyResult {
   const tags: string[] = [];
   // Hits arrive sorted by priority, highest first.
