@@ -52,6 +52,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
       'validate, publish (a request), approve / reject (four eyes), diff, roll back and backtest CEL rulesets (PostgreSQL versions)',
     load: () => import('../commands/rules.js'),
   },
+  models: {
+    summary:
+      'publish a model for champion or challenger, approve / reject (four eyes), retire, list: hot-swapped by engines',
+    load: () => import('../commands/models.js'),
+  },
   lists: {
     summary: 'request, approve and show allow/block list changes (PostgreSQL; engines take them up once approved)',
     load: async () => ({ default: (await import('../commands/rules.js')).lists }),
