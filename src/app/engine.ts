@@ -12,11 +12,12 @@ import type { RedisFeatureStore } from '../features/redis/store.js';
 import { boundedConsumer, createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { DriftMonitor, referenceForModel, type DriftMonitorOptions } from '../models/drift/index.js';
 import { loadEngineScorer, type OnnxScorer } from '../models/onnx-scorer.js';
+import { ModelSource, type Models } from '../models/registry/model-source.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createChallengerMetrics, createDriftMetrics, createMetrics, setInfo } from '../observability/metrics.js';
 import type { Challenger } from '../pipelines/decision/challenger.js';
-import { DecisionEngine, engineBudgetsOf } from '../pipelines/decision/engine.js';
+import { DecisionEngine, engineBudgetsOf, type ModelSet } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
 import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
@@ -26,8 +27,10 @@ export interface EngineHandle {
   labels: KafkaLabelRunner;
   metrics: ReturnType<typeof createMetrics>;
   store: RedisFeatureStore;
-  /** Null when the model has no drift reference. */
-  drift: DriftMonitor | null;
+  /** The champion's drift monitor; null when the model has no drift reference. Changes with a promotion. */
+  readonly drift: DriftMonitor | null;
+  /** The models in force: the registry's approved versions, else the configuration's files (hot-reloaded). */
+  models: ModelSource<EngineModels>;
   /** Stops fetching, finishes the batch in flight, commits and disconnects. */
   stop(): Promise<void>;
   /**
@@ -44,17 +47,20 @@ export async function startEngine(
 ): Promise<EngineHandle> {
   const log = opts.log ?? createLogger(cfg.engine.log_level);
   const metrics = createMetrics();
+  let running = false;
 
-  const scorer = await loadEngineScorer(opts.modelPath ?? cfg.model.path);
-  setInfo(metrics.modelInfo, scorer.version);
-  // A challenger that cannot be loaded is a bad configuration: refused at start, not ignored.
-  const challenger = await challengerOf(cfg.model.challenger_path, metrics);
-  const drift = await driftMonitorOf(scorer, metrics, log, {
-    sampleEvery: cfg.model.drift_sample_every,
-    windowMinutes: cfg.model.drift_window_minutes,
-    minSamples: cfg.model.drift_min_samples,
-    intervalMs: cfg.model.drift_interval_ms,
+  // The registry's approved versions when PostgreSQL has them, else model.path and
+  // model.challenger_path; promotions swapped in between batches (src/models/registry/).
+  const models = await ModelSource.start<EngineModels>({
+    postgres: cfg.postgres,
+    config: { champion: opts.modelPath ?? cfg.model.path, challenger: cfg.model.challenger_path },
+    pollIntervalMs: cfg.rules.poll_interval_ms,
+    log,
+    metrics,
+    // A drift monitor built for a promotion starts at once while the engine runs.
+    build: (m, previous) => engineModelsOf(m, previous?.built ?? null, metrics, log, cfg.model, running),
   });
+  const { scorer, challenger } = models.current();
   // PostgreSQL configured: the active version, hot-reloaded; else the files of rules.dir.
   const rules = await rulesetSourceOf(cfg, { dir: opts.rulesDir ?? cfg.rules.dir, log, metrics });
   setInfo(metrics.rulesetInfo, rules.current().version);
@@ -79,12 +85,11 @@ export async function startEngine(
 
   const engine = new DecisionEngine({
     store: features,
-    scorer,
+    scorer: null,
+    models,
     rules,
     metrics,
     ...engineBudgetsOf(cfg),
-    ...(drift && { drift }),
-    ...(challenger && { challenger }),
   });
   const runner = new KafkaDecisionRunner({
     consumer,
@@ -130,7 +135,8 @@ export async function startEngine(
   await Promise.all([engine.warmUp(cfg.engine.max_batch), store.loadScripts()]);
   await runner.start();
   await labels.start();
-  drift?.start();
+  models.current().drift?.start();
+  running = true;
   log.info(
     {
       model: scorer.version,
@@ -146,10 +152,15 @@ export async function startEngine(
     labels,
     metrics,
     store,
-    drift,
+    get drift() {
+      return models.current().drift;
+    },
+    models,
     fatal,
     async stop() {
-      drift?.stop();
+      running = false;
+      await models.stop();
+      models.current().drift?.stop();
       await Promise.allSettled([runner.stop(), labels.stop()]);
       await producer.disconnect().catch(() => undefined);
       if (http) await new Promise((r) => http.close(r));
@@ -159,6 +170,48 @@ export async function startEngine(
       log.info({ decided: runner.decided, dlq: runner.deadLettered, labels: labels.applied }, 'stopped');
     },
   };
+}
+
+/** What the decision engine reads of the models each batch, with the champion's drift monitor. */
+export interface EngineModels extends ModelSet {
+  scorer: OnnxScorer;
+  drift: DriftMonitor | null;
+}
+
+/**
+ * The engine's set of `m`: the challenger with its metrics (registered once), the champion's
+ * drift monitor (kept when the champion did not change; else the old one stopped, its gauges
+ * cleared, the new one started while the engine runs).
+ */
+export async function engineModelsOf(
+  m: Models,
+  previous: EngineModels | null,
+  metrics: ReturnType<typeof createMetrics>,
+  log: Logger,
+  model: EngineConfig['model'],
+  startDrift: boolean,
+): Promise<EngineModels> {
+  const scorer = m.champion.scorer;
+  const challenger = m.challenger
+    ? { scorer: m.challenger.scorer, metrics: createChallengerMetrics(metrics.registry) }
+    : undefined;
+  if (previous && previous.scorer === scorer) return { scorer, challenger, drift: previous.drift };
+  const drift = await driftMonitorOf(scorer, metrics, log, {
+    sampleEvery: model.drift_sample_every,
+    windowMinutes: model.drift_window_minutes,
+    minSamples: model.drift_min_samples,
+    intervalMs: model.drift_interval_ms,
+  });
+  if (previous) {
+    previous.drift?.stop();
+    // The old model's PSIs say nothing of the new one.
+    const g = createDriftMetrics(metrics.registry);
+    g.featurePsi.reset();
+    g.scorePsi.reset();
+    g.driftSamples.set(0);
+    if (startDrift) drift?.start();
+  }
+  return { scorer, challenger, drift };
 }
 
 /**

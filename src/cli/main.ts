@@ -52,6 +52,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
       'validate, publish (a request), approve / reject (four eyes), diff, roll back and backtest CEL rulesets (PostgreSQL versions)',
     load: () => import('../commands/rules.js'),
   },
+  models: {
+    summary:
+      'publish a model for champion or challenger, approve / reject (four eyes), retire, list (hot-swapped by engines); compare champion and challenger on labelled traffic',
+    load: () => import('../commands/models.js'),
+  },
   lists: {
     summary: 'request, approve and show allow/block list changes (PostgreSQL; engines take them up once approved)',
     load: async () => ({ default: (await import('../commands/rules.js')).lists }),
@@ -63,10 +68,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   decisions: {
     summary: 'show <auth_id> | search --card TOKEN --from T --to T: read the audit trail',
     load: () => import('../commands/decisions.js'),
-  },
-  models: {
-    summary: 'compare: champion and challenger on labelled live traffic (audit trail joined with the labels)',
-    load: () => import('../commands/models.js'),
   },
   explain: {
     summary: 'explain a stored decision with an OpenAI-compatible chat model (analyst assistant)',

@@ -110,7 +110,10 @@ const print = (text: string): number => {
  * The signed-in user of a changing command: --user (else FRAUD_USER) and FRAUD_PASSWORD. The old
  * free-text --author is refused: a name anyone can type is not an identity.
  */
-function credentials(cmd: string, values: { user?: string; author?: string }): { username: string; password: string } {
+export function credentials(
+  cmd: string,
+  values: { user?: string; author?: string },
+): { username: string; password: string } {
   if (values.author !== undefined)
     throw new UsageError(
       `${cmd}: --author is gone: sign in with --user NAME (or FRAUD_USER) and FRAUD_PASSWORD; the recorded identity is the signed-in user`,

@@ -22,6 +22,11 @@ export interface OnnxScorerOptions {
   metadataPath?: string;
   /** Default 1: the engine shares two cores with Kafka and Redis. */
   intraOpNumThreads?: number;
+  /**
+   * The model file's bytes, already read (and hashed: src/models/registry/): the session is
+   * created from exactly these, never from a second read of the path that may have changed.
+   */
+  bytes?: Uint8Array;
 }
 
 export class OnnxScorer implements Scorer {
@@ -56,13 +61,16 @@ export class OnnxScorer implements Scorer {
 
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(modelPath, {
+      const sessionOptions: InferenceSession.SessionOptions = {
         intraOpNumThreads: options.intraOpNumThreads ?? 1,
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-      });
+      };
+      session = options.bytes
+        ? await InferenceSession.create(options.bytes, sessionOptions)
+        : await InferenceSession.create(modelPath, sessionOptions);
     } catch (err) {
       throw new Error(`cannot load ONNX model ${modelPath}: ${(err as Error).message}`);
     }

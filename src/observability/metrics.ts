@@ -126,6 +126,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['version'] as const,
       registers: [registry],
     }),
+    modelReloads: new Counter({
+      name: 'fraud_model_reloads_total',
+      help: 'Model versions swapped in while running (an approved promotion or retirement), by role',
+      labelNames: ['role'] as const,
+      registers: [registry],
+    }),
+    modelReloadFailures: new Counter({
+      name: 'fraud_model_reload_failures_total',
+      help: 'Approved model versions refused while the running model stayed (load, sha256, version) or registry reads that failed (registry), by role',
+      labelNames: ['role', 'reason'] as const,
+      registers: [registry],
+    }),
     rulesetReloads: new Counter({
       name: 'fraud_ruleset_reloads_total',
       help: 'Ruleset reload attempts, by result',
@@ -142,7 +154,11 @@ export type Metrics = ReturnType<typeof createMetrics>;
  * The drift gauges (src/models/drift/), registered only when the model has a drift reference:
  * an unlabelled gauge reads 0 before it is set, which would say "no drift" when nothing is known.
  */
-export function createDriftMetrics(registry: Registry) {
+export function createDriftMetrics(registry: Registry): DriftMetrics {
+  return once(registry, driftMetrics, newDriftMetrics);
+}
+
+function newDriftMetrics(registry: Registry) {
   return {
     featurePsi: new Gauge({
       name: 'fraud_feature_psi',
@@ -163,13 +179,28 @@ export function createDriftMetrics(registry: Registry) {
   };
 }
 
-export type DriftMetrics = ReturnType<typeof createDriftMetrics>;
+export type DriftMetrics = ReturnType<typeof newDriftMetrics>;
+const driftMetrics = new WeakMap<Registry, DriftMetrics>();
+
+/**
+ * The families of `make` registered once per registry: a model loaded later (a promotion) reuses
+ * those of the first, where registering them again would throw.
+ */
+function once<T>(registry: Registry, memo: WeakMap<Registry, T>, make: (r: Registry) => T): T {
+  let m = memo.get(registry);
+  if (!m) memo.set(registry, (m = make(registry)));
+  return m;
+}
 
 /**
  * The challenger's families (src/pipelines/decision/challenger.ts), registered only when a
  * challenger is configured: without one, an error counter at 0 would claim a healthy challenger.
  */
-export function createChallengerMetrics(registry: Registry) {
+export function createChallengerMetrics(registry: Registry): ChallengerMetrics {
+  return once(registry, challengerMetrics, newChallengerMetrics);
+}
+
+function newChallengerMetrics(registry: Registry) {
   return {
     score: new Histogram({
       name: 'fraud_challenger_score',
@@ -189,6 +220,12 @@ export function createChallengerMetrics(registry: Registry) {
       labelNames: ['from', 'to'] as const,
       registers: [registry],
     }),
+    info: new Gauge({
+      name: 'fraud_challenger_info',
+      help: 'Loaded challenger model version (value 1); no series once the challenger is retired',
+      labelNames: ['version'] as const,
+      registers: [registry],
+    }),
     errors: new Counter({
       name: 'fraud_challenger_errors_total',
       help: 'Challenger batch runs that failed or timed out (its scores then null; decisions unaffected)',
@@ -197,7 +234,8 @@ export function createChallengerMetrics(registry: Registry) {
   };
 }
 
-export type ChallengerMetrics = ReturnType<typeof createChallengerMetrics>;
+export type ChallengerMetrics = ReturnType<typeof newChallengerMetrics>;
+const challengerMetrics = new WeakMap<Registry, ChallengerMetrics>();
 
 /** Sets an info gauge to exactly one version. */
 export function setInfo(g: Gauge<'version'>, version: string): void {

@@ -12,7 +12,8 @@
  */
 import pg from 'pg';
 import { recordAction } from '../identity/action-log.js';
-import { UserStore, type Role } from '../identity/users.js';
+import { actorRefusal } from '../identity/actor.js';
+import type { Role } from '../identity/users.js';
 import { requiredPgPool, type Queryable } from '../storage/pool.js';
 import type { EngineConfig } from '../config/config.js';
 import { validateRuleset } from './compile.js';
@@ -84,13 +85,8 @@ export class FourEyesError extends RulesetStoreError {}
  * holds every role). Read in the caller's transaction, so the check and the change agree.
  */
 export async function requireActor(db: Queryable, username: string, role?: Role): Promise<void> {
-  const u = await new UserStore(db).get(username);
-  if (!u || u.disabled)
-    throw new FourEyesError(
-      `'${username}' is not an enabled user: changes to rules and lists are made by identified people (fraud-engine users add)`,
-    );
-  if (role && !u.roles.includes(role) && !u.roles.includes('admin'))
-    throw new FourEyesError(`${username} does not have the ${role} role`);
+  const refusal = await actorRefusal(db, username, role);
+  if (refusal) throw new FourEyesError(refusal);
 }
 
 /** A ruleset refused because rules do not compile; `errors` has every one of them. */

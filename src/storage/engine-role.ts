@@ -7,8 +7,16 @@
  */
 import type { Queryable } from './pool.js';
 
-/** What the engine's ruleset source reads (src/rules/pg-source.ts through PgRulesetStore state, lists, show). */
-export const ENGINE_TABLES = ['rulesets', 'rules', 'ruleset_activations', 'lists', 'list_changes'] as const;
+/** What the engine reads: its ruleset source (src/rules/pg-source.ts through PgRulesetStore state, lists, show) and its model source. */
+export const ENGINE_TABLES = [
+  'rulesets',
+  'rules',
+  'ruleset_activations',
+  'lists',
+  'list_changes',
+  // The model registry's approved versions (src/models/registry/model-source.ts); not its requests.
+  'model_versions',
+] as const;
 
 const ROLE_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 

@@ -45,7 +45,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   identity: ['storage', 'config', 'observability', 'security'],
   // stages
   features: ['events', 'config', 'observability', 'security'],
-  models: ['events', 'features', 'config', 'observability'],
+  // storage, identity: the model registry (src/models/registry/) enforces four eyes itself, as the rules store does
+  models: ['events', 'features', 'config', 'observability', 'storage', 'identity'],
   // identity: four eyes (who may approve, the action log) is enforced by the rules store itself
   rules: ['events', 'features', 'config', 'observability', 'storage', 'security', 'identity'],
   evaluation: ['events'],

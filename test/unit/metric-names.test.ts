@@ -42,6 +42,9 @@ describe('metric names (promtool check metrics)', () => {
     challenger.agreement.inc({ agree: 'false' });
     challenger.outcomeChanges.inc({ from: 'REVIEW', to: 'DECLINE' });
     challenger.errors.inc();
+    challenger.info.set({ version: 'm2' }, 1);
+    m.modelReloads.inc({ role: 'champion' });
+    m.modelReloadFailures.inc({ role: 'challenger', reason: 'sha256' });
     const text = await m.registry.metrics();
     expect(text).toMatch(/^fraud_stage_latency_seconds_bucket\{le="0.002",stage="features"\} 1$/m);
     expect(checkMetrics(text)).toEqual({ code: 0, output: '' });

@@ -35,6 +35,16 @@ export interface RulesetSource {
   current(): CompiledRuleset;
 }
 
+/**
+ * The models of one batch: read once at its start (`EngineOptions.models`), so that a promotion
+ * swapped in while a batch runs takes effect from the next batch, never inside one.
+ */
+export interface ModelSet {
+  scorer: Scorer | null;
+  challenger?: Challenger;
+  drift?: EngineOptions['drift'] | null;
+}
+
 export interface EngineOptions {
   store: FeatureStore;
   scorer: Scorer | null;
@@ -42,6 +52,11 @@ export interface EngineOptions {
   metrics?: Metrics;
   /** A second model scored on the same batch, never deciding (./challenger.ts). */
   challenger?: Challenger;
+  /**
+   * The models in force, hot-reloaded (src/models/registry/model-source.ts): when given, it wins
+   * over `scorer`, `challenger` and `drift`, which stay for replay and tests.
+   */
+  models?: { current(): ModelSet };
   /** Budgets per batch (ms). 0 disables the timer (replay). */
   featureTimeoutMs?: number;
   modelTimeoutMs?: number;
@@ -109,8 +124,13 @@ export class DecisionEngine {
 
   constructor(private readonly opts: EngineOptions) {}
 
+  /** The models in force now (one read per batch). */
+  private modelSet(): ModelSet {
+    return this.opts.models?.current() ?? this.opts;
+  }
+
   get modelVersion(): string {
-    return this.opts.scorer?.version ?? 'none';
+    return this.modelSet().scorer?.version ?? 'none';
   }
 
   /** For /readyz: a model loaded and answering (fewer than 3 failed runs in a row), a ruleset in force. */
@@ -122,7 +142,7 @@ export class DecisionEngine {
     } catch {
       rules = false;
     }
-    return { model: this.opts.scorer !== null && this.modelFailures < 3, rules };
+    return { model: this.modelSet().scorer !== null && this.modelFailures < 3, rules };
   }
 
   /**
@@ -149,14 +169,12 @@ export class DecisionEngine {
       description: null,
     };
     const rs = this.opts.rules.current();
+    const { scorer, challenger } = this.modelSet();
     for (const n of [1, 16, Math.max(1, maxBatch)]) {
       const vectors = Array.from({ length: n }, () => txOnlyVector(ev));
-      const scores = this.opts.scorer
-        ? await this.opts.scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
-        : null;
+      const scores = scorer ? await scorer.score(toFloat32Rows(vectors, FEATURE_NAMES.length), n) : null;
       for (let i = 0; i < n; i++) decideEvent(rs, ev, vectors[i]!, scores ? scores[i]! : null);
       // A challenger failing here must not stop the engine either: counted, as at run time.
-      const challenger = this.opts.challenger;
       if (challenger)
         await challenger.scorer
           .score(toFloat32Rows(vectors, FEATURE_NAMES.length), n)
@@ -168,6 +186,8 @@ export class DecisionEngine {
     const { metrics } = this.opts;
     const n = events.length;
     if (n === 0) return { decisions: [], vectors: [] };
+    // One read: the whole batch is decided, scored and recorded by the same models.
+    const { scorer, challenger, drift } = this.modelSet();
     const batchDegraded: string[] = [];
 
     // 1. Features: read + update, one round trip (events too old for the features left out).
@@ -195,10 +215,10 @@ export class DecisionEngine {
     t = performance.now();
     let scores: Float32Array | null = null;
     let rows: Float32Array | null = null;
-    if (this.opts.scorer) {
+    if (scorer) {
       try {
         rows = toFloat32Rows(vectors, FEATURE_NAMES.length);
-        scores = await withTimeout(this.opts.scorer.score(rows, n), this.opts.modelTimeoutMs);
+        scores = await withTimeout(scorer.score(rows, n), this.opts.modelTimeoutMs);
         this.modelFailures = 0;
       } catch (err) {
         const timedOut = err instanceof TimeoutError;
@@ -209,22 +229,18 @@ export class DecisionEngine {
       batchDegraded.push('model_unavailable');
     }
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
-    const challengerScores = this.opts.challenger
-      ? await this.scoreChallenger(this.opts.challenger, vectors, rows)
-      : null;
+    const challengerScores = challenger ? await this.scoreChallenger(challenger, vectors, rows) : null;
     // Degraded vectors (features unavailable, events too old) are not the population served.
-    if (this.opts.drift && scores && batchDegraded.length === 0 && !tooOld.includes(true))
-      this.opts.drift.observe(vectors, scores, events);
+    if (drift && scores && batchDegraded.length === 0 && !tooOld.includes(true)) drift.observe(vectors, scores, events);
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.
     t = performance.now();
     const rs = this.opts.rules.current();
     const decisions: Decision[] = new Array(n);
-    const modelVersion = this.modelVersion;
-    const challenger = this.opts.challenger;
+    const modelVersion = scorer?.version ?? 'none';
     const challengerVersion = challenger?.scorer.version ?? null;
-    const explainer = scores && rows ? (this.opts.scorer?.explainer ?? null) : null;
+    const explainer = scores && rows ? (scorer?.explainer ?? null) : null;
     const budget = this.opts.rulesBudgetMs ?? 0;
     const now = this.opts.now ?? (() => performance.now());
     const rulesStart = budget > 0 ? now() : 0;
