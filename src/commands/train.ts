@@ -1,23 +1,52 @@
 /**
- * `fraud-engine train`: the engine logs its own feature vectors for the history (the same
- * in-memory feature store and label feed as `replay`, so online and offline cannot drift),
- * then the Python trainer in training/ fits and exports MODEL.onnx + MODEL.json.
+ * `fraud-engine train`: the training data comes from the engine itself, either logged now for a
+ * history file (the same in-memory feature store and label feed as `replay`, so online and
+ * offline cannot drift) or read from the audit trail (the vectors production served, with the
+ * labels that arrived: src/features/audit-training.ts); then the Python trainer in training/
+ * fits and exports MODEL.onnx + MODEL.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readHistoryFile } from '../events/history/index.js';
+import { DAY_MS } from '../events/time.js';
 import { HANDBOOK_FEATURES } from '../features/names.js';
 import { writeTrainingCsv } from '../features/csv.js';
+import { writeAuditTrainingCsv, type AuditTrainingCounts } from '../features/audit-training.js';
+import { auditErrorExit, withAuditPool } from '../sinks/audit/pool.js';
+import { readAuditTrainingRows } from '../sinks/audit/training-rows.js';
 import { runTrainer } from '../cli/trainer.js';
-import { guarded, lineWriter, numberOption, parseOrUsage, parseTime, UsageError } from '../cli/kit.js';
+import {
+  configOf,
+  guarded,
+  lineWriter,
+  numberOption,
+  parseOrUsage,
+  parseTime,
+  UsageError,
+  type Values,
+} from '../cli/kit.js';
 
 const HELP = `usage: fraud-engine train --input FILE --train-from DATE --train-to DATE --out MODEL.onnx [options]
+       fraud-engine train --from-audit --from DATE --to DATE --out MODEL.onnx [--as-of TIME] [--config FILE] [options]
 
-Logs the engine's feature vectors for FILE (CSV or JSONL history) up to --train-to, then fits a
-LightGBM model (or, with --params blend, a LightGBM + logistic regression ensemble) on
-[--train-from, --train-to) with training/train.py and writes MODEL.onnx and
-MODEL.json (feature order, hyper-parameters, validation figures, suggested thresholds).
+Fits a LightGBM model (or, with --params blend, a LightGBM + logistic regression ensemble) with
+training/train.py and writes MODEL.onnx and MODEL.json (feature order, hyper-parameters,
+validation figures, suggested thresholds, where the rows came from).
+
+--input: logs the engine's feature vectors for FILE (CSV or JSONL history) up to --train-to and
+fits them on [--train-from, --train-to), each label known --delay-days after its transaction.
+
+--from-audit: the feature vectors the engine served (decision_audit, written by 'sink audit')
+for the decisions with event time in [--from, --to), joined with the labels that arrived
+(label_audit: chargebacks, analyst verdicts), read from PostgreSQL (FRAUD_POSTGRES_URL). At the
+cut-off C (--as-of, default now):
+  - a decision counts as labelled only once its label window has passed (event time +
+    --delay-days <= C); a later one is left out, not counted as legitimate, even when a fraud
+    label already came (so --to <= C - delay trains on the whole window);
+  - it is fraud if any label that arrived by C (label_time <= C) says fraud, else legitimate;
+  - degraded decisions (degraded not empty: an incomplete vector) and vectors lacking one of
+    the engine's features are left out; each left-out decision is counted and printed.
 
 options:
   --delay-days D         label delay (default 7): labels arrive D days after their transaction,
@@ -36,73 +65,184 @@ options:
                          handbook's 15); the others are blanked, the input stays the full vector
   --version V            model version (default lgbm-<train-to>-<hash>)
   --n-jobs N             LightGBM threads (default 2)
-  --keep-features FILE   keep the logged feature CSV
+  --keep-features FILE   keep the feature CSV the model was fitted on
+  --as-of TIME           (--from-audit) the cut-off C: train as if on TIME (default now)
+  --config FILE          (--from-audit) the configuration with postgres.url (default config/default.yaml)
   -h, --help             this help
 
-Default (no --params / --no-select): a small grid chosen on the delayed validation period.`;
+Default (no --params / --no-select): a small grid chosen on the delayed validation period.
+TIME: 2026-01-31 (UTC midnight), 2026-01-31T14:00:00Z, or epoch milliseconds.`;
+
+const OPTIONS = {
+  input: { type: 'string' },
+  'train-from': { type: 'string' },
+  'train-to': { type: 'string' },
+  'from-audit': { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'as-of': { type: 'string' },
+  config: { type: 'string' },
+  'delay-days': { type: 'string' },
+  'valid-days': { type: 'string' },
+  out: { type: 'string' },
+  version: { type: 'string' },
+  'keep-features': { type: 'string' },
+  params: { type: 'string' },
+  'no-select': { type: 'boolean' },
+  'only-features': { type: 'string' },
+  'n-jobs': { type: 'string' },
+} as const;
+
+/** The training rows written to the two CSV files, and what the trainer is told about them. */
+interface Prepared {
+  trainFrom: string;
+  trainTo: string;
+  /** MODEL.json's training.source. */
+  source: Record<string, unknown>;
+}
+
+/** ISO 8601 UTC, whole seconds without a fraction (what training/train.py writes back). */
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** The history file's vectors, logged now with the in-memory store (labels `delayDays` after their transaction). */
+async function fromHistory(
+  values: Values<typeof OPTIONS>,
+  delayDays: number,
+  features: string,
+  labels: string,
+): Promise<Prepared> {
+  const input = values.input!;
+  const trainTo = parseTime('train-to', values['train-to']!);
+  const t0 = performance.now();
+  // Only transactions before the window's end are needed; their labels follow the delay.
+  const records = (await readHistoryFile(input)).filter((r) => r.event.event_time < trainTo);
+  if (records.some((r) => r.fraud === null))
+    console.error('train: transactions without a label are kept for features but not trained on');
+  await writeTrainingCsv(records, delayDays, lineWriter(features), lineWriter(labels));
+  console.error(`train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return {
+    trainFrom: values['train-from']!,
+    trainTo: values['train-to']!,
+    source: { kind: 'history', input, transactions: records.length },
+  };
+}
+
+/** The audit trail's served vectors and the labels known at the cut-off; null when none is trainable. */
+async function fromAudit(
+  values: Values<typeof OPTIONS>,
+  delayDays: number,
+  features: string,
+  labels: string,
+): Promise<Prepared | null> {
+  const from = parseTime('from', values.from!);
+  const to = parseTime('to', values.to!);
+  if (to <= from) throw new UsageError('--to must be after --from');
+  const cutoff = values['as-of'] ? parseTime('as-of', values['as-of']) : Date.now();
+  const rule = { cutoffMs: cutoff, delayMs: Math.round(delayDays * DAY_MS) };
+  const cfg = configOf(values.config);
+  const t0 = performance.now();
+  const counts: AuditTrainingCounts = await withAuditPool(cfg.postgres, 'fraud-engine-train', (pool) =>
+    writeAuditTrainingCsv(
+      readAuditTrainingRows(pool, { from, to, labelCutoff: cutoff }),
+      rule,
+      lineWriter(features),
+      lineWriter(labels),
+    ),
+  );
+  const x = counts.excluded;
+  console.error(
+    `train: read ${counts.decisions} decisions of the audit trail in [${iso(from)}, ${iso(to)}) in ` +
+      `${((performance.now() - t0) / 1000).toFixed(1)} s; training on ${counts.rows} (${counts.frauds} frauds, ` +
+      `labels known by ${iso(cutoff)}); left out: ${x.label_window_open} whose label window ends after the ` +
+      `cut-off (event time >= ${iso(cutoff - rule.delayMs)}), ${x.degraded} degraded, ` +
+      `${x.incomplete_vector} with an incomplete feature vector`,
+  );
+  if (counts.rows === 0) {
+    console.error('train: no decision of the audit trail to train on (check --from/--to, --as-of and --delay-days)');
+    return null;
+  }
+  return {
+    trainFrom: iso(from),
+    trainTo: iso(to),
+    source: {
+      kind: 'audit',
+      from: iso(from),
+      to: iso(to),
+      label_cutoff: iso(cutoff),
+      delay_days: delayDays,
+      label_rule:
+        'labelled once event_time + delay <= label_cutoff; fraud if any label with label_time <= label_cutoff says fraud',
+      ...counts,
+    },
+  };
+}
 
 export default function train(argv: string[]): Promise<number> {
-  return guarded(async () => {
-    const { values } = parseOrUsage(
-      argv,
-      {
-        input: { type: 'string' },
-        'train-from': { type: 'string' },
-        'train-to': { type: 'string' },
-        'delay-days': { type: 'string' },
-        'valid-days': { type: 'string' },
-        out: { type: 'string' },
-        version: { type: 'string' },
-        'keep-features': { type: 'string' },
-        params: { type: 'string' },
-        'no-select': { type: 'boolean' },
-        'only-features': { type: 'string' },
-        'n-jobs': { type: 'string' },
-      },
-      HELP,
-    );
-    if (!values.input || !values['train-from'] || !values['train-to'] || !values.out) {
-      console.error(HELP);
-      return 2;
-    }
-    const trainTo = parseTime('train-to', values['train-to']);
-    const delayDays = numberOption('delay-days', values['delay-days'], 7);
-    if (values.params !== undefined && values['no-select'])
-      throw new UsageError('--params and --no-select: give one of them');
-    const onlyFeatures = values['only-features'] === 'handbook' ? HANDBOOK_FEATURES.join(',') : values['only-features'];
-    // Logs the feature vectors and labels up to --train-to in a temporary directory, then runs training/train.py on them.
-    const tmp = mkdtempSync(join(tmpdir(), 'fraud-train-'));
-    try {
-      const t0 = performance.now();
-      // Only transactions before the window's end are needed; their labels follow the delay.
-      const records = (await readHistoryFile(values.input)).filter((r) => r.event.event_time < trainTo);
-      if (records.some((r) => r.fraud === null))
-        console.error('train: transactions without a label are kept for features but not trained on');
-      const features = values['keep-features'] ?? join(tmp, 'features.csv');
-      const labels = join(tmp, 'labels.csv');
-      await writeTrainingCsv(records, delayDays, lineWriter(features), lineWriter(labels));
-      console.error(
-        `train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-      );
-
-      return runTrainer({
-        features,
-        labels,
-        trainFrom: values['train-from'],
-        trainTo: values['train-to'],
-        delayDays,
-        out: values.out,
-        passed: {
-          'valid-days': values['valid-days'],
-          params: values.params,
-          'only-features': onlyFeatures,
-          'n-jobs': values['n-jobs'],
-          version: values.version || undefined,
-        },
-        noSelect: values['no-select'] === true,
-      });
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+  return guarded(
+    async () => {
+      const { values } = parseOrUsage(argv, OPTIONS, HELP);
+      const audit = values['from-audit'] === true;
+      const history = ['input', 'train-from', 'train-to'] as const;
+      const auditOnly = ['from', 'to', 'as-of', 'config'] as const;
+      const given = (keys: readonly (keyof typeof OPTIONS)[]) => keys.filter((k) => values[k] !== undefined);
+      if (audit && given(history).length)
+        throw new UsageError(
+          `--from-audit reads the audit trail: drop ${given(history)
+            .map((k) => `--${k}`)
+            .join(', ')}`,
+        );
+      if (!audit && given(auditOnly).length)
+        throw new UsageError(
+          `${given(auditOnly)
+            .map((k) => `--${k}`)
+            .join(', ')}: only with --from-audit`,
+        );
+      const missing = audit
+        ? !values.from || !values.to
+        : !values.input || !values['train-from'] || !values['train-to'];
+      if (missing || !values.out) {
+        console.error(HELP);
+        return 2;
+      }
+      const delayDays = numberOption('delay-days', values['delay-days'], 7);
+      if (values.params !== undefined && values['no-select'])
+        throw new UsageError('--params and --no-select: give one of them');
+      const onlyFeatures =
+        values['only-features'] === 'handbook' ? HANDBOOK_FEATURES.join(',') : values['only-features'];
+      // The training rows go to two CSV files in a temporary directory, then training/train.py fits them.
+      const tmp = mkdtempSync(join(tmpdir(), 'fraud-train-'));
+      try {
+        const features = values['keep-features'] ?? join(tmp, 'features.csv');
+        const labels = join(tmp, 'labels.csv');
+        const prepared = audit
+          ? await fromAudit(values, delayDays, features, labels)
+          : await fromHistory(values, delayDays, features, labels);
+        if (!prepared) return 1;
+        return runTrainer({
+          features,
+          labels,
+          trainFrom: prepared.trainFrom,
+          trainTo: prepared.trainTo,
+          delayDays,
+          out: values.out,
+          passed: {
+            'valid-days': values['valid-days'],
+            params: values.params,
+            'only-features': onlyFeatures,
+            'n-jobs': values['n-jobs'],
+            version: values.version || undefined,
+            source: JSON.stringify(prepared.source),
+          },
+          noSelect: values['no-select'] === true,
+        });
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+    (err) =>
+      auditErrorExit(
+        err,
+        "train --from-audit: the audit trail's tables (decision_audit, label_audit) do not exist: run 'fraud-engine migrate'",
+      ),
+  );
 }

@@ -1,8 +1,9 @@
 /**
  * The training data's CSV files. Feature vectors: a header `auth_id,<FEATURE_NAMES…>`, then one
  * row per transaction; a missing value is an empty cell, a value the shortest round-trip decimal;
- * written by `features`, `replay --features-out` and `train`, byte for byte alike. Labels (what
- * training/train.py reads beside them): `auth_id,tx_datetime,tx_fraud`.
+ * written by `features`, `replay --features-out` and `train` (from a history file or from the
+ * audit trail: ./audit-training.ts), byte for byte alike. Labels (what training/train.py reads
+ * beside them): `auth_id,tx_datetime,tx_fraud`.
  */
 import { driveFeatureStore, interleaveLabels, type FeedItem, type LabelledTx } from './label-feed.js';
 import { MemoryFeatureStore } from './memory-store.js';
@@ -53,18 +54,27 @@ export async function writeFeatureCsv(
   return rows;
 }
 
-/** The labels file of the labelled transactions (ISO date-time, 0/1); resolves to the number of rows. */
+/** The labels file's header line, newline included. */
+export const LABEL_CSV_HEADER = 'auth_id,tx_datetime,tx_fraud\n';
+
+/**
+ * One labels row (the transaction's ISO date-time, 0/1), newline included; the auth id quoted
+ * as in the feature CSV, so the trainer joins the two files on the same text.
+ */
+export function labelCsvRow(authId: string, eventTime: number, fraud: boolean): string {
+  return `${csvField(authId)},${new Date(eventTime).toISOString()},${fraud ? 1 : 0}\n`;
+}
+
+/** The labels file of the labelled transactions; resolves to the number of rows. */
 export async function writeLabelCsv(
   records: Iterable<LabelledTx>,
   write: (text: string) => Promise<void>,
 ): Promise<number> {
-  await write('auth_id,tx_datetime,tx_fraud\n');
+  await write(LABEL_CSV_HEADER);
   let rows = 0;
   for (const r of records) {
     if (r.fraud === null) continue;
-    await write(
-      `${JSON.stringify(r.event.auth_id)},${new Date(r.event.event_time).toISOString()},${r.fraud ? 1 : 0}\n`,
-    );
+    await write(labelCsvRow(r.event.auth_id, r.event.event_time, r.fraud));
     rows++;
   }
   return rows;

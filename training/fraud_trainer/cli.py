@@ -3,7 +3,7 @@
     python training/train.py --features FEATURES.csv --labels LABELS.csv \
         --train-from 2018-04-01 --train-to 2018-05-01 [--delay-days 7] [--valid-days 7] \
         [--params JSON|blend | --no-select] [--only-features a,b,...] \
-        --out models/model.onnx [--version V] [--n-jobs 2] [--seed 42]
+        --out models/model.onnx [--version V] [--n-jobs 2] [--seed 42] [--source JSON]
 
 (or `python -m fraud_trainer ...` from training/). The input files are described in data.py,
 the protocol (selection-train, delay, validation; out of fold with --valid-days 0) in
@@ -20,12 +20,14 @@ Outputs MODEL.onnx (input `features` float32 [N, F]; outputs `label` int64 [N] a
 and MODEL.json beside it (report.metadata), MODEL.trees.json (trees.py: the trees and the
 linear part, for the engine's per-feature contributions) and MODEL.reference.json (the training
 window's distribution of each feature and of the score, for drift: reference.py), then prints a
-short summary.
+short summary. --source (a JSON object: where the rows came from, e.g. the audit trail's window,
+cut-off and counts, given by `fraud-engine train`) is kept as MODEL.json's training.source.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 import time
 
@@ -62,7 +64,20 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", help="model version (default lgbm-<train_to>-<hash of the model>)")
     ap.add_argument("--n-jobs", type=int, default=2, help="LightGBM threads (default 2)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--source", help="JSON object: where the rows came from, kept as training.source in MODEL.json")
     return ap
+
+
+def parse_source(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        source = json.loads(text)
+    except ValueError as e:
+        die(f"--source: not JSON: {e}")
+    if not isinstance(source, dict):
+        die("--source: must be a JSON object")
+    return source
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +98,7 @@ def train(a: argparse.Namespace) -> None:
     if end <= start:
         die("--train-to must be after --train-from")
     fixed = parse_params(a.params) if a.params else dict(DEFAULT_PARAMS) if a.no_select else None
+    data_source = parse_source(a.source)
     window = plan_window(start, end, a.valid_days, a.delay_days, fixed is not None)
 
     labels = read_labels(a.labels)
@@ -117,7 +133,8 @@ def train(a: argparse.Namespace) -> None:
     meta = metadata(version=version, framework=framework(final, onx), names=names, used=used, start=start, end=end,
                     delay_days=a.delay_days, hyper=hyperparameters(v.params, y_win, a.seed), validation=v.validation,
                     thresholds=thresholds, at_thresholds=at_thresholds, selection=v.selection,
-                    training={"n": int(v.in_win.sum()), "frauds": int(y_win.sum())}, diff=diff)
+                    training={"n": int(v.in_win.sum()), "frauds": int(y_win.sum()),
+                              **({"source": data_source} if data_source is not None else {})}, diff=diff)
     meta_path = write_model(a.out, data, meta)
     write_trees(trees_path_for(a.out), trees)  # the engine checks that its model_version is the model's
     # The drift reference: the training window's distributions of each feature and of the score.

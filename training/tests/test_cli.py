@@ -139,3 +139,19 @@ def test_entry_points(command, cwd):
     assert "Fit the fraud model on the engine's own feature vectors" in r.stdout and "--only-features" in r.stdout
     r = subprocess.run([sys.executable, *command, "--features", "x"], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "the following arguments are required: --labels" in r.stderr
+
+
+def test_source_kept_in_metadata(csvs, tmp_path):
+    source = {"kind": "audit", "from": "2018-04-01T00:00:00Z", "rows": 4000, "excluded": {"degraded": 2}}
+    assert train(csvs, tmp_path / "m.onnx", "--valid-days", "0", "--params", '{"n_estimators":5}',
+                 "--source", json.dumps(source)) == 0
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["training"]["source"] == source
+    assert meta["training"]["n"] == 4000
+    # Without --source, no source key; a source that is not a JSON object is refused.
+    assert train(csvs, tmp_path / "n.onnx", "--valid-days", "0", "--params", '{"n_estimators":5}') == 0
+    assert "source" not in json.loads((tmp_path / "n.json").read_text())["training"]
+    assert train(csvs, tmp_path / "x.onnx", "--valid-days", "0", "--params", '{"n_estimators":5}',
+                 "--source", "[1]") == 2
+    assert train(csvs, tmp_path / "y.onnx", "--valid-days", "0", "--params", '{"n_estimators":5}',
+                 "--source", "{not json") == 2
