@@ -11,6 +11,7 @@ import type { AvroCodecs } from '../events/codec.js';
 import type { LabelEvent } from '../events/types.js';
 import { IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { simulate } from '../simulator/index.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const TICK_MS = 10;
 
@@ -39,6 +40,8 @@ export interface LoadSummary {
   labels_not_due: number;
   seconds: number;
   rate_eps: number;
+  /** Its own CPU seconds (/proc) while sending: from the first event to the producer's disconnect. */
+  cpu_seconds: number | null;
 }
 
 export async function generateLoad(
@@ -71,6 +74,7 @@ export async function generateLoad(
     labelsSent = 0,
     i = 0;
   const started = Date.now();
+  const cpuAtStart = cpuSeconds(process.pid);
   const deadline = started + o.durationS * 1000;
   try {
     while (sent + bad < total && Date.now() < deadline) {
@@ -131,6 +135,7 @@ export async function generateLoad(
     await producer.disconnect();
   }
   const elapsed = (Date.now() - started) / 1000;
+  const cpuAtEnd = cpuSeconds(process.pid);
   return {
     run_id: o.runId,
     sent,
@@ -139,6 +144,7 @@ export async function generateLoad(
     labels_not_due: pendingLabels.length,
     seconds: Math.round(elapsed * 100) / 100,
     rate_eps: Math.round((sent + bad) / elapsed),
+    cpu_seconds: cpuAtStart === null || cpuAtEnd === null ? null : Math.round((cpuAtEnd - cpuAtStart) * 1000) / 1000,
   };
 }
 
