@@ -10,8 +10,8 @@ import type { AvroCodecs } from '../events/codec.js';
 import { percentileNearestRank } from '../observability/percentiles.js';
 import { round } from './engine-counters.js';
 import { readFromNow, sleep } from './kafka.js';
-import { loadArgs, startLoadGenerator } from './load-generator.js';
-import { beginPhase, endPhase, type NamedPids } from './phase-cpu.js';
+import { loadArgs, startLoadGenerator, type LoadSummary } from './load-generator.js';
+import { beginPhase, endPhase, type NamedPids, type PhaseCost } from './phase-cpu.js';
 
 export interface BenchTopics {
   input: string;
@@ -43,35 +43,40 @@ export async function fixedRate(
 ) {
   const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 10 });
   const received: { now: number; timestamp: number; value: Buffer }[] = [];
-  await readFromNow(
-    reader,
-    [topics.output],
-    {
-      // The time an output is read is when its fetch response arrives, not after this reader
-      // has decoded the ones before it: the gateway's consumer sees the whole batch then.
-      // Decoding waits for the end of the phase, so this reader's own speed stays out of the figures.
-      eachBatch: async ({ batch }) => {
-        const now = Date.now();
-        for (const message of batch.messages)
-          if (message.value) received.push({ now, timestamp: Number(message.timestamp), value: message.value });
+  let summary: LoadSummary, cost: PhaseCost;
+  // The reader stops however the phase ends (a load generator that fails must not leave it polling deleted topics).
+  try {
+    await readFromNow(
+      reader,
+      [topics.output],
+      {
+        // The time an output is read is when its fetch response arrives, not after this reader
+        // has decoded the ones before it: the gateway's consumer sees the whole batch then.
+        // Decoding waits for the end of the phase, so this reader's own speed stays out of the figures.
+        eachBatch: async ({ batch }) => {
+          const now = Date.now();
+          for (const message of batch.messages)
+            if (message.value) received.push({ now, timestamp: Number(message.timestamp), value: message.value });
+        },
       },
-    },
-    { pollMs: 50, settleMs: 1000 },
-  );
-  const phase = await beginPhase(measure.pids, measure.redis);
-  const summary = await startLoadGenerator(loadArgs({ rate, duration: seconds, runId, seed: rate }), {
-    ...process.env,
-    FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input,
-    FRAUD_KAFKA_TOPIC_LABELS: topics.labels,
-  }).summary;
-  const until = Date.now() + 30_000;
-  while (received.length < summary.sent && Date.now() < until) await sleep(100);
-  const cost = await endPhase(phase, measure.redis, summary.sent, {
-    inScripts: measure.inScripts,
-    selfReported: { load_generator: summary.cpu_seconds },
-  });
-  await sleep(500); // stragglers: the count may include a late output of the phase before
-  await reader.disconnect();
+      { pollMs: 50, settleMs: 1000 },
+    );
+    const phase = await beginPhase(measure.pids, measure.redis);
+    summary = await startLoadGenerator(loadArgs({ rate, duration: seconds, runId, seed: rate }), {
+      ...process.env,
+      FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input,
+      FRAUD_KAFKA_TOPIC_LABELS: topics.labels,
+    }).summary;
+    const until = Date.now() + 30_000;
+    while (received.length < summary.sent && Date.now() < until) await sleep(100);
+    cost = await endPhase(phase, measure.redis, summary.sent, {
+      inScripts: measure.inScripts,
+      selfReported: { load_generator: summary.cpu_seconds },
+    });
+    await sleep(500); // stragglers: the count may include a late output of the phase before
+  } finally {
+    await reader.disconnect().catch(() => undefined);
+  }
 
   const latencies: number[] = [];
   // Where an event's time goes. Engine: before the engine fetched it (load generator, broker,

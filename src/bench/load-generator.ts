@@ -14,6 +14,8 @@ import { simulate } from '../simulator/index.js';
 import { cpuSeconds } from './proc-cpu.js';
 
 const TICK_MS = 10;
+/** At most this many authorizations per send: a generator that fell behind (a busy machine) catches up in requests under the broker's 1 MB limit. */
+const MAX_PER_SEND = 2000;
 
 export interface LoadOptions {
   rate: number;
@@ -81,7 +83,7 @@ export async function generateLoad(
       // Fixed-rate schedule: how many should be out by now.
       const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * o.rate) + 1);
       const messages: Message[] = [];
-      while (sent + bad < due && i < sim.count) {
+      while (sent + bad < due && i < sim.count && messages.length < MAX_PER_SEND) {
         const tx = sim.transaction(i++);
         const now = Date.now();
         const e = tx.event;
