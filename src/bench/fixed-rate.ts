@@ -79,6 +79,8 @@ export async function fixedRate(
   }
 
   const latencies: number[] = [];
+  let degraded = 0,
+    withoutFeatures = 0;
   // Where an event's time goes. Engine: before the engine fetched it (load generator, broker,
   // fetch), in the engine up to the decision, and from there to the reader (encode, produce,
   // broker, fetch). Passthrough: up to its produce (the output's timestamp), then to the reader.
@@ -89,6 +91,8 @@ export async function fixedRate(
       const d = await codecs.decodeDecision(value);
       if (!d.auth_id.startsWith(runId)) continue;
       latencies.push(now - d.event_time);
+      if (d.degraded.length) degraded++;
+      if (d.degraded.some((r) => r.startsWith('features_'))) withoutFeatures++;
       parts.to_engine!.push(d.decided_time - d.engine_latency_ms - d.event_time);
       parts.engine!.push(d.engine_latency_ms);
       parts.to_reader!.push(now - d.decided_time);
@@ -110,6 +114,8 @@ export async function fixedRate(
     p99_ms: round(percentileNearestRank(s, 99)),
     p999_ms: round(percentileNearestRank(s, 99.9)),
     max_ms: round(s[s.length - 1] ?? NaN),
+    // from the decisions read (exact; the engine's counter counts a decision once per reason)
+    ...(pipeline === 'engine' ? { degraded_decisions: degraded, decided_without_features: withoutFeatures } : {}),
     parts_p50_p99_ms: Object.fromEntries(
       Object.entries(parts).map(([k, v]) => {
         const sorted = v.sort((a, b) => a - b);
