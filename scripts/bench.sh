@@ -8,7 +8,7 @@ bash scripts/bootstrap.sh
 started=0
 if ! scripts/stack status --json >/dev/null 2>&1; then scripts/stack up; started=1; fi
 scripts/stack roles
-set -a; source .stack/stack.env; set +a
+set -a; source "${FRAUD_STACK_DIR:-.stack}/stack.env"; set +a
 # The engine never migrates: the schema first; the bench's engines then read rules as the
 # engine's read-only role.
 node bin/fraud-engine.js migrate --engine-role fraud_engine

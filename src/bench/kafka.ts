@@ -1,7 +1,8 @@
 /**
  * The bench's Kafka side: its topics (6 partitions, created and deleted by the bench), the
- * preload of the saturation phase, and the ceiling it is compared with: a kafkajs
- * consume-then-produce loop with no work, committing per batch like the engine.
+ * preload of the saturation phase, and what it is compared with: a kafkajs consume-then-produce
+ * loop with no work, committing per batch like the engine (the ceiling at saturation, the floor
+ * of latency at a fixed rate).
  */
 import type { Consumer, ConsumerRunConfig, Kafka, Message } from 'kafkajs';
 import type { AvroCodecs } from '../events/codec.js';
@@ -74,18 +75,30 @@ export async function preload(
   await producer.disconnect();
 }
 
-/** (a) The ceiling: a kafkajs consume-then-produce loop with no work, committing per batch like the engine. */
-export async function passthrough(
+/** A running passthrough: what it has moved so far, and how to stop it. */
+export interface Passthrough {
+  /** Events moved, and the times (performance.now()) of the first and the last batch. */
+  progress(): { seen: number; first: number; last: number };
+  /** Resolves once the consumer has joined its group (and been assigned its partitions). */
+  joined: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The floor: a kafkajs consume-then-produce loop with no work, with the engine's fetch wait
+ * (20 ms), idempotent producer (acks=all) and a commit per batch, 3 partitions concurrently.
+ */
+export async function startPassthrough(
   kafka: Kafka,
-  input: string,
-  output: string,
-  n: number,
-  timeoutMs: number,
-): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `${input}-passthrough`, maxWaitTimeInMs: 20 });
+  o: { input: string; output: string; groupId: string },
+): Promise<Passthrough> {
+  const consumer = kafka.consumer({ groupId: o.groupId, maxWaitTimeInMs: 20 });
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
+  let onJoin: () => void = () => undefined;
+  const joined = new Promise<void>((r) => (onJoin = r));
+  consumer.on(consumer.events.GROUP_JOIN, () => onJoin());
   await Promise.all([consumer.connect(), producer.connect()]);
-  await consumer.subscribe({ topic: input, fromBeginning: true });
+  await consumer.subscribe({ topic: o.input, fromBeginning: true });
   let seen = 0,
     first = 0,
     last = 0;
@@ -98,7 +111,7 @@ export async function passthrough(
       if (!first) first = performance.now();
       await producer.sendBatch({
         acks: -1,
-        topicMessages: [{ topic: output, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }],
+        topicMessages: [{ topic: o.output, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) }],
       });
       const lastOffset = batch.messages[batch.messages.length - 1]!.offset;
       resolveOffset(lastOffset);
@@ -109,9 +122,12 @@ export async function passthrough(
       last = performance.now();
     },
   });
-  const until = Date.now() + timeoutMs;
-  while (seen < n && Date.now() < until) await sleep(50);
-  await consumer.disconnect();
-  await producer.disconnect();
-  return seen / ((last - first) / 1000);
+  return {
+    progress: () => ({ seen, first, last }),
+    joined,
+    stop: async () => {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
 }

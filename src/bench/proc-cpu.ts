@@ -86,3 +86,12 @@ export function machineCpu(): { busy: number; total: number } | null {
   const idle = v[3]! + v[4]!;
   return { busy: (total - idle) / clockTicks(), total: total / clockTicks() };
 }
+
+/** A process's command name (/proc/<pid>/comm), null when it is gone: to check a pid from a file is what it claims. */
+export function commOf(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}

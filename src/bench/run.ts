@@ -1,11 +1,13 @@
 /**
  * The bench (`fraud-engine bench`, npm run bench): end-to-end latency and throughput of the
  * engine, measured side by side with a kafkajs passthrough (consume then produce, no work) on the
- * same broker and the same 6-partition topic layout. The load generator and the engine are
- * separate processes; every phase is bounded in events and time; the bench deletes the topics and
- * Redis keys it created. See docs/performance.md.
+ * same broker and the same 6-partition topic layout, at saturation and at each fixed rate (the
+ * floor), and what each phase costs every process in CPU per event (./phase-cpu.ts). The load
+ * generator, the engine and the fixed-rate passthrough are separate processes; every phase is
+ * bounded in events and time; the bench deletes the topics and Redis keys it created. See
+ * docs/performance.md.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { Cluster, type Redis } from 'ioredis';
@@ -14,16 +16,23 @@ import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import type { AvroCodecs } from '../events/codec.js';
+import { SCRIPTS } from '../features/redis/scripts.js';
 import { createKafka } from '../kafka/client.js';
 import { deltaOf, engineCounters, metricOf, round, ZERO_COUNTERS } from './engine-counters.js';
-import { fixedRate, type BenchTopics } from './fixed-rate.js';
-import { createTopics, deleteTopics, PARTITIONS, passthrough, preload, sleep } from './kafka.js';
+import { fixedRate, type BenchTopics, type PhaseMeasure } from './fixed-rate.js';
+import { createTopics, deleteTopics, PARTITIONS, preload, sleep, startPassthrough } from './kafka.js';
+import { startPassthroughProcess } from './passthrough-process.js';
+import { beginPhase, endPhase, type NamedPids, type PhaseStart } from './phase-cpu.js';
+import { commOf } from './proc-cpu.js';
+import { commandsOfScripts, memoryByKind } from './redis-work.js';
 
 export interface BenchOptions {
   /** 60,000 events and 20 s per rate instead of 200,000 and 60 s. */
   quick: boolean;
   /** A V8 CPU profile of the engine per phase, written when it exits, into this directory. */
   profileDir?: string;
+  /** A note on the run kept in its JSON (e.g. "quick, shared machine"). */
+  label?: string;
   log: (msg: string) => void;
 }
 
@@ -38,6 +47,29 @@ interface Run {
   prefix: string;
   o: BenchOptions;
   engine: ChildEngineProcess | null;
+  /** The stack's processes on this machine: Redis and the broker (undefined: not found here). */
+  stackPids: NamedPids;
+  /** The commands the feature store's scripts run (counted apart in commandstats). */
+  inScripts: ReadonlySet<string>;
+}
+
+/**
+ * Redis's pid from INFO server, the broker's from the stack's pid file; each only if /proc shows
+ * that process here (a remote Redis's process_id would name some other local process).
+ */
+async function findStackPids(redis: Redis): Promise<NamedPids> {
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+  const stackDir = process.env.FRAUD_STACK_DIR ?? resolve(ROOT, '.stack');
+  let brokerPid: number | undefined;
+  try {
+    brokerPid = Number(readFileSync(resolve(stackDir, 'run/kafka.pid'), 'utf8').trim());
+  } catch {
+    brokerPid = undefined;
+  }
+  return {
+    redis: redisPid && commOf(redisPid)?.startsWith('redis') ? redisPid : undefined,
+    broker: brokerPid && commOf(brokerPid) === 'java' ? brokerPid : undefined,
+  };
 }
 
 function startEngine(run: Run, topics: BenchTopics, group: string, phase: string): ChildEngineProcess {
@@ -89,6 +121,28 @@ async function scanKeys(
 const redisUsedMemory = async (redis: Redis): Promise<number> =>
   Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
 
+/**
+ * (a) The ceiling: the passthrough in this process over the preloaded topic; events/s and its cost
+ * from its first batch to the n-th event (the bench process is the passthrough here).
+ */
+async function passthroughSaturation(run: Run, input: string, output: string, n: number) {
+  const p = await startPassthrough(run.kafka, { input, output, groupId: `${input}-passthrough` });
+  let phase: PhaseStart | null = null,
+    from = 0;
+  const until = Date.now() + 300_000;
+  for (let seen = 0; seen < n && Date.now() < until; await sleep(50)) {
+    seen = p.progress().seen;
+    if (seen > 0 && !phase) {
+      phase = await beginPhase({ passthrough: process.pid, ...run.stackPids }, run.redis);
+      from = p.progress().seen;
+    }
+  }
+  const { seen, first, last } = p.progress();
+  const cost = phase ? await endPhase(phase, run.redis, seen - from, { inScripts: run.inScripts }) : null;
+  await p.stop();
+  return { eps: seen / ((last - first) / 1000), cost };
+}
+
 /** (b) The engine at saturation on a preloaded topic: decisions per second, peak RSS, stages, Redis bytes per card. */
 async function saturation(run: Run, sat: BenchTopics, n: number) {
   const memBefore = await redisUsedMemory(run.redis);
@@ -97,24 +151,37 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
   let first = 0,
     last = 0,
     done = 0,
-    peakRss = 0;
+    peakRss = 0,
+    from = 0;
+  // The cost is taken from the first decision seen on: the engine's start-up stays out.
+  let phase: PhaseStart | null = null;
   const until = Date.now() + 600_000;
   while (done < n && Date.now() < until) {
     done = await metricOf(engine, 'fraud_decisions_total');
     const now = performance.now();
     if (done > 0 && !first) first = now;
     if (done > 0) last = now;
+    if (done > 0 && !phase) {
+      phase = await beginPhase({ engine: engine.pid, ...run.stackPids, bench: process.pid }, run.redis);
+      from = done;
+    }
     peakRss = Math.max(peakRss, rssMb(engine));
     await sleep(100);
   }
+  const cost = phase ? await endPhase(phase, run.redis, done - from, { inScripts: run.inScripts }) : null;
   const eps = done / ((last - first) / 1000);
-  const { stages, batches, degraded, degradedByReason } = deltaOf(await engineCounters(engine), ZERO_COUNTERS);
-  const fullEps = (done - degraded) / ((last - first) / 1000);
+  const { stages, batches, degradedByReason } = deltaOf(await engineCounters(engine), ZERO_COUNTERS);
+  // fraud_degraded_total counts a decision once per reason; the two features_ reasons exclude each other
+  const withoutFeatures = (degradedByReason.features_timeout ?? 0) + (degradedByReason.features_unavailable ?? 0);
+  const fullEps = (done - withoutFeatures) / ((last - first) / 1000);
   const memAfter = await redisUsedMemory(run.redis);
   const cards = await scanKeys(run.redis, `${run.prefix}:{k:*}:tx`);
+  const byKind = await memoryByKind(run.redis, run.prefix);
   run.o.log(
-    `   ${Math.round(eps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${degraded} degraded ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`,
+    `   ${Math.round(eps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${withoutFeatures} without features, degraded by reason ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`,
   );
+  if (cost)
+    run.o.log(`   CPU µs per event ${JSON.stringify(cost.cpu_us_per_event)}, Redis ${JSON.stringify(redisLine(cost))}`);
   await stopEngine(run);
   return {
     eps,
@@ -122,37 +189,92 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
     peakRss,
     stages,
     batches,
-    degraded,
+    withoutFeatures,
     degradedByReason,
+    cost,
+    cards,
     redisBytesPerCard: (memAfter - memBefore) / Math.max(1, cards),
+    byKind,
   };
 }
 
-/** (c) Fixed rates from a separate load generator, latency read back by a separate consumer. */
-async function fixedRates(run: Run, rt: BenchTopics, seconds: number) {
+const redisLine = (cost: {
+  redis: { command_usec_per_event: number; calls_per_event: number; script_calls_per_event: number };
+}) => ({
+  usec: cost.redis.command_usec_per_event,
+  calls: cost.redis.calls_per_event,
+  in_scripts: cost.redis.script_calls_per_event,
+});
+
+/**
+ * (c) Fixed rates from a separate load generator, read back by a separate consumer: at each rate
+ * first the passthrough as a process of its own (the floor: what any kafkajs pipeline pays here),
+ * then the engine, both on topics of the same layout and both running throughout.
+ */
+async function fixedRates(run: Run, rt: BenchTopics, pt: BenchTopics, ptCodecs: AvroCodecs, seconds: number) {
   const engine = startEngine(run, rt, `${run.runId}-rengine`, 'fixed-rate');
-  await engine.waitReady({ intervalMs: 200 });
-  const rows = [];
-  for (const rate of [1000, 5000]) {
-    const before = await engineCounters(engine);
-    const r = await fixedRate(run.kafka, run.codecs, rt, rate, seconds, `${run.runId}-r${rate}`);
-    const d = deltaOf(await engineCounters(engine), before);
-    const row = {
-      ...r,
-      degraded_decisions: d.degraded,
-      degraded_by_reason: d.degradedByReason,
-      mean_batch_size: round(d.events / Math.max(1, d.batches), 1),
-      mean_stage_ms_per_batch: d.stages,
-    };
-    run.o.log(
-      `   ${rate}/s: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${d.degraded} degraded ${JSON.stringify(d.degradedByReason)}, ` +
-        `parts (p50, p99) ${JSON.stringify(r.parts_p50_p99_ms)}, batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`,
-    );
-    rows.push(row);
+  const pass = startPassthroughProcess(
+    { input: pt.input, output: pt.output, groupId: `${run.runId}-rpass` },
+    { ...process.env, FRAUD_KAFKA_BROKERS: run.cfg.kafka.brokers.join(',') },
+  );
+  try {
+    await Promise.all([engine.waitReady({ intervalMs: 200 }), pass.ready]);
+    const rows = [];
+    for (const rate of [1000, 5000]) {
+      const measure = (pipeline: NamedPids): PhaseMeasure => ({
+        pids: { ...pipeline, ...run.stackPids, bench: process.pid },
+        redis: run.redis,
+        inScripts: run.inScripts,
+      });
+      const floor = await fixedRate(
+        run.kafka,
+        ptCodecs,
+        pt,
+        rate,
+        seconds,
+        `${run.runId}-p${rate}`,
+        'passthrough',
+        measure({ passthrough: pass.process.pid }),
+      );
+      run.o.log(
+        `   ${rate}/s passthrough: achieved ${floor.achieved_eps}/s, p50 ${floor.p50_ms} ms, p99 ${floor.p99_ms} ms, p99.9 ${floor.p999_ms} ms, ` +
+          `parts (p50, p99) ${JSON.stringify(floor.parts_p50_p99_ms)}, CPU µs per event ${JSON.stringify(floor.cost.cpu_us_per_event)}`,
+      );
+      const before = await engineCounters(engine);
+      const r = await fixedRate(
+        run.kafka,
+        run.codecs,
+        rt,
+        rate,
+        seconds,
+        `${run.runId}-r${rate}`,
+        'engine',
+        measure({ engine: engine.pid }),
+      );
+      const d = deltaOf(await engineCounters(engine), before);
+      const row = {
+        ...r,
+        p99_over_passthrough_ms: round(r.p99_ms - floor.p99_ms),
+        degraded_by_reason: d.degradedByReason,
+        mean_batch_size: round(d.events / Math.max(1, d.batches), 1),
+        mean_stage_ms_per_batch: d.stages,
+        passthrough: floor,
+      };
+      run.o.log(
+        `   ${rate}/s engine: achieved ${r.achieved_eps}/s, p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms (${row.p99_over_passthrough_ms} over the passthrough), p99.9 ${r.p999_ms} ms, ${r.degraded_decisions} degraded (${r.decided_without_features} without features) ${JSON.stringify(d.degradedByReason)}, ` +
+          `parts (p50, p99) ${JSON.stringify(r.parts_p50_p99_ms)}, batch ${row.mean_batch_size}, mean stage ms ${JSON.stringify(d.stages)}`,
+      );
+      run.o.log(
+        `   ${rate}/s engine: CPU µs per event ${JSON.stringify(r.cost.cpu_us_per_event)}, Redis ${JSON.stringify(redisLine(r.cost))}`,
+      );
+      rows.push(row);
+    }
+    const rss = rssMb(engine);
+    return { rows, rss };
+  } finally {
+    await pass.stop().catch(() => undefined);
+    await stopEngine(run);
   }
-  const rss = rssMb(engine);
-  await stopEngine(run);
-  return { rows, rss };
 }
 
 /** Runs the three phases and returns the bench's result (the JSON of docs/performance.md). */
@@ -173,8 +295,15 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     labels: `${runId}-rlabels`,
     dlq: `${runId}-rdlq`,
   };
+  // the fixed-rate floor: the passthrough process's topics, laid out like the engine's
+  const pt: BenchTopics = {
+    input: `${runId}-pin`,
+    output: `${runId}-pout`,
+    labels: `${runId}-plabels`,
+    dlq: `${runId}-pdlq`,
+  };
   const passOut = `${runId}-pass`;
-  const all = [...Object.values(sat), ...Object.values(rt), passOut];
+  const all = [...Object.values(sat), ...Object.values(rt), ...Object.values(pt), passOut];
   const client = await connectRedis(cfg.redis, { options: {} });
   // Memory per card is read from one node's INFO: the bench measures a single node.
   if (client instanceof Cluster) {
@@ -191,21 +320,29 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     o,
     engine: null,
     codecs: null as unknown as AvroCodecs,
+    stackPids: await findStackPids(redis),
+    inScripts: commandsOfScripts(Object.values(SCRIPTS).map((x) => x.lua)),
   };
+  const started = new Date();
   try {
     await createTopics(kafka, all);
     run.codecs = await codecsFromConfig(cfg, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
     await codecsFromConfig(cfg, { authorizations: rt.input, decisions: rt.output, labels: rt.labels });
+    // the passthrough's output holds authorizations: decoded with its input's subject
+    const ptCodecs = await codecsFromConfig(cfg, { authorizations: pt.input, decisions: pt.output, labels: pt.labels });
+    for (const [name, pid] of Object.entries(run.stackPids))
+      if (pid === undefined) o.log(`${name}: no local process found, its CPU is not measured`);
 
     o.log(`preloading ${n} authorizations into ${sat.input} (${PARTITIONS} partitions)`);
     await preload(kafka, run.codecs, sat.input, n, runId);
     o.log('a. passthrough: kafkajs consume-then-produce, no work');
-    const passEps = await passthrough(kafka, sat.input, passOut, n, 300_000);
-    o.log(`   ${Math.round(passEps)} events/s`);
+    const pass = await passthroughSaturation(run, sat.input, passOut, n);
+    const passEps = pass.eps;
+    o.log(`   ${Math.round(passEps)} events/s, CPU µs per event ${JSON.stringify(pass.cost?.cpu_us_per_event)}`);
     o.log('b. engine at saturation on the same preloaded topic');
     const s = await saturation(run, sat, n);
     o.log(`c. fixed rates, ${rateSeconds} s each`);
-    const fixed = await fixedRates(run, rt, rateSeconds);
+    const fixed = await fixedRates(run, rt, pt, ptCodecs, rateSeconds);
 
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
       version: string;
@@ -213,20 +350,46 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     };
     const stack = readFileSync(resolve(ROOT, 'scripts/stack'), 'utf8');
     return {
-      passthrough: { throughput_eps: Math.round(passEps) },
+      run: {
+        date: started.toISOString(),
+        kind: o.quick ? 'quick' : 'full',
+        ...(o.label ? { label: o.label } : {}),
+        // what each process name of the `cost` objects is
+        processes: {
+          engine: 'fraud-engine run, a child process',
+          passthrough:
+            'at saturation: this bench process (kafkajs in-process); at fixed rates: `fraud-engine bench passthrough`, a child process',
+          redis: `redis-server (pid from INFO server)${run.stackPids.redis ? '' : ': not found on this machine'}`,
+          broker: `the Kafka broker (the stack's run/kafka.pid)${run.stackPids.broker ? '' : ': not found on this machine'}`,
+          load_generator:
+            'fraud-engine simulate --to-kafka, a child process; its own /proc figure over its sending window',
+          bench:
+            'this bench process: at fixed rates the reader (one node process with the orchestration and the /metrics polls), at saturation the /metrics polls',
+        },
+        cost_window:
+          'saturation: from the first output seen to the last event; fixed rates: from the load generator start to the last output read (the load generator: its sending window)',
+      },
+      passthrough: { throughput_eps: Math.round(passEps), cost: pass.cost },
       engine: {
         throughput_eps: Math.round(s.eps),
         full_feature_eps: Math.round(s.fullEps),
         rss_mb: Math.max(s.peakRss, fixed.rss),
         mean_stage_ms_per_batch: s.stages,
         mean_batch_size: round(n / s.batches),
-        degraded_decisions: s.degraded,
+        decided_without_features: s.withoutFeatures,
+        // a decision counts once under each of its reasons
         degraded_by_reason: s.degradedByReason,
+        cost: s.cost,
       },
       ratio: round(s.eps / passEps, 3),
       fixed_rate: fixed.rows,
       redis_bytes_per_card: Math.round(s.redisBytesPerCard),
       redis_bytes_per_1000_cards: Math.round(s.redisBytesPerCard * 1000),
+      // after saturation, the bench's prefix only (MEMORY USAGE, sampled per kind): robust to others sharing Redis
+      redis_memory_by_kind: s.byKind,
+      redis_key_bytes_per_card: Math.round(
+        Object.values(s.byKind).reduce((sum, k) => sum + k.bytes, 0) / Math.max(1, s.cards),
+      ),
       events: { saturation: n, fixed_rate_seconds: rateSeconds, partitions: PARTITIONS, quick: o.quick },
       machine: {
         cpus: cpus().length,
@@ -235,6 +398,7 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
         node: process.version,
       },
       versions: {
+        redis: /redis_version:(\S+)/.exec(await redis.info('server'))?.[1],
         engine: pkg.version,
         kafka: /KAFKA_VERSION:-([^}]+)/.exec(stack)?.[1],
         kafkajs: pkg.dependencies.kafkajs,
@@ -250,4 +414,17 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     await scanKeys(redis, `${run.prefix}:*`, (keys) => redis.del(...keys));
     redis.disconnect();
   }
+}
+
+/**
+ * Writes a result to `dir`/<date>-<quick|full>.json (-2, -3… when the day has one already);
+ * returns the path. npm run bench:tables renders docs/performance.md's tables from these files.
+ */
+export function saveResult(result: { run: { date: string; kind: string } }, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const base = `${result.run.date.slice(0, 10)}-${result.run.kind}`;
+  let path = resolve(dir, `${base}.json`);
+  for (let i = 2; existsSync(path); i++) path = resolve(dir, `${base}-${i}.json`);
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+  return path;
 }

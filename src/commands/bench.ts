@@ -1,34 +1,83 @@
 /**
- * `fraud-engine bench` (npm run bench): throughput and latency of the engine beside a kafkajs
- * passthrough, on the local stack (src/bench/run.ts); the result as JSON on stdout (and --json FILE).
+ * `fraud-engine bench` (npm run bench): throughput, latency and CPU per event of the engine beside
+ * a kafkajs passthrough, on the local stack (src/bench/run.ts); the result as JSON on stdout (and
+ * --json FILE, --save). `fraud-engine bench passthrough` is the bench's own passthrough process.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { runBench } from '../bench/run.js';
+import { passthroughWorker } from '../bench/passthrough-process.js';
+import { runBench, saveResult } from '../bench/run.js';
 import { ROOT } from '../cli/child-engine.js';
-import { configOf, guarded, parseOrUsage } from '../cli/kit.js';
+import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
+import { createKafka } from '../kafka/client.js';
 
-const HELP = `usage: fraud-engine bench [--quick] [--json FILE] [--profile DIR] [--config FILE]
+const HELP = `usage: fraud-engine bench [--quick] [--json FILE] [--save] [--label TEXT] [--profile DIR] [--config FILE]
   --quick          60,000 events at saturation and 20 s per fixed rate (default 200,000 and 60 s)
   --json FILE      also write the result there
+  --save           also write it to docs/bench/<date>-<quick|full>.json (npm run bench:tables renders those)
+  --label TEXT     a note kept in the result (e.g. "quick, shared machine")
   --profile DIR    a V8 CPU profile of the engine per phase (DIR/saturation, DIR/fixed-rate)
 Needs the local stack (scripts/stack up); deletes the topics and Redis keys it creates. See docs/performance.md.`;
 
+const PASSTHROUGH_HELP = `usage: fraud-engine bench passthrough --input TOPIC --output TOPIC --group ID [--config FILE]
+The bench's kafkajs passthrough as a process of its own: prints "ready" once its group is joined,
+moves events until SIGTERM, then prints {"seen": N}.`;
+
 export default function bench(argv: string[]): Promise<number> {
+  if (argv[0] === 'passthrough') return passthrough(argv.slice(1));
   return guarded(async () => {
     const { values } = parseOrUsage(
       argv,
-      { quick: { type: 'boolean' }, json: { type: 'string' }, config: { type: 'string' }, profile: { type: 'string' } },
+      {
+        quick: { type: 'boolean' },
+        json: { type: 'string' },
+        save: { type: 'boolean' },
+        label: { type: 'string' },
+        config: { type: 'string' },
+        profile: { type: 'string' },
+      },
       HELP,
     );
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
     const result = await runBench(cfg, {
       quick: values.quick === true,
       profileDir: values.profile ? resolve(values.profile) : undefined,
+      label: values.label,
       log: (msg) => console.error(`[bench] ${msg}`),
     });
-    console.log(JSON.stringify(result, null, 2));
-    if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');
+    const text = JSON.stringify(result, null, 2) + '\n';
+    console.log(text.trimEnd());
+    if (values.json) writeFileSync(values.json, text);
+    if (values.save) console.error(`[bench] saved ${saveResult(result, resolve(ROOT, 'docs/bench'))}`);
+    return 0;
+  });
+}
+
+function passthrough(argv: string[]): Promise<number> {
+  return guarded(async () => {
+    const { values } = parseOrUsage(
+      argv,
+      {
+        input: { type: 'string' },
+        output: { type: 'string' },
+        group: { type: 'string' },
+        config: { type: 'string' },
+      },
+      PASSTHROUGH_HELP,
+    );
+    const { input, output, group } = values;
+    if (!input || !output || !group) throw new UsageError(PASSTHROUGH_HELP);
+    const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
+    const stopped = new Promise((r) => {
+      process.once('SIGTERM', r);
+      process.once('SIGINT', r);
+    });
+    await passthroughWorker(
+      createKafka(cfg.kafka, undefined, '-passthrough'),
+      { input, output, groupId: group },
+      stopped,
+      (line) => console.log(line),
+    );
     return 0;
   });
 }
