@@ -1,12 +1,13 @@
 /**
  * The evaluation report of a replay over a window: counts, AUC ROC, average precision,
- * card precision@100, outcomes, precision/recall of DECLINE and of REVIEW-or-DECLINE; and
- * two SVG plots (precision-recall curve, score histogram) a person would rather look at.
+ * card precision@100, outcomes, precision/recall of DECLINE and of REVIEW-or-DECLINE, the
+ * outcomes a merchant feels (false-decline rate, review rate, outcomes.ts); and two SVG plots (precision-recall curve, score histogram) a person would rather look at.
  */
 import { writeFileSync } from 'node:fs';
 import type { Outcome } from '../events/types.js';
 import { DAY_MS } from '../events/time.js';
 import { aucRoc, averagePrecision, cardPrecisionAtK, precisionRecall, precisionRecallCurve } from './metrics.js';
+import { merchantOutcomes, outcomesText, roundOutcomes, type MerchantOutcomes } from './outcomes.js';
 
 export interface EvalRow {
   time: number;
@@ -101,6 +102,8 @@ export interface EvaluationReport {
   /** REVIEW alone (the band between the review and decline thresholds, plus REVIEW rules). */
   review: { precision: number; recall: number; flagged: number };
   review_or_decline: { precision: number; recall: number; flagged: number };
+  /** False-decline rate, review rate and where the frauds went, at the thresholds and rules replayed. */
+  merchant: MerchantOutcomes;
 }
 
 const r4 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null) as number;
@@ -147,6 +150,7 @@ export function evaluate(
     decline: { ...dec, precision: r4(dec.precision), recall: r4(dec.recall) },
     review: { ...rev, precision: r4(rev.precision), recall: r4(rev.recall) },
     review_or_decline: { ...rod, precision: r4(rod.precision), recall: r4(rod.recall) },
+    merchant: roundOutcomes(merchantOutcomes(rows)),
   };
 }
 
@@ -163,6 +167,7 @@ export function summaryText(r: EvaluationReport): string {
     `  AUC ROC ${r.auc_roc}   average precision ${r.average_precision}   card precision@100 ${r.card_precision_at_100}`,
     `  outcomes: APPROVE ${r.outcomes.APPROVE}  REVIEW ${r.outcomes.REVIEW}  DECLINE ${r.outcomes.DECLINE}`,
     `  DECLINE: precision ${pct(r.decline.precision)} recall ${pct(r.decline.recall)}   REVIEW: precision ${pct(r.review.precision)} recall ${pct(r.review.recall)}   REVIEW-or-DECLINE: precision ${pct(r.review_or_decline.precision)} recall ${pct(r.review_or_decline.recall)}`,
+    outcomesText(r.merchant),
   ].join('\n');
 }
 
