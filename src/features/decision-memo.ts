@@ -14,7 +14,10 @@ import { createHash } from 'node:crypto';
 export interface MemoEntry {
   /** payloadHash() of the event the decision was made on. */
   hash: Buffer;
-  /** The encoded decision. */
+  /**
+   * The decision as ./decision-memo-codec.ts packs it: compact (rebuilt with the redelivered
+   * event), or the encoded decision itself.
+   */
   value: Buffer;
 }
 
@@ -24,8 +27,14 @@ export interface DecisionMemo {
 }
 
 const HASH_BYTES = 16;
-/** First byte of a stored entry; the entries of the first format (a bare decision) start with 0. */
-const FORMAT = 1;
+/**
+ * First byte of a stored entry. 2: the value is packed (./decision-memo-codec.ts); 1 (before
+ * it): the value is the encoded decision, which is also a packed value, so both are read. An
+ * engine of format 1 ignores format 2 (recomputes), never emits a packed value as a decision.
+ * The entries of the very first format (a bare decision) start with 0 and are ignored.
+ */
+const FORMAT = 2;
+const READABLE = new Set([1, 2]);
 
 /** A hash of an event's Avro body (the wire-format header, which names the schema id, left out). */
 export function payloadHash(wire: Buffer): Buffer {
@@ -37,7 +46,7 @@ export function encodeEntry(e: MemoEntry): Buffer {
 }
 
 export function decodeEntry(b: Buffer | null): MemoEntry | null {
-  if (!b || b.length <= 1 + HASH_BYTES || b[0] !== FORMAT) return null;
+  if (!b || b.length <= 1 + HASH_BYTES || !READABLE.has(b[0]!)) return null;
   return { hash: b.subarray(1, 1 + HASH_BYTES), value: b.subarray(1 + HASH_BYTES) };
 }
 

@@ -244,15 +244,21 @@ export class RedisFeatureStore implements FeatureStore {
     return keys.length;
   }
 
-  /** MEMORY USAGE summed over the prefix's keys, by entity. */
+  /**
+   * MEMORY USAGE summed over the prefix's feature keys, by entity (the decision memo's keys,
+   * `{a:…}`, share the prefix: counted apart, not in `bytes`).
+   */
   async memoryUsage(): Promise<{
     keys: number;
     bytes: number;
     customers: number;
     byEntity: Record<'customer' | 'terminal' | 'card', { keys: number; bytes: number }>;
+    memo: { keys: number; bytes: number };
   }> {
     const keys = await this.keys();
     const byEntity = { customer: { keys: 0, bytes: 0 }, terminal: { keys: 0, bytes: 0 }, card: { keys: 0, bytes: 0 } };
+    const memo = { keys: 0, bytes: 0 };
+    let features = 0;
     let bytes = 0;
     let customers = 0;
     for (let i = 0; i < keys.length; i += 1000) {
@@ -263,14 +269,18 @@ export class RedisFeatureStore implements FeatureStore {
       chunk.forEach((k, j) => {
         const b = sizes[j] ?? 0;
         const tag = k.slice(this.ns.length + 1, this.ns.length + 2);
-        const e = tag === 'c' ? byEntity.customer : tag === 't' ? byEntity.terminal : byEntity.card;
+        const e =
+          tag === 'c' ? byEntity.customer : tag === 't' ? byEntity.terminal : tag === 'k' ? byEntity.card : memo;
         if (tag === 'c' && k.endsWith(':tx')) customers++;
         e.keys++;
         e.bytes += b;
-        bytes += b;
+        if (e !== memo) {
+          features++;
+          bytes += b;
+        }
       });
     }
-    return { keys: keys.length, bytes, customers, byEntity };
+    return { keys: features, bytes, customers, byEntity, memo };
   }
 }
 

@@ -18,6 +18,7 @@ import type { DeadLetter } from '../../kafka/dead-letter.js';
 import { sendBatchComplete } from '../../kafka/complete-send.js';
 import type { DecisionEngine } from './engine.js';
 import { payloadHash, type DecisionMemo, type MemoEntry } from '../../features/decision-memo.js';
+import { packDecision, unpackDecision } from '../../features/decision-memo-codec.js';
 import { validateAuthorization } from './validate.js';
 import { Coalescer } from './coalescer.js';
 
@@ -155,7 +156,8 @@ export class KafkaDecisionRunner extends LoopRunner {
     // The memo first: a redelivered event is answered from it, and a reused auth id is refused
     // before its event touches any feature.
     const memo = this.o.memo;
-    const remembered = memo ? await memo.recall(events.map((e) => e.auth_id)).catch(() => null) : null;
+    const recalled = memo ? await memo.recall(events.map((e) => e.auth_id)).catch(() => null) : null;
+    const remembered = recalled && restoreRemembered(recalled, events, hashes, (d) => codecs.encodeDecision(d));
     const plan = planBatch(events, hashes, remembered);
     const refused = new Set(plan.reused);
     if (plan.reused.length) {
@@ -177,7 +179,11 @@ export class KafkaDecisionRunner extends LoopRunner {
       const i = plan.fresh[k]!;
       const value = codecs.encodeDecision(decisions[k]!);
       values[i] = value;
-      toRemember.push({ authId: events[i]!.auth_id, hash: hashes[i]!, value });
+      toRemember.push({
+        authId: events[i]!.auth_id,
+        hash: hashes[i]!,
+        value: packDecision(decisions[k]!, events[i]!, value),
+      });
     }
     for (const [i, entry] of plan.remembered) values[i] = entry.value;
     for (const [i, first] of plan.sameAs) values[i] = values[first]!;
@@ -235,6 +241,25 @@ export interface BatchPlan {
   sameAs: Map<number, number>;
   /** Indices whose auth id was decided on another payload: refused. */
   reused: number[];
+}
+
+/**
+ * The memo's answers with each redelivery's decision restored to its wire bytes (the memo holds
+ * it packed, ../../features/decision-memo-codec.ts). One that cannot be restored exactly is
+ * decided again, as if it had expired; an entry of another payload (a reused auth id) is left
+ * for planBatch to refuse.
+ */
+export function restoreRemembered(
+  recalled: readonly (MemoEntry | null)[],
+  events: readonly AuthorizationEvent[],
+  hashes: readonly Buffer[],
+  encode: (d: Decision) => Buffer,
+): (MemoEntry | null)[] {
+  return recalled.map((e, i) => {
+    if (!e || !e.hash.equals(hashes[i]!)) return e;
+    const wire = unpackDecision(e.value, events[i]!, encode);
+    return wire ? { hash: e.hash, value: wire } : null;
+  });
 }
 
 /** What to do with each event of a batch, given the memo's answers (null: memo unavailable). */
