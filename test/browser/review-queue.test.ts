@@ -65,9 +65,15 @@ describe('console: review queue, case and verdict in Chromium', () => {
           { feature: 'tx_amount', value: 480, contribution: 2.3456 },
           { feature: 'customer_device_seen_before', value: null, contribution: -0.5 },
         ],
+        challenger: { score: 0.4237, version: 'lgbm-challenger-2' },
       }),
       decisionOf(run, 2, { card: `tok_${run}_b`, agoMs: OLD + HOUR_MS, cust: `${run}-cust-b` }),
-      decisionOf(run, 3, { card, agoMs: OLD + 30 * MINUTE_MS, rule: 'velocity_card' }),
+      decisionOf(run, 3, {
+        card,
+        agoMs: OLD + 30 * MINUTE_MS,
+        rule: 'velocity_card',
+        challenger: { score: null, version: 'lgbm-challenger-2' },
+      }),
       decisionOf(run, 4, { card, agoMs: OLD + 20 * MINUTE_MS }),
     ]);
     second = await c.addUser(['analyst']);
@@ -130,6 +136,11 @@ describe('console: review queue, case and verdict in Chromium', () => {
     expect((await amountRow.locator('td').allTextContents()).map((t) => t.trim())).toEqual(['480', '23', '5']);
     expect(await amountRow.textContent()).toContain('unusual');
     expect(await page.locator('ol.timeline li.current').first().textContent()).toContain('this one');
+    // The challenger's score beside the model's (it never decided).
+    const authorization = page.getByRole('region', { name: 'Authorization' });
+    expect((await authorization.textContent())!.replace(/\s+/g, ' ')).toContain(
+      'Challenger score 0.424 (lgbm-challenger-2; never decides)',
+    );
     // The model's top factors, in order, a missing value said so.
     const factorRows = page.getByRole('region', { name: 'Model factors' }).locator('tbody tr');
     expect((await factorRows.allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim())).toEqual([
@@ -262,6 +273,14 @@ describe('console: review queue, case and verdict in Chromium', () => {
     ]);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Decision ${run}-3`);
     expect(await page.getByRole('link', { name: 'Open as a review case' }).count()).toBe(1);
+    // A challenger that ran but gave no score says so; a decision without a challenger shows no such row.
+    const authorization = page.getByRole('region', { name: 'Authorization' });
+    expect((await authorization.textContent())!.replace(/\s+/g, ' ')).toContain(
+      'Challenger score - (lgbm-challenger-2; failed or timed out; never decides)',
+    );
+    await page.goto(`${c.url}/decisions/${run}-4`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(`Decision ${run}-4`);
+    expect(await page.getByRole('region', { name: 'Authorization' }).textContent()).not.toContain('Challenger');
     // A bad time range: a clear message, nothing searched.
     const bad = await page.goto(`${c.url}/decisions?from=2026-02-01T00:00&to=2026-01-01T00:00`);
     expect(bad!.status()).toBe(400);

@@ -26,6 +26,7 @@ export function decisionOf(
     score?: number;
     features?: Record<string, number | null>;
     factors?: Decision['factors'];
+    challenger?: { score: number | null; version: string };
   },
 ): Decision {
   const t = Date.now() - o.agoMs;
@@ -49,6 +50,7 @@ export function decisionOf(
     degraded: [],
     features: o.features ?? caseFeatures(),
     ...(o.factors !== undefined ? { factors: o.factors } : {}),
+    ...(o.challenger ? { challenger_score: o.challenger.score, challenger_version: o.challenger.version } : {}),
     event_time: t,
     decided_time: t + 5,
     engine_latency_ms: 5,

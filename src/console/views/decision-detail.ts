@@ -1,7 +1,7 @@
 /**
  * One authorization in full, as a case (/cases/:authId, with the claim, verdict and bulk forms)
  * or as a decision (/decisions/:authId, read only): the authorization and its context, the
- * model score and the model's top factors, the rule hits (active and shadow), the features beside the customer's usual
+ * model score (and the challenger's, when one ran) and the model's top factors, the rule hits (active and shadow), the features beside the customer's usual
  * behaviour, the card's / customer's / terminal's decisions as timelines, the assistant's
  * explanation on demand, and the verdicts given.
  */
@@ -41,6 +41,19 @@ function facts(rows: [string, Html | string][]): Html {
   </dl>`;
 }
 
+/** The challenger's score beside the champion's (docs/model.md §8), when one was configured: it never decided. */
+function challengerFacts(d: CaseDetail): [string, Html][] {
+  const { challenger_score: s, challenger_version: v } = d.record;
+  if ((s === null || s === undefined) && !v) return [];
+  const note = s === null || s === undefined ? 'failed or timed out; ' : '';
+  return [
+    [
+      'Challenger score',
+      html`<strong>${score(s)}</strong> <span class="muted">(${v ?? 'version unknown'}; ${note}never decides)</span>`,
+    ],
+  ];
+}
+
 function authorization(d: CaseDetail): Html {
   const r = d.record;
   const c = r.context;
@@ -49,6 +62,7 @@ function authorization(d: CaseDetail): Html {
     ${facts([
       ['Outcome', outcomeBadge(r.outcome)],
       ['Model score', html`<strong>${score(r.score)}</strong> <span class="muted">(${r.model_version})</span>`],
+      ...challengerFacts(d),
       ['Amount', money(c?.amount_minor ?? null, c?.currency)],
       ['Card token', html`<a href="/decisions?card=${encodeURIComponent(r.card_token)}">${r.card_token}</a>`],
       ['Customer', c?.customer_id ?? '-'],
