@@ -23,13 +23,12 @@ const END = '<!-- bench-tables:end -->';
 const MAX_RUNS = 6;
 const FILE = /^(\d{4}-\d{2}-\d{2})-(quick|full)(?:-(\d+))?\.json$/;
 
-/** The committed runs, oldest first (by date, then the -N suffix). */
+/** The committed runs, oldest first (by the time each started). */
 function runs() {
   return readdirSync(BENCH_DIR)
-    .map((name) => ({ name, m: FILE.exec(name) }))
-    .filter((f) => f.m)
-    .sort((a, b) => a.m[1].localeCompare(b.m[1]) || Number(a.m[3] ?? 1) - Number(b.m[3] ?? 1))
-    .map(({ name }) => ({ name, r: JSON.parse(readFileSync(resolve(BENCH_DIR, name), 'utf8')) }));
+    .filter((name) => FILE.test(name))
+    .map((name) => ({ name, r: JSON.parse(readFileSync(resolve(BENCH_DIR, name), 'utf8')) }))
+    .sort((a, b) => a.r.run.date.localeCompare(b.r.run.date) || a.name.localeCompare(b.name));
 }
 
 const n = (x, d = 0) =>
