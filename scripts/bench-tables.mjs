@@ -23,13 +23,12 @@ const END = '<!-- bench-tables:end -->';
 const MAX_RUNS = 6;
 const FILE = /^(\d{4}-\d{2}-\d{2})-(quick|full)(?:-(\d+))?\.json$/;
 
-/** The committed runs, oldest first (by date, then the -N suffix). */
+/** The committed runs, oldest first (by the time each started). */
 function runs() {
   return readdirSync(BENCH_DIR)
-    .map((name) => ({ name, m: FILE.exec(name) }))
-    .filter((f) => f.m)
-    .sort((a, b) => a.m[1].localeCompare(b.m[1]) || Number(a.m[3] ?? 1) - Number(b.m[3] ?? 1))
-    .map(({ name }) => ({ name, r: JSON.parse(readFileSync(resolve(BENCH_DIR, name), 'utf8')) }));
+    .filter((name) => FILE.test(name))
+    .map((name) => ({ name, r: JSON.parse(readFileSync(resolve(BENCH_DIR, name), 'utf8')) }))
+    .sort((a, b) => a.r.run.date.localeCompare(b.r.run.date) || a.name.localeCompare(b.name));
 }
 
 const n = (x, d = 0) =>
@@ -78,14 +77,21 @@ function summary(list) {
       ...list.map(({ r }) => `${n(r.redis_bytes_per_card)} / ${n(r.redis_key_bytes_per_card)} B`),
     ],
     [
-      'machine busy during engine saturation (2 = both cores)',
-      ...list.map(({ r }) => n(r.engine.cost?.machine_busy_cores, 2)),
+      'other work on the machine during engine saturation, cores of 2',
+      ...list.map(({ r }) => n(otherCores(r.engine.cost), 2)),
     ],
   );
   return table(
     ['measure', ...list.map(({ name }) => link(name))],
     rows.map(([k, ...v]) => [k, ...v]),
   );
+}
+
+/** The machine's busy cores over a phase minus those of the measured processes: what else ran. */
+function otherCores(c) {
+  if (!c || c.machine_busy_cores === null) return null;
+  const measured = Object.values(c.cpu_s).reduce((s, x) => s + (typeof x === 'number' ? x : 0), 0);
+  return c.machine_busy_cores - measured / c.wall_s;
 }
 
 /** The phases of one run with their cost: [label, cost, pipeline process name]. */
@@ -114,6 +120,7 @@ function cpuTable({ r }) {
         1,
       ),
       n(c.machine_busy_cores, 2),
+      n(otherCores(c), 2),
     ];
   });
   return table(
@@ -126,6 +133,7 @@ function cpuTable({ r }) {
       'bench (reader)',
       'sum',
       'machine busy cores',
+      'of which other work',
     ],
     rows,
   );

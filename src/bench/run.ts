@@ -130,12 +130,12 @@ async function passthroughSaturation(run: Run, input: string, output: string, n:
   let phase: PhaseStart | null = null,
     from = 0;
   const until = Date.now() + 300_000;
-  for (let seen = 0; seen < n && Date.now() < until; await sleep(50)) {
-    seen = p.progress().seen;
-    if (seen > 0 && !phase) {
+  while (p.progress().seen < n && Date.now() < until) {
+    if (!phase && p.progress().seen > 0) {
       phase = await beginPhase({ passthrough: process.pid, ...run.stackPids }, run.redis);
       from = p.progress().seen;
     }
+    await sleep(50);
   }
   const { seen, first, last } = p.progress();
   const cost = phase ? await endPhase(phase, run.redis, seen - from, { inScripts: run.inScripts }) : null;
@@ -156,8 +156,14 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
   // The cost is taken from the first decision seen on: the engine's start-up stays out.
   let phase: PhaseStart | null = null;
   const until = Date.now() + 600_000;
-  while (done < n && Date.now() < until) {
-    done = await metricOf(engine, 'fraud_decisions_total');
+  while (done < n && Date.now() < until && engine.alive) {
+    // NaN: /metrics did not answer in time (a starved machine); the count stands until it does
+    const count = await metricOf(engine, 'fraud_decisions_total');
+    if (Number.isNaN(count)) {
+      await sleep(100);
+      continue;
+    }
+    done = count;
     const now = performance.now();
     if (done > 0 && !first) first = now;
     if (done > 0) last = now;
@@ -170,7 +176,7 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
   }
   const cost = phase ? await endPhase(phase, run.redis, done - from, { inScripts: run.inScripts }) : null;
   const eps = done / ((last - first) / 1000);
-  const { stages, batches, degradedByReason } = deltaOf(await engineCounters(engine), ZERO_COUNTERS);
+  const { stages, batches, degradedByReason } = deltaOf(await settledCounters(engine), ZERO_COUNTERS);
   // fraud_degraded_total counts a decision once per reason; the two features_ reasons exclude each other
   const withoutFeatures = (degradedByReason.features_timeout ?? 0) + (degradedByReason.features_unavailable ?? 0);
   const fullEps = (done - withoutFeatures) / ((last - first) / 1000);
@@ -196,6 +202,13 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
     redisBytesPerCard: (memAfter - memBefore) / Math.max(1, cards),
     byKind,
   };
+}
+
+/** The engine's counters, asked again (at most 5 times) while /metrics does not answer in time. */
+async function settledCounters(engine: ChildEngineProcess) {
+  let c = await engineCounters(engine);
+  for (let i = 0; i < 4 && Number.isNaN(c.batches + c.events); i++) c = await engineCounters(engine);
+  return c;
 }
 
 const redisLine = (cost: {
@@ -240,7 +253,7 @@ async function fixedRates(run: Run, rt: BenchTopics, pt: BenchTopics, ptCodecs: 
         `   ${rate}/s passthrough: achieved ${floor.achieved_eps}/s, p50 ${floor.p50_ms} ms, p99 ${floor.p99_ms} ms, p99.9 ${floor.p999_ms} ms, ` +
           `parts (p50, p99) ${JSON.stringify(floor.parts_p50_p99_ms)}, CPU µs per event ${JSON.stringify(floor.cost.cpu_us_per_event)}`,
       );
-      const before = await engineCounters(engine);
+      const before = await settledCounters(engine);
       const r = await fixedRate(
         run.kafka,
         run.codecs,
@@ -251,7 +264,7 @@ async function fixedRates(run: Run, rt: BenchTopics, pt: BenchTopics, ptCodecs: 
         'engine',
         measure({ engine: engine.pid }),
       );
-      const d = deltaOf(await engineCounters(engine), before);
+      const d = deltaOf(await settledCounters(engine), before);
       const row = {
         ...r,
         p99_over_passthrough_ms: round(r.p99_ms - floor.p99_ms),
