@@ -137,7 +137,7 @@ export class ModelSource<S> {
     src.publishInfo();
     if (o.postgres.url) {
       if (o.listen !== false)
-        src.listener = listenWithRetry(o.postgres, {
+        src.listener = await listenWithRetry(o.postgres, {
           channel: MODELS_NOTIFY_CHANNEL,
           applicationName: 'fraud-engine-models-listen',
           log: o.log,
