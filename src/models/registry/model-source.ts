@@ -276,7 +276,13 @@ export class ModelSource<S> {
             err: (err as Error).message,
             running: this.models?.[role]?.scorer.version ?? null,
           },
-          `approved ${role} model refused: ${this.models ? 'keeping the model in force' : 'starting with the configured one'}`,
+          `approved ${role} model refused: ${
+            this.models
+              ? 'keeping the model in force'
+              : role === 'champion'
+                ? 'starting with model.path'
+                : 'starting without'
+          }`,
         );
       }
       return null;
