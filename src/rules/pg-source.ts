@@ -20,7 +20,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../config/config.js';
 import { setInfo, type Metrics } from '../observability/metrics.js';
-import { pgSsl } from '../storage/pool.js';
+import { listenWithRetry, type Listener } from '../storage/listen.js';
 import { compileRuleset, type CompiledRuleset } from './compile.js';
 import { RuleLists } from './context.js';
 import { ruleLimitsOf, type RuleLimits } from './cost.js';
@@ -70,9 +70,7 @@ export class PgRulesetSource {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
-  private listener: pg.Client | null = null;
-  private listenRetry: NodeJS.Timeout | null = null;
-  private listenAttempts = 0;
+  private listener: Listener | null = null;
   private readonly store: PgRulesetStore;
 
   private constructor(
@@ -257,58 +255,21 @@ export class PgRulesetSource {
 
   private async listen(): Promise<void> {
     if (this.stopped) return;
-    const { postgres, log } = this.opts;
-    const client = new pg.Client({
-      connectionString: postgres.url,
-      ...pgSsl(postgres),
-      application_name: 'fraud-engine-rules-listen',
-      connectionTimeoutMillis: 3_000,
-      keepAlive: true,
+    this.listener = await listenWithRetry(this.opts.postgres, {
+      channel: NOTIFY_CHANNEL,
+      applicationName: 'fraud-engine-rules-listen',
+      log: this.opts.log,
+      // Also after every (re)connection: whatever happened while not listening.
+      onNotify: () => void this.refresh(),
     });
-    let lost = false;
-    const onLost = (err?: Error) => {
-      if (lost) return;
-      lost = true;
-      if (this.listener === client) this.listener = null;
-      client.end().catch(() => undefined);
-      if (this.stopped) return;
-      if (err) log.debug({ err }, 'rules LISTEN connection lost; polling meanwhile');
-      const delay = Math.min(30_000, 500 * 2 ** Math.min(this.listenAttempts++, 6));
-      this.listenRetry = setTimeout(() => {
-        void this.listen();
-      }, delay);
-      this.listenRetry.unref();
-    };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-    client.on('notification', (n) => {
-      if (n.channel === NOTIFY_CHANNEL) void this.refresh();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${NOTIFY_CHANNEL}`);
-    } catch (err) {
-      onLost(err as Error);
-      return;
-    }
-    if (this.stopped) {
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.listener = client;
-    this.listenAttempts = 0;
-    // Whatever happened while not listening.
-    void this.refresh();
+    if (this.stopped) await this.listener.stop();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.listenRetry) clearTimeout(this.listenRetry);
     await this.inflight?.catch(() => undefined);
-    const l = this.listener;
-    this.listener = null;
-    await l?.end().catch(() => undefined);
+    await this.listener?.stop();
     await this.pool.end().catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The engine's database role: it reads rules and lists and nothing else. The role itself is
- * created by whoever administers the server (scripts/stack.d/engine-role.sql locally, a DBA or
+ * The engine's database role: it reads rules, lists and approved model versions, and nothing
+ * else. The role itself is created by whoever administers the server (scripts/stack.d/engine-role.sql locally, a DBA or
  * the chart's secret in production); its grants are given by the schema's owner right after the
  * migrations (`fraud-engine migrate --engine-role NAME`), so a table a later migration creates
  * is granted the next time migrations run, and no other table ever is.

@@ -12,11 +12,14 @@ export interface Listener {
   stop(): Promise<void>;
 }
 
-/** LISTENs on `channel`; `onNotify` runs on every notification and after every (re)connection. Never throws. */
-export function listenWithRetry(
+/**
+ * LISTENs on `channel`; `onNotify` runs on every notification and after every (re)connection.
+ * Resolves once the first attempt is over (listening, or retrying in the background); never rejects.
+ */
+export async function listenWithRetry(
   postgres: EngineConfig['postgres'],
   o: { channel: string; applicationName: string; log: Logger; onNotify: () => void },
-): Listener {
+): Promise<Listener> {
   if (!/^[a-z_][a-z0-9_]*$/.test(o.channel)) throw new Error(`bad LISTEN channel '${o.channel}'`);
   let stopped = false;
   let attempts = 0;
@@ -64,7 +67,7 @@ export function listenWithRetry(
     attempts = 0;
     o.onNotify();
   };
-  void connect();
+  await connect();
 
   return {
     async stop() {

@@ -8,7 +8,7 @@
  * runner waits and then finds everything applied.
  * (The audit sink applies them with this runner too.)
  *
- * Numbering: 001-009 rules and lists, 010-019 the audit trail, 020-029 identity and the console,
+ * Numbering: 001-009 rules, lists and model versions, 010-019 the audit trail, 020-029 identity and the console,
  * 030-039 review cases; a new file takes the next free
  * number of its range and is never edited once released.
  */

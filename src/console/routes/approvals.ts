@@ -1,6 +1,7 @@
 /**
  * The approvals page (`/approvals`): the open four-eyes requests — new ruleset versions and
- * rollbacks with their diff against the active version, list changes — with Approve / Reject for
+ * rollbacks with their diff against the active version, list changes, model promotions and
+ * retirements (src/models/registry/) — with Approve / Reject for
  * approvers, and the history of decided requests. The decisions are the rules library's
  * (src/rules/pg-approvals.ts: the approver role, never one's own request, the action log, the
  * engines told); this page only shows and forwards them.
@@ -11,6 +12,12 @@ import { hasRole } from '../../identity/users.js';
 import { diffRulesets, isEmptyDiff, type RulesetDiff } from '../../rules/diff.js';
 import type { ListRequest, RuleApprovals, RulesetRequest } from '../../rules/pg-approvals.js';
 import { FourEyesError, PublishError, RulesetStoreError } from '../../rules/pg-store.js';
+import {
+  ModelFourEyesError,
+  ModelRegistry,
+  ModelRegistryError,
+  type ModelRequest,
+} from '../../models/registry/pg-model-registry.js';
 import type { RulesetDef } from '../../rules/types.js';
 import { requireRole } from '../auth.js';
 import type { ConsoleDeps } from '../deps.js';
@@ -139,8 +146,29 @@ function listRequestsView(s: Session, rows: ListRequest[]): Html {
   )}`;
 }
 
-function historyView(rs: RulesetRequest[], ls: ListRequest[]): Html {
+const modelTitle = (r: ModelRequest): string =>
+  r.kind === 'publish' ? `Model ${r.version} as ${r.role}` : `Retire ${r.role} ${r.version}`;
+
+function modelRequestsView(s: Session, rows: ModelRequest[]): Html {
+  if (!rows.length) return html`<p class="muted">No model request is waiting.</p>`;
+  return html`${rows.map(
+    (r) =>
+      html`<article class="panel request" aria-labelledby="md-${r.id}">
+        <h3 id="md-${r.id}">${modelTitle(r)}</h3>
+        <p>
+          Request ${r.id} by <strong>${r.requested_by}</strong> at
+          ${time(r.requested_at)}${r.comment ? html`: “${r.comment}”` : ''}.
+          ${r.role === 'champion' ? 'Champion' : 'Challenger'} now: ${r.base_version ?? 'none in the registry'}.
+        </p>
+        <p class="muted">File <code>${r.onnx_path}</code>, sha256 <code>${r.sha256}</code></p>
+        ${decisionForm(s, r.requested_by, `/approvals/models/${encodeURIComponent(r.version)}`, r.version, `md-${r.id}`)}
+      </article>`,
+  )}`;
+}
+
+function historyView(rs: RulesetRequest[], ls: ListRequest[], ms: ModelRequest[]): Html {
   const rows = [
+    ...ms.map((r) => ({ at: r.decided_at, what: modelTitle(r).toLowerCase(), r })),
     ...rs.map((r) => ({
       at: r.decided_at,
       what: r.kind === 'publish' ? `new version ${r.version}` : `rollback to ${r.version}`,
@@ -191,6 +219,10 @@ function flashOf(q: Record<string, string | undefined>): { kind: 'ok'; text: str
       return { kind: 'ok', text: `Approved list change ${subject}; running engines take it up within a second.` };
     case 'rejected-list':
       return { kind: 'ok', text: `Rejected list change ${subject}; nothing changed.` };
+    case 'approved-model':
+      return { kind: 'ok', text: `Approved model ${subject}; running engines swap it in within a second.` };
+    case 'rejected-model':
+      return { kind: 'ok', text: `Rejected the request for model ${subject}; nothing changed.` };
     default:
       return null;
   }
@@ -201,10 +233,12 @@ async function decide<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof FourEyesError) throw new ConsoleRefusal(403, `${err.message}. Nothing was changed.`);
+    if (err instanceof FourEyesError || err instanceof ModelFourEyesError)
+      throw new ConsoleRefusal(403, `${err.message}. Nothing was changed.`);
     if (err instanceof PublishError)
       throw new ConsoleRefusal(409, `${err.message.split('\n')[0]}. Nothing was changed.`);
-    if (err instanceof RulesetStoreError) throw new ConsoleRefusal(409, `${err.message}. Nothing was changed.`);
+    if (err instanceof RulesetStoreError || err instanceof ModelRegistryError)
+      throw new ConsoleRefusal(409, `${err.message}. Nothing was changed.`);
     throw err;
   }
 }
@@ -214,21 +248,26 @@ const commentOf = (req: FastifyRequest): string =>
 
 export function approvalsRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
   const a = deps.ruleApprovals;
+  // Model promotions (src/models/registry/): the same four eyes, on the console's database.
+  const models = new ModelRegistry(deps.pool);
   const approver = { preHandler: requireRole('approver') };
 
   app.get('/approvals', async (req, reply) => {
     const s = req.auth!;
-    const [pending, lists, decided, decidedLists, activeVersion] = await Promise.all([
+    const [pending, lists, decided, decidedLists, activeVersion, modelRequests, decidedModels] = await Promise.all([
       a.pending(),
       a.pendingListChanges(),
       a.decided(50),
       a.decidedListChanges(50),
       a.store.activeVersion(),
+      models.pending(),
+      models.decided(50),
     ]);
     const active = activeVersion ? (await a.store.require(activeVersion)).def : null;
     const rulesets = await Promise.all(pending.map((r) => rulesetRequestView(a, s, r, active)));
     const body = html`<p class="muted">
-        Changes to rules and lists are proposed by one person and take effect only when another approver approves them.
+        Changes to rules, lists and models are proposed by one person and take effect only when another approver
+        approves them.
       </p>
       <section aria-labelledby="h-rulesets">
         <h2 id="h-rulesets">Rulesets waiting (${pending.length})</h2>
@@ -238,9 +277,13 @@ export function approvalsRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
         <h2 id="h-lists">List changes waiting (${lists.length})</h2>
         ${listRequestsView(s, lists)}
       </section>
+      <section aria-labelledby="h-models">
+        <h2 id="h-models">Models waiting (${modelRequests.length})</h2>
+        ${modelRequestsView(s, modelRequests)}
+      </section>
       <section aria-labelledby="h-history">
         <h2 id="h-history">Decided</h2>
-        ${historyView(decided, decidedLists)}
+        ${historyView(decided, decidedLists, decidedModels)}
       </section>`;
     const flash = flashOf(req.query as Record<string, string | undefined>);
     return reply
@@ -262,6 +305,21 @@ export function approvalsRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
       throw new ConsoleRefusal(400, 'Say why in the comment to reject a request. Nothing was changed.');
     await decide(() => a.reject(version, { by: req.auth!.user.username, comment }));
     return reply.redirect(`/approvals?done=rejected-ruleset&subject=${encodeURIComponent(version)}`, 303);
+  });
+
+  app.post('/approvals/models/:version/approve', approver, async (req, reply) => {
+    const { version } = req.params as { version: string };
+    await decide(() => models.approve(version, { by: req.auth!.user.username, comment: commentOf(req) }));
+    return reply.redirect(`/approvals?done=approved-model&subject=${encodeURIComponent(version)}`, 303);
+  });
+
+  app.post('/approvals/models/:version/reject', approver, async (req, reply) => {
+    const { version } = req.params as { version: string };
+    const comment = commentOf(req);
+    if (!comment.trim())
+      throw new ConsoleRefusal(400, 'Say why in the comment to reject a request. Nothing was changed.');
+    await decide(() => models.reject(version, { by: req.auth!.user.username, comment }));
+    return reply.redirect(`/approvals?done=rejected-model&subject=${encodeURIComponent(version)}`, 303);
   });
 
   const listId = (req: FastifyRequest): number => {

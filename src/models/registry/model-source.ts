@@ -137,7 +137,7 @@ export class ModelSource<S> {
     src.publishInfo();
     if (o.postgres.url) {
       if (o.listen !== false)
-        src.listener = listenWithRetry(o.postgres, {
+        src.listener = await listenWithRetry(o.postgres, {
           channel: MODELS_NOTIFY_CHANNEL,
           applicationName: 'fraud-engine-models-listen',
           log: o.log,
@@ -276,7 +276,13 @@ export class ModelSource<S> {
             err: (err as Error).message,
             running: this.models?.[role]?.scorer.version ?? null,
           },
-          `approved ${role} model refused: ${this.models ? 'keeping the model in force' : 'starting with the configured one'}`,
+          `approved ${role} model refused: ${
+            this.models
+              ? 'keeping the model in force'
+              : role === 'champion'
+                ? 'starting with model.path'
+                : 'starting without'
+          }`,
         );
       }
       return null;

@@ -50,6 +50,9 @@ export interface ModelRequest {
   model_id: number;
   version: string;
   role: ModelRole;
+  /** The published file and its hash (of the row the request is about). */
+  onnx_path: string;
+  sha256: string;
   /** publish: the version active for its role once approved; retire: the challenger leaves its role. */
   kind: 'publish' | 'retire';
   requested_by: string;
@@ -88,7 +91,7 @@ export class ModelFourEyesError extends ModelRegistryError {
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const ROW_COLS =
   'id, version, role, onnx_path, sha256, features, author, comment, created_at, state, approved_by, approved_at, retired_at, decision_comment';
-const REQ_COLS = `r.id, r.model_id, m.version, m.role, r.kind, r.requested_by, r.requested_at, r.comment, r.base_version,
+const REQ_COLS = `r.id, r.model_id, m.version, m.role, m.onnx_path, m.sha256, r.kind, r.requested_by, r.requested_at, r.comment, r.base_version,
   r.status, r.decided_by, r.decided_at, r.decision_comment`;
 const REQ_FROM = 'model_requests r JOIN model_versions m ON m.id = r.model_id';
 
@@ -331,6 +334,15 @@ export class ModelRegistry {
   /** The open requests, oldest first. */
   async pending(): Promise<ModelRequest[]> {
     const r = await this.db.query(`SELECT ${REQ_COLS} FROM ${REQ_FROM} WHERE r.status = 'pending' ORDER BY r.id`);
+    return r.rows.map(num<ModelRequest>);
+  }
+
+  /** The decided requests, newest decision first. */
+  async decided(limit = 50): Promise<ModelRequest[]> {
+    const r = await this.db.query(
+      `SELECT ${REQ_COLS} FROM ${REQ_FROM} WHERE r.status <> 'pending' ORDER BY r.decided_at DESC, r.id DESC LIMIT $1`,
+      [limit],
+    );
     return r.rows.map(num<ModelRequest>);
   }
 
