@@ -83,7 +83,7 @@ describe.each(REDIS_TARGETS)('decision pipeline (Kafka, registry, Redis %s, ONNX
         country: ev.country,
         device_id: ev.device_id,
       });
-      expect(d.ruleset_version).toBe('default-1');
+      expect(d.ruleset_version).toBe('default-2');
       expect(d.model_version).not.toBe('none');
       expect(d.degraded).toEqual([]);
       expect(Object.keys(d.features)).toContain('customer_nb_tx_1d');

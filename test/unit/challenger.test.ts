@@ -15,10 +15,22 @@ import type { Scorer } from '../../src/models/scorer.js';
 import { createChallengerMetrics, createMetrics, type ChallengerMetrics } from '../../src/observability/metrics.js';
 import type { Challenger } from '../../src/pipelines/decision/challenger.js';
 import { DecisionEngine } from '../../src/pipelines/decision/engine.js';
+import { compileRuleset } from '../../src/rules/compile.js';
 import { StaticRulesetSource } from '../../src/rules/file-source.js';
+import { loadRulesetFiles } from '../../src/rules/load.js';
 
 const MODEL = 'models/model.onnx';
-const rules = StaticRulesetSource.fromFiles('config/rules');
+// The shipped rules with a score threshold that declines (0.05 / 0.2) instead of the shipped
+// policy's DECLINE rules on the score: the would-be outcome re-applies the thresholds to the
+// challenger's score with the champion's rule hits, so it only sees declines made by thresholds.
+const shipped = loadRulesetFiles('config/rules');
+const rules = new StaticRulesetSource(
+  compileRuleset({
+    ...shipped,
+    thresholds: { review: 0.05, decline: 0.2 },
+    rules: shipped.rules.filter((r) => !r.id.startsWith('model_decline_')),
+  }),
+);
 
 // Thirty events on a few cards and terminals, amounts from small to large: a spread of scores.
 const events: AuthorizationEvent[] = Array.from({ length: 30 }, (_, i) => ({

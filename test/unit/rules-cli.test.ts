@@ -24,7 +24,7 @@ describe('rules validate', () => {
   it('accepts the shipped rules', async () => {
     const r = await run(['validate', 'config/rules']);
     expect(r.code).toBe(0);
-    expect(r.out[0]).toMatch(/^config\/rules: ruleset \S+ OK \(10 rules: 9 active, 1 shadow\)$/);
+    expect(r.out[0]).toMatch(/^config\/rules: ruleset \S+ OK \(12 rules: 11 active, 1 shadow\)$/);
   });
 
   it('prints every error with file, line, column, rule and reason, and exits 1', async () => {

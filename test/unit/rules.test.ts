@@ -94,7 +94,7 @@ describe('rule language (CEL)', () => {
 describe('ruleset files', () => {
   it('loads the shipped default ruleset and compiles it', () => {
     const rs = compileRuleset(loadRulesetFiles('config/rules'));
-    expect(rs.version).toBe('default-1');
+    expect(rs.version).toBe('default-2');
     expect(rs.active.length).toBeGreaterThan(5);
     expect(rs.shadow.map((r) => r.def.id)).toEqual(['night_high_amount_shadow']);
     expect(rs.active.map((r) => r.def.priority)).toEqual(

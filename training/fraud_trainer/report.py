@@ -78,6 +78,8 @@ def print_summary(meta: dict, out: str, meta_path: str, size: int, *, chosen: bo
     hyper, validation, training = meta["hyperparameters"], meta["validation"], meta["training"]
     thresholds, at = meta["thresholds"], meta["at_thresholds"]
     window = meta["train_window"]
+    legit = at["decline"].get("legit_rate")
+    fdr = "n/a" if legit is None else f"{legit:.3%}"
     print(f"model {meta['model_version']}: {out} ({size / 1024:.0f} KiB) + {os.path.basename(meta_path)}")
     print(f"  window {window['from']} .. {window['to']}: {training['n']} tx, {training['frauds']} frauds; "
           + (f"delay {meta['delay_days']:g}d, validation {valid_days:g}d" if not oof else "no inner validation (out-of-fold)"))
@@ -87,7 +89,8 @@ def print_summary(meta: dict, out: str, meta_path: str, size: int, *, chosen: bo
           f"(n={validation['n']}, frauds={validation['frauds']})")
     print(f"  thresholds: review {thresholds['review']:.4f} (rate {at['review']['rate']:.2%}, "
           f"precision {at['review']['precision']}), decline {thresholds['decline']:.4f} "
-          f"(rate {at['decline']['rate']:.2%}, precision {at['decline']['precision']}; "
+          f"(rate {at['decline']['rate']:.2%}, precision {at['decline']['precision']}, "
+          f"false-decline rate {fdr}; "
           f"{at['decline_rule']})")
     print(f"  onnx: input '{INPUT_NAME}' [N,{len(meta['features'])}], P(fraud) = '{OUTPUT_NAME}'[:, {OUTPUT_COLUMN}]; "
           f"max |onnx - lightgbm| = {meta['onnx_vs_lightgbm_max_abs_diff']:.2g}; {seconds:.1f}s")

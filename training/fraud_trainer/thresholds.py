@@ -55,6 +55,8 @@ def choose_thresholds(y: np.ndarray, s: np.ndarray) -> tuple[dict, dict]:
             "rate": round(k / n, 6),
             "precision": round(caught / k, 4) if k else None,
             "recall": round(caught / frauds, 4) if frauds else None,
+            # Share of the legitimate transactions in the band: for decline, the false-decline rate.
+            "legit_rate": round((k - caught) / (n - frauds), 6) if n > frauds else None,
         }
 
     # What each action does on these scores: declined = score >= decline; reviewed = the band below.

@@ -24,10 +24,12 @@ def test_decline_is_the_highest_recall_cut_with_precision_08():
     (thr, at) = choose_thresholds(y, s)
     assert thr["decline"] == pytest.approx(1 - 11 / 1000)
     assert at["decline_rule"] == "precision>=0.8"
-    assert at["decline"] == {"rate": 0.012, "precision": round(10 / 12, 4), "recall": round(10 / 13, 4)}
+    # 2 of the 987 legitimate transactions declined: the false-decline rate
+    assert at["decline"] == {"rate": 0.012, "precision": round(10 / 12, 4), "recall": round(10 / 13, 4),
+                             "legit_rate": round(2 / 987, 6)}
     # review: the next 1% (10 transactions, ranks 12..21) below decline
     assert thr["review"] == pytest.approx(1 - 21 / 1000)
-    assert at["review"] == {"rate": 0.01, "precision": 0.1, "recall": round(1 / 13, 4)}
+    assert at["review"] == {"rate": 0.01, "precision": 0.1, "recall": round(1 / 13, 4), "legit_rate": round(9 / 987, 6)}
 
 
 def test_a_cut_needs_five_frauds():
@@ -52,7 +54,7 @@ def test_ties_are_not_split():
     thr, at = choose_thresholds(y, s)
     assert at["decline_rule"].startswith("top 0.1%")
     assert thr["decline"] == 0.95
-    assert at["decline"] == {"rate": 0.007, "precision": round(5 / 7, 4), "recall": 1.0}
+    assert at["decline"] == {"rate": 0.007, "precision": round(5 / 7, 4), "recall": 1.0, "legit_rate": round(2 / 995, 6)}
     # With a sixth fraud among them, 6/7 >= 0.8: the tie is a valid cut, and it is taken whole.
     y[5] = 1
     thr, at = choose_thresholds(y, s)
