@@ -113,6 +113,8 @@ export default function replay(argv: string[]): Promise<number> {
       knownCompromised: knownCompromisedOf(window.from, delayDays, { exclude, since }),
       onDecision,
       drift: reference && new DriftCounts(reference),
+      // Factors are written only in the decisions (--output); the features and the report do not use them.
+      factors: out !== null,
     });
     await out?.close();
     await feats?.close();

@@ -436,9 +436,13 @@ export function aggregateCustomer(
     terminalSeen: 0,
     deviceSeen: 0,
   };
-  const terminals = new Set<string>([ev.terminal_id]);
-  const merchants = new Set<string>();
-  if (ev.merchant_id !== null) merchants.add(ev.merchant_id);
+  // Distinct values of the last day: a handful, so a reused array beats a Set (no hashing, no allocation).
+  const terminals = DISTINCT_TERMINALS;
+  const merchants = DISTINCT_MERCHANTS;
+  terminals.length = 0;
+  merchants.length = 0;
+  terminals.push(ev.terminal_id);
+  if (ev.merchant_id !== null) merchants.push(ev.merchant_id);
   for (let i = start; i < end; i++) {
     const e = history[i]!;
     agg.n30d++;
@@ -452,15 +456,19 @@ export function aggregateCustomer(
     if (e.time > lo1) {
       agg.n1d++;
       agg.sum1d += e.amount;
-      terminals.add(e.terminal);
-      if (e.merchant !== null) merchants.add(e.merchant);
+      if (!terminals.includes(e.terminal)) terminals.push(e.terminal);
+      if (e.merchant !== null && !merchants.includes(e.merchant)) merchants.push(e.merchant);
     }
     if (agg.prevTime === null || e.time > agg.prevTime) agg.prevTime = e.time;
   }
-  agg.nbTerminals1d = terminals.size;
-  agg.nbMerchants1d = merchants.size;
+  agg.nbTerminals1d = terminals.length;
+  agg.nbMerchants1d = merchants.length;
   return agg;
 }
+
+/** Scratch arrays of aggregateCustomer (synchronous: never shared between two calls). */
+const DISTINCT_TERMINALS: string[] = [];
+const DISTINCT_MERCHANTS: string[] = [];
 
 /**
  * Terminal aggregates of `ev` recorded at position `pos`.
@@ -534,14 +542,15 @@ export function combine(
   card: CardAggregates,
 ): FeatureVector {
   const amount = ev.amount_minor;
-  const date = new Date(ev.event_time);
-  const dow = date.getUTCDay();
+  // UTC weekday and hour by arithmetic (no Date per event; 1970-01-01 was a Thursday, getUTCDay 4).
+  const dow = mod(Math.floor(ev.event_time / DAY_MS) + 4, 7);
+  const hour = mod(Math.floor(ev.event_time / HOUR_MS), 24);
   const mean = (sum: number, n: number): number => sum / (n * MINOR_PER_MAJOR);
   const risk = (f: number, n: number): number => (n > 0 ? f / n : 0);
   return [
     amount / MINOR_PER_MAJOR,
     dow === 0 || dow === 6 ? 1 : 0,
-    date.getUTCHours() <= 6 ? 1 : 0,
+    hour <= 6 ? 1 : 0,
     c.n1d + 1,
     mean(c.sum1d + amount, c.n1d + 1),
     c.n7d + 1,
@@ -567,6 +576,12 @@ export function combine(
     term.lastFraud,
     term.last3Frauds,
   ];
+}
+
+/** x mod m in [0, m), for negative x too (event times before 1970). */
+function mod(x: number, m: number): number {
+  const r = x % m;
+  return r < 0 ? r + m : r;
 }
 
 /** Rejects events the stores cannot represent exactly. */

@@ -48,6 +48,7 @@ export function interleaveLabels(records: readonly LabelledTx[], delayDays = 7):
   if (!(delayDays >= 0) || !Number.isFinite(delayDays))
     throw new Error(`label delay must be a number of days >= 0, got ${delayDays}`);
   const delayMs = Math.round(delayDays * DAY_MS);
+  if (inTimeOrder(records)) return mergeLabels(records, delayMs);
   type Keyed = { time: number; rank: 0 | 1; seq: number; item: FeedItem };
   const keyed: Keyed[] = [];
   records.forEach((r, i) => {
@@ -62,6 +63,37 @@ export function interleaveLabels(records: readonly LabelledTx[], delayDays = 7):
   });
   keyed.sort((a, b) => a.time - b.time || a.rank - b.rank || a.seq - b.seq);
   return keyed.map((k) => k.item);
+}
+
+function inTimeOrder(records: readonly LabelledTx[]): boolean {
+  for (let i = 1; i < records.length; i++)
+    if (records[i]!.event.event_time < records[i - 1]!.event.event_time) return false;
+  return true;
+}
+
+/**
+ * interleaveLabels of records already in time order (history files and the simulator are):
+ * the labels are then in time order too (a constant delay), and merging the two sequences,
+ * a label first at equal times, gives the sort's order in linear time, without its keys.
+ */
+function mergeLabels(records: readonly LabelledTx[], delayMs: number): FeedItem[] {
+  const out: FeedItem[] = [];
+  let next = 0; // the next record whose label is still to place
+  const placeLabelsUpTo = (time: number): void => {
+    for (; next < records.length; next++) {
+      const r = records[next]!;
+      if (r.event.event_time + delayMs > time) return;
+      const label = labelOf(r, delayMs);
+      if (label) out.push({ kind: 'label', label });
+    }
+  };
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    placeLabelsUpTo(r.event.event_time);
+    out.push({ kind: 'tx', event: r.event, fraud: r.fraud, scenario: r.scenario });
+  }
+  placeLabelsUpTo(Infinity);
+  return out;
 }
 
 export interface EnrichedTx {

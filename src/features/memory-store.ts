@@ -28,9 +28,8 @@ import {
 } from './definitions.js';
 
 interface CustomerState {
+  /** Idempotency needs no index: an entry at the same millisecond with the same auth_id is the one recorded. */
   tx: CustomerEntry[];
-  /** Idempotency: `${event_time}\0${auth_id}` → pos of the recorded entries. */
-  keys: Map<string, number>;
 }
 
 interface KeyedState {
@@ -42,6 +41,8 @@ interface KeyedState {
 interface TerminalState extends KeyedState {
   /** auth_id → tx_time of the label, for the auth ids currently labelled fraud. */
   frauds: Map<string, number>;
+  /** event_time of a recorded transaction by auth_id (made once per terminal, not per event). */
+  timeOf: (auth: string) => number | undefined;
 }
 
 /** Entities idle for longer than their retention plus this margin are dropped. */
@@ -76,15 +77,22 @@ export class MemoryFeatureStore implements FeatureStore {
     return out;
   }
 
+  /** The vector of one event, recorded (enrichSync of one event, without the arrays). */
+  enrichEventSync(ev: AuthorizationEvent): FeatureVector {
+    return this.enrichOne(ev);
+  }
+
   async applyLabels(labels: readonly LabelEvent[]): Promise<void> {
     this.applyLabelsSync(labels);
   }
 
   applyLabelsSync(labels: readonly LabelEvent[]): void {
-    for (const l of labels) {
-      if (l.fraud) this.terminal(l.terminal_id).frauds.set(l.auth_id, l.tx_time);
-      else this.terminals.get(l.terminal_id)?.frauds.delete(l.auth_id);
-    }
+    for (const l of labels) this.applyLabelSync(l);
+  }
+
+  applyLabelSync(l: LabelEvent): void {
+    if (l.fraud) this.terminal(l.terminal_id).frauds.set(l.auth_id, l.tx_time);
+    else this.terminals.get(l.terminal_id)?.frauds.delete(l.auth_id);
   }
 
   async close(): Promise<void> {
@@ -110,15 +118,24 @@ export class MemoryFeatureStore implements FeatureStore {
     const t = ev.event_time;
     const auth = ev.auth_id;
 
-    // Customer: recorded once per (event_time, auth_id), as the Redis script does.
+    // Customer: recorded once per (event_time, auth_id), as the Redis script does: the entries
+    // of millisecond t are a contiguous run; one of them with this auth_id is this event.
     let c = this.customers.get(ev.customer_id);
-    if (!c) this.customers.set(ev.customer_id, (c = { tx: [], keys: new Map() }));
-    const ckey = `${t}\0${auth}`;
-    let cpos = c.keys.get(ckey);
-    if (cpos === undefined) {
-      cpos = newPosition(t, sameMs(c.tx, t));
-      c.keys.set(ckey, cpos);
-      insert(c.tx, {
+    if (!c) this.customers.set(ev.customer_id, (c = { tx: [] }));
+    const ctx = c.tx;
+    const msFrom = firstAfter(ctx, lastPosition(t - 1));
+    const msTo = firstAfter(ctx, lastPosition(t));
+    let cpos = -1;
+    for (let i = msFrom; i < msTo; i++) {
+      const e = ctx[i]!;
+      if (e.auth === auth) {
+        cpos = e.pos;
+        break;
+      }
+    }
+    if (cpos < 0) {
+      cpos = newPosition(t, msTo - msFrom);
+      insert(ctx, {
         time: t,
         pos: cpos,
         auth,
@@ -128,15 +145,16 @@ export class MemoryFeatureStore implements FeatureStore {
         device: ev.device_id,
       });
     }
-    for (const e of trim(c.tx, RETENTION_MS.customer)) c.keys.delete(`${e.time}\0${e.auth}`);
-    for (const e of cap(c.tx, this.caps.customer)) c.keys.delete(`${e.time}\0${e.auth}`);
+    dropFirst(ctx, retained(ctx, RETENTION_MS.customer));
+    if (ctx.length > this.caps.customer) dropFirst(ctx, ctx.length - this.caps.customer);
 
     // Terminal: recorded once per auth_id (ZADD NX).
     const term = this.terminal(ev.terminal_id);
     const tpos = record(term, t, auth);
     const termBound = trimKeyed(term, RETENTION_MS.terminal);
     capKeyed(term, this.caps.terminal);
-    for (const [a, labelTime] of term.frauds) if (labelTime <= termBound) term.frauds.delete(a);
+    if (term.frauds.size > 0)
+      for (const [a, labelTime] of term.frauds) if (labelTime <= termBound) term.frauds.delete(a);
 
     // Card: recorded once per auth_id.
     let card = this.cards.get(ev.card_token);
@@ -148,7 +166,7 @@ export class MemoryFeatureStore implements FeatureStore {
     const vector = combine(
       ev,
       aggregateCustomer(c.tx, ev, cpos),
-      aggregateTerminal(term.tx, term.frauds, (a) => term.byAuth.get(a)?.time, ev, tpos),
+      aggregateTerminal(term.tx, term.frauds, term.timeOf, ev, tpos),
       aggregateCard(card.tx, ev, kpos),
     );
 
@@ -161,7 +179,11 @@ export class MemoryFeatureStore implements FeatureStore {
 
   private terminal(id: string): TerminalState {
     let s = this.terminals.get(id);
-    if (!s) this.terminals.set(id, (s = { tx: [], byAuth: new Map(), frauds: new Map() }));
+    if (!s) {
+      const byAuth = new Map<string, TxEntry>();
+      const timeOf = (a: string): number | undefined => byAuth.get(a)?.time;
+      this.terminals.set(id, (s = { tx: [], byAuth, frauds: new Map(), timeOf }));
+    }
     return s;
   }
 
@@ -193,21 +215,28 @@ function insert<E extends TxEntry>(tx: E[], e: E): void {
   else tx.splice(firstAfter(tx, e.pos), 0, e);
 }
 
-/** Drops the entries at or before (newest time − retention); returns them. */
-function trim<E extends TxEntry>(tx: E[], retention: number): E[] {
+/** How many of the oldest entries fall at or before (newest time − retention). */
+function retained(tx: readonly TxEntry[], retention: number): number {
   const last = tx[tx.length - 1];
-  if (!last) return [];
-  const n = firstAfter(tx, lastPosition(last.time - retention));
-  return n > 0 ? tx.splice(0, n) : [];
+  return last ? firstAfter(tx, lastPosition(last.time - retention)) : 0;
 }
 
-/** Drops the oldest entries past `max` (the Redis scripts' cap: ZREMRANGEBYRANK); returns them. */
-function cap<E extends TxEntry>(tx: E[], max: number): E[] {
-  return tx.length > max ? tx.splice(0, tx.length - max) : [];
+/** Removes the first n entries in place (no array allocated: this runs on every event). */
+function dropFirst(tx: TxEntry[], n: number): void {
+  if (n <= 0) return;
+  tx.copyWithin(0, n);
+  tx.length -= n;
 }
 
+/** Drops the oldest n entries of a keyed history and their index entries. */
+function dropKeyed(s: KeyedState, n: number): void {
+  for (let i = 0; i < n; i++) s.byAuth.delete(s.tx[i]!.auth);
+  dropFirst(s.tx, n);
+}
+
+/** Drops the oldest entries past `max` (the Redis scripts' cap: ZREMRANGEBYRANK). */
 function capKeyed(s: KeyedState, max: number): void {
-  for (const e of cap(s.tx, max)) s.byAuth.delete(e.auth);
+  if (s.tx.length > max) dropKeyed(s, s.tx.length - max);
 }
 
 /** Records (t, auth) once per auth_id; returns its position. */
@@ -222,6 +251,6 @@ function record(s: KeyedState, t: number, auth: string): number {
 
 /** Trims to the retention; returns the bound (entries with time <= bound are gone). */
 function trimKeyed(s: KeyedState, retention: number): number {
-  for (const e of trim(s.tx, retention)) s.byAuth.delete(e.auth);
+  dropKeyed(s, retained(s.tx, retention));
   return s.tx[s.tx.length - 1]!.time - retention;
 }

@@ -315,6 +315,40 @@ describe('label feed', () => {
     expect(l.kind === 'label' && l.label).toMatchObject({ tx_time: T0, label_time: T0 + 7 * DAY, terminal_id: 'T1' });
   });
 
+  it('gives records in time order (merged) the order of the same records sorted', () => {
+    const name = (i: ReturnType<typeof interleaveLabels>[number]) =>
+      i.kind === 'tx' ? `tx:${i.event.auth_id}` : `label:${i.label.auth_id}`;
+    // Ties everywhere: two transactions per ms, labels falling on transaction times, an unlabelled one.
+    const sorted = [
+      r('a', T0, true),
+      r('b', T0, false),
+      r('c', T0 + DAY, null),
+      r('d', T0 + 7 * DAY, true),
+      r('e', T0 + 7 * DAY, true),
+      r('f', T0 + 8 * DAY, false),
+      r('g', T0 + 14 * DAY, true),
+    ];
+    const expected = [
+      'tx:a',
+      'tx:b',
+      'tx:c',
+      'label:a',
+      'label:b',
+      'tx:d',
+      'tx:e',
+      'tx:f',
+      'label:d',
+      'label:e',
+      'tx:g',
+      'label:f',
+      'label:g',
+    ];
+    expect(interleaveLabels(sorted, 7).map(name)).toEqual(expected);
+    // The same records out of order take the sorting path: the same feed.
+    const shuffled = [sorted[6]!, ...sorted.slice(0, 6)];
+    expect(interleaveLabels(shuffled, 7).map(name)).toEqual(expected);
+  });
+
   it('drives a store in batches, flushing transactions before labels', async () => {
     const calls: string[] = [];
     const inner = new MemoryFeatureStore();

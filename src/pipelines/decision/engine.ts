@@ -83,6 +83,11 @@ export interface EngineOptions {
    * events, for the drift monitor (src/models/drift/monitor.ts), which samples and counts them,
    * and for replay's drift report (which counts those of its window).
    */
+  /**
+   * The model's top factors on REVIEW and DECLINE decisions (default true). Replay without a
+   * decisions output and the backtests, which never show them, turn them off.
+   */
+  factors?: boolean;
   drift?: {
     observe(vectors: readonly FeatureVector[], scores: Float32Array, events: readonly AuthorizationEvent[]): void;
   };
@@ -186,12 +191,10 @@ export class DecisionEngine {
     const { metrics } = this.opts;
     const n = events.length;
     if (n === 0) return { decisions: [], vectors: [] };
-    // One read: the whole batch is decided, scored and recorded by the same models.
-    const { scorer, challenger, drift } = this.modelSet();
     const batchDegraded: string[] = [];
 
     // 1. Features: read + update, one round trip (events too old for the features left out).
-    let t = performance.now();
+    const t = performance.now();
     const oldest = this.opts.maxEventAgeMs ? (this.opts.wallClock ?? Date.now)() - this.opts.maxEventAgeMs : -Infinity;
     const tooOld = events.map((ev) => ev.event_time < oldest);
     const current = tooOld.includes(true) ? events.filter((_, i) => !tooOld[i]) : events;
@@ -210,9 +213,37 @@ export class DecisionEngine {
       vectors = events.map(txOnlyVector);
     }
     metrics?.stageLatency.observe({ stage: 'features' }, msToSeconds(performance.now() - t));
+    return this.decideVectors(events, vectors, fetchedAt, tooOld.includes(true) ? tooOld : null, batchDegraded);
+  }
 
+  /**
+   * The decisions of events whose feature vectors are already known (replay on the in-memory
+   * store computes them in feed order, between labels): the model, rules, policy and factors of
+   * decideBatch, on these vectors.
+   */
+  async decideEnriched(
+    events: readonly AuthorizationEvent[],
+    vectors: FeatureVector[],
+    fetchedAt = performance.now(),
+  ): Promise<BatchResult> {
+    if (events.length === 0) return { decisions: [], vectors: [] };
+    return this.decideVectors(events, vectors, fetchedAt, null, []);
+  }
+
+  /** `tooOld`: which events were decided without features (null: none). */
+  private async decideVectors(
+    events: readonly AuthorizationEvent[],
+    vectors: FeatureVector[],
+    fetchedAt: number,
+    tooOld: readonly boolean[] | null,
+    batchDegraded: string[],
+  ): Promise<BatchResult> {
+    const { metrics } = this.opts;
+    const n = events.length;
+    // One read: the whole batch is decided, scored and recorded by the same models.
+    const { scorer, challenger, drift } = this.modelSet();
     // 2. Model: one batched run.
-    t = performance.now();
+    let t = performance.now();
     let scores: Float32Array | null = null;
     let rows: Float32Array | null = null;
     if (scorer) {
@@ -231,7 +262,7 @@ export class DecisionEngine {
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
     const challengerScores = challenger ? await this.scoreChallenger(challenger, vectors, rows) : null;
     // Degraded vectors (features unavailable, events too old) are not the population served.
-    if (drift && scores && batchDegraded.length === 0 && !tooOld.includes(true)) drift.observe(vectors, scores, events);
+    if (drift && scores && batchDegraded.length === 0 && !tooOld) drift.observe(vectors, scores, events);
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.
@@ -240,7 +271,7 @@ export class DecisionEngine {
     const decisions: Decision[] = new Array(n);
     const modelVersion = scorer?.version ?? 'none';
     const challengerVersion = challenger?.scorer.version ?? null;
-    const explainer = scores && rows ? (scorer?.explainer ?? null) : null;
+    const explainer = scores && rows && this.opts.factors !== false ? (scorer?.explainer ?? null) : null;
     const budget = this.opts.rulesBudgetMs ?? 0;
     const now = this.opts.now ?? (() => performance.now());
     const rulesStart = budget > 0 ? now() : 0;
@@ -278,7 +309,7 @@ export class DecisionEngine {
         tags: policy.tags,
         model_version: modelVersion,
         ruleset_version: rs.version,
-        degraded: tooOld[i]
+        degraded: tooOld?.[i]
           ? ['event_too_old', ...(timedOut ?? batchDegraded).filter((r) => !r.startsWith('features_'))]
           : (timedOut ?? batchDegraded),
         features,
@@ -320,7 +351,7 @@ export class DecisionEngine {
     if (metrics) {
       for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
       if (skipped > 0) metrics.degraded.inc({ reason: 'rules_timeout' }, skipped);
-      const old = tooOld.filter(Boolean).length;
+      const old = tooOld ? tooOld.filter(Boolean).length : 0;
       if (old) metrics.degraded.inc({ reason: 'event_too_old' }, old);
     }
     return { decisions, vectors };

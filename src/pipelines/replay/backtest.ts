@@ -21,7 +21,7 @@ import { FEATURE_NAMES } from '../../features/names.js';
 import type { Scorer } from '../../models/scorer.js';
 import { DecisionEngine } from '../decision/engine.js';
 import { decideEvent } from '../decision/step.js';
-import { replayFeed } from './replay.js';
+import { replayBatches } from './replay.js';
 import { COST_SAMPLE } from './rule-costs.js';
 import { compileRuleset, type CompiledRuleset, type RuleContext } from '../../rules/compile.js';
 import { diffRulesets, type RulesetDiff } from '../../rules/diff.js';
@@ -129,6 +129,7 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     scorer,
     rules: { current: () => o.baseline },
     clock: (ev) => ev.event_time,
+    factors: false,
   });
 
   const all = new Map<string, RuleBacktest>();
@@ -189,62 +190,64 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
   const stride = Math.max(1, Math.ceil(o.records.length / COST_SAMPLE));
   const sample: RuleContext[] = [];
 
-  for await (const r of replayFeed(engine, store, interleaveLabels(o.records, delay), o.batchSize ?? 500)) {
-    if (rep.transactions > 0 && rep.transactions % YIELD_EVERY === 0) await nextTurn();
-    const d = r.decision;
-    const score = d.score === null ? null : scorer ? scorer.next() : null;
-    // The baseline again, as the engine evaluated it: must agree with the decision.
-    const base = decideEvent(o.baseline, r.event, r.vector, score);
-    const baseHits = base.hits;
-    const baseOutcome = base.policy.outcome;
-    if (baseOutcome !== d.outcome)
-      throw new Error(
-        `backtest: re-evaluation diverged from the engine on ${d.auth_id} (${baseOutcome} vs ${d.outcome})`,
-      );
-    if (measure && rep.transactions % stride === 0)
-      sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists));
-    const proposed = decideEvent(o.proposed, r.event, r.vector, score);
-    const newHits = proposed.hits;
-    const newOutcome = proposed.policy.outcome;
+  const feed = interleaveLabels(o.records, delay);
+  for await (const batch of replayBatches(engine, store, feed, o.batchSize ?? 500))
+    for (const r of batch) {
+      if (rep.transactions > 0 && rep.transactions % YIELD_EVERY === 0) await nextTurn();
+      const d = r.decision;
+      const score = d.score === null ? null : scorer ? scorer.next() : null;
+      // The baseline again, as the engine evaluated it: must agree with the decision.
+      const base = decideEvent(o.baseline, r.event, r.vector, score);
+      const baseHits = base.hits;
+      const baseOutcome = base.policy.outcome;
+      if (baseOutcome !== d.outcome)
+        throw new Error(
+          `backtest: re-evaluation diverged from the engine on ${d.auth_id} (${baseOutcome} vs ${d.outcome})`,
+        );
+      if (measure && rep.transactions % stride === 0)
+        sample.push(ruleContext(r.event, FEATURE_NAMES, r.vector, score, o.proposed.lists));
+      const proposed = decideEvent(o.proposed, r.event, r.vector, score);
+      const newHits = proposed.hits;
+      const newOutcome = proposed.policy.outcome;
 
-    rep.transactions++;
-    if (r.fraud !== null) rep.labelled++;
-    if (r.fraud === true) rep.frauds++;
-    rep.outcomes.base[baseOutcome]++;
-    rep.outcomes.new[newOutcome]++;
-    if (stops(baseOutcome)) {
-      if (r.fraud === true) rep.frauds_stopped.base++;
-      else if (r.fraud === false) rep.false_positives.base++;
-    }
-    if (stops(newOutcome)) {
-      if (r.fraud === true) rep.frauds_stopped.new++;
-      else if (r.fraud === false) rep.false_positives.new++;
-    }
+      rep.transactions++;
+      if (r.fraud !== null) rep.labelled++;
+      if (r.fraud === true) rep.frauds++;
+      rep.outcomes.base[baseOutcome]++;
+      rep.outcomes.new[newOutcome]++;
+      if (stops(baseOutcome)) {
+        if (r.fraud === true) rep.frauds_stopped.base++;
+        else if (r.fraud === false) rep.false_positives.base++;
+      }
+      if (stops(newOutcome)) {
+        if (r.fraud === true) rep.frauds_stopped.new++;
+        else if (r.fraud === false) rep.false_positives.new++;
+      }
 
-    const tally = (hits: ReturnType<typeof evaluateRules>, side: 'base' | 'new') => {
-      for (const h of [...hits.active, ...hits.shadow]) {
-        const row = ruleRow(h.def.id);
-        row.hits[side]++;
-        if (r.fraud === true) row.fraud_hits[side]++;
-        else if (r.fraud === false) row.legit_hits[side]++;
+      const tally = (hits: ReturnType<typeof evaluateRules>, side: 'base' | 'new') => {
+        for (const h of [...hits.active, ...hits.shadow]) {
+          const row = ruleRow(h.def.id);
+          row.hits[side]++;
+          if (r.fraud === true) row.fraud_hits[side]++;
+          else if (r.fraud === false) row.legit_hits[side]++;
+        }
+        for (const id of hits.errors) ruleRow(id).errors[side]++;
+      };
+      tally(baseHits, 'base');
+      tally(newHits, 'new');
+      if (baseOutcome !== newOutcome) {
+        rep.outcome_changes++;
+        const k = `${baseOutcome}->${newOutcome}`;
+        rep.transitions[k] = (rep.transitions[k] ?? 0) + 1;
+        if (!stops(baseOutcome) && stops(newOutcome)) {
+          if (r.fraud === true) rep.newly_stopped.fraud++;
+          else if (r.fraud === false) rep.newly_stopped.legit++;
+        }
+        const a = new Set(baseHits.active.map((h) => h.def.id));
+        const b = new Set(newHits.active.map((h) => h.def.id));
+        for (const id of new Set([...a, ...b])) if (a.has(id) !== b.has(id)) ruleRow(id).outcome_changes++;
       }
-      for (const id of hits.errors) ruleRow(id).errors[side]++;
-    };
-    tally(baseHits, 'base');
-    tally(newHits, 'new');
-    if (baseOutcome !== newOutcome) {
-      rep.outcome_changes++;
-      const k = `${baseOutcome}->${newOutcome}`;
-      rep.transitions[k] = (rep.transitions[k] ?? 0) + 1;
-      if (!stops(baseOutcome) && stops(newOutcome)) {
-        if (r.fraud === true) rep.newly_stopped.fraud++;
-        else if (r.fraud === false) rep.newly_stopped.legit++;
-      }
-      const a = new Set(baseHits.active.map((h) => h.def.id));
-      const b = new Set(newHits.active.map((h) => h.def.id));
-      for (const id of new Set([...a, ...b])) if (a.has(id) !== b.has(id)) ruleRow(id).outcome_changes++;
     }
-  }
   await store.close();
   if (measure) {
     const proposedRules = [...o.proposed.active, ...o.proposed.shadow];

@@ -21,7 +21,7 @@ import { MemoryFeatureStore } from '../../features/memory-store.js';
 import type { DriftCounts, DriftReport } from '../../models/drift/index.js';
 import type { Scorer } from '../../models/scorer.js';
 import { DecisionEngine, type RulesetSource } from '../decision/engine.js';
-import { replayFeed, type ReplayedDecision } from './replay.js';
+import { replayBatches, type ReplayedDecision } from './replay.js';
 
 export interface EvaluatedReplayOptions {
   records: readonly HistoryRecord[];
@@ -37,6 +37,8 @@ export interface EvaluatedReplayOptions {
   onDecision?: (r: ReplayedDecision) => Promise<void>;
   /** Bin counters of the model's drift reference: the window's scored decisions are counted for the report's PSIs. */
   drift?: DriftCounts | null;
+  /** The decisions carry the model's top factors (default: when `onDecision` is given; `replay` asks only with --output). */
+  factors?: boolean;
 }
 
 export interface EvaluatedReplay {
@@ -102,6 +104,7 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
     scorer: o.scorer,
     rules: o.rules,
     clock: (ev) => ev.event_time,
+    factors: o.factors ?? o.onDecision !== undefined,
     // The window's decisions, binned with the model's own float32 scores (the decisions' are rounded).
     ...(counts && {
       drift: {
@@ -114,13 +117,16 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
   });
   const rows: EvalRow[] = [];
   let decided = 0;
-  for await (const r of replayFeed(engine, store, interleaveLabels(records, o.labelDelayDays), o.batchSize)) {
-    decided++;
-    await o.onDecision?.(r);
-    const d = r.decision;
-    const t = r.event.event_time;
-    if (r.fraud !== null && d.score !== null && inWindow(t)) {
-      rows.push({ time: t, card: r.event.card_token, score: d.score, fraud: r.fraud, outcome: d.outcome });
+  const feed = interleaveLabels(records, o.labelDelayDays);
+  for await (const batch of replayBatches(engine, store, feed, o.batchSize)) {
+    for (const r of batch) {
+      decided++;
+      if (o.onDecision) await o.onDecision(r);
+      const d = r.decision;
+      const t = r.event.event_time;
+      if (r.fraud !== null && d.score !== null && inWindow(t)) {
+        rows.push({ time: t, card: r.event.card_token, score: d.score, fraud: r.fraud, outcome: d.outcome });
+      }
     }
   }
   await store.close();

@@ -30,7 +30,13 @@ export async function measureRulesetCosts(
   opts: { labelDelayDays?: number; batchSize?: number } = {},
 ): Promise<{ events: number; usPerEvent: Map<string, number> }> {
   const store = new MemoryFeatureStore();
-  const engine = new DecisionEngine({ store, scorer, rules: { current: () => rs }, clock: (ev) => ev.event_time });
+  const engine = new DecisionEngine({
+    store,
+    scorer,
+    rules: { current: () => rs },
+    clock: (ev) => ev.event_time,
+    factors: false,
+  });
   const stride = Math.max(1, Math.ceil(records.length / COST_SAMPLE));
   const sample: RuleContext[] = [];
   let i = 0;
