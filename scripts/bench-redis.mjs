@@ -122,8 +122,11 @@ const cpuSecs = async () => {
   const c = await info('cpu');
   return Number(c.used_cpu_user) + Number(c.used_cpu_sys);
 };
-/** Commands the store and the memo send themselves; every other command counted ran inside a script. */
-const TOP_LEVEL = new Set(['evalsha', 'eval', 'get', 'mget', 'set', 'multi', 'exec', 'script', 'info', 'ping']);
+/**
+ * Commands the store and the memo send themselves; every other command counted ran inside a
+ * script. SET is both: sent by the memo per entry (before), or run inside its EVAL (after).
+ */
+const TOP_LEVEL = new Set(['evalsha', 'eval', 'get', 'mget', 'set']);
 
 let recalled = 0;
 try {
@@ -158,7 +161,7 @@ try {
     const d = { calls: s.calls - b.calls, usec: s.usec - b.usec };
     if (d.calls === 0 || cmd === 'info') continue;
     byCommand[cmd] = d;
-    if (TOP_LEVEL.has(cmd)) {
+    if (TOP_LEVEL.has(cmd) && !(cmd === 'set' && statsAfter.eval)) {
       calls += d.calls;
       usec += d.usec;
     } else scriptCalls += d.calls;

@@ -1,10 +1,14 @@
 /**
  * The decision memo (../decision-memo.ts) in Redis: one key per auth id, with a TTL.
- * The keys of a batch are in many slots: one pipeline on a single node; on a Redis Cluster, one
- * command each (a pipeline must hold one slot there), written per node by autopipelining.
+ * On a single node a batch is one command each way: MGET to recall, one EVAL (a SET PX NX per
+ * key inside) to remember. On a Redis Cluster the keys of a batch are in many slots: one command
+ * each (a multi-key command must hold one slot there), written per node by autopipelining.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { decodeEntry, encodeEntry, type DecisionMemo, type MemoEntry } from '../decision-memo.js';
+
+/** KEYS: the entries' keys; ARGV[1]: TTL (ms), ARGV[i + 1]: the entry of KEYS[i]. Only absent keys are written. */
+const REMEMBER = `for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1], 'NX') end`;
 
 export class RedisDecisionMemo implements DecisionMemo {
   constructor(
@@ -29,10 +33,8 @@ export class RedisDecisionMemo implements DecisionMemo {
         ),
       );
     }
-    const p = redis.pipeline();
-    for (const id of authIds) p.getBuffer(this.key(id));
-    const res = (await p.exec()) ?? [];
-    return res.map(([err, v]) => (err ? null : decodeEntry(v as Buffer | null)));
+    const values = await redis.mgetBuffer(authIds.map((id) => this.key(id)));
+    return values.map((v) => decodeEntry(v));
   }
 
   async remember(entries: readonly ({ authId: string } & MemoEntry)[]): Promise<void> {
@@ -42,9 +44,10 @@ export class RedisDecisionMemo implements DecisionMemo {
       await Promise.all(entries.map((e) => redis.set(this.key(e.authId), encodeEntry(e), 'PX', this.opts.ttlMs, 'NX')));
       return;
     }
-    const p = redis.pipeline();
-    for (const e of entries) p.set(this.key(e.authId), encodeEntry(e), 'PX', this.opts.ttlMs, 'NX');
-    await p.exec();
+    const keys = entries.map((e) => this.key(e.authId));
+    const args: (string | Buffer)[] = [String(this.opts.ttlMs)];
+    for (const e of entries) args.push(encodeEntry(e));
+    await redis.eval(REMEMBER, keys.length, [...keys, ...args]);
   }
 }
 

@@ -3,12 +3,13 @@
  * scripts of ./scripts.ts next to the data, combined into vectors by the same TypeScript as the
  * in-memory store.
  *
- * `enrich` is one round trip: a pipeline of EVALSHA, three per event (customer, terminal, card),
- * in event order. `applyLabels` is one round trip too (ZADD/ZREM on the terminal's fraud set).
+ * `enrich` is one round trip: on a single node one EVALSHA of the batch script for the whole
+ * batch (customer, terminal and card updates of every event, in event order); on a Redis Cluster
+ * one EVALSHA per entity of the batch (its keys share a hash tag, so a slot), sent in parallel.
+ * `applyLabels` is one round trip too (ZADD/ZREM on the terminal's fraud set).
  *
- * With a Redis Cluster client, the calls are sent as individual commands in parallel (a
- * pipeline must hold one slot in ioredis); create the Cluster with `enableAutoPipelining: true`
- * so that they are written per node in one batch.
+ * With a Redis Cluster client, create the Cluster with `enableAutoPipelining: true` so that the
+ * calls are written per node in one batch.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { AuthorizationEvent, LabelEvent } from '../../events/types.js';
@@ -41,7 +42,8 @@ export function escapeField(s: string | null): string {
   return s.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 }
 
-type Call = { sha: string; keys: string[]; args: string[] };
+/** One EVALSHA of the batch script: its operations' keys and arguments, and where their replies go. */
+type Call = { keys: string[]; args: string[]; ops: number[] };
 type Reply = [Error | null, unknown];
 
 export class RedisFeatureStore implements FeatureStore {
@@ -78,38 +80,52 @@ export class RedisFeatureStore implements FeatureStore {
 
   async enrich(events: readonly AuthorizationEvent[]): Promise<FeatureVector[]> {
     if (events.length === 0) return [];
-    const calls: Call[] = new Array(events.length * 3);
     const caps = this.opts.maxHistory ?? MAX_HISTORY;
     const [capCustomer, capTerminal, capCard] = [String(caps.customer), String(caps.terminal), String(caps.card)];
+    const cluster = isCluster(this.client);
+    // Single node: one call. Cluster: one call per hash tag (entity), in the events' order.
+    const calls: Call[] = [];
+    const byTag = new Map<string, Call>();
+    const callOf = (tag: string): Call => {
+      if (!cluster) {
+        if (!calls.length) calls.push({ keys: [], args: [], ops: [] });
+        return calls[0]!;
+      }
+      let c = byTag.get(tag);
+      if (!c) {
+        c = { keys: [], args: [], ops: [] };
+        byTag.set(tag, c);
+        calls.push(c);
+      }
+      return c;
+    };
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
       checkEvent(ev);
       const ts = String(ev.event_time);
-      calls[3 * i] = {
-        sha: SCRIPTS.customer.sha,
-        keys: [this.customerKey(ev.customer_id), this.customerStateKey(ev.customer_id)],
-        args: [
-          ts,
-          escapeField(ev.auth_id),
-          String(ev.amount_minor),
-          escapeField(ev.terminal_id),
-          escapeField(ev.merchant_id),
-          escapeField(ev.device_id),
-          capCustomer,
-        ],
-      };
-      calls[3 * i + 1] = {
-        sha: SCRIPTS.terminal.sha,
-        keys: [this.terminalKey(ev.terminal_id), this.fraudKey(ev.terminal_id)],
-        args: [ts, ev.auth_id, capTerminal],
-      };
-      calls[3 * i + 2] = {
-        sha: SCRIPTS.card.sha,
-        keys: [this.cardKey(ev.card_token)],
-        args: [ts, ev.auth_id, capCard],
-      };
+      let c = callOf(`c:${ev.customer_id}`);
+      c.ops.push(3 * i);
+      c.keys.push(this.customerKey(ev.customer_id), this.customerStateKey(ev.customer_id));
+      c.args.push(
+        'c',
+        ts,
+        escapeField(ev.auth_id),
+        String(ev.amount_minor),
+        escapeField(ev.terminal_id),
+        escapeField(ev.merchant_id),
+        escapeField(ev.device_id),
+        capCustomer,
+      );
+      c = callOf(`t:${ev.terminal_id}`);
+      c.ops.push(3 * i + 1);
+      c.keys.push(this.terminalKey(ev.terminal_id), this.fraudKey(ev.terminal_id));
+      c.args.push('t', ts, ev.auth_id, capTerminal);
+      c = callOf(`k:${ev.card_token}`);
+      c.ops.push(3 * i + 2);
+      c.keys.push(this.cardKey(ev.card_token));
+      c.args.push('k', ts, ev.auth_id, capCard);
     }
-    const replies = await this.evalAll(calls);
+    const replies = await this.evalAll(calls, 3 * events.length);
     const out: FeatureVector[] = new Array(events.length);
     for (let i = 0; i < events.length; i++) {
       const c = ints(replies[3 * i]!, 12);
@@ -183,7 +199,8 @@ export class RedisFeatureStore implements FeatureStore {
     this.loaded = true;
   }
 
-  private async evalAll(calls: Call[]): Promise<unknown[]> {
+  /** Runs the calls; returns the reply of each operation, by operation index. */
+  private async evalAll(calls: Call[], ops: number): Promise<unknown[]> {
     if (!this.loaded) await this.loadScripts();
     let replies = await this.send(calls);
     if (replies.some(([e]) => e && /NOSCRIPT/.test(e.message))) {
@@ -192,27 +209,31 @@ export class RedisFeatureStore implements FeatureStore {
       await this.loadScripts();
       replies = await this.send(calls);
     }
-    return replies.map(([e, r]) => {
+    const out: unknown[] = new Array(ops);
+    replies.forEach(([e, r], j) => {
       if (e) throw e;
-      return r;
+      const call = calls[j]!;
+      if (!Array.isArray(r) || r.length !== call.ops.length)
+        throw new Error(
+          `feature script returned ${r === null ? 'nothing' : typeof r}, expected ${call.ops.length} replies`,
+        );
+      call.ops.forEach((op, k) => (out[op] = r[k]));
     });
+    return out;
   }
 
-  private async send(calls: Call[]): Promise<Reply[]> {
+  private send(calls: Call[]): Promise<Reply[]> {
     const client = this.client;
-    if (isCluster(client)) {
-      return Promise.all(
-        calls.map((c) =>
-          client.evalsha(c.sha, c.keys.length, ...c.keys, ...c.args).then(
-            (r): Reply => [null, r],
-            (e: Error): Reply => [e, null],
-          ),
+    const sha = SCRIPTS.batch.sha;
+    // (one array argument, flattened by ioredis: a batch's thousands of arguments are not spread)
+    return Promise.all(
+      calls.map((c) =>
+        client.evalsha(sha, c.keys.length, c.keys.concat(c.args)).then(
+          (r): Reply => [null, r],
+          (e: Error): Reply => [e, null],
         ),
-      );
-    }
-    const p = client.pipeline();
-    for (const c of calls) p.evalsha(c.sha, c.keys.length, ...c.keys, ...c.args);
-    return ((await p.exec()) ?? []) as Reply[];
+      ),
+    );
   }
 
   // ---- maintenance (tests, CLI, benchmarks) ------------------------------------------------
