@@ -19,6 +19,7 @@ import { FEATURE_NAMES } from '../../src/features/names.js';
 import { enrichFeed } from '../../src/features/label-feed.js';
 import { DAY_MS } from '../../src/events/time.js';
 import { simulate } from '../../src/simulator/index.js';
+import trainCommand from '../../src/commands/train.js';
 
 const T = Date.parse('2026-11-01T00:00:00Z');
 const rule: LabelRule = { cutoffMs: T + 10 * DAY_MS, delayMs: 7 * DAY_MS };
@@ -197,5 +198,45 @@ describe('the training files from audit rows', () => {
     expect(counts.frauds).toBe(records.filter((r) => r.fraud).length);
     expect(counts.frauds).toBeGreaterThan(0);
     expect(f.s.text).toBe(expected);
+  });
+});
+
+describe('train: the two sources on the command line', () => {
+  async function run(argv: string[]): Promise<{ code: number; err: string }> {
+    const out: string[] = [];
+    const { error, log } = console;
+    console.error = (...a: unknown[]) => out.push(a.join(' '));
+    console.log = (...a: unknown[]) => out.push(a.join(' '));
+    try {
+      return { code: await trainCommand(argv), err: out.join('\n') };
+    } finally {
+      console.error = error;
+      console.log = log;
+    }
+  }
+  const audit = ['--from-audit', '--from', '2026-10-01', '--to', '2026-11-01', '--out', '/tmp/never.onnx'];
+
+  it('refuses options of the other source, a window that ends before it starts, and missing dates', async () => {
+    expect(await run([...audit, '--input', 'h.csv', '--train-to', '2026-11-01'])).toEqual({
+      code: 2,
+      err: '--from-audit reads the audit trail: drop --input, --train-to',
+    });
+    const history = ['--input', 'h.csv', '--train-from', '2026-10-01', '--train-to', '2026-11-01', '--out', 'm.onnx'];
+    expect(await run([...history, '--as-of', '2026-11-09'])).toEqual({
+      code: 2,
+      err: '--as-of: only with --from-audit',
+    });
+    expect((await run([...audit, '--to', '2026-09-01'])).err).toBe('--to must be after --from');
+    expect((await run([...audit, '--as-of', 'yesterday'])).err).toMatch(/^--as-of: not a time/);
+    const noTo = await run(['--from-audit', '--from', '2026-10-01', '--out', 'm.onnx']);
+    expect(noTo.code).toBe(2);
+    expect(noTo.err).toContain('fraud-engine train --from-audit --from DATE --to DATE');
+  });
+
+  it('says in its help how labels count at the cut-off', async () => {
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.err).toContain('event time +\n    --delay-days <= C');
+    expect(help.err).toContain('not counted as legitimate');
   });
 });
