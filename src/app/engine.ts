@@ -11,12 +11,11 @@ import { guardedRedisState } from '../features/redis/guarded-state.js';
 import type { RedisFeatureStore } from '../features/redis/store.js';
 import { boundedConsumer, createKafka, IDEMPOTENT_PRODUCER } from '../kafka/client.js';
 import { DriftMonitor, referenceForModel, type DriftMonitorOptions } from '../models/drift/index.js';
-import { loadEngineScorer, type OnnxScorer } from '../models/onnx-scorer.js';
+import type { OnnxScorer } from '../models/onnx-scorer.js';
 import { ModelSource, type Models } from '../models/registry/model-source.js';
 import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createChallengerMetrics, createDriftMetrics, createMetrics, setInfo } from '../observability/metrics.js';
-import type { Challenger } from '../pipelines/decision/challenger.js';
 import { DecisionEngine, engineBudgetsOf, type ModelSet } from '../pipelines/decision/engine.js';
 import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
@@ -212,25 +211,6 @@ export async function engineModelsOf(
     if (startDrift) drift?.start();
   }
   return { scorer, challenger, drift };
-}
-
-/**
- * The challenger of `model.challenger_path` (empty: none), loaded and checked as the champion is
- * (metadata beside it, the engine's features in order), its metrics registered; any failure to
- * load it is an error naming the setting.
- */
-export async function challengerOf(
-  path: string,
-  metrics: ReturnType<typeof createMetrics>,
-): Promise<Challenger | null> {
-  if (path.trim() === '') return null;
-  let scorer: OnnxScorer;
-  try {
-    scorer = await loadEngineScorer(path);
-  } catch (err) {
-    throw new Error(`model.challenger_path: cannot load the challenger model ${path}: ${(err as Error).message}`);
-  }
-  return { scorer, metrics: createChallengerMetrics(metrics.registry) };
 }
 
 /**

@@ -7,10 +7,11 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { challengerOf } from '../../src/app/engine.js';
 import type { AuthorizationEvent, Decision } from '../../src/events/types.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { loadEngineScorer, type OnnxScorer } from '../../src/models/onnx-scorer.js';
+import { ModelSource } from '../../src/models/registry/model-source.js';
+import pino from 'pino';
 import type { Scorer } from '../../src/models/scorer.js';
 import { createChallengerMetrics, createMetrics, type ChallengerMetrics } from '../../src/observability/metrics.js';
 import type { Challenger } from '../../src/pipelines/decision/challenger.js';
@@ -160,6 +161,20 @@ describe('challenger', () => {
   });
 
   describe('loading (model.challenger_path)', () => {
+    /** What the engine starts with for `path` (no PostgreSQL: the configuration's files decide). */
+    const challengerOf = async (path: string, metrics: ReturnType<typeof createMetrics>) => {
+      const src = await ModelSource.start({
+        postgres: { url: '', ssl: false, ssl_ca_file: '', ssl_cert_file: '', ssl_key_file: '' },
+        config: { champion: MODEL, challenger: path },
+        pollIntervalMs: 0,
+        log: pino({ level: 'silent' }),
+        metrics,
+        build: async (m) => m,
+      });
+      const ch = src.current().challenger;
+      await src.stop();
+      return ch;
+    };
     let dir: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'challenger-'));
