@@ -233,7 +233,7 @@ describe('the CLI signs its user in', () => {
   it('publish → pending; the author approving is refused; another approver activates it', async () => {
     const p = await run(rules, publish, ana);
     expect(p.code).toBe(0);
-    expect(p.out).toMatch(/published ruleset fe-cli \(10 rules\) by ana: via cli; pending approval/);
+    expect(p.out).toMatch(/published ruleset fe-cli \(12 rules\) by ana: via cli; pending approval/);
     expect(p.out).toMatch(/fraud-engine rules approve fe-cli/);
     const pending = await run(rules, ['pending']);
     expect(pending.out).toMatch(/fe-cli\s+publish\s+ana/);
