@@ -146,6 +146,31 @@ describe.each(REDIS_TARGETS)('decision pipeline (Kafka, registry, Redis %s, ONNX
     expect(decisions.items.some((d) => d.value.auth_id === 'm-invalid')).toBe(false);
   });
 
+  it('answers an event delivered again from the memo byte for byte, and dead-letters a reused auth id', async () => {
+    const base = bareAuthorization({
+      auth_id: 'memo-1',
+      event_time: Date.now(),
+      card_token: 'tok_memo',
+      customer_id: 'c-memo',
+      terminal_id: 't-memo',
+      amount_minor: 4321,
+      channel: 'ECOM',
+    });
+    await send([base]);
+    await decisions.waitFor(decided(['memo-1']));
+    // The same payload again (to the engine, a redelivery), then the same id on another amount.
+    const reused = { ...base, amount_minor: 9999 };
+    await send([base, reused]);
+    const reusedBytes = await codecs.encodeAuthorization(reused);
+    await decisions.waitFor((items) => items.filter((d) => d.value.auth_id === 'memo-1').length >= 2);
+    await dlq.waitFor((items) => items.some((i) => i.raw!.equals(reusedBytes)));
+    const mine = decisions.items.filter((d) => d.value.auth_id === 'memo-1');
+    expect(mine).toHaveLength(2);
+    // A recomputed decision would differ (decided_time, engine_latency_ms): this one is the memo's.
+    expect(mine[1]!.raw!.equals(mine[0]!.raw!)).toBe(true);
+    expect(mine[0]!.value.context?.amount_minor).toBe(4321);
+  });
+
   it('serves the expected features for a known sequence of events and labels', async () => {
     const t0 = Date.UTC(2026, 9, 5, 12, 0); // a Monday, noon UTC
     const ev = (id: string, t: number, customer: string, amount: number): AuthorizationEvent =>

@@ -13,12 +13,13 @@
  *   waited for it was degraded (features_timeout, by the engine), but a Redis that answers is
  *   busy, not down, and opening the circuit on load alone would degrade every decision of
  *   the next `openMs` (measured: over half of them at 5,000 events/s on a loaded machine).
- * - Pending commands. Every Redis command of the decision path (3 per event to enrich, 1 per
- *   event to recall or remember a decision) counts as pending from the moment it is sent
+ * - Pending commands. The decision path's Redis work, counted per event whatever the number
+ *   of calls it travels in (3 to enrich: the customer, terminal and card updates of the batch
+ *   script; 1 to recall or remember a decision), counts as pending from the moment it is sent
  *   until Redis answers or the connection fails, not until the budget gives up on it: ioredis
  *   keeps a command in its queue until its reply arrives. A call that would take the count
  *   past `maxPendingCommands` fails at once: memory held by Redis commands stays bounded
- *   (about 0.5 KiB a command) however long Redis stays slow. One call always goes through,
+ *   (about 0.5 KiB a counted command) however long Redis stays slow. One call always goes through,
  *   however large, so that a batch larger than the limit is not refused forever.
  * - Memo. The recall runs beside the features, within the same budget. The write is sent
  *   before the decision is produced (one connection: Redis runs it before anything sent
