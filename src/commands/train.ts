@@ -155,7 +155,8 @@ async function fromAudit(
       `${((performance.now() - t0) / 1000).toFixed(1)} s; training on ${counts.rows} (${counts.frauds} frauds, ` +
       `labels known by ${iso(cutoff)}); left out: ${x.label_window_open} whose label window ends after the ` +
       `cut-off (event time >= ${iso(cutoff - rule.delayMs)}), ${x.degraded} degraded, ` +
-      `${x.incomplete_vector} with an incomplete feature vector`,
+      `${x.incomplete_vector} with an incomplete feature vector; ${counts.declined_legitimate} of the legitimate ` +
+      'rows were declined (a declined fraud draws no chargeback: only an analyst verdict labels it)',
   );
   if (counts.rows === 0) {
     console.error('train: no decision of the audit trail to train on (check --from/--to, --as-of and --delay-days)');

@@ -16,6 +16,10 @@
  * Degraded decisions (features unavailable, event too old: `degraded` not empty) served a vector
  * that is not the population the model scores, and a vector that lacks one of the engine's
  * features was served by an engine with other features: both are left out and counted.
+ *
+ * A declined payment never draws a chargeback, so a fraud the engine declined reads as
+ * legitimate unless an analyst verdict says fraud: the legitimate rows that were declined are
+ * counted (not changed), for whoever judges the training set.
  */
 import { FEATURE_CSV_HEADER, featureCsvRow, LABEL_CSV_HEADER, labelCsvRow } from './csv.js';
 import { FEATURE_NAMES } from './names.js';
@@ -26,6 +30,8 @@ export interface AuditTrainingRow {
   auth_id: string;
   /** Epoch ms. */
   event_time: number;
+  /** The decision's outcome (APPROVE, REVIEW, DECLINE). */
+  outcome: string;
   degraded: readonly string[];
   /** The served vector, feature name → value (null: missing). */
   features: unknown;
@@ -84,6 +90,8 @@ export interface AuditTrainingCounts {
   /** Written to the CSV files (trained on). */
   rows: number;
   frauds: number;
+  /** Of the legitimate rows, those the engine declined (no chargeback can come for them). */
+  declined_legitimate: number;
   excluded: Record<Exclusion, number>;
 }
 
@@ -106,6 +114,7 @@ export async function writeAuditTrainingCsv(
     decisions: 0,
     rows: 0,
     frauds: 0,
+    declined_legitimate: 0,
     excluded: { label_window_open: 0, degraded: 0, incomplete_vector: 0 },
   };
   await features.write(FEATURE_CSV_HEADER);
@@ -124,6 +133,7 @@ export async function writeAuditTrainingCsv(
       l += labelCsvRow(row.auth_id, row.event_time, c.fraud);
       counts.rows++;
       if (c.fraud) counts.frauds++;
+      else if (row.outcome === 'DECLINE') counts.declined_legitimate++;
     }
     if (f) {
       await features.write(f);

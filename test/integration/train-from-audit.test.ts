@@ -167,7 +167,9 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
     const incomplete = healthy.filter((s) => Object.keys(s.decision.features).length < FEATURE_NAMES.length);
     const trained = healthy.filter((s) => Object.keys(s.decision.features).length === FEATURE_NAMES.length);
     const fraudIds = new Set(labels.filter((l) => l.fraud && l.label_time <= AS_OF).map((l) => l.auth_id));
+    const legit = trained.filter((s) => !fraudIds.has(s.decision.auth_id));
     return {
+      declinedLegit: legit.filter((s) => s.decision.outcome === 'DECLINE').length,
       decisions: inWindow.length,
       open: open.length,
       degraded: degraded.length,
@@ -184,6 +186,7 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
     expect(e.degraded).toBeGreaterThan(10);
     expect(e.incomplete).toBe(2);
     expect(e.frauds).toBeGreaterThan(15);
+    expect(e.declinedLegit).toBeGreaterThan(0);
     const sizes: number[] = [];
     let frauds = 0;
     let unlabelled = 0;
@@ -259,6 +262,7 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
       decisions: e.decisions,
       rows: e.trained.length,
       frauds: e.frauds,
+      declined_legitimate: e.declinedLegit,
       excluded: { label_window_open: e.open, degraded: e.degraded, incomplete_vector: e.incomplete },
     });
 

@@ -28,6 +28,7 @@ const fullFeatures = (): Record<string, number | null> =>
 const row = (over: Partial<AuditTrainingRow> = {}): AuditTrainingRow => ({
   auth_id: 'a1',
   event_time: T,
+  outcome: 'APPROVE',
   degraded: [],
   features: fullFeatures(),
   fraud: null,
@@ -137,7 +138,8 @@ describe('the training files from audit rows', () => {
           row({ auth_id: 'legit', event_time: T + DAY_MS, fraud: null }),
           row({ auth_id: 'open', event_time: T + 5 * DAY_MS, fraud: true }),
           row({ auth_id: 'old-engine', features: { tx_amount: 3 } }),
-          row({ auth_id: 'verdict-legit', fraud: false }),
+          row({ auth_id: 'verdict-legit', fraud: false, outcome: 'DECLINE' }),
+          row({ auth_id: 'declined-fraud', fraud: true, outcome: 'DECLINE' }),
         ],
       ),
       rule,
@@ -145,19 +147,23 @@ describe('the training files from audit rows', () => {
       l.sink,
     );
     expect(counts).toEqual({
-      decisions: 6,
-      rows: 3,
-      frauds: 1,
+      decisions: 7,
+      rows: 4,
+      frauds: 2,
+      declined_legitimate: 1,
       excluded: { label_window_open: 1, degraded: 1, incomplete_vector: 1 },
     });
     expect(f.s.closed && l.s.closed).toBe(true);
     const cells = FEATURE_NAMES.map((_, i) => (i % 5 === 0 ? '' : String(i + 0.5))).join(',');
-    expect(f.s.text).toBe(`${FEATURE_CSV_HEADER}"fraud,1",${cells}\nlegit,${cells}\nverdict-legit,${cells}\n`);
+    expect(f.s.text).toBe(
+      `${FEATURE_CSV_HEADER}"fraud,1",${cells}\nlegit,${cells}\nverdict-legit,${cells}\ndeclined-fraud,${cells}\n`,
+    );
     expect(l.s.text).toBe(
       'auth_id,tx_datetime,tx_fraud\n' +
         '"fraud,1",2026-11-01T00:00:00.000Z,1\n' +
         'legit,2026-11-02T00:00:00.000Z,0\n' +
-        'verdict-legit,2026-11-01T00:00:00.000Z,0\n',
+        'verdict-legit,2026-11-01T00:00:00.000Z,0\n' +
+        'declined-fraud,2026-11-01T00:00:00.000Z,1\n',
     );
   });
 
@@ -178,6 +184,7 @@ describe('the training files from audit rows', () => {
     const rows = served.map((r): AuditTrainingRow => ({
       auth_id: r.auth_id,
       event_time: r.event.event_time,
+      outcome: 'APPROVE',
       degraded: [],
       features: JSON.parse(
         JSON.stringify(Object.fromEntries(FEATURE_NAMES.map((n, j) => [n, r.vector[j] ?? null]))),

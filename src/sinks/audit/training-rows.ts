@@ -12,6 +12,7 @@ export interface AuditTrainingRecord {
   auth_id: string;
   /** Epoch ms. */
   event_time: number;
+  outcome: string;
   degraded: string[];
   /** decision_audit.features as stored: feature name → value. */
   features: unknown;
@@ -33,7 +34,7 @@ export interface AuditTrainingQuery {
 // which lets the label side use its tx_time index. Sorted so that the same trail gives the same
 // file (the trainer's bagging depends on row order).
 const SELECT_SQL = `
-SELECT d.auth_id, d.event_time, d.degraded, d.features, l.fraud
+SELECT d.auth_id, d.event_time, d.outcome, d.degraded, d.features, l.fraud
 FROM decision_audit d
 LEFT JOIN (
   SELECT auth_id, bool_or(fraud) AS fraud
@@ -47,6 +48,7 @@ ORDER BY d.event_time, d.auth_id`;
 interface Row {
   auth_id: string;
   event_time: Date;
+  outcome: string;
   degraded: string[];
   features: unknown;
   fraud: boolean | null;
@@ -80,6 +82,7 @@ export async function* readAuditTrainingRows(
         yield res.rows.map((r) => ({
           auth_id: r.auth_id,
           event_time: r.event_time.getTime(),
+          outcome: r.outcome,
           degraded: r.degraded,
           features: r.features,
           fraud: r.fraud,
