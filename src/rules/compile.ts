@@ -26,6 +26,12 @@ export interface CompiledRule {
   readonly test: (ctx: RuleContext) => unknown;
   /** The estimated cost of one evaluation (./cost.ts), at most `rules.max_rule_cost`. */
   readonly cost: number;
+  /**
+   * Whether the expression reads the model's `score` (a word match on its text: a string that
+   * mentions it only costs an unneeded evaluation). Only these rules can hit otherwise on another
+   * model's score: a challenger's would-be outcome evaluates them again (./evaluate.ts).
+   */
+  readonly readsScore: boolean;
 }
 
 export interface CompiledRuleset {
@@ -175,7 +181,7 @@ export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits 
     if (err instanceof CostError) return fail(err.reason, err.pos);
     throw err;
   }
-  return { def: rule, test: fn as (ctx: RuleContext) => unknown, cost };
+  return { def: rule, test: fn as (ctx: RuleContext) => unknown, cost, readsScore: /\bscore\b/.test(rule.expression) };
 }
 
 const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unbounded');

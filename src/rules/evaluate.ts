@@ -41,6 +41,37 @@ export function evaluateRules(rs: CompiledRuleset, ctx: RuleContext): RuleEvalua
 }
 
 /**
+ * The active rules that would hit were the model's score the one in `ctx`: the rules that read
+ * the score evaluated on it, the others as they hit (`hits`: they do not read the model). For a
+ * challenger's would-be outcome; the order is the ruleset's, as evaluateRules gives it.
+ */
+export function activeHitsOnScore(
+  rs: CompiledRuleset,
+  ctx: RuleContext,
+  hits: readonly CompiledRule[],
+): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const rule of rs.active) {
+      if (!rule.readsScore) {
+        if (hits.includes(rule)) out.push(rule);
+        continue;
+      }
+      try {
+        if (rule.test(ctx) === true) out.push(rule);
+      } catch {
+        // as evaluateRules: an error is no hit
+      }
+    }
+  } finally {
+    Error.stackTraceLimit = stackLimit;
+  }
+  return out;
+}
+
+/**
  * The CEL view of an event (./context.ts): views over the event and the feature vector, so
  * building it costs two small allocations and a field is computed only when a rule reads it.
  * `names` is the order of `vector` (FEATURE_NAMES on the hot path).

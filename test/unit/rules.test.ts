@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileRuleset, validateRuleset } from '../../src/rules/compile.js';
-import { evaluateRules, ruleContext } from '../../src/rules/evaluate.js';
+import { activeHitsOnScore, evaluateRules, ruleContext } from '../../src/rules/evaluate.js';
 import { loadRulesetFiles } from '../../src/rules/load.js';
 import { RuleError, type RuleDef, type RulesetDef } from '../../src/rules/types.js';
 import { applyPolicy } from '../../src/pipelines/decision/policy.js';
@@ -165,5 +165,37 @@ describe('decision policy', () => {
       reasons: [],
       tags: ['watch'],
     });
+  });
+});
+
+describe("a challenger's would-be hits (activeHitsOnScore)", () => {
+  const rs = compileRuleset(
+    ruleset([
+      rule('decline_known', 'f.customer_nb_tx_30d >= 12.0 && score >= 0.45', 'DECLINE', 200),
+      rule('big_amount', 'tx.amount > 200.0', 'REVIEW', 100),
+      rule('scored_at_all', 'score >= 0.0', 'TAG:scored' as RuleDef['action'], 50),
+    ]),
+  );
+  const names = ['customer_nb_tx_30d'];
+  const ctx = (score: number | null) => ruleContext(ev, names, [20], score, rs.lists);
+
+  it('marks the rules that read the score', () => {
+    expect(rs.active.map((r) => [r.def.id, r.readsScore])).toEqual([
+      ['decline_known', true],
+      ['big_amount', false],
+      ['scored_at_all', true],
+    ]);
+  });
+
+  it('evaluates the score rules on the other score and keeps the other hits as they were', () => {
+    const champion = evaluateRules(rs, ctx(0.1)).active;
+    expect(champion.map((r) => r.def.id)).toEqual(['big_amount', 'scored_at_all']);
+    const onChallenger = activeHitsOnScore(rs, ctx(0.9), champion);
+    expect(onChallenger.map((r) => r.def.id)).toEqual(['decline_known', 'big_amount', 'scored_at_all']);
+    expect(applyPolicy(0.9, rs.thresholds, onChallenger).outcome).toBe('DECLINE');
+    // A rule that does not read the score is taken from the hits given, not evaluated again.
+    expect(activeHitsOnScore(rs, ctx(0.9), []).map((r) => r.def.id)).toEqual(['decline_known', 'scored_at_all']);
+    // No score (the challenger failed): a score rule errors or is false, so it does not hit.
+    expect(activeHitsOnScore(rs, ctx(null), champion).map((r) => r.def.id)).toEqual(['big_amount']);
   });
 });

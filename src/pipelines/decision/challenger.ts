@@ -27,8 +27,9 @@ export function scoreBand(score: number, thresholds: Thresholds): Outcome {
 /**
  * Counts one event both models were asked about: the challenger's score, whether both scores fall
  * in the same band, and the outcome the policy would have given on the challenger's score with the
- * same thresholds and the same active rule hits (the rules ran on the champion's score), when it
- * differs from the outcome given.
+ * same thresholds and `activeHits`, the active rules that hit on the challenger's score (the rules
+ * that read the score evaluated again on it: rules/evaluate.ts activeHitsOnScore), when it differs
+ * from the outcome given.
  */
 export function compareChallenger(
   metrics: ChallengerMetrics,

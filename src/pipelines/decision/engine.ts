@@ -27,6 +27,7 @@ import { txOnlyVector } from '../../features/definitions.js';
 import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import { TOP_FACTORS } from '../../models/explain/explainer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
+import { activeHitsOnScore, ruleContext } from '../../rules/evaluate.js';
 import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { compareChallenger, type Challenger } from './challenger.js';
 import { decideEvent } from './step.js';
@@ -297,8 +298,13 @@ export class DecisionEngine {
         for (const id of hits.errors) metrics.ruleErrors.inc({ rule: id });
         if (score !== null) metrics.score.observe(score);
       }
-      if (challenger?.metrics && challengerScore !== null)
-        compareChallenger(challenger.metrics, score, challengerScore, rs.thresholds, hits.active, policy.outcome);
+      if (challenger?.metrics && challengerScore !== null) {
+        // The rules on the score, run again on the challenger's: the shipped policy declines by rules.
+        const wouldHit = timedOut
+          ? hits.active
+          : activeHitsOnScore(rs, ruleContext(ev, FEATURE_NAMES, vec, challengerScore, rs.lists), hits.active);
+        compareChallenger(challenger.metrics, score, challengerScore, rs.thresholds, wouldHit, policy.outcome);
+      }
       decisions[i] = {
         auth_id: ev.auth_id,
         card_token: ev.card_token,
