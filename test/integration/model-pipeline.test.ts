@@ -136,6 +136,12 @@ describe('model pipeline: simulate → train → OnnxScorer → replay --report'
     expect(r.decline.flagged).toBe(r.outcomes.DECLINE);
     expect(r.review.flagged).toBe(r.outcomes.REVIEW);
     expect(r.review_or_decline.flagged).toBe(r.outcomes.REVIEW + r.outcomes.DECLINE);
+    // The outcomes a merchant feels: every evaluated payment is legitimate or a fraud; the declined legitimate ones are DECLINEs.
+    expect(r.merchant.legitimate + r.merchant.frauds).toBe(r.events);
+    expect(r.merchant.frauds).toBe(r.frauds);
+    expect(r.merchant.false_declines).toBeLessThanOrEqual(r.outcomes.DECLINE);
+    expect(r.merchant.false_decline_rate).toBeCloseTo(r.merchant.false_declines / r.merchant.legitimate, 6);
+    expect(r.merchant.review_rate).toBeCloseTo(r.outcomes.REVIEW / r.events, 6);
     // Default with --eval-from: the handbook's exclusion, counted in the report.
     const x = r.excluded_known_compromised!;
     expect(x.since).toBe('2018-04-01T00:00:00.000Z'); // eval-from − 7 d delay − 7 d
