@@ -126,6 +126,9 @@ function renameMatches(node: unknown): void {
 const plain = (message: string): string => message.replaceAll(RECEIVER_MATCHES, 'matches');
 
 /** Compiles one rule, throwing a RuleError that says where and why. */
+/** Whether a CEL expression reads the model's score (see CompiledRule.readsScore). */
+export const readsScore = (expression: string): boolean => /\bscore\b/.test(expression);
+
 export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits = DEFAULT_RULE_LIMITS): CompiledRule {
   const file = rule.source?.file ?? '<rule>';
   const baseLine = rule.source?.line ?? null;
@@ -181,7 +184,7 @@ export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits 
     if (err instanceof CostError) return fail(err.reason, err.pos);
     throw err;
   }
-  return { def: rule, test: fn as (ctx: RuleContext) => unknown, cost, readsScore: /\bscore\b/.test(rule.expression) };
+  return { def: rule, test: fn as (ctx: RuleContext) => unknown, cost, readsScore: readsScore(rule.expression) };
 }
 
 const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unbounded');

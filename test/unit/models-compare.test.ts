@@ -10,6 +10,7 @@ import type { Outcome } from '../../src/events/types.js';
 import { compareOnAuditTrail, wouldBeOutcome, type AuditLabelRow } from '../../src/pipelines/compare/models-compare.js';
 import { modelsCompareText } from '../../src/pipelines/compare/models-compare-text.js';
 import type { RuleDef, RulesetDef } from '../../src/rules/types.js';
+import { authorization } from '../helpers/events.js';
 
 const D1 = Date.UTC(2026, 10, 2, 10);
 const D2 = D1 + DAY;
@@ -174,6 +175,28 @@ describe("models compare: the challenger's would-be outcome (the decision policy
     expect(wouldBeOutcome(0.95, RULESET, [{ rule_id: 'dec' }, { rule_id: 'allow' }])).toBe('APPROVE');
     // A hit whose rule the ruleset does not hold: no outcome.
     expect(wouldBeOutcome(0.1, RULESET, [{ rule_id: 'gone' }])).toBeNull();
+  });
+
+  it("the rules that read the score run again on the challenger's (declines by rules, as ruleset default-2)", () => {
+    const byRules: Pick<RulesetDef, 'thresholds' | 'rules'> = {
+      thresholds: { review: 0.05, decline: 1 },
+      rules: [
+        { ...rule('decline_known', 'DECLINE', 200), expression: 'f.customer_nb_tx_30d >= 12.0 && score >= 0.45' },
+        { ...rule('big', 'REVIEW', 100), expression: 'tx.amount >= 500.0' },
+      ],
+    };
+    const input = (nbTx: number) => ({
+      features: { customer_nb_tx_30d: nbTx },
+      event: authorization({ amount_minor: 1_000 }),
+    });
+    // The champion scored 0.1 (no hit); the challenger's 0.9 declines a customer with history...
+    expect(wouldBeOutcome(0.9, byRules, [], input(20))).toBe('DECLINE');
+    // ... and sends a newcomer to review, as the engine would.
+    expect(wouldBeOutcome(0.9, byRules, [], input(3))).toBe('REVIEW');
+    // Without the row's input (rows before the audit kept the context): the thresholds only.
+    expect(wouldBeOutcome(0.9, byRules, [])).toBe('REVIEW');
+    // A hit of a rule that does not read the score is kept as it was (not evaluated again).
+    expect(wouldBeOutcome(0.01, byRules, [{ rule_id: 'big' }], input(3))).toBe('REVIEW');
   });
 });
 

@@ -9,7 +9,10 @@
  * that this stays free of PostgreSQL and is tested with plain data.
  */
 import { DAY_MS } from '../../events/time.js';
-import type { Outcome } from '../../events/types.js';
+import type { AuthorizationEvent, Outcome } from '../../events/types.js';
+import { FEATURE_NAMES } from '../../features/names.js';
+import { compileRuleset, readsScore, type CompiledRuleset } from '../../rules/compile.js';
+import { activeHitsOnScore, ruleContext } from '../../rules/evaluate.js';
 import {
   compareModels,
   LABEL_RULE,
@@ -36,6 +39,8 @@ export interface AuditLabelRow {
   challenger_version: string | null;
   /** Some label known by as-of says fraud. */
   fraud_label: boolean;
+  /** The authorization and its served features (rows with a challenger score): for the rules on the score. */
+  input?: { event: AuthorizationEvent; features: Readonly<Record<string, number | null>> };
 }
 
 export interface CompareWindow {
@@ -62,22 +67,42 @@ export interface ModelsCompareReport {
   figures: ComparisonFigures;
 }
 
+type RulesetView = Pick<RulesetDef, 'thresholds' | 'rules'>;
+
+/** Compiled once per ruleset looked up (its lists as published: a rule on the score that reads a list sees those). */
+const compiled = new WeakMap<RulesetView, CompiledRuleset>();
+function compiledOf(r: RulesetView): CompiledRuleset {
+  let c = compiled.get(r);
+  if (!c) {
+    c = compileRuleset({ version: 'compare', description: '', lists: {}, ...r });
+    compiled.set(r, c);
+  }
+  return c;
+}
+
 /**
- * The outcome the policy would have given on `score` with `ruleset`'s thresholds and the active
- * rules that hit (their priorities from the ruleset); null when a hit's rule is not in it.
+ * The outcome the policy would have given on `score` with `ruleset`'s thresholds and its active
+ * rules: those that read the score evaluated again on it when the row carries its `input` (as the
+ * engine's fraud_challenger_outcome_changes_total does), the others as they hit (`hits`, their
+ * priorities from the ruleset); null when a hit's rule is not in it.
  */
 export function wouldBeOutcome(
   score: number,
-  ruleset: Pick<RulesetDef, 'thresholds' | 'rules'>,
+  ruleset: RulesetView,
   hits: readonly { rule_id: string }[],
+  input?: AuditLabelRow['input'],
 ): Outcome | null {
   const byId = new Map(ruleset.rules.map((r) => [r.id, r]));
-  const active: PolicyHit[] = [];
-  for (const h of hits) {
-    const def = byId.get(h.rule_id);
-    if (!def) return null;
-    active.push({ def });
+  if (hits.some((h) => !byId.has(h.rule_id))) return null;
+  if (input && ruleset.rules.some((r) => r.mode === 'active' && readsScore(r.expression))) {
+    const rs = compiledOf(ruleset);
+    const hit = new Set(hits.map((h) => h.rule_id));
+    const champion = rs.active.filter((r) => hit.has(r.def.id));
+    const vector = FEATURE_NAMES.map((n) => input.features[n] ?? null);
+    const ctx = ruleContext(input.event, FEATURE_NAMES, vector, score, rs.lists);
+    return applyPolicy(score, rs.thresholds, activeHitsOnScore(rs, ctx, champion)).outcome;
   }
+  const active: PolicyHit[] = hits.map((h) => ({ def: byId.get(h.rule_id)! }));
   // applyPolicy reads hits highest priority first, as the compiled ruleset orders them.
   active.sort((a, b) => b.def.priority - a.def.priority);
   return applyPolicy(score, ruleset.thresholds, active).outcome;
@@ -108,7 +133,7 @@ export async function compareOnAuditTrail(
       if (r.challenger_score !== null) {
         if (!rulesets.has(r.ruleset_version)) rulesets.set(r.ruleset_version, await rulesetOf(r.ruleset_version));
         const rs = rulesets.get(r.ruleset_version) ?? null;
-        const outcome = rs ? wouldBeOutcome(r.challenger_score, rs, r.active_hits) : null;
+        const outcome = rs ? wouldBeOutcome(r.challenger_score, rs, r.active_hits, r.input) : null;
         if (outcome === null) unknown[r.ruleset_version] = (unknown[r.ruleset_version] ?? 0) + 1;
         challenger = { version: r.challenger_version ?? 'unknown', score: r.challenger_score, outcome };
       }
