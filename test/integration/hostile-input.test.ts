@@ -449,7 +449,10 @@ describe('hostile input: no message stops the engine, the label runner or the au
     // Waited for, then compared below (a miss is named there).
     await io.dlq.waitFor((items) => items.length >= expected('auth'), 60_000).catch(() => undefined);
     await labelsDlq.waitFor((items) => items.length >= expected('labels'), 20_000).catch(() => undefined);
-    await auditDlq.waitFor((items) => items.length >= expected('decisions'), 20_000).catch(() => undefined);
+    // The audit sink reads the labels too (label_audit): it dead-letters the hostile ones as well.
+    await auditDlq
+      .waitFor((items) => items.length >= expected('decisions') + expected('labels'), 20_000)
+      .catch(() => undefined);
     // Each valid event once, plus the handled cases (the redelivery among them answered again).
     const engineDecisions = () =>
       decisions.items.filter((d) => d.value && !d.value.auth_id.startsWith(`${run}-d-`)) as Collected<Decision>[];
@@ -465,9 +468,17 @@ describe('hostile input: no message stops the engine, the label runner or the au
 
     // Dead letters: one per hostile class, with its reason; withheld when it held a card number.
     const results: Record<string, string> = {};
-    const dlqOf = { auth: io.dlq, labels: labelsDlq, decisions: auditDlq };
-    for (const t of ['auth', 'labels', 'decisions'] as const) {
-      const items = dlqOf[t].items;
+    // The audit sink's dead letters name their source topic: its decisions and its labels apart.
+    const fromTopic = (items: typeof auditDlq.items, topic: string) =>
+      items.filter((i) => i.headers['dlq.source']?.toString().startsWith(`${topic}/`));
+    const dlqs: [Case['topic'], typeof auditDlq.items][] = [
+      ['auth', io.dlq.items],
+      ['labels', labelsDlq.items],
+      ['labels', fromTopic(auditDlq.items, topicOf.labels)],
+      ['decisions', fromTopic(auditDlq.items, topicOf.decisions)],
+    ];
+    expect(auditDlq.items).toHaveLength(expected('decisions') + expected('labels'));
+    for (const [t, items] of dlqs) {
       const named = new Set(items.map((i) => i.headers['x-case']?.toString()));
       const missing = Object.entries(cases)
         .filter(([n, c]) => c.topic === t && c.reason && !c.withheld && !named.has(n))
