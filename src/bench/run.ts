@@ -16,6 +16,7 @@ import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import type { AvroCodecs } from '../events/codec.js';
+import { MEMO_REMEMBER_LUA } from '../features/redis/decision-memo.js';
 import { SCRIPTS } from '../features/redis/scripts.js';
 import { createKafka } from '../kafka/client.js';
 import { deltaOf, engineCounters, metricOf, round, ZERO_COUNTERS } from './engine-counters.js';
@@ -334,7 +335,9 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     engine: null,
     codecs: null as unknown as AvroCodecs,
     stackPids: await findStackPids(redis),
-    inScripts: commandsOfScripts(Object.values(SCRIPTS).map((x) => x.lua)),
+    // The memo's SETs run inside its per-batch EVAL on the single node the bench measures (a
+    // cluster sends them one by one, as top-level commands).
+    inScripts: commandsOfScripts([...Object.values(SCRIPTS).map((x) => x.lua), MEMO_REMEMBER_LUA]),
   };
   const started = new Date();
   try {
