@@ -28,6 +28,7 @@ import { StaticRulesetSource } from './file-source.js';
 import { loadRulesetFiles } from './load.js';
 import { NOTIFY_CHANNEL, PgRulesetStore, rulesPool } from './pg-store.js';
 import { RuleError } from './types.js';
+import { CoalescedRefresh } from '../storage/coalesced-refresh.js';
 
 export interface PgRulesetSourceOptions {
   postgres: EngineConfig['postgres'];
@@ -66,8 +67,10 @@ export class PgRulesetSource {
   private tablesMissing = false;
   /** True while the last attempt was refused for want of a grant (SQLSTATE 42501). */
   private notGranted = false;
-  private inflight: Promise<void> | null = null;
-  private again = false;
+  private readonly refresher = new CoalescedRefresh(
+    () => this.refreshOnce(),
+    () => this.stopped,
+  );
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private listener: Listener | null = null;
@@ -142,19 +145,7 @@ export class PgRulesetSource {
 
   /** Checks the database now (also run by the poll and on every notification); never throws. */
   refresh(): Promise<void> {
-    if (this.inflight) {
-      this.again = true;
-      return this.inflight;
-    }
-    this.inflight = (async () => {
-      do {
-        this.again = false;
-        await this.refreshOnce();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.inflight = null;
-    });
-    return this.inflight;
+    return this.refresher.run();
   }
 
   private files(): CompiledRuleset {
@@ -268,7 +259,7 @@ export class PgRulesetSource {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.inflight?.catch(() => undefined);
+    await this.refresher.settled();
     await this.listener?.stop();
     await this.pool.end().catch(() => undefined);
   }

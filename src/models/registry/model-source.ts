@@ -25,6 +25,7 @@ import { pgPool } from '../../storage/pool.js';
 import { loadEngineScorer, type OnnxScorer } from '../onnx-scorer.js';
 import { ModelFileError, loadVerifiedModel } from './model-file.js';
 import { MODELS_NOTIFY_CHANNEL, registryState, type ModelRole, type RegistryState } from './pg-model-registry.js';
+import { CoalescedRefresh } from '../../storage/coalesced-refresh.js';
 
 export interface LoadedModel {
   scorer: OnnxScorer;
@@ -97,8 +98,10 @@ export class ModelSource<S> {
   private pool: pg.Pool | null = null;
   private listener: Listener | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private inflight: Promise<void> | null = null;
-  private again = false;
+  private readonly refresher = new CoalescedRefresh(
+    () => this.refreshOnce().catch((err: unknown) => this.o.log.error({ err }, 'model refresh failed')),
+    () => this.stopped,
+  );
   private stopped = false;
   /** The last failure logged, per role (key + reason): logged once until it changes. */
   private readonly failing = new Map<ModelRole, string>();
@@ -163,19 +166,7 @@ export class ModelSource<S> {
 
   /** Checks the registry now (also run by the poll and on every notification); never throws. */
   refresh(): Promise<void> {
-    if (this.inflight) {
-      this.again = true;
-      return this.inflight;
-    }
-    this.inflight = (async () => {
-      do {
-        this.again = false;
-        await this.refreshOnce().catch((err: unknown) => this.o.log.error({ err }, 'model refresh failed'));
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.inflight = null;
-    });
-    return this.inflight;
+    return this.refresher.run();
   }
 
   private async readState(): Promise<RegistryState[] | null> {
@@ -322,7 +313,7 @@ export class ModelSource<S> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.inflight?.catch(() => undefined);
+    await this.refresher.settled();
     await this.listener?.stop();
     await this.pool?.end().catch(() => undefined);
     for (const t of this.releases) clearTimeout(t);
