@@ -74,7 +74,11 @@ export async function startEngine(
   const producer = kafka.producer(IDEMPOTENT_PRODUCER);
   await producer.connect();
   // Pull-based: what the engine holds is bounded by the fetch sizes, whatever the lag.
-  const consumer = boundedConsumer(kafka, cfg.kafka, { groupId: cfg.kafka.group_id, maxWaitTimeInMs: 20 });
+  const consumer = boundedConsumer(kafka, cfg.kafka, {
+    groupId: cfg.kafka.group_id,
+    maxWaitTimeInMs: cfg.kafka.fetch_max_wait_ms,
+    minBytes: cfg.kafka.fetch_min_bytes,
+  });
   const labelConsumer = boundedConsumer(kafka, cfg.kafka, {
     groupId: `${cfg.kafka.group_id}-labels`,
     maxWaitTimeInMs: 200,

@@ -5,20 +5,21 @@
  * what it moved when told to stop (SIGTERM); the bench side starts it and waits for both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Kafka } from 'kafkajs';
 import { BIN, ROOT } from '../cli/child-engine.js';
-import { startPassthrough } from './kafka.js';
+import type { Passthrough } from './kafka.js';
 
 export const READY_LINE = 'ready';
 
-/** The worker: runs the passthrough until `stopped` resolves; `out` gets the ready line and the summary. */
+/**
+ * The worker: runs the passthrough `start` gives (kafkajs, or @platformatic/kafka for the A/B of
+ * the clients) until `stopped` resolves; `out` gets the ready line and the summary.
+ */
 export async function passthroughWorker(
-  kafka: Kafka,
-  o: { input: string; output: string; groupId: string },
+  start: () => Promise<Passthrough>,
   stopped: Promise<unknown>,
   out: (line: string) => void,
 ): Promise<void> {
-  const p = await startPassthrough(kafka, o);
+  const p = await start();
   await p.joined;
   out(READY_LINE);
   await stopped;

@@ -5,7 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { startPassthrough } from '../bench/kafka.js';
 import { passthroughWorker } from '../bench/passthrough-process.js';
+import { startPlatformaticPassthrough } from '../bench/platformatic-passthrough.js';
 import { runBench, saveResult } from '../bench/run.js';
 import { ROOT } from '../cli/child-engine.js';
 import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
@@ -19,9 +21,10 @@ const HELP = `usage: fraud-engine bench [--quick] [--json FILE] [--save] [--labe
   --profile DIR    a V8 CPU profile of the engine per phase (DIR/saturation, DIR/fixed-rate)
 Needs the local stack (scripts/stack up); deletes the topics and Redis keys it creates. See docs/performance.md.`;
 
-const PASSTHROUGH_HELP = `usage: fraud-engine bench passthrough --input TOPIC --output TOPIC --group ID [--config FILE]
+const PASSTHROUGH_HELP = `usage: fraud-engine bench passthrough --input TOPIC --output TOPIC --group ID [--client kafkajs|platformatic] [--config FILE]
 The bench's kafkajs passthrough as a process of its own: prints "ready" once its group is joined,
-moves events until SIGTERM, then prints {"seen": N}.`;
+moves events until SIGTERM, then prints {"seen": N}. --client platformatic: the same on
+@platformatic/kafka (a development dependency; scripts/bench-platformatic-ab.mjs).`;
 
 export default function bench(argv: string[]): Promise<number> {
   if (argv[0] === 'passthrough') return passthrough(argv.slice(1));
@@ -61,20 +64,25 @@ function passthrough(argv: string[]): Promise<number> {
         input: { type: 'string' },
         output: { type: 'string' },
         group: { type: 'string' },
+        client: { type: 'string' },
         config: { type: 'string' },
       },
       PASSTHROUGH_HELP,
     );
     const { input, output, group } = values;
-    if (!input || !output || !group) throw new UsageError(PASSTHROUGH_HELP);
+    const client = values.client ?? 'kafkajs';
+    if (!input || !output || !group || !['kafkajs', 'platformatic'].includes(client))
+      throw new UsageError(PASSTHROUGH_HELP);
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
     const stopped = new Promise((r) => {
       process.once('SIGTERM', r);
       process.once('SIGINT', r);
     });
+    const o = { input, output, groupId: group };
     await passthroughWorker(
-      createKafka(cfg.kafka, undefined, '-passthrough'),
-      { input, output, groupId: group },
+      client === 'platformatic'
+        ? () => startPlatformaticPassthrough({ ...o, brokers: cfg.kafka.brokers })
+        : () => startPassthrough(createKafka(cfg.kafka, undefined, '-passthrough'), o),
       stopped,
       (line) => console.log(line),
     );

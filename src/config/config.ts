@@ -37,6 +37,10 @@ export interface EngineConfig {
     session_timeout_ms: number;
     max_bytes_per_partition: number;
     max_bytes: number;
+    /** The engine's authorizations consumer: the broker answers a fetch once this many bytes are there... */
+    fetch_min_bytes: number;
+    /** ... or after this long (ms). */
+    fetch_max_wait_ms: number;
   };
   schema_registry: { url: string; username: string; password: string };
   redis: {
@@ -135,6 +139,8 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     session_timeout_ms: 'posint',
     max_bytes_per_partition: 'posint',
     max_bytes: 'posint',
+    fetch_min_bytes: 'posint',
+    fetch_max_wait_ms: 'posint',
   },
   schema_registry: { url: { url: ['http:', 'https:'] }, username: 'string', password: 'string' },
   redis: {

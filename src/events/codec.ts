@@ -25,26 +25,78 @@ export interface TopicNames {
 
 /** What the registry client hands back for an Avro schema id: an avsc type. */
 interface AvroType {
-  toBuffer(value: unknown): Buffer;
+  /** Writes at `pos`; the position after, or a negative number when `buf` is too small. */
+  encode(value: unknown, buf: Buffer, pos: number): number;
 }
 
-/** Encodes synchronously in the Confluent wire format with a type resolved once. */
+/**
+ * Encodes synchronously in the Confluent wire format with a type resolved once: header and body
+ * written into one scratch buffer, then copied once into a buffer of the exact size (avsc's
+ * toBuffer plus a concat allocated and copied twice, the first one zero-filled).
+ */
 class WireEncoder<T> {
-  private readonly header: Buffer;
+  private scratch = Buffer.alloc(16 * 1024);
   constructor(
     id: number,
     private readonly type: AvroType,
   ) {
-    this.header = Buffer.alloc(5);
-    this.header.writeInt32BE(id, 1); // byte 0 is the magic byte 0
+    this.scratch.writeInt32BE(id, 1); // byte 0 is the magic byte 0
   }
   encode(value: T): Buffer {
-    return Buffer.concat([this.header, this.type.toBuffer(value)]);
+    let end = this.type.encode(value, this.scratch, 5);
+    while (end < 0) {
+      const bigger = Buffer.alloc(this.scratch.length * 2);
+      this.scratch.copy(bigger, 0, 0, 5);
+      this.scratch = bigger;
+      end = this.type.encode(value, this.scratch, 5);
+    }
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, 0, 0, end);
+    return out;
   }
 }
 
+/** The map of decisions written before `feature_values` (./decision.avsc): empty in new ones. */
+const NO_FEATURE_MAP: Record<string, number | null> = Object.freeze({});
+
+/**
+ * A decision as the schema writes it: the feature snapshot in `feature_values` (a record, one
+ * field per feature) and the map left empty. Every field of the schema is named here; the
+ * codec's round-trip test fails when one is missing.
+ */
+export function decisionOnWire(d: Decision) {
+  return {
+    auth_id: d.auth_id,
+    card_token: d.card_token,
+    outcome: d.outcome,
+    score: d.score,
+    reasons: d.reasons,
+    rule_hits: d.rule_hits,
+    tags: d.tags,
+    model_version: d.model_version,
+    ruleset_version: d.ruleset_version,
+    degraded: d.degraded,
+    features: NO_FEATURE_MAP,
+    feature_values: d.features,
+    event_time: d.event_time,
+    decided_time: d.decided_time,
+    engine_latency_ms: d.engine_latency_ms,
+    context: d.context,
+    factors: d.factors,
+    challenger_score: d.challenger_score,
+    challenger_version: d.challenger_version,
+  };
+}
+
+/** A decision as read: the snapshot back in `features`, from the record or (older decisions) the map. */
+export function decisionFromWire(read: Decision & { feature_values?: Record<string, number | null> | null }): Decision {
+  const { feature_values: values, ...d } = read;
+  if (values) d.features = values;
+  return d;
+}
+
 export class AvroCodecs {
-  private readonly decisionEncoder: WireEncoder<Decision>;
+  private readonly decisionEncoder: WireEncoder<ReturnType<typeof decisionOnWire>>;
   private readonly authorizationEncoder: WireEncoder<AuthorizationEvent>;
   private readonly labelEncoder: WireEncoder<LabelEvent>;
 
@@ -102,7 +154,7 @@ export class AvroCodecs {
     return this.authorizationEncoder.encode(ev);
   }
   encodeDecision(d: Decision): Buffer {
-    return this.decisionEncoder.encode(d);
+    return this.decisionEncoder.encode(decisionOnWire(d));
   }
   encodeLabel(l: LabelEvent): Buffer {
     return this.labelEncoder.encode(l);
@@ -112,8 +164,8 @@ export class AvroCodecs {
   decodeAuthorization(buf: Buffer | null): Promise<AuthorizationEvent> {
     return this.decoders.authorization.decode(buf);
   }
-  decodeDecision(buf: Buffer | null): Promise<Decision> {
-    return this.decoders.decision.decode(buf);
+  async decodeDecision(buf: Buffer | null): Promise<Decision> {
+    return decisionFromWire(await this.decoders.decision.decode(buf));
   }
   decodeLabel(buf: Buffer | null): Promise<LabelEvent> {
     return this.decoders.label.decode(buf);

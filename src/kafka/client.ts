@@ -96,12 +96,13 @@ export const IDEMPOTENT_PRODUCER = {
 export function boundedConsumer(
   kafka: Kafka,
   cfg: EngineConfig['kafka'],
-  o: { groupId: string; maxWaitTimeInMs: number },
+  o: { groupId: string; maxWaitTimeInMs: number; minBytes?: number },
 ): Consumer {
   const sessionTimeout = cfg.session_timeout_ms;
   return kafka.consumer({
     groupId: o.groupId,
     maxWaitTimeInMs: o.maxWaitTimeInMs,
+    minBytes: o.minBytes ?? 1,
     sessionTimeout,
     heartbeatInterval: Math.max(100, Math.min(1_000, Math.floor(sessionTimeout / 3))),
     allowAutoTopicCreation: false,

@@ -23,8 +23,8 @@ import type { EngineConfig } from '../../config/config.js';
 import type { AuthorizationEvent, Decision, DecisionFactor, RuleHit } from '../../events/types.js';
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
 import { FEATURE_NAMES } from '../../features/names.js';
-import { txOnlyVector } from '../../features/definitions.js';
-import { toFloat32Rows, type Scorer } from '../../models/scorer.js';
+import { txOnlyVector, vectorToRecord } from '../../features/definitions.js';
+import { RowBuffers, toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import { TOP_FACTORS } from '../../models/explain/explainer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
 import { activeHitsOnScore, ruleContext } from '../../rules/evaluate.js';
@@ -127,6 +127,8 @@ export interface BatchResult {
 export class DecisionEngine {
   /** Model runs that failed in a row (not timeouts: those say the machine is busy, not that the model is broken). */
   private modelFailures = 0;
+  /** The model's input matrices, reused from batch to batch. */
+  private readonly rowBuffers = new RowBuffers();
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -247,9 +249,10 @@ export class DecisionEngine {
     let t = performance.now();
     let scores: Float32Array | null = null;
     let rows: Float32Array | null = null;
+    const rowBuffer = scorer ? this.rowBuffers.take(n * FEATURE_NAMES.length) : null;
     if (scorer) {
       try {
-        rows = toFloat32Rows(vectors, FEATURE_NAMES.length);
+        rows = toFloat32Rows(vectors, FEATURE_NAMES.length, rowBuffer!);
         scores = await withTimeout(scorer.score(rows, n), this.opts.modelTimeoutMs);
         this.modelFailures = 0;
       } catch (err) {
@@ -290,8 +293,7 @@ export class DecisionEngine {
       const ruleHits: RuleHit[] = [];
       for (const r of hits.active) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'ACTIVE' });
       for (const r of hits.shadow) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'SHADOW' });
-      const features: Record<string, number | null> = {};
-      for (let j = 0; j < FEATURE_NAMES.length; j++) features[FEATURE_NAMES[j]!] = vec[j] ?? null;
+      const features = vectorToRecord(vec);
       if (metrics) {
         for (const r of hits.active) metrics.ruleHits.inc({ rule: r.def.id, mode: 'active' });
         for (const r of hits.shadow) metrics.ruleHits.inc({ rule: r.def.id, mode: 'shadow' });
@@ -360,6 +362,9 @@ export class DecisionEngine {
       const old = tooOld ? tooOld.filter(Boolean).length : 0;
       if (old) metrics.degraded.inc({ reason: 'event_too_old' }, old);
     }
+    // The model, the challenger and the factors are done with the matrix (a batch that throws
+    // before here leaves its buffer to the garbage collector).
+    if (rowBuffer) this.rowBuffers.release(rowBuffer);
     return { decisions, vectors };
   }
 
