@@ -11,8 +11,12 @@ import { ROOT } from '../cli/child-engine.js';
 import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
 import { createKafka } from '../kafka/client.js';
 
-const HELP = `usage: fraud-engine bench [--quick] [--json FILE] [--save] [--label TEXT] [--profile DIR] [--config FILE]
+const HELP = `usage: fraud-engine bench [--quick] [--curve | --curve-only] [--json FILE] [--save] [--label TEXT] [--profile DIR] [--config FILE]
   --quick          60,000 events at saturation and 20 s per fixed rate (default 200,000 and 60 s)
+  --curve          also the saturation curve: offered 1k, 5k, 10k, 15k, 20k events/s, 10 s each with
+                   --quick, 20 s in a full run (full runs include it unless --no-curve)
+  --no-curve       a full run without the curve
+  --curve-only     the saturation curve alone (a short check; not with --save)
   --json FILE      also write the result there
   --save           also write it to docs/bench/<date>-<quick|full>.json (npm run bench:tables renders those)
   --label TEXT     a note kept in the result (e.g. "quick, shared machine")
@@ -30,6 +34,9 @@ export default function bench(argv: string[]): Promise<number> {
       argv,
       {
         quick: { type: 'boolean' },
+        curve: { type: 'boolean' },
+        'no-curve': { type: 'boolean' },
+        'curve-only': { type: 'boolean' },
         json: { type: 'string' },
         save: { type: 'boolean' },
         label: { type: 'string' },
@@ -38,9 +45,14 @@ export default function bench(argv: string[]): Promise<number> {
       },
       HELP,
     );
+    const curveOnly = values['curve-only'] === true;
+    if (curveOnly && values.save) throw new UsageError(`--curve-only is a check, not a run for docs/bench/\n${HELP}`);
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
+    const quick = values.quick === true;
     const result = await runBench(cfg, {
-      quick: values.quick === true,
+      quick,
+      curve: curveOnly || values.curve === true || (!quick && values['no-curve'] !== true),
+      curveOnly,
       profileDir: values.profile ? resolve(values.profile) : undefined,
       label: values.label,
       log: (msg) => console.error(`[bench] ${msg}`),

@@ -59,7 +59,10 @@ class GatedStore implements FeatureStore {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-/** A policy with a fake clock, taught a cost of `ms` per event by one answered call of 100 events. */
+/**
+ * A policy with a fake clock, taught a cost of `ms` per event: two calls of 100 events sent
+ * together, the second answered 100 × ms after the first (it queued behind it).
+ */
 async function taught(msPerEvent: number, store: GatedStore, o: { awaitMs?: number; recordMs?: number } = {}) {
   const clock = { t: 0 };
   const m = createMetrics({ defaultMetrics: false });
@@ -69,10 +72,14 @@ async function taught(msPerEvent: number, store: GatedStore, o: { awaitMs?: numb
     now: () => clock.t,
     metrics: m,
   });
-  const p = policy.enrich(store, events(1_000_000, 100));
+  const a = policy.enrich(store, events(1_000_000, 100));
+  const b = policy.enrich(store, events(2_000_000, 100));
+  clock.t += 3; // the first one's round trip: not counted
+  store.calls.at(-2)!.release();
+  await a;
   clock.t += 100 * msPerEvent;
   store.calls.at(-1)!.release();
-  await p;
+  await b;
   return { policy, clock, m };
 }
 
@@ -113,19 +120,25 @@ describe('overload policy: awaited features sized by measured capacity', () => {
     expect(policy.plan(10)).toEqual({ awaited: 0, recorded: 0 });
   });
 
-  it('times a call that queued behind another from that answer, not from its send', async () => {
+  it('learns only from calls that queued, timed from the answer before them', async () => {
     const store = new GatedStore();
     const clock = { t: 0 };
     const policy = new FeatureAdmission({ awaitMs: 30, recordMs: 60, now: () => clock.t });
-    const a = policy.enrich(store, events(0, 100));
-    const b = policy.enrich(store, events(100, 100));
-    clock.t = 20;
-    store.calls[0]!.release();
-    await a;
+    // Alone (no overload): its 40 ms are the round trip and this thread's delays, not Redis's work.
+    const alone = policy.enrich(store, events(0, 10));
     clock.t = 40;
-    store.calls[1]!.release();
-    await b;
-    // 20 ms each for 100 events: 0.2 ms per event (from the sends it would be (20 + 40) / 200 = 0.3).
+    store.calls[0]!.release();
+    await alone;
+    expect(policy.msPerEvent).toBeNull();
+    expect(policy.plan(10_000)).toEqual({ awaited: 10_000, recorded: 0 });
+    // Three calls in flight at once, answered at 60, 80 and 100: the second and the third took
+    // 20 ms each for 100 events (from their sends it would be (40 + 60) / 200 = 0.5 ms per event).
+    const calls = [0, 1, 2].map((k) => policy.enrich(store, events(100 * (k + 1), 100)));
+    for (let k = 0; k < 3; k++) {
+      clock.t = 60 + 20 * k;
+      store.calls[1 + k]!.release();
+      await calls[k];
+    }
     expect(policy.msPerEvent).toBeCloseTo(0.2, 9);
     expect(policy.eventsInFlight).toBe(0);
   });
@@ -133,12 +146,16 @@ describe('overload policy: awaited features sized by measured capacity', () => {
   it('follows a slower store, the past weighing less at each answer', async () => {
     const store = new GatedStore();
     const { policy, clock } = await taught(0.1, store);
-    for (let i = 0; i < 10; i++) {
-      const p = policy.enrich(store, events(i * 100, 100));
+    // Each call sent while the one before is in flight: each queued behind the previous.
+    let ahead = policy.enrich(store, events(5_000, 100));
+    for (let i = 0; i <= 10; i++) {
+      const p = i < 10 ? policy.enrich(store, events(i * 100, 100)) : null;
       clock.t += 100; // 1 ms per event now
-      store.calls.at(-1)!.release();
-      await p;
+      store.calls[store.calls.length - (p ? 2 : 1)]!.release();
+      await ahead;
+      if (p) ahead = p;
     }
+    expect(policy.eventsInFlight).toBe(0);
     expect(policy.msPerEvent!).toBeGreaterThan(0.9);
     expect(policy.plan(100).awaited).toBe(30);
   });
@@ -193,11 +210,11 @@ describe('the engine under overload', () => {
     const deciding = engine.decideBatch(batch);
     await tick();
     // Two calls, the awaited one first (per-card order), then the recorded one; 10 never sent.
-    expect(store.calls.slice(1).map((c) => c.events.map((e) => e.auth_id))).toEqual([
+    expect(store.calls.slice(2).map((c) => c.events.map((e) => e.auth_id))).toEqual([
       batch.slice(0, 10).map((e) => e.auth_id),
       batch.slice(10, 20).map((e) => e.auth_id),
     ]);
-    store.calls[1]!.release(); // the recorded call (calls[2]) is never answered: not awaited
+    store.calls[2]!.release(); // the recorded call (calls[3]) is never answered: not awaited
     const { decisions } = await deciding;
     expect(decisions.slice(0, 10).every((d) => d.degraded.length === 0)).toBe(true);
     expect(decisions.slice(10).every((d) => d.degraded.join() === 'features_shed')).toBe(true);
@@ -216,8 +233,8 @@ describe('the engine under overload', () => {
     const engine = new DecisionEngine({ store, scorer, rules, metrics: m, overload: policy });
     const deciding = engine.decideBatch(events(0, 15, 'tok_x'));
     await tick();
-    expect(store.calls.length).toBe(2); // nothing recorded: no room past the awaited
-    store.calls[1]!.fail(new Error('redis down'));
+    expect(store.calls.length).toBe(3); // nothing recorded: no room past the awaited
+    store.calls[2]!.fail(new Error('redis down'));
     const { decisions } = await deciding;
     expect(decisions.slice(0, 10).every((d) => d.degraded.join() === 'features_unavailable')).toBe(true);
     expect(decisions.slice(10).every((d) => d.degraded.join() === 'features_shed')).toBe(true);

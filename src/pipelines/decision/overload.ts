@@ -8,11 +8,13 @@
  * and time out too (docs/performance.md, "Overload").
  *
  * The policy, per batch (events in offset order):
- * - Capacity is measured, not configured: each answered call's service time is the time from
- *   its send, or from the previous answer when it queued behind one (Redis answers a
- *   connection's calls in order), to its answer; the cost per event is the decayed sum of those
- *   times over the decayed sum of their events (large batches weigh more than the round trip of
- *   small ones). Until a first answer there is no estimate and nothing is shed.
+ * - Capacity is measured, not configured, from the calls that queued: a call sent while another
+ *   was in flight and answered after it took Redis the time between the two answers (Redis
+ *   answers a connection's calls in order). A call that did not queue says little: its time is
+ *   mostly the round trip and this thread's own delays (on a busy machine, tens of ms whatever
+ *   the batch), which shedding features would not save. The cost per event is the decayed sum of
+ *   those times over the decayed sum of their events. Until a call has queued (no overload yet)
+ *   there is no estimate and nothing is shed.
  * - Awaited: the first events, as many as keep the predicted Redis queue (events in flight,
  *   from every batch, plus these, times the cost per event) within `awaitMs`, a share of the
  *   budget; with nothing in flight at least one, so that the estimate keeps being refreshed.
@@ -96,17 +98,18 @@ export class FeatureAdmission {
   /** `store.enrich(events)`, counted in flight and timed while it runs. */
   enrich(store: FeatureStore, events: readonly AuthorizationEvent[]): Promise<FeatureVector[]> {
     const n = events.length;
-    const sent = this.now();
-    this.setInFlight(this.inFlight + n);
     let p: Promise<FeatureVector[]>;
     try {
       p = store.enrich(events);
     } catch (err) {
       p = Promise.reject(err);
     }
+    const queued = this.inFlight > 0;
+    const sent = this.now();
+    this.setInFlight(this.inFlight + n);
     return p.then(
       (vectors) => {
-        this.answered(sent, n);
+        this.answered(queued, sent, n);
         return vectors;
       },
       (err: unknown) => {
@@ -117,14 +120,15 @@ export class FeatureAdmission {
     );
   }
 
-  private answered(sent: number, n: number): void {
+  private answered(queued: boolean, sent: number, n: number): void {
     const at = this.now();
-    const service = Math.max(0, at - Math.max(sent, this.lastAnswer));
+    const after = Math.max(sent, this.lastAnswer);
     this.lastAnswer = at;
-    const d = this.o.decay ?? 0.8;
-    this.workMs = this.workMs * d + service;
-    this.workEvents = this.workEvents * d + n;
     this.setInFlight(this.inFlight - n);
+    if (!queued) return;
+    const d = this.o.decay ?? 0.8;
+    this.workMs = this.workMs * d + Math.max(0, at - after);
+    this.workEvents = this.workEvents * d + n;
     const c = this.msPerEvent;
     if (c) this.o.metrics?.featureCapacity.set(Math.round(1000 / c));
   }
