@@ -40,6 +40,8 @@ export interface BenchOptions {
   curve: boolean;
   /** The curve alone (phases a to c skipped): a short check, not a result for docs/bench/. */
   curveOnly?: boolean;
+  /** The curve's offered rates (default ./curve.ts CURVE_RATES). */
+  curveRates?: readonly number[];
   /** A note on the run kept in its JSON (e.g. "quick, shared machine"). */
   label?: string;
   log: (msg: string) => void;
@@ -322,6 +324,7 @@ async function curve(run: Run, ct: BenchTopics, seconds: number) {
         log: run.o.log,
       },
       seconds,
+      run.o.curveRates,
     );
   } finally {
     await stopEngine(run);

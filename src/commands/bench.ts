@@ -17,6 +17,7 @@ const HELP = `usage: fraud-engine bench [--quick] [--curve | --curve-only] [--js
                    --quick, 20 s in a full run (full runs include it unless --no-curve)
   --no-curve       a full run without the curve
   --curve-only     the saturation curve alone (a short check; not with --save)
+  --curve-rates L  the curve's offered rates, comma-separated (default 1000,5000,10000,15000,20000)
   --json FILE      also write the result there
   --save           also write it to docs/bench/<date>-<quick|full>.json (npm run bench:tables renders those)
   --label TEXT     a note kept in the result (e.g. "quick, shared machine")
@@ -37,6 +38,7 @@ export default function bench(argv: string[]): Promise<number> {
         curve: { type: 'boolean' },
         'no-curve': { type: 'boolean' },
         'curve-only': { type: 'boolean' },
+        'curve-rates': { type: 'string' },
         json: { type: 'string' },
         save: { type: 'boolean' },
         label: { type: 'string' },
@@ -53,6 +55,7 @@ export default function bench(argv: string[]): Promise<number> {
       quick,
       curve: curveOnly || values.curve === true || (!quick && values['no-curve'] !== true),
       curveOnly,
+      curveRates: values['curve-rates'] ? ratesOf(values['curve-rates']) : undefined,
       profileDir: values.profile ? resolve(values.profile) : undefined,
       label: values.label,
       log: (msg) => console.error(`[bench] ${msg}`),
@@ -63,6 +66,13 @@ export default function bench(argv: string[]): Promise<number> {
     if (values.save) console.error(`[bench] saved ${saveResult(result, resolve(ROOT, 'docs/bench'))}`);
     return 0;
   });
+}
+
+function ratesOf(list: string): number[] {
+  const rates = list.split(',').map((x) => Number(x.trim()));
+  if (!rates.length || rates.some((r) => !Number.isInteger(r) || r < 1))
+    throw new UsageError(`--curve-rates: positive integers, comma-separated\n${HELP}`);
+  return rates;
 }
 
 function passthrough(argv: string[]): Promise<number> {
