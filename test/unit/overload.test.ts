@@ -120,6 +120,18 @@ describe('overload policy: awaited features sized by measured capacity', () => {
     expect(policy.plan(10)).toEqual({ awaited: 0, recorded: 0 });
   });
 
+  it('stops counting a call unanswered past the hung time: Redis hung or gone is for the circuit to say, not for shedding', async () => {
+    const store = new GatedStore();
+    const { policy, clock } = await taught(0.2, store);
+    void policy.enrich(store, events(0, 300));
+    expect(policy.plan(100)).toEqual({ awaited: 0, recorded: 0 });
+    clock.t += 250;
+    expect(policy.plan(100)).toEqual({ awaited: 0, recorded: 0 });
+    clock.t += 1;
+    expect(policy.plan(100)).toEqual({ awaited: 100, recorded: 0 });
+    expect(policy.eventsInFlight).toBe(300); // still waiting in Redis: the gauge shows it
+  });
+
   it('learns only from calls that queued, timed from the answer before them', async () => {
     const store = new GatedStore();
     const clock = { t: 0 };

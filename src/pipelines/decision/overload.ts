@@ -18,6 +18,8 @@
  * - Awaited: the first events, as many as keep the predicted Redis queue (events in flight,
  *   from every batch, plus these, times the cost per event) within `awaitMs`, a share of the
  *   budget; with nothing in flight at least one, so that the estimate keeps being refreshed.
+ *   Calls unanswered past the guard's hung time are not counted: Redis is then hung or gone,
+ *   not busy, and the guard's circuit says so (features_unavailable) rather than this policy.
  * - Recorded, not awaited: the next events, up to a predicted queue of `recordMs`. They are sent
  *   (their history counts for later events) after the awaited call, on the same connection, so
  *   per-card order holds; their decisions do not wait for them.
@@ -50,6 +52,12 @@ export interface OverloadOptions {
   metrics?: OverloadMetrics;
   /** Weight kept by the past at each answer (default 0.8). */
   decay?: number;
+  /**
+   * A call unanswered this long (ms) no longer counts against the room: Redis is not busy but
+   * hung or gone, which the guard's circuit handles (features_unavailable), not shedding. The
+   * guard's hung time (4 feature budgets, at least 250 ms; the default).
+   */
+  staleMs?: number;
 }
 
 /** Of a batch of n events (offset order): the first `awaited`, then `recorded`, then the rest unsent. */
@@ -60,6 +68,8 @@ export interface FeaturePlan {
 
 export class FeatureAdmission {
   private inFlight = 0;
+  /** The calls in flight: when each was sent, and its events. */
+  private readonly calls = new Set<{ sent: number; n: number }>();
   private lastAnswer = -Infinity;
   private workMs = 0;
   private workEvents = 0;
@@ -85,9 +95,12 @@ export class FeatureAdmission {
   plan(n: number): FeaturePlan {
     const c = this.msPerEvent;
     if (c === null || c <= 0) return { awaited: n, recorded: 0 };
-    const room = (ms: number): number => Math.max(0, Math.floor(ms / c) - this.inFlight);
+    const since = this.now() - (this.o.staleMs ?? 250);
+    let queue = 0;
+    for (const call of this.calls) if (call.sent >= since) queue += call.n;
+    const room = (ms: number): number => Math.max(0, Math.floor(ms / c) - queue);
     let awaited = Math.min(n, room(this.o.awaitMs));
-    if (awaited === 0 && this.inFlight === 0) awaited = Math.min(n, 1);
+    if (awaited === 0 && queue === 0) awaited = Math.min(n, 1);
     const recorded = Math.min(n - awaited, Math.max(0, room(this.o.recordMs) - awaited));
     const dropped = n - awaited - recorded;
     if (recorded) this.o.metrics?.featuresShed.inc({ recorded: 'true' }, recorded);
@@ -105,15 +118,18 @@ export class FeatureAdmission {
       p = Promise.reject(err);
     }
     const queued = this.inFlight > 0;
-    const sent = this.now();
+    const call = { sent: this.now(), n };
+    this.calls.add(call);
     this.setInFlight(this.inFlight + n);
     return p.then(
       (vectors) => {
-        this.answered(queued, sent, n);
+        this.calls.delete(call);
+        this.answered(queued, call.sent, n);
         return vectors;
       },
       (err: unknown) => {
         // A failure says nothing of the capacity (the guard and the circuit deal with it).
+        this.calls.delete(call);
         this.setInFlight(this.inFlight - n);
         throw err;
       },
@@ -142,5 +158,6 @@ export class FeatureAdmission {
 /** The policy of `run` from the configuration (`engine.overload_*`), or undefined when it is off. */
 export function featureAdmissionOf(cfg: EngineConfig, metrics?: OverloadMetrics): FeatureAdmission | undefined {
   const { overload_await_ms: awaitMs, overload_record_ms: recordMs } = cfg.engine;
-  return awaitMs > 0 ? new FeatureAdmission({ awaitMs, recordMs, metrics }) : undefined;
+  const staleMs = Math.max(250, 4 * cfg.engine.redis_timeout_ms); // the guard's hung time
+  return awaitMs > 0 ? new FeatureAdmission({ awaitMs, recordMs, metrics, staleMs }) : undefined;
 }
