@@ -254,6 +254,36 @@ describe('the engine under overload', () => {
     expect(await counter(m, 'fraud_degraded_total', '{reason="features_shed"}')).toBe(5);
   });
 
+  it('an event too old for the features keeps its own reason beside shed ones, and is never sent', async () => {
+    const store = new GatedStore();
+    const { policy, m } = await taught(0.2, store, { awaitMs: 2, recordMs: 2 });
+    const engine = new DecisionEngine({
+      store,
+      scorer,
+      rules,
+      metrics: m,
+      overload: policy,
+      maxEventAgeMs: 1000,
+      wallClock: () => T0 + 500,
+    });
+    const batch = events(0, 14, 'tok_mix');
+    batch[3] = { ...batch[3]!, event_time: T0 - 2000 };
+    const deciding = engine.decideBatch(batch);
+    await tick();
+    // 13 current events: the first 10 awaited (the old one skipped over), 3 shed unsent.
+    expect(store.calls.slice(2).map((c) => c.events.map((e) => e.auth_id))).toEqual([
+      batch.filter((_, i) => i !== 3 && i < 11).map((e) => e.auth_id),
+    ]);
+    store.calls[2]!.release();
+    const { decisions } = await deciding;
+    expect(decisions.map((d) => d.degraded.join() || 'ok')).toEqual([
+      ...['ok', 'ok', 'ok', 'event_too_old', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+      ...['features_shed', 'features_shed', 'features_shed'],
+    ]);
+    expect(await counter(m, 'fraud_degraded_total', '{reason="event_too_old"}')).toBe(1);
+    expect(await counter(m, 'fraud_degraded_total', '{reason="features_shed"}')).toBe(3);
+  });
+
   it('without the policy (replay) the whole batch is awaited', async () => {
     const store = new GatedStore();
     const engine = new DecisionEngine({ store, scorer, rules });

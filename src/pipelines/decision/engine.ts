@@ -379,12 +379,15 @@ export class DecisionEngine {
     if (metrics) {
       // A features_ reason of the batch is not on the decisions made alone (they carry theirs).
       let aloneCount = 0;
-      if (alone)
+      if (alone) {
+        const byReason = new Map<string, number>();
         for (const reason of alone)
           if (reason) {
             aloneCount++;
-            metrics.degraded.inc({ reason });
+            byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
           }
+        for (const [reason, k] of byReason) metrics.degraded.inc({ reason }, k);
+      }
       for (const reason of batchDegraded)
         metrics.degraded.inc({ reason }, reason.startsWith('features_') ? n - aloneCount : n);
       if (skipped > 0) metrics.degraded.inc({ reason: 'rules_timeout' }, skipped);
