@@ -120,16 +120,24 @@ describe('overload policy: awaited features sized by measured capacity', () => {
     expect(policy.plan(10)).toEqual({ awaited: 0, recorded: 0 });
   });
 
-  it('stops counting a call unanswered past the hung time: Redis hung or gone is for the circuit to say, not for shedding', async () => {
+  it('stands aside while Redis answers nothing for longer than the budget: slower than measured, or hung', async () => {
     const store = new GatedStore();
-    const { policy, clock } = await taught(0.2, store);
-    void policy.enrich(store, events(0, 300));
+    const clock = { t: 0 };
+    const policy = new FeatureAdmission({ awaitMs: 30, recordMs: 60, budgetMs: 60, now: () => clock.t });
+    const a = policy.enrich(store, events(0, 100));
+    const b = policy.enrich(store, events(100, 100));
+    clock.t = 5;
+    store.calls[0]!.release();
+    await a;
+    clock.t = 25; // 0.2 ms per event
+    store.calls[1]!.release();
+    await b;
+    void policy.enrich(store, events(200, 300)); // sent at 25, never answered
+    clock.t = 85; // 60 ms without an answer: still the estimate's
     expect(policy.plan(100)).toEqual({ awaited: 0, recorded: 0 });
-    clock.t += 250;
-    expect(policy.plan(100)).toEqual({ awaited: 0, recorded: 0 });
-    clock.t += 1;
+    clock.t = 86; // past the budget: the budget and the guard's circuit decide
     expect(policy.plan(100)).toEqual({ awaited: 100, recorded: 0 });
-    expect(policy.eventsInFlight).toBe(300); // still waiting in Redis: the gauge shows it
+    expect(policy.eventsInFlight).toBe(300);
   });
 
   it('learns only from calls that queued, timed from the answer before them', async () => {

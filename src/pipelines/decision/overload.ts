@@ -18,8 +18,10 @@
  * - Awaited: the first events, as many as keep the predicted Redis queue (events in flight,
  *   from every batch, plus these, times the cost per event) within `awaitMs`, a share of the
  *   budget; with nothing in flight at least one, so that the estimate keeps being refreshed.
- *   Calls unanswered past the guard's hung time are not counted: Redis is then hung or gone,
- *   not busy, and the guard's circuit says so (features_unavailable) rather than this policy.
+ * - The policy stands aside (everything awaited, as without it) while Redis answers nothing for
+ *   longer than the feature budget with calls in flight: it is then slower than measured, or
+ *   hung, and the budget (features_timeout) and the guard's circuit (features_unavailable) say
+ *   so, rather than shedding on an estimate that no longer holds.
  * - Recorded, not awaited: the next events, up to a predicted queue of `recordMs`. They are sent
  *   (their history counts for later events) after the awaited call, on the same connection, so
  *   per-card order holds; their decisions do not wait for them.
@@ -53,11 +55,10 @@ export interface OverloadOptions {
   /** Weight kept by the past at each answer (default 0.8). */
   decay?: number;
   /**
-   * A call unanswered this long (ms) no longer counts against the room: Redis is not busy but
-   * hung or gone, which the guard's circuit handles (features_unavailable), not shedding. The
-   * guard's hung time (4 feature budgets, at least 250 ms; the default).
+   * No answer for this long (ms) with calls in flight: the policy stands aside (the feature
+   * budget, engine.redis_timeout_ms; default 60).
    */
-  staleMs?: number;
+  budgetMs?: number;
 }
 
 /** Of a batch of n events (offset order): the first `awaited`, then `recorded`, then the rest unsent. */
@@ -95,9 +96,14 @@ export class FeatureAdmission {
   plan(n: number): FeaturePlan {
     const c = this.msPerEvent;
     if (c === null || c <= 0) return { awaited: n, recorded: 0 };
-    const since = this.now() - (this.o.staleMs ?? 250);
     let queue = 0;
-    for (const call of this.calls) if (call.sent >= since) queue += call.n;
+    let oldest = Infinity;
+    for (const call of this.calls) {
+      queue += call.n;
+      oldest = Math.min(oldest, call.sent);
+    }
+    if (queue > 0 && this.now() - Math.max(oldest, this.lastAnswer) > (this.o.budgetMs ?? 60))
+      return { awaited: n, recorded: 0 };
     const room = (ms: number): number => Math.max(0, Math.floor(ms / c) - queue);
     let awaited = Math.min(n, room(this.o.awaitMs));
     if (awaited === 0 && queue === 0) awaited = Math.min(n, 1);
@@ -158,6 +164,6 @@ export class FeatureAdmission {
 /** The policy of `run` from the configuration (`engine.overload_*`), or undefined when it is off. */
 export function featureAdmissionOf(cfg: EngineConfig, metrics?: OverloadMetrics): FeatureAdmission | undefined {
   const { overload_await_ms: awaitMs, overload_record_ms: recordMs } = cfg.engine;
-  const staleMs = Math.max(250, 4 * cfg.engine.redis_timeout_ms); // the guard's hung time
-  return awaitMs > 0 ? new FeatureAdmission({ awaitMs, recordMs, metrics, staleMs }) : undefined;
+  const budgetMs = cfg.engine.redis_timeout_ms || Infinity;
+  return awaitMs > 0 ? new FeatureAdmission({ awaitMs, recordMs, metrics, budgetMs }) : undefined;
 }
