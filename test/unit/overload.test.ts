@@ -180,6 +180,23 @@ describe('overload policy: awaited features sized by measured capacity', () => {
     expect(policy.plan(100).awaited).toBe(30);
   });
 
+  it('a lone call lowers an estimate it shows too high (a pause is over), and never raises one', async () => {
+    const store = new GatedStore();
+    const { policy, clock } = await taught(40, store); // a 200-ms pause on 5 events looks like this
+    expect(policy.plan(100)).toEqual({ awaited: 1, recorded: 0 });
+    const slow = policy.enrich(store, events(0, 10));
+    clock.t += 1000; // alone and slower than the estimate: says nothing of Redis's work
+    store.calls.at(-1)!.release();
+    await slow;
+    expect(policy.msPerEvent).toBeCloseTo(40, 9);
+    const fast = policy.enrich(store, events(10, 10));
+    clock.t += 2;
+    store.calls.at(-1)!.release();
+    await fast;
+    expect(policy.msPerEvent).toBeCloseTo(0.2, 9);
+    expect(policy.plan(100)).toEqual({ awaited: 100, recorded: 0 });
+  });
+
   it('a failed call teaches nothing and leaves the flight', async () => {
     const store = new GatedStore();
     const { policy, clock } = await taught(0.2, store);

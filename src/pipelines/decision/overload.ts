@@ -12,8 +12,10 @@
  *   was in flight and answered after it took Redis the time between the two answers (Redis
  *   answers a connection's calls in order). A call that did not queue says little: its time is
  *   mostly the round trip and this thread's own delays (on a busy machine, tens of ms whatever
- *   the batch), which shedding features would not save. The cost per event is the decayed sum of
- *   those times over the decayed sum of their events. Until a call has queued (no overload yet)
+ *   the batch), which shedding features would not save; but it bounds the cost from above, so
+ *   it lowers an estimate that is higher (one inflated by a pause of Redis, kept after the load
+ *   is gone because calls no longer queue). The cost per event is the decayed sum of the queued
+ *   calls' times over the decayed sum of their events. Until a call has queued (no overload yet)
  *   there is no estimate and nothing is shed.
  * - Awaited: the first events, as many as keep the predicted Redis queue (events in flight,
  *   from every batch, plus these, times the cost per event) within `awaitMs`, a share of the
@@ -147,7 +149,15 @@ export class FeatureAdmission {
     const after = Math.max(sent, this.lastAnswer);
     this.lastAnswer = at;
     this.setInFlight(this.inFlight - n);
-    if (!queued) return;
+    if (!queued) {
+      // A lone call's time bounds Redis's work from above: it can only lower the estimate (an
+      // estimate inflated by a pause would otherwise shed long after Redis is fast again, as
+      // calls stop queueing once the load is gone).
+      const bound = (at - sent) / n;
+      const c = this.msPerEvent;
+      if (c !== null && bound < c) this.workMs = this.workEvents * bound;
+      return;
+    }
     const d = this.o.decay ?? 0.8;
     this.workMs = this.workMs * d + Math.max(0, at - after);
     this.workEvents = this.workEvents * d + n;
