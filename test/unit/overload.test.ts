@@ -197,7 +197,7 @@ describe('overload policy: awaited features sized by measured capacity', () => {
     expect(policy.plan(100)).toEqual({ awaited: 100, recorded: 0 });
   });
 
-  it('a failed call teaches nothing and leaves the flight', async () => {
+  it('a failed call teaches nothing, leaves the flight, and stands the policy aside until an answer', async () => {
     const store = new GatedStore();
     const { policy, clock } = await taught(0.2, store);
     const p = policy.enrich(store, events(0, 100));
@@ -206,6 +206,13 @@ describe('overload policy: awaited features sized by measured capacity', () => {
     await expect(p).rejects.toThrow('redis down');
     expect(policy.msPerEvent).toBeCloseTo(0.2, 9);
     expect(policy.eventsInFlight).toBe(0);
+    // Until an answer, Redis is down, not busy: the guard reports it, nothing is shed.
+    expect(policy.plan(1000)).toEqual({ awaited: 1000, recorded: 0 });
+    const next = policy.enrich(store, events(100, 10));
+    clock.t += 5; // alone, 0.5 ms per event: above the estimate, which stays
+    store.calls.at(-1)!.release();
+    await next;
+    expect(policy.plan(1000)).toEqual({ awaited: 150, recorded: 150 });
   });
 
   it('with nothing in flight, awaits at least one event, so a bad estimate is corrected', async () => {

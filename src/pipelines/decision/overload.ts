@@ -21,9 +21,10 @@
  *   from every batch, plus these, times the cost per event) within `awaitMs`, a share of the
  *   budget; with nothing in flight at least one, so that the estimate keeps being refreshed.
  * - The policy stands aside (everything awaited, as without it) while Redis answers nothing for
- *   longer than the feature budget with calls in flight: it is then slower than measured, or
- *   hung, and the budget (features_timeout) and the guard's circuit (features_unavailable) say
- *   so, rather than shedding on an estimate that no longer holds.
+ *   longer than the feature budget with calls in flight, or since a call failed: it is then
+ *   slower than measured, hung or down, and the budget (features_timeout) and the guard's
+ *   circuit (features_unavailable) say so, rather than shedding on an estimate that no longer
+ *   holds.
  * - Recorded, not awaited: the next events, up to a predicted queue of `recordMs`. They are sent
  *   (their history counts for later events) after the awaited call, on the same connection, so
  *   per-card order holds; their decisions do not wait for them.
@@ -71,6 +72,8 @@ export interface FeaturePlan {
 
 export class FeatureAdmission {
   private inFlight = 0;
+  /** The last call to end failed (Redis down, circuit open): the guard's to report, not shedding. */
+  private failing = false;
   /** The calls in flight: when each was sent, and its events. */
   private readonly calls = new Set<{ sent: number; n: number }>();
   private lastAnswer = -Infinity;
@@ -97,7 +100,7 @@ export class FeatureAdmission {
   /** How a batch of n events is split; counts the shed ones. */
   plan(n: number): FeaturePlan {
     const c = this.msPerEvent;
-    if (c === null || c <= 0) return { awaited: n, recorded: 0 };
+    if (c === null || c <= 0 || this.failing) return { awaited: n, recorded: 0 };
     let queue = 0;
     let oldest = Infinity;
     for (const call of this.calls) {
@@ -137,6 +140,7 @@ export class FeatureAdmission {
       },
       (err: unknown) => {
         // A failure says nothing of the capacity (the guard and the circuit deal with it).
+        this.failing = true;
         this.calls.delete(call);
         this.setInFlight(this.inFlight - n);
         throw err;
@@ -145,6 +149,7 @@ export class FeatureAdmission {
   }
 
   private answered(queued: boolean, sent: number, n: number): void {
+    this.failing = false;
     const at = this.now();
     const after = Math.max(sent, this.lastAnswer);
     this.lastAnswer = at;
