@@ -20,16 +20,16 @@
  * - Awaited: the first events, as many as keep the predicted Redis queue (events in flight,
  *   from every batch, plus these, times the cost per event) within `awaitMs`, a share of the
  *   budget; with nothing in flight at least one, so that the estimate keeps being refreshed.
- * - The policy stands aside (everything awaited, as without it) while Redis answers nothing for
- *   longer than the feature budget with calls in flight, or since a call failed: it is then
- *   slower than measured, hung or down, and the budget (features_timeout) and the guard's
- *   circuit (features_unavailable) say so, rather than shedding on an estimate that no longer
- *   holds.
  * - Recorded, not awaited: the next events, up to a predicted queue of `recordMs`. They are sent
  *   (their history counts for later events) after the awaited call, on the same connection, so
  *   per-card order holds; their decisions do not wait for them.
  * - The rest is not sent: decided without features and not in the feature sets (like decisions
  *   made while the circuit is open). Redis's queue, hence the next batches' wait, stays bounded.
+ * - The policy stands aside (everything awaited, as without it) while Redis answers nothing for
+ *   longer than the feature budget with calls in flight, or since a call failed: it is then
+ *   slower than measured, hung or down, and the budget (features_timeout) and the guard's
+ *   circuit (features_unavailable) say so, rather than shedding on an estimate that no longer
+ *   holds.
  * Every event not awaited is decided on its own fields and the rules, marked degraded
  * `features_shed`, and counted in `fraud_features_shed_total{recorded}`. The budget's timeout
  * stays the safety net when the estimate is wrong.
