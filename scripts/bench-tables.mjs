@@ -9,13 +9,14 @@
  *   node scripts/bench-tables.mjs --check    exit 1 when docs/performance.md is not what the JSON gives
  *   node scripts/bench-tables.mjs --stdout   print the tables only
  *   --doc FILE                               another document than docs/performance.md
+ *   --dir DIR                                another directory of runs than docs/bench
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const BENCH_DIR = resolve(ROOT, 'docs/bench');
+let BENCH_DIR = resolve(ROOT, 'docs/bench');
 const DOC = resolve(ROOT, 'docs/performance.md');
 const BEGIN = '<!-- bench-tables:begin -->';
 const END = '<!-- bench-tables:end -->';
@@ -185,7 +186,40 @@ function memoryTable({ r }) {
   return table(['key kind', 'keys', 'bytes per key', 'bytes per active card'], rows);
 }
 
+/** The saturation curve of one run (src/bench/curve.ts): offered rate → what came out, latency, shedding. */
+function curveTable({ r }) {
+  const rows = r.saturation_curve.map((c) => [
+    `${n(c.offered_eps)}/s`,
+    `${n(c.sent_eps)}/s`,
+    `${n(c.decided_eps)}/s`,
+    ms(c),
+    `${n(c.degraded_decisions)} (${n(c.decided_without_features)}) of ${n(c.decided)}`,
+    `${n(c.features_shed.recorded)} / ${n(c.features_shed.not_recorded)}`,
+    Object.entries(c.degraded_by_reason)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(', ') || '—',
+    n(c.undecided),
+    n(c.cost?.machine_busy_cores, 2),
+  ]);
+  return table(
+    [
+      'offered',
+      'sent',
+      'decided',
+      'p50 / p99 / p99.9',
+      'degraded (without features) of decided',
+      'features shed: recorded / not',
+      'degraded by reason',
+      'not decided in the window',
+      'machine busy cores',
+    ],
+    rows,
+  );
+}
+
 export function render(list) {
+  const withCurve = list.filter(({ r }) => r.saturation_curve?.length);
+  const curve = withCurve[withCurve.length - 1];
   const shown = list.slice(-MAX_RUNS);
   const newest = shown[shown.length - 1];
   const from = (xs) => `From ${xs.map(({ name }) => `\`docs/bench/${name}\``).join(', ')}.`;
@@ -209,12 +243,28 @@ export function render(list) {
     redisTable(newest),
     '',
     memoryTable(newest),
+    ...(curve
+      ? [
+          '',
+          `### Saturation curve, ${curve.r.run.kind} run of ${curve.r.run.date.slice(0, 10)}`,
+          '',
+          `${from([curve])} One engine fed at each offered rate for ${n(curve.r.events.curve_seconds)} s, read back until all is decided or 30 s after the load; p99 over what was decided.`,
+          '',
+          curveTable(curve),
+        ]
+      : []),
   ].join('\n');
 }
 
 const { values } = parseArgs({
-  options: { check: { type: 'boolean' }, stdout: { type: 'boolean' }, doc: { type: 'string' } },
+  options: {
+    check: { type: 'boolean' },
+    stdout: { type: 'boolean' },
+    doc: { type: 'string' },
+    dir: { type: 'string' },
+  },
 });
+if (values.dir) BENCH_DIR = resolve(values.dir);
 const doc = values.doc ? resolve(values.doc) : DOC;
 const list = runs();
 if (!list.length) {

@@ -17,6 +17,7 @@ import { startHealthHttp } from '../observability/http.js';
 import { createLogger } from '../observability/logger.js';
 import { createChallengerMetrics, createDriftMetrics, createMetrics, setInfo } from '../observability/metrics.js';
 import { DecisionEngine, engineBudgetsOf, type ModelSet } from '../pipelines/decision/engine.js';
+import { featureAdmissionOf } from '../pipelines/decision/overload.js';
 import { KafkaDecisionRunner, runnerSettingsOf } from '../pipelines/decision/kafka-runner.js';
 import { KafkaLabelRunner } from '../pipelines/labels/label-runner.js';
 import { PgRulesetSource, rulesetSourceOf } from '../rules/pg-source.js';
@@ -93,6 +94,7 @@ export async function startEngine(
     rules,
     metrics,
     ...engineBudgetsOf(cfg),
+    overload: featureAdmissionOf(cfg, metrics),
   });
   const runner = new KafkaDecisionRunner({
     consumer,

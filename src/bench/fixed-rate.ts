@@ -44,6 +44,7 @@ export async function fixedRate(
   const reader = kafka.consumer({ groupId: `${runId}-reader`, maxWaitTimeInMs: 10 });
   const received: { now: number; timestamp: number; value: Buffer }[] = [];
   let summary: LoadSummary, cost: PhaseCost;
+  let startedAt = 0;
   // The reader stops however the phase ends (a load generator that fails must not leave it polling deleted topics).
   try {
     await readFromNow(
@@ -62,6 +63,7 @@ export async function fixedRate(
       { pollMs: 50, settleMs: 1000 },
     );
     const phase = await beginPhase(measure.pids, measure.redis);
+    startedAt = Date.now();
     summary = await startLoadGenerator(loadArgs({ rate, duration: seconds, runId, seed: rate }), {
       ...process.env,
       FRAUD_KAFKA_TOPIC_AUTHORIZATIONS: topics.input,
@@ -79,6 +81,7 @@ export async function fixedRate(
   }
 
   const latencies: number[] = [];
+  let lastRead = startedAt;
   let degraded = 0,
     withoutFeatures = 0;
   // Where an event's time goes. Engine: before the engine fetched it (load generator, broker,
@@ -90,6 +93,7 @@ export async function fixedRate(
     if (pipeline === 'engine') {
       const d = await codecs.decodeDecision(value);
       if (!d.auth_id.startsWith(runId)) continue;
+      lastRead = Math.max(lastRead, now);
       latencies.push(now - d.event_time);
       if (d.degraded.length) degraded++;
       if (d.degraded.some((r) => r.startsWith('features_'))) withoutFeatures++;
@@ -99,6 +103,7 @@ export async function fixedRate(
     } else {
       const a = await codecs.decodeAuthorization(value);
       if (!a.auth_id.startsWith(runId)) continue;
+      lastRead = Math.max(lastRead, now);
       latencies.push(now - a.event_time);
       parts.to_produce!.push(timestamp - a.event_time);
       parts.to_reader!.push(now - timestamp);
@@ -109,6 +114,8 @@ export async function fixedRate(
     rate_eps: rate,
     achieved_eps: Math.round(summary.sent / summary.seconds),
     decided: s.length,
+    // what the pipeline put out: its outputs read from the load's start to the last one read
+    decided_eps: Math.round(s.length / Math.max(1e-3, (lastRead - startedAt) / 1000)),
     sent: summary.sent,
     p50_ms: round(percentileNearestRank(s, 50)),
     p99_ms: round(percentileNearestRank(s, 99)),

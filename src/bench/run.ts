@@ -21,6 +21,7 @@ import { SCRIPTS } from '../features/redis/scripts.js';
 import { createKafka } from '../kafka/client.js';
 import { deltaOf, engineCounters, metricOf, round, ZERO_COUNTERS } from './engine-counters.js';
 import { fixedRate, type BenchTopics, type PhaseMeasure } from './fixed-rate.js';
+import { saturationCurve } from './curve.js';
 import { createTopics, deleteTopics, PARTITIONS, preload, sleep, startPassthrough } from './kafka.js';
 import { startPassthroughProcess } from './passthrough-process.js';
 import { beginPhase, endPhase, type NamedPids, type PhaseStart } from './phase-cpu.js';
@@ -32,6 +33,15 @@ export interface BenchOptions {
   quick: boolean;
   /** A V8 CPU profile of the engine per phase, written when it exits, into this directory. */
   profileDir?: string;
+  /**
+   * The saturation curve (./curve.ts): the engine at 1k to 20k events/s offered, 20 s each (10 s
+   * quick). Full runs include it; quick runs when asked.
+   */
+  curve: boolean;
+  /** The curve alone (phases a to c skipped): a short check, not a result for docs/bench/. */
+  curveOnly?: boolean;
+  /** The curve's offered rates (default ./curve.ts CURVE_RATES). */
+  curveRates?: readonly number[];
   /** A note on the run kept in its JSON (e.g. "quick, shared machine"). */
   label?: string;
   log: (msg: string) => void;
@@ -178,8 +188,11 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
   const cost = phase ? await endPhase(phase, run.redis, done - from, { inScripts: run.inScripts }) : null;
   const eps = done / ((last - first) / 1000);
   const { stages, batches, degradedByReason } = deltaOf(await settledCounters(engine), ZERO_COUNTERS);
-  // fraud_degraded_total counts a decision once per reason; the two features_ reasons exclude each other
-  const withoutFeatures = (degradedByReason.features_timeout ?? 0) + (degradedByReason.features_unavailable ?? 0);
+  // fraud_degraded_total counts a decision once per reason; the three features_ reasons exclude each other
+  const withoutFeatures =
+    (degradedByReason.features_timeout ?? 0) +
+    (degradedByReason.features_unavailable ?? 0) +
+    (degradedByReason.features_shed ?? 0);
   const fullEps = (done - withoutFeatures) / ((last - first) / 1000);
   const memAfter = await redisUsedMemory(run.redis);
   const cards = await scanKeys(run.redis, `${run.prefix}:{k:*}:tx`);
@@ -291,7 +304,34 @@ async function fixedRates(run: Run, rt: BenchTopics, pt: BenchTopics, ptCodecs: 
   }
 }
 
-/** Runs the three phases and returns the bench's result (the JSON of docs/performance.md). */
+/** (d) The saturation curve: one engine, fed at each offered rate in turn (./curve.ts). */
+async function curve(run: Run, ct: BenchTopics, seconds: number) {
+  const engine = startEngine(run, ct, `${run.runId}-cengine`, 'curve');
+  try {
+    await engine.waitReady({ intervalMs: 200 });
+    return await saturationCurve(
+      {
+        kafka: run.kafka,
+        codecs: run.codecs,
+        topics: ct,
+        engine,
+        measure: {
+          pids: { engine: engine.pid, ...run.stackPids, bench: process.pid },
+          redis: run.redis,
+          inScripts: run.inScripts,
+        },
+        runId: run.runId,
+        log: run.o.log,
+      },
+      seconds,
+      run.o.curveRates,
+    );
+  } finally {
+    await stopEngine(run);
+  }
+}
+
+/** Runs the phases and returns the bench's result (the JSON of docs/performance.md). */
 export async function runBench(cfg: EngineConfig, o: BenchOptions) {
   const n = o.quick ? 60_000 : 200_000;
   const rateSeconds = o.quick ? 20 : 60;
@@ -316,8 +356,21 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     labels: `${runId}-plabels`,
     dlq: `${runId}-pdlq`,
   };
+  const ct: BenchTopics = {
+    input: `${runId}-cin`,
+    output: `${runId}-cout`,
+    labels: `${runId}-clabels`,
+    dlq: `${runId}-cdlq`,
+  };
+  const curveSeconds = o.quick ? 10 : 20;
   const passOut = `${runId}-pass`;
-  const all = [...Object.values(sat), ...Object.values(rt), ...Object.values(pt), passOut];
+  const all = [
+    ...Object.values(sat),
+    ...Object.values(rt),
+    ...Object.values(pt),
+    ...(o.curve ? Object.values(ct) : []),
+    passOut,
+  ];
   const client = await connectRedis(cfg.redis, { options: {} });
   // Memory per card is read from one node's INFO: the bench measures a single node.
   if (client instanceof Cluster) {
@@ -344,10 +397,18 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     await createTopics(kafka, all);
     run.codecs = await codecsFromConfig(cfg, { authorizations: sat.input, decisions: sat.output, labels: sat.labels });
     await codecsFromConfig(cfg, { authorizations: rt.input, decisions: rt.output, labels: rt.labels });
+    if (o.curve) await codecsFromConfig(cfg, { authorizations: ct.input, decisions: ct.output, labels: ct.labels });
     // the passthrough's output holds authorizations: decoded with its input's subject
     const ptCodecs = await codecsFromConfig(cfg, { authorizations: pt.input, decisions: pt.output, labels: pt.labels });
     for (const [name, pid] of Object.entries(run.stackPids))
       if (pid === undefined) o.log(`${name}: no local process found, its CPU is not measured`);
+    if (o.curveOnly) {
+      o.log(`d. saturation curve only, ${curveSeconds} s per rate`);
+      return {
+        run: { date: started.toISOString(), kind: 'curve', ...(o.label ? { label: o.label } : {}) },
+        saturation_curve: await curve(run, ct, curveSeconds),
+      };
+    }
 
     o.log(`preloading ${n} authorizations into ${sat.input} (${PARTITIONS} partitions)`);
     await preload(kafka, run.codecs, sat.input, n, runId);
@@ -359,6 +420,11 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     const s = await saturation(run, sat, n);
     o.log(`c. fixed rates, ${rateSeconds} s each`);
     const fixed = await fixedRates(run, rt, pt, ptCodecs, rateSeconds);
+    let satCurve: Awaited<ReturnType<typeof curve>> | undefined;
+    if (o.curve) {
+      o.log(`d. saturation curve, ${curveSeconds} s per offered rate`);
+      satCurve = await curve(run, ct, curveSeconds);
+    }
 
     const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as {
       version: string;
@@ -399,6 +465,7 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
       },
       ratio: round(s.eps / passEps, 3),
       fixed_rate: fixed.rows,
+      ...(satCurve ? { saturation_curve: satCurve } : {}),
       redis_bytes_per_card: Math.round(s.redisBytesPerCard),
       redis_bytes_per_1000_cards: Math.round(s.redisBytesPerCard * 1000),
       // after saturation, the bench's prefix only (MEMORY USAGE, sampled per kind): robust to others sharing Redis
@@ -406,7 +473,13 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
       redis_key_bytes_per_card: Math.round(
         Object.values(s.byKind).reduce((sum, k) => sum + k.bytes, 0) / Math.max(1, s.cards),
       ),
-      events: { saturation: n, fixed_rate_seconds: rateSeconds, partitions: PARTITIONS, quick: o.quick },
+      events: {
+        saturation: n,
+        fixed_rate_seconds: rateSeconds,
+        ...(satCurve ? { curve_seconds: curveSeconds } : {}),
+        partitions: PARTITIONS,
+        quick: o.quick,
+      },
       machine: {
         cpus: cpus().length,
         cpu_model: cpus()[0]?.model ?? 'unknown',

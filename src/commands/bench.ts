@@ -13,8 +13,13 @@ import { ROOT } from '../cli/child-engine.js';
 import { configOf, guarded, parseOrUsage, UsageError } from '../cli/kit.js';
 import { createKafka } from '../kafka/client.js';
 
-const HELP = `usage: fraud-engine bench [--quick] [--json FILE] [--save] [--label TEXT] [--profile DIR] [--config FILE]
+const HELP = `usage: fraud-engine bench [--quick] [--curve | --curve-only] [--json FILE] [--save] [--label TEXT] [--profile DIR] [--config FILE]
   --quick          60,000 events at saturation and 20 s per fixed rate (default 200,000 and 60 s)
+  --curve          also the saturation curve: offered 1k, 5k, 10k, 15k, 20k events/s, 10 s each with
+                   --quick, 20 s in a full run (full runs include it unless --no-curve)
+  --no-curve       a full run without the curve
+  --curve-only     the saturation curve alone (a short check; not with --save)
+  --curve-rates L  the curve's offered rates, comma-separated (default 1000,5000,10000,15000,20000)
   --json FILE      also write the result there
   --save           also write it to docs/bench/<date>-<quick|full>.json (npm run bench:tables renders those)
   --label TEXT     a note kept in the result (e.g. "quick, shared machine")
@@ -33,6 +38,10 @@ export default function bench(argv: string[]): Promise<number> {
       argv,
       {
         quick: { type: 'boolean' },
+        curve: { type: 'boolean' },
+        'no-curve': { type: 'boolean' },
+        'curve-only': { type: 'boolean' },
+        'curve-rates': { type: 'string' },
         json: { type: 'string' },
         save: { type: 'boolean' },
         label: { type: 'string' },
@@ -41,9 +50,15 @@ export default function bench(argv: string[]): Promise<number> {
       },
       HELP,
     );
+    const curveOnly = values['curve-only'] === true;
+    if (curveOnly && values.save) throw new UsageError(`--curve-only is a check, not a run for docs/bench/\n${HELP}`);
     const cfg = configOf(values.config ?? resolve(ROOT, 'config/default.yaml'));
+    const quick = values.quick === true;
     const result = await runBench(cfg, {
-      quick: values.quick === true,
+      quick,
+      curve: curveOnly || values.curve === true || (!quick && values['no-curve'] !== true),
+      curveOnly,
+      curveRates: values['curve-rates'] ? ratesOf(values['curve-rates']) : undefined,
       profileDir: values.profile ? resolve(values.profile) : undefined,
       label: values.label,
       log: (msg) => console.error(`[bench] ${msg}`),
@@ -54,6 +69,13 @@ export default function bench(argv: string[]): Promise<number> {
     if (values.save) console.error(`[bench] saved ${saveResult(result, resolve(ROOT, 'docs/bench'))}`);
     return 0;
   });
+}
+
+function ratesOf(list: string): number[] {
+  const rates = list.split(',').map((x) => Number(x.trim()));
+  if (!rates.length || rates.some((r) => !Number.isInteger(r) || r < 1))
+    throw new UsageError(`--curve-rates: positive integers, comma-separated\n${HELP}`);
+  return rates;
 }
 
 function passthrough(argv: string[]): Promise<number> {

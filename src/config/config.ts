@@ -60,6 +60,13 @@ export interface EngineConfig {
     max_message_bytes: number;
     redis_timeout_ms: number;
     model_timeout_ms: number;
+    /**
+     * Overload policy (src/pipelines/decision/overload.ts): awaited features of a batch are sized
+     * so that the predicted Redis queue stays within this (ms, at most redis_timeout_ms); 0 = off.
+     */
+    overload_await_ms: number;
+    /** ... and shed events are still recorded (not awaited) up to this predicted queue (ms). */
+    overload_record_ms: number;
     decision_memo_ttl_ms: number;
     max_future_skew_ms: number;
     max_event_age_ms: number;
@@ -165,6 +172,8 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     max_message_bytes: 'posint',
     redis_timeout_ms: 'int',
     model_timeout_ms: 'int',
+    overload_await_ms: 'int',
+    overload_record_ms: 'int',
     decision_memo_ttl_ms: 'posint',
     max_future_skew_ms: 'int',
     max_event_age_ms: 'int',
@@ -337,6 +346,22 @@ function validate(cfg: EngineConfig, name: (key: string) => string): void {
   });
   if (cfg.redis.tls_ca_file && !cfg.redis.url.startsWith('rediss:')) {
     throw new ConfigError(name('redis.tls_ca_file'), 'set, but redis.url is not a rediss:// (TLS) URL');
+  }
+  const e = cfg.engine;
+  if (e.overload_await_ms > 0) {
+    if (e.redis_timeout_ms > 0 && e.overload_await_ms > e.redis_timeout_ms)
+      throw new ConfigError(
+        name('engine.overload_await_ms'),
+        `${e.overload_await_ms} is over engine.redis_timeout_ms (${e.redis_timeout_ms}): awaited features would time out`,
+      );
+    // The guard counts a call unanswered for 4 budgets (at least 250 ms) as failed: recorded
+    // work queued that long would open the circuit on load alone.
+    const hung = Math.max(250, 4 * e.redis_timeout_ms);
+    if (e.overload_record_ms < e.overload_await_ms || e.overload_record_ms >= hung)
+      throw new ConfigError(
+        name('engine.overload_record_ms'),
+        `must be at least engine.overload_await_ms (${e.overload_await_ms}) and under ${hung} ms (the Redis guard's hung time), got ${e.overload_record_ms}`,
+      );
   }
   // The files are read and parsed now, so that a missing or bad one stops start-up naming its key.
   kafkaTlsOptions(k, name);

@@ -97,6 +97,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    featuresShed: new Counter({
+      name: 'fraud_features_shed_total',
+      help: 'Events decided without waiting for their features under overload (degraded features_shed), by whether their features were still recorded',
+      labelNames: ['recorded'] as const,
+      registers: [registry],
+    }),
+    featureCapacity: new Gauge({
+      name: 'fraud_features_capacity_events_per_second',
+      help: 'Feature store capacity measured from its answers (events per second); the overload policy sizes awaited features by it',
+      registers: [registry],
+    }),
+    featuresInFlight: new Gauge({
+      name: 'fraud_features_in_flight_events',
+      help: 'Events whose features were sent to the store and not answered yet (awaited and recorded)',
+      registers: [registry],
+    }),
     redelivered: new Counter({
       name: 'fraud_redelivered_total',
       help: 'Events seen again (crash, rebalance) answered with their first decision',

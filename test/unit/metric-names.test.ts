@@ -28,6 +28,9 @@ describe('metric names (promtool check metrics)', () => {
     m.dlq.inc({ reason: 'undecodable' });
     m.degraded.inc({ reason: 'features_timeout' });
     m.redelivered.inc();
+    m.featuresShed.inc({ recorded: 'true' }, 3);
+    m.featureCapacity.set(12000);
+    m.featuresInFlight.set(40);
     m.labels.inc({ fraud: 'true' });
     m.consumerLag.set({ topic: 'authorizations', partition: '0' }, 5);
     m.rulesetInfo.set({ version: 'v1' }, 1);

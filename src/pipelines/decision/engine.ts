@@ -31,6 +31,7 @@ import { activeHitsOnScore, ruleContext } from '../../rules/evaluate.js';
 import { msToSeconds, type Metrics } from '../../observability/metrics.js';
 import { compareChallenger, type Challenger } from './challenger.js';
 import { decideEvent } from './step.js';
+import { FEATURES_SHED, type FeatureAdmission } from './overload.js';
 
 export interface RulesetSource {
   current(): CompiledRuleset;
@@ -58,6 +59,11 @@ export interface EngineOptions {
    * over `scorer`, `challenger` and `drift`, which stay for replay and tests.
    */
   models?: { current(): ModelSet };
+  /**
+   * Overload policy (./overload.ts, `run` only): how many events of a batch get awaited
+   * features, by the store's measured capacity; the rest are decided without (`features_shed`).
+   */
+  overload?: FeatureAdmission;
   /** Budgets per batch (ms). 0 disables the timer (replay). */
   featureTimeoutMs?: number;
   modelTimeoutMs?: number;
@@ -196,27 +202,40 @@ export class DecisionEngine {
     if (n === 0) return { decisions: [], vectors: [] };
     const batchDegraded: string[] = [];
 
-    // 1. Features: read + update, one round trip (events too old for the features left out).
+    // 1. Features: read + update, one round trip (events too old for the features left out;
+    // under overload, the events past what the store can answer within the budget: ./overload.ts).
     const t = performance.now();
     const oldest = this.opts.maxEventAgeMs ? (this.opts.wallClock ?? Date.now)() - this.opts.maxEventAgeMs : -Infinity;
-    const tooOld = events.map((ev) => ev.event_time < oldest);
-    const current = tooOld.includes(true) ? events.filter((_, i) => !tooOld[i]) : events;
+    let alone: (string | null)[] | null = null;
+    for (let i = 0; i < n; i++)
+      if (events[i]!.event_time < oldest) (alone ??= new Array<string | null>(n).fill(null))[i] = 'event_too_old';
+    const current = alone ? events.filter((_, i) => !alone![i]) : events;
+    const { overload, store } = this.opts;
+    const plan = overload && current.length ? overload.plan(current.length) : null;
+    if (plan && plan.awaited < current.length) {
+      let k = 0;
+      for (let i = 0; i < n; i++)
+        if (!alone?.[i] && k++ >= plan.awaited) (alone ??= new Array<string | null>(n).fill(null))[i] = FEATURES_SHED;
+    }
+    const awaited = alone ? events.filter((_, i) => !alone![i]) : events;
     let vectors: FeatureVector[];
     try {
-      const enriched = current.length
-        ? await withTimeout(this.opts.store.enrich(current), this.opts.featureTimeoutMs)
-        : [];
-      if (current === events) vectors = enriched;
+      const enriching = !awaited.length ? null : overload ? overload.enrich(store, awaited) : store.enrich(awaited);
+      // Sent after the awaited call (one connection: per-card order holds), never awaited.
+      if (plan?.recorded)
+        overload!.enrich(store, current.slice(plan.awaited, plan.awaited + plan.recorded)).catch(() => undefined);
+      const enriched = enriching ? await withTimeout(enriching, this.opts.featureTimeoutMs) : [];
+      if (!alone) vectors = enriched;
       else {
         let j = 0;
-        vectors = events.map((ev, i) => (tooOld[i] ? txOnlyVector(ev) : enriched[j++]!));
+        vectors = events.map((ev, i) => (alone![i] ? txOnlyVector(ev) : enriched[j++]!));
       }
     } catch (err) {
       batchDegraded.push(err instanceof TimeoutError ? 'features_timeout' : 'features_unavailable');
       vectors = events.map(txOnlyVector);
     }
     metrics?.stageLatency.observe({ stage: 'features' }, msToSeconds(performance.now() - t));
-    return this.decideVectors(events, vectors, fetchedAt, tooOld.includes(true) ? tooOld : null, batchDegraded);
+    return this.decideVectors(events, vectors, fetchedAt, alone, batchDegraded);
   }
 
   /**
@@ -233,12 +252,15 @@ export class DecisionEngine {
     return this.decideVectors(events, vectors, fetchedAt, null, []);
   }
 
-  /** `tooOld`: which events were decided without features (null: none). */
+  /**
+   * `alone`: per event, why it was decided without features (`event_too_old`, `features_shed`),
+   * or null; null for the whole batch when none was.
+   */
   private async decideVectors(
     events: readonly AuthorizationEvent[],
     vectors: FeatureVector[],
     fetchedAt: number,
-    tooOld: readonly boolean[] | null,
+    alone: readonly (string | null)[] | null,
     batchDegraded: string[],
   ): Promise<BatchResult> {
     const { metrics } = this.opts;
@@ -266,7 +288,7 @@ export class DecisionEngine {
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
     const challengerScores = challenger ? await this.scoreChallenger(challenger, vectors, rows) : null;
     // Degraded vectors (features unavailable, events too old) are not the population served.
-    if (drift && scores && batchDegraded.length === 0 && !tooOld) drift.observe(vectors, scores, events);
+    if (drift && scores && batchDegraded.length === 0 && !alone) drift.observe(vectors, scores, events);
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.
@@ -317,8 +339,8 @@ export class DecisionEngine {
         tags: policy.tags,
         model_version: modelVersion,
         ruleset_version: rs.version,
-        degraded: tooOld?.[i]
-          ? ['event_too_old', ...(timedOut ?? batchDegraded).filter((r) => !r.startsWith('features_'))]
+        degraded: alone?.[i]
+          ? [alone[i]!, ...(timedOut ?? batchDegraded).filter((r) => !r.startsWith('features_'))]
           : (timedOut ?? batchDegraded),
         features,
         event_time: ev.event_time,
@@ -357,10 +379,20 @@ export class DecisionEngine {
     const engineMs = performance.now() - fetchedAt;
     for (const d of decisions) d.engine_latency_ms = Math.round(engineMs * 1000) / 1000;
     if (metrics) {
-      for (const reason of batchDegraded) metrics.degraded.inc({ reason }, n);
+      // A features_ reason of the batch is not on the decisions made alone (they carry theirs).
+      let aloneCount = 0;
+      if (alone) {
+        const byReason = new Map<string, number>();
+        for (const reason of alone)
+          if (reason) {
+            aloneCount++;
+            byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+          }
+        for (const [reason, k] of byReason) metrics.degraded.inc({ reason }, k);
+      }
+      for (const reason of batchDegraded)
+        metrics.degraded.inc({ reason }, reason.startsWith('features_') ? n - aloneCount : n);
       if (skipped > 0) metrics.degraded.inc({ reason: 'rules_timeout' }, skipped);
-      const old = tooOld ? tooOld.filter(Boolean).length : 0;
-      if (old) metrics.degraded.inc({ reason: 'event_too_old' }, old);
     }
     // The model, the challenger and the factors are done with the matrix (a batch that throws
     // before here leaves its buffer to the garbage collector).
