@@ -33,6 +33,10 @@ export function testConfig(overrides: Record<string, string> = {}): EngineConfig
     // Likewise the rules' batch budget (20 ms by default): at a load average of 12-20 on this
     // 2-core machine it cut batches short (rules_timeout) in the decision pipeline test.
     FRAUD_RULES_BATCH_BUDGET_MS: '2000',
+    // The overload policy sizes awaited features to 45 ms of predicted Redis queue, whatever the
+    // budget: on a busy machine it shed features in the decision pipeline test, whose budget is
+    // generous so that decisions compare exactly. Off here; its own tests turn it on.
+    FRAUD_ENGINE_OVERLOAD_AWAIT_MS: '0',
     // Tests replay the simulator's 2018 history through Kafka: no age limit unless a test sets one.
     FRAUD_ENGINE_MAX_EVENT_AGE_MS: '0',
     ...overrides,

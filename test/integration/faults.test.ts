@@ -118,6 +118,9 @@ async function setup(name: string): Promise<Ctx> {
     // Likewise the rules' batch budget (20 ms by default): under a full test run it cut batches
     // short (rules_timeout) in tests a and d, which count only the injected fault's degradations.
     FRAUD_RULES_BATCH_BUDGET_MS: '1000',
+    // The overload policy (45 ms of predicted Redis queue, whatever the budget) would shed on a
+    // busy machine here too; the Redis test (c) turns it on with the shipped values.
+    FRAUD_ENGINE_OVERLOAD_AWAIT_MS: '0',
     FRAUD_ENGINE_LOG_LEVEL: 'debug',
     ...extra,
   });
@@ -294,7 +297,11 @@ describe('faults: no decision lost or doubled', () => {
   it('c. Redis slow, then hung, then down for 10 s: decisions keep coming, degraded with the reason, and recover without a backlog', async () => {
     const ctx = await setup('redis');
     const budget = 100;
-    const e1 = await spawnEngine(ctx, 'c1', { FRAUD_ENGINE_REDIS_TIMEOUT_MS: String(budget) });
+    const e1 = await spawnEngine(ctx, 'c1', {
+      FRAUD_ENGINE_REDIS_TIMEOUT_MS: String(budget),
+      FRAUD_ENGINE_OVERLOAD_AWAIT_MS: '45',
+      FRAUD_ENGINE_OVERLOAD_RECORD_MS: '120',
+    });
     await e1.waitReady();
     const load = new LoadGenerator(ctx.kafka, ctx.codecs, ctx.topics.authorizations, {
       ns: ctx.id,

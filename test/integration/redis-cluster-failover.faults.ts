@@ -96,6 +96,9 @@ describe('Redis Cluster failover', () => {
       // The rules' batch budget off: on this shared 2-core machine it would degrade batches
       // (rules_timeout) for CPU reasons that have nothing to do with Redis.
       FRAUD_RULES_BATCH_BUDGET_MS: '0',
+      // The overload policy off too: it sizes awaited features to 45 ms of predicted Redis queue
+      // whatever the budget, and would shed (features_shed) on this busy machine.
+      FRAUD_ENGINE_OVERLOAD_AWAIT_MS: '0',
     });
     engines.push(engine);
     await engine.waitReady(60_000, { assigned: true });
