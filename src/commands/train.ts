@@ -45,6 +45,8 @@ cut-off C (--as-of, default now):
     --delay-days <= C); a later one is left out, not counted as legitimate, even when a fraud
     label already came (so --to <= C - delay trains on the whole window);
   - it is fraud if any label that arrived by C (label_time <= C) says fraud, else legitimate;
+  - a declined decision without any label by C is left out: a declined payment draws no
+    chargeback, so no label is no evidence that it was legitimate;
   - degraded decisions (degraded not empty: an incomplete vector) and vectors lacking one of
     the engine's features are left out; each left-out decision is counted and printed.
 
@@ -155,8 +157,9 @@ async function fromAudit(
       `${((performance.now() - t0) / 1000).toFixed(1)} s; training on ${counts.rows} (${counts.frauds} frauds, ` +
       `labels known by ${iso(cutoff)}); left out: ${x.label_window_open} whose label window ends after the ` +
       `cut-off (event time >= ${iso(cutoff - rule.delayMs)}), ${x.degraded} degraded, ` +
-      `${x.incomplete_vector} with an incomplete feature vector; ${counts.declined_legitimate} of the legitimate ` +
-      'rows were declined (a declined fraud draws no chargeback: only an analyst verdict labels it)',
+      `${x.incomplete_vector} with an incomplete feature vector, ${x.declined_unlabelled} declined without a label ` +
+      '(a declined payment draws no chargeback: no label is no evidence it was legitimate); ' +
+      `${counts.declined_legitimate} declined rows train as legitimate by an analyst's verdict`,
   );
   if (counts.rows === 0) {
     console.error('train: no decision of the audit trail to train on (check --from/--to, --as-of and --delay-days)');
@@ -172,7 +175,8 @@ async function fromAudit(
       label_cutoff: iso(cutoff),
       delay_days: delayDays,
       label_rule:
-        'labelled once event_time + delay <= label_cutoff; fraud if any label with label_time <= label_cutoff says fraud',
+        'labelled once event_time + delay <= label_cutoff; fraud if any label with label_time <= label_cutoff says fraud; ' +
+        'a declined decision without a label is left out',
       ...counts,
     },
   };
