@@ -60,7 +60,7 @@ def run(fitfn, weeks, tw=1, label=''):
     m = {q: float(np.mean([r[q] for r in res])) for q in ('auc', 'ap', 'cp')}
     print(f"{label:50s} AUC {m['auc']:.4f} AP {m['ap']:.4f} CP {m['cp']:.4f}  per-week AP " + ' '.join(f"{r['ap']:.3f}" for r in res), flush=True)
     return m, res
-def blend(params=None, n_jobs=2):
+def blend(params=None, n_jobs=1):
     p = dict(BLEND_PARAMS, **(params or {}))
     def f(Xtr, ytr, Xte):
         return fit_model(p, ytr, Xtr, 42, n_jobs).predict_proba(Xte)[:, 1]
