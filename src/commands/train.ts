@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { readHistoryFile } from '../events/history/index.js';
 import { DAY_MS } from '../events/time.js';
 import { HANDBOOK_FEATURES } from '../features/names.js';
-import { writeTrainingCsv } from '../features/csv.js';
+import { writeTrainingCsv, type ColdStart } from '../features/csv.js';
 import { writeAuditTrainingCsv, type AuditTrainingCounts } from '../features/audit-training.js';
 import { auditErrorExit, withAuditPool } from '../sinks/audit/pool.js';
 import { readAuditTrainingRows } from '../sinks/audit/training-rows.js';
@@ -45,6 +45,8 @@ cut-off C (--as-of, default now):
     --delay-days <= C); a later one is left out, not counted as legitimate, even when a fraud
     label already came (so --to <= C - delay trains on the whole window);
   - it is fraud if any label that arrived by C (label_time <= C) says fraud, else legitimate;
+  - a declined decision without any label by C is left out: a declined payment draws no
+    chargeback, so no label is no evidence that it was legitimate;
   - degraded decisions (degraded not empty: an incomplete vector) and vectors lacking one of
     the engine's features are left out; each left-out decision is counted and printed.
 
@@ -63,6 +65,11 @@ options:
   --no-select            fixed hyper-parameters: DEFAULT_PARAMS of training/fraud_trainer/params.py
   --only-features LIST   comma-separated features the model may use, or 'handbook' (the
                          handbook's 15); the others are blanked, the input stays the full vector
+  --cold-starts D1,D2    (history file) also train on cold starts: the transactions of
+                         [D, D + --cold-start-days) replayed from an empty feature store, as a
+                         new deployment serves them (each its own rows, beside the warm ones;
+                         inside the training window)
+  --cold-start-days N    length of each cold start (default 14)
   --version V            model version (default lgbm-<train-to>-<hash>)
   --n-jobs N             LightGBM threads (default 2)
   --keep-features FILE   keep the feature CSV the model was fitted on
@@ -91,6 +98,8 @@ const OPTIONS = {
   'no-select': { type: 'boolean' },
   'only-features': { type: 'string' },
   'n-jobs': { type: 'string' },
+  'cold-starts': { type: 'string' },
+  'cold-start-days': { type: 'string' },
 } as const;
 
 /** The training rows written to the two CSV files, and what the trainer is told about them. */
@@ -113,18 +122,41 @@ async function fromHistory(
 ): Promise<Prepared> {
   const input = values.input!;
   const trainTo = parseTime('train-to', values['train-to']!);
+  const coldStarts = parseColdStarts(values, parseTime('train-from', values['train-from']!), trainTo);
   const t0 = performance.now();
   // Only transactions before the window's end are needed; their labels follow the delay.
   const records = (await readHistoryFile(input)).filter((r) => r.event.event_time < trainTo);
   if (records.some((r) => r.fraud === null))
     console.error('train: transactions without a label are kept for features but not trained on');
-  await writeTrainingCsv(records, delayDays, lineWriter(features), lineWriter(labels));
-  console.error(`train: logged ${records.length} feature vectors in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const coldRows = await writeTrainingCsv(records, delayDays, lineWriter(features), lineWriter(labels), coldStarts);
+  const cold = coldStarts.map((c, i) => ({ from: iso(c.from), to: iso(c.to), rows: coldRows[i]! }));
+  console.error(
+    `train: logged ${records.length} feature vectors` +
+      (cold.length ? ` and ${coldRows.reduce((a, b) => a + b, 0)} from ${cold.length} cold start(s)` : '') +
+      ` in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return {
     trainFrom: values['train-from']!,
     trainTo: values['train-to']!,
-    source: { kind: 'history', input, transactions: records.length },
+    source: { kind: 'history', input, transactions: records.length, ...(cold.length ? { cold_starts: cold } : {}) },
   };
+}
+
+/** --cold-starts DATE,... (each --cold-start-days long, inside the training window). */
+function parseColdStarts(values: Values<typeof OPTIONS>, trainFrom: number, trainTo: number): ColdStart[] {
+  if (!values['cold-starts']) {
+    if (values['cold-start-days'] !== undefined) throw new UsageError('--cold-start-days: only with --cold-starts');
+    return [];
+  }
+  const days = numberOption('cold-start-days', values['cold-start-days'], 14);
+  if (!(days > 0)) throw new UsageError('--cold-start-days must be > 0');
+  return values['cold-starts'].split(',').map((d) => {
+    const from = parseTime('cold-starts', d.trim());
+    const to = from + days * DAY_MS;
+    if (from < trainFrom || to > trainTo)
+      throw new UsageError(`--cold-starts: ${d.trim()} + ${days} days is not inside the training window`);
+    return { from, to };
+  });
 }
 
 /** The audit trail's served vectors and the labels known at the cut-off; null when none is trainable. */
@@ -155,8 +187,9 @@ async function fromAudit(
       `${((performance.now() - t0) / 1000).toFixed(1)} s; training on ${counts.rows} (${counts.frauds} frauds, ` +
       `labels known by ${iso(cutoff)}); left out: ${x.label_window_open} whose label window ends after the ` +
       `cut-off (event time >= ${iso(cutoff - rule.delayMs)}), ${x.degraded} degraded, ` +
-      `${x.incomplete_vector} with an incomplete feature vector; ${counts.declined_legitimate} of the legitimate ` +
-      'rows were declined (a declined fraud draws no chargeback: only an analyst verdict labels it)',
+      `${x.incomplete_vector} with an incomplete feature vector, ${x.declined_unlabelled} declined without a label ` +
+      '(a declined payment draws no chargeback: no label is no evidence it was legitimate); ' +
+      `${counts.declined_legitimate} declined rows train as legitimate by an analyst's verdict`,
   );
   if (counts.rows === 0) {
     console.error('train: no decision of the audit trail to train on (check --from/--to, --as-of and --delay-days)');
@@ -172,7 +205,8 @@ async function fromAudit(
       label_cutoff: iso(cutoff),
       delay_days: delayDays,
       label_rule:
-        'labelled once event_time + delay <= label_cutoff; fraud if any label with label_time <= label_cutoff says fraud',
+        'labelled once event_time + delay <= label_cutoff; fraud if any label with label_time <= label_cutoff says fraud; ' +
+        'a declined decision without a label is left out',
       ...counts,
     },
   };
@@ -183,7 +217,7 @@ export default function train(argv: string[]): Promise<number> {
     async () => {
       const { values } = parseOrUsage(argv, OPTIONS, HELP);
       const audit = values['from-audit'] === true;
-      const history = ['input', 'train-from', 'train-to'] as const;
+      const history = ['input', 'train-from', 'train-to', 'cold-starts', 'cold-start-days'] as const;
       const auditOnly = ['from', 'to', 'as-of', 'config'] as const;
       const given = (keys: readonly (keyof typeof OPTIONS)[]) => keys.filter((k) => values[k] !== undefined);
       if (audit && given(history).length)

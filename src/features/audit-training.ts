@@ -17,9 +17,12 @@
  * that is not the population the model scores, and a vector that lacks one of the engine's
  * features was served by an engine with other features: both are left out and counted.
  *
- * A declined payment never draws a chargeback, so a fraud the engine declined reads as
- * legitimate unless an analyst verdict says fraud: the legitimate rows that were declined are
- * counted (not changed), for whoever judges the training set.
+ * A declined payment never happens, so it never draws a chargeback: for a declined decision,
+ * "no label" is no evidence that it was legitimate (most are the frauds the engine stopped).
+ * A declined decision without any label by the cut-off is therefore left out (counted as
+ * `declined_unlabelled`), never trained as legitimate; one with a label trains by it (a fraud
+ * label as fraud, an analyst's "legitimate" verdict as legitimate, counted in
+ * `declined_legitimate`).
  */
 import { FEATURE_CSV_HEADER, featureCsvRow, LABEL_CSV_HEADER, labelCsvRow } from './csv.js';
 import { FEATURE_NAMES } from './names.js';
@@ -47,7 +50,7 @@ export interface LabelRule {
 }
 
 /** Why a decision is not trained on, in the order the reasons are checked (a row counts under the first). */
-export const EXCLUSIONS = ['label_window_open', 'degraded', 'incomplete_vector'] as const;
+export const EXCLUSIONS = ['label_window_open', 'degraded', 'incomplete_vector', 'declined_unlabelled'] as const;
 export type Exclusion = (typeof EXCLUSIONS)[number];
 
 export type Classified =
@@ -81,6 +84,7 @@ export function classifyAuditRow(row: AuditTrainingRow, rule: LabelRule): Classi
   if (row.degraded.length > 0) return { kind: 'excluded', reason: 'degraded' };
   const vector = servedVector(row.features);
   if (!vector) return { kind: 'excluded', reason: 'incomplete_vector' };
+  if (row.outcome === 'DECLINE' && row.fraud === null) return { kind: 'excluded', reason: 'declined_unlabelled' };
   return { kind: 'train', vector, fraud: row.fraud === true };
 }
 
@@ -90,7 +94,7 @@ export interface AuditTrainingCounts {
   /** Written to the CSV files (trained on). */
   rows: number;
   frauds: number;
-  /** Of the legitimate rows, those the engine declined (no chargeback can come for them). */
+  /** Of the legitimate rows, those the engine declined: legitimate by a label (an analyst's verdict). */
   declined_legitimate: number;
   excluded: Record<Exclusion, number>;
 }
@@ -115,7 +119,7 @@ export async function writeAuditTrainingCsv(
     rows: 0,
     frauds: 0,
     declined_legitimate: 0,
-    excluded: { label_window_open: 0, degraded: 0, incomplete_vector: 0 },
+    excluded: { label_window_open: 0, degraded: 0, incomplete_vector: 0, declined_unlabelled: 0 },
   };
   await features.write(FEATURE_CSV_HEADER);
   await labels.write(LABEL_CSV_HEADER);

@@ -37,9 +37,9 @@ export async function writeFeatureCsv(
   store: FeatureStore,
   feed: Iterable<FeedItem>,
   write: (text: string) => Promise<void>,
-  opts: { batchSize?: number } = {},
+  opts: { batchSize?: number; header?: boolean } = {},
 ): Promise<number> {
-  await write(FEATURE_CSV_HEADER);
+  if (opts.header !== false) await write(FEATURE_CSV_HEADER);
   let rows = 0;
   let chunk = '';
   for await (const r of driveFeatureStore(store, feed, opts)) {
@@ -69,8 +69,9 @@ export function labelCsvRow(authId: string, eventTime: number, fraud: boolean): 
 export async function writeLabelCsv(
   records: Iterable<LabelledTx>,
   write: (text: string) => Promise<void>,
+  opts: { header?: boolean } = {},
 ): Promise<number> {
-  await write(LABEL_CSV_HEADER);
+  if (opts.header !== false) await write(LABEL_CSV_HEADER);
   let rows = 0;
   for (const r of records) {
     if (r.fraud === null) continue;
@@ -81,18 +82,49 @@ export async function writeLabelCsv(
 }
 
 /**
+ * A cold start for training (`train --cold-starts`): the transactions of [from, to) replayed
+ * from an empty store, i.e. the vectors a new deployment serves while its windows fill up.
+ */
+export interface ColdStart {
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+}
+
+/**
+ * The id of a transaction's row in a cold start: the same transaction appears once warm and
+ * once per cold start, and the trainer keeps one row per id.
+ */
+export function coldStartId(authId: string, c: ColdStart): string {
+  return `${authId}@cold-${new Date(c.from).toISOString().slice(0, 10)}`;
+}
+
+/**
  * A model's training data: the vectors the engine would have served for `records` (in-memory
  * store, each label `delayDays` after its transaction) to `features`, their labels to `labels`,
- * each ended after.
+ * each ended after; then, for each cold start, the vectors of its transactions replayed from an
+ * empty store (ids from coldStartId), with their labels. Resolves to the rows of each cold start.
  */
 export async function writeTrainingCsv(
   records: readonly LabelledTx[],
   delayDays: number,
   features: { write(text: string): Promise<void>; close(): Promise<void> },
   labels: { write(text: string): Promise<void>; close(): Promise<void> },
-): Promise<void> {
-  await writeFeatureCsv(new MemoryFeatureStore(), interleaveLabels(records, delayDays), (text) => features.write(text));
+  coldStarts: readonly ColdStart[] = [],
+): Promise<number[]> {
+  const parts = coldStarts.map((c) =>
+    records
+      .filter((r) => r.event.event_time >= c.from && r.event.event_time < c.to)
+      .map((r): LabelledTx => ({ ...r, event: { ...r.event, auth_id: coldStartId(r.event.auth_id, c) } })),
+  );
+  const write = (text: string) => features.write(text);
+  await writeFeatureCsv(new MemoryFeatureStore(), interleaveLabels(records, delayDays), write);
+  for (const part of parts)
+    await writeFeatureCsv(new MemoryFeatureStore(), interleaveLabels(part, delayDays), write, { header: false });
   await features.close();
   await writeLabelCsv(records, (text) => labels.write(text));
+  for (const part of parts) await writeLabelCsv(part, (text) => labels.write(text), { header: false });
   await labels.close();
+  return parts.map((p) => p.length);
 }

@@ -144,6 +144,12 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
     labels.push(label(legit[500]!.decision, 'analyst', true, 2 * DAY_MS));
     const open = served.find((s) => !s.fraud && s.decision.event_time > AS_OF - DELAY && s.decision.event_time < TO)!;
     labels.push(label(open.decision, 'analyst', true, HOUR_MS));
+    // An analyst's "legitimate" verdict on declined legitimate payments: they train as legitimate;
+    // the declined ones without any label are left out.
+    served
+      .filter((s) => !s.fraud && s.decision.outcome === 'DECLINE' && s.decision.degraded.length === 0)
+      .filter((_, i) => i % 2 === 0)
+      .forEach((s) => labels.push(label(s.decision, 'analyst', false, HOUR_MS)));
     await new LabelAuditWriter(pool).write(labels);
 
     process.env.FRAUD_POSTGRES_URL = schema.url;
@@ -165,11 +171,19 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
     const degraded = closed.filter((s) => s.decision.degraded.length > 0);
     const healthy = closed.filter((s) => s.decision.degraded.length === 0);
     const incomplete = healthy.filter((s) => Object.keys(s.decision.features).length < FEATURE_NAMES.length);
-    const trained = healthy.filter((s) => Object.keys(s.decision.features).length === FEATURE_NAMES.length);
-    const fraudIds = new Set(labels.filter((l) => l.fraud && l.label_time <= AS_OF).map((l) => l.auth_id));
+    const complete = healthy.filter((s) => Object.keys(s.decision.features).length === FEATURE_NAMES.length);
+    const known = labels.filter((l) => l.label_time <= AS_OF);
+    const fraudIds = new Set(known.filter((l) => l.fraud).map((l) => l.auth_id));
+    const labelled = new Set(known.map((l) => l.auth_id));
+    // A declined decision without a label is left out: no chargeback can come for it.
+    const declinedUnlabelled = complete.filter(
+      (s) => s.decision.outcome === 'DECLINE' && !labelled.has(s.decision.auth_id),
+    );
+    const trained = complete.filter((s) => !declinedUnlabelled.includes(s));
     const legit = trained.filter((s) => !fraudIds.has(s.decision.auth_id));
     return {
       declinedLegit: legit.filter((s) => s.decision.outcome === 'DECLINE').length,
+      declinedUnlabelled: declinedUnlabelled.length,
       decisions: inWindow.length,
       open: open.length,
       degraded: degraded.length,
@@ -187,6 +201,7 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
     expect(e.incomplete).toBe(2);
     expect(e.frauds).toBeGreaterThan(15);
     expect(e.declinedLegit).toBeGreaterThan(0);
+    expect(e.declinedUnlabelled).toBeGreaterThan(0);
     const sizes: number[] = [];
     let frauds = 0;
     let unlabelled = 0;
@@ -263,7 +278,12 @@ describe('train --from-audit: the audit trail and its labels → trainer → Onn
       rows: e.trained.length,
       frauds: e.frauds,
       declined_legitimate: e.declinedLegit,
-      excluded: { label_window_open: e.open, degraded: e.degraded, incomplete_vector: e.incomplete },
+      excluded: {
+        label_window_open: e.open,
+        degraded: e.degraded,
+        incomplete_vector: e.incomplete,
+        declined_unlabelled: e.declinedUnlabelled,
+      },
     });
 
     // The CSV the trainer read: the bytes of the vectors the engine served (after jsonb).

@@ -70,6 +70,32 @@ describe('the label rule at a cut-off', () => {
     expect(fraud).toMatchObject({ kind: 'train', fraud: true });
     expect(classifyAuditRow(row({ fraud: false }), rule)).toMatchObject({ kind: 'train', fraud: false });
     expect(classifyAuditRow(row({ fraud: null }), rule)).toMatchObject({ kind: 'train', fraud: false });
+    expect(classifyAuditRow(row({ fraud: null, outcome: 'REVIEW' }), rule)).toMatchObject({
+      kind: 'train',
+      fraud: false,
+    });
+  });
+
+  it('never trains a declined decision without a label as legitimate: no chargeback can come for it', () => {
+    expect(classifyAuditRow(row({ outcome: 'DECLINE', fraud: null }), rule)).toEqual({
+      kind: 'excluded',
+      reason: 'declined_unlabelled',
+    });
+    // A label decides a declined decision: a fraud label (analyst, or a chargeback the feed sends
+    // anyway, as the simulator does) as fraud, an analyst's "legitimate" verdict as legitimate.
+    expect(classifyAuditRow(row({ outcome: 'DECLINE', fraud: true }), rule)).toMatchObject({
+      kind: 'train',
+      fraud: true,
+    });
+    expect(classifyAuditRow(row({ outcome: 'DECLINE', fraud: false }), rule)).toMatchObject({
+      kind: 'train',
+      fraud: false,
+    });
+    // Degraded and declined without a label: degraded (the reasons are checked in order).
+    expect(classifyAuditRow(row({ outcome: 'DECLINE', degraded: ['x'] }), rule)).toEqual({
+      kind: 'excluded',
+      reason: 'degraded',
+    });
   });
 
   it('leaves out a decision whose label window is open, also when a fraud label already came', () => {
@@ -140,6 +166,7 @@ describe('the training files from audit rows', () => {
           row({ auth_id: 'old-engine', features: { tx_amount: 3 } }),
           row({ auth_id: 'verdict-legit', fraud: false, outcome: 'DECLINE' }),
           row({ auth_id: 'declined-fraud', fraud: true, outcome: 'DECLINE' }),
+          row({ auth_id: 'declined-no-label', fraud: null, outcome: 'DECLINE' }),
         ],
       ),
       rule,
@@ -147,11 +174,11 @@ describe('the training files from audit rows', () => {
       l.sink,
     );
     expect(counts).toEqual({
-      decisions: 7,
+      decisions: 8,
       rows: 4,
       frauds: 2,
       declined_legitimate: 1,
-      excluded: { label_window_open: 1, degraded: 1, incomplete_vector: 1 },
+      excluded: { label_window_open: 1, degraded: 1, incomplete_vector: 1, declined_unlabelled: 1 },
     });
     expect(f.s.closed && l.s.closed).toBe(true);
     const cells = FEATURE_NAMES.map((_, i) => (i % 5 === 0 ? '' : String(i + 0.5))).join(',');
