@@ -23,7 +23,11 @@
  *   bytes_per_card           used_memory after minus before, over the distinct cards
  *   memory_usage             MEMORY USAGE summed by kind of key (features by entity, memo)
  *
+ *   engine_cpu_usec_per_event  this process's CPU per event over the same loop (process.cpuUsage):
+ *                            the engine's side of the work (features, model, rules, encode, ioredis)
+ *
  *   node scripts/bench-redis.mjs [--events 60000] [--batch 100] [--port 6391] [--redis URL] [--json FILE]
+ *                                [--dist DIR]   (the build to measure; default ./dist)
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -34,16 +38,8 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import avro from 'avsc';
 import { Redis } from 'ioredis';
-import { RedisFeatureStore } from '../dist/features/redis/store.js';
-import { RedisDecisionMemo } from '../dist/features/redis/decision-memo.js';
-import { payloadHash } from '../dist/features/decision-memo.js';
-import { packDecision } from '../dist/features/decision-memo-codec.js';
-import { DecisionEngine } from '../dist/pipelines/decision/engine.js';
-import { loadEngineScorer } from '../dist/models/onnx-scorer.js';
-import { StaticRulesetSource } from '../dist/rules/file-source.js';
-import { loadConfig } from '../dist/config/config.js';
-import { readSchema } from '../dist/events/codec.js';
-import { simulate } from '../dist/simulator/index.js';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 
 const { values } = parseArgs({
   options: {
@@ -52,8 +48,22 @@ const { values } = parseArgs({
     port: { type: 'string' },
     redis: { type: 'string' },
     json: { type: 'string' },
+    dist: { type: 'string' },
   },
 });
+// --dist: the engine code to measure (another build's dist/, for an A/B: scripts/bench-redis-ab.mjs).
+const dist = values.dist ? resolve(values.dist) : resolve(import.meta.dirname, '../dist');
+const load = (path) => import(pathToFileURL(resolve(dist, path)).href);
+const { RedisFeatureStore } = await load('features/redis/store.js');
+const { RedisDecisionMemo } = await load('features/redis/decision-memo.js');
+const { payloadHash } = await load('features/decision-memo.js');
+const { packDecision } = await load('features/decision-memo-codec.js');
+const { DecisionEngine } = await load('pipelines/decision/engine.js');
+const { loadEngineScorer } = await load('models/onnx-scorer.js');
+const { StaticRulesetSource } = await load('rules/file-source.js');
+const { loadConfig } = await load('config/config.js');
+const { readSchema } = await load('events/codec.js');
+const { simulate } = await load('simulator/index.js');
 const total = Number(values.events ?? 60_000);
 const batchSize = Number(values.batch ?? 100);
 const port = Number(values.port ?? 6391);
@@ -134,6 +144,7 @@ try {
   const memBefore = Number((await info('memory')).used_memory);
   const statsBefore = await commandstats();
   const cpuBefore = await cpuSecs();
+  const ownBefore = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < events.length; i += batchSize) {
     const batch = events.slice(i, i + batchSize);
@@ -148,6 +159,7 @@ try {
     );
   }
   const wallSecs = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(ownBefore);
   const cpuAfter = await cpuSecs();
   const statsAfter = await commandstats();
   const memAfter = Number((await info('memory')).used_memory);
@@ -174,6 +186,7 @@ try {
     date: new Date().toISOString(),
     load_average_1m: round(loadavg()[0], 2),
     redis: server ? `own redis-server ${(await info('server')).redis_version}` : redisUrl,
+    dist,
     events: n,
     batch: batchSize,
     cards,
@@ -183,6 +196,7 @@ try {
     script_calls_per_event: round(scriptCalls / n, 2),
     usec_per_event: round(usec / n),
     cpu_usec_per_event: round(((cpuAfter - cpuBefore) * 1e6) / n),
+    engine_cpu_usec_per_event: round((own.user + own.system) / n),
     bytes_per_card: Math.round((memAfter - memBefore) / cards),
     memory_usage: {
       features_bytes_per_card: Math.round(features.bytes / cards),

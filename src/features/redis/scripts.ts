@@ -18,15 +18,18 @@ export const KEY_TTL_MS = {
  * KEYS: the entities' keys. ARGV: per key the version read (its first 4 bytes; empty when there
  * was no key), the new state, its TTL (ms). Writes each state whose key still starts with the
  * version read; returns the 1-based indexes of the others (another writer came first).
- * GETRANGE reads 4 bytes whatever the state's size; a missing key reads as ''.
+ * One command per key on the usual path: SET … GET writes and returns what it replaced, which
+ * is put back (a rare conflict) when its version is not the one read.
  */
 export const LUA_CAS = `
 local lost = {}
 for i = 1, #KEYS do
   local a = 3 * i - 2
-  if redis.call('GETRANGE', KEYS[i], 0, 3) == ARGV[a] then
-    redis.call('SET', KEYS[i], ARGV[a + 1], 'PX', ARGV[a + 2])
-  else
+  local old = redis.call('SET', KEYS[i], ARGV[a + 1], 'PX', ARGV[a + 2], 'GET')
+  local was = ''
+  if old then was = string.sub(old, 1, 4) end
+  if was ~= ARGV[a] then
+    if old then redis.call('SET', KEYS[i], old, 'KEEPTTL') else redis.call('DEL', KEYS[i]) end
     lost[#lost + 1] = i
   end
 end
