@@ -8,6 +8,7 @@
  * medians, and writes every run's JSON to --json FILE.
  *
  *   node scripts/bench-redis-ab.mjs --base COMMIT [--rounds 3] [--events 20000] [--batch 100] [--json FILE]
+ *                                   [--days D] [--no-memo]   (passed on to bench-redis.mjs)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -22,8 +23,12 @@ const { values } = parseArgs({
     events: { type: 'string' },
     batch: { type: 'string' },
     json: { type: 'string' },
+    days: { type: 'string' },
+    'no-memo': { type: 'boolean' },
   },
 });
+// passed on to every run (scripts/bench-redis.mjs)
+const extra = [...(values.days ? ['--days', values.days] : []), ...(values['no-memo'] ? ['--no-memo'] : [])];
 if (!values.base) throw new Error('--base COMMIT is required');
 const root = resolve(import.meta.dirname, '..');
 const rounds = Number(values.rounds ?? 3);
@@ -55,6 +60,7 @@ try {
           String(6391 + (r % 2) * 2 + (side.name === 'A' ? 0 : 1)),
           '--dist',
           side.dist,
+          ...extra,
         ],
         { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 },
       );

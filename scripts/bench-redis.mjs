@@ -28,6 +28,8 @@
  *
  *   node scripts/bench-redis.mjs [--events 60000] [--batch 100] [--port 6391] [--redis URL] [--json FILE]
  *                                [--dist DIR]   (the build to measure; default ./dist)
+ *                                [--days D]     (instead: the simulator's times over D days, see below)
+ *                                [--no-memo]    (the feature store alone)
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -49,8 +51,13 @@ const { values } = parseArgs({
     redis: { type: 'string' },
     json: { type: 'string' },
     dist: { type: 'string' },
+    days: { type: 'string' },
+    'no-memo': { type: 'boolean' },
   },
 });
+// --no-memo: the feature store alone (no memo recall or write), to split Redis's work between them.
+const withMemo = !values['no-memo'];
+const historyDays = values.days ? Number(values.days) : 0;
 // --dist: the engine code to measure (another build's dist/, for an A/B: scripts/bench-redis-ab.mjs).
 const dist = values.dist ? resolve(values.dist) : resolve(import.meta.dirname, '../dist');
 const load = (path) => import(pathToFileURL(resolve(dist, path)).href);
@@ -104,11 +111,18 @@ const header = Buffer.from([0, 0, 0, 0, 1]);
 const encodeDecision = (d) => Buffer.concat([header, decisionType.toBuffer(d)]);
 
 const T0 = Date.UTC(2026, 0, 5);
-const sim = simulate({ customers: Math.max(5000, Math.ceil(total / 2)), terminals: 10000, days: 2, seed: 1 });
 const events = [];
-for (let i = 0; i < total; i++) {
-  const e = sim.event(i % sim.count);
-  events.push({ ...e, auth_id: `b-${i}`, event_time: T0 + i });
+if (historyDays) {
+  // --days D: the simulator's own event times over D days (5,000 customers), so that entities
+  // carry the history of a running deployment (a customer ~2 events a day); --events caps them.
+  const sim = simulate({ customers: 5000, terminals: 10000, days: historyDays, seed: 1 });
+  for (let i = 0; i < Math.min(total, sim.count); i++) events.push({ ...sim.event(i), auth_id: `b-${i}` });
+} else {
+  const sim = simulate({ customers: Math.max(5000, Math.ceil(total / 2)), terminals: 10000, days: 2, seed: 1 });
+  for (let i = 0; i < total; i++) {
+    const e = sim.event(i % sim.count);
+    events.push({ ...e, auth_id: `b-${i}`, event_time: T0 + i });
+  }
 }
 const hashes = events.map((e) => payloadHash(Buffer.concat([header, authorizationType.toBuffer(e)])));
 
@@ -148,15 +162,17 @@ try {
   const t0 = performance.now();
   for (let i = 0; i < events.length; i += batchSize) {
     const batch = events.slice(i, i + batchSize);
-    const before = await memo.recall(batch.map((e) => e.auth_id));
+    const before = withMemo ? await memo.recall(batch.map((e) => e.auth_id)) : [];
     recalled += before.filter(Boolean).length;
     const { decisions } = await engine.decideBatch(batch, performance.now());
-    await memo.remember(
-      decisions.map((d, k) => {
-        const wire = encodeDecision(d);
-        return { authId: d.auth_id, hash: hashes[i + k], value: packDecision(d, batch[k], wire) };
-      }),
-    );
+    if (withMemo) {
+      await memo.remember(
+        decisions.map((d, k) => {
+          const wire = encodeDecision(d);
+          return { authId: d.auth_id, hash: hashes[i + k], value: packDecision(d, batch[k], wire) };
+        }),
+      );
+    }
   }
   const wallSecs = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(ownBefore);
@@ -188,6 +204,8 @@ try {
     redis: server ? `own redis-server ${(await info('server')).redis_version}` : redisUrl,
     dist,
     events: n,
+    history_days: historyDays || null,
+    memo: withMemo,
     batch: batchSize,
     cards,
     memo_recalled: recalled,
