@@ -346,5 +346,18 @@ describe.each(REDIS_TARGETS)('feature store parity (memory vs Redis, %s)', (targ
     expect(await redis.pttl(s.key('terminal', 't'))).toBeGreaterThan(37 * DAY);
     expect(await s.deleteAll()).toBe(3);
     expect(await s.keys()).toEqual([]);
+    // The store's cache still holds the deleted states: its next write finds no key and redoes
+    // the event on an empty state, as a fresh store does.
+    const later = bareAuthorization({
+      auth_id: 'y',
+      event_time: Date.UTC(2024, 0, 2),
+      card_token: 'k',
+      customer_id: 'c',
+      terminal_id: 't',
+      amount_minor: 2,
+      channel: 'POS',
+    });
+    expect(await s.enrich([later])).toEqual(await new MemoryFeatureStore().enrich([later]));
+    expect(await s.historySize('card', 'k')).toBe(1);
   });
 });

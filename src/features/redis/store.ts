@@ -1,18 +1,20 @@
 /**
  * The Redis feature store (`run`): per entity (customer, terminal, card) one Redis string holding
- * its compact state (./entity-codec.ts); the engine reads the batch's entities (one MGET), applies
- * the events with the reference algorithm (./entity-ops.ts, the in-memory store's rules and
- * ../definitions.ts's aggregates) and writes the changed ones back with one compare-and-set
- * script call (./scripts.ts), redoing the few entities another instance wrote in between.
- * Redis thus only stores and returns small blobs: a few commands per entity instead of ~30
- * sorted-set commands per event in Lua (docs/performance.md, "Compact state").
+ * its compact state (./entity-codec.ts). The engine applies a batch's events to the states with
+ * the reference algorithm (./entity-ops.ts: the in-memory store's rules and ../definitions.ts's
+ * aggregates) and writes the changed ones back with one compare-and-set script call
+ * (./scripts.ts); the states it last wrote or saw are kept in a bounded cache, so the usual
+ * batch is one round trip, and an entity another instance changed meanwhile (or one this
+ * process has not seen) comes back in the script's reply and is redone. Redis thus only stores
+ * and returns small blobs: one command per entity instead of ~30 sorted-set commands per event
+ * in Lua (docs/performance.md, "Compact feature state").
  *
  * `applyLabels` is the same read-modify-write on the terminals' states (labels live there).
- * On a Redis Cluster each entity is its own slot (hash tag): one GET and one script call per
- * entity; create the Cluster with `enableAutoPipelining: true` so that they go out per node in
- * one write.
+ * On a Redis Cluster each entity is its own slot (hash tag): one script call per entity; create
+ * the Cluster with `enableAutoPipelining: true` so that they go out per node in one write.
+ * Needs Redis 7.0 or later (SET … NX GET).
  */
-import type { Cluster, Redis } from 'ioredis';
+import { Command, type Cluster, type Redis } from 'ioredis';
 import type { AuthorizationEvent, LabelEvent } from '../../events/types.js';
 import type { FeatureStore, FeatureVector } from '../store.js';
 import {
@@ -58,6 +60,11 @@ export interface RedisFeatureStoreOptions {
   closeClient?: boolean;
   /** Most entries per entity (default MAX_HISTORY; tests use small ones). */
   maxHistory?: HistoryCaps;
+  /**
+   * Entity states kept in this process (default 100,000): an entity found here costs no read
+   * of Redis, one not found (or changed by another instance) one more round trip.
+   */
+  cacheEntities?: number;
 }
 
 /** The kinds of entity state: customer, terminal, card (the key's hash tag starts with it). */
@@ -82,13 +89,26 @@ interface Entity<S> {
 }
 
 type Reply = [Error | null, unknown];
+/** One entity of a compare-and-set call: its new state, or null to check it only. */
+interface CasOp {
+  e: Entity<unknown>;
+  kind: EntityKind;
+  key: string;
+  read: Buffer;
+  blob: Buffer | null;
+}
 
 export class RedisFeatureStore implements FeatureStore {
   readonly prefix: string;
-  /** Entity writes lost to another writer and redone, since start (diagnostics, tests). */
+  /** Entities redone because another writer changed them since this store saw them (diagnostics, tests). */
   conflicts = 0;
+  /** Entities redone because this store had not seen them (not in its cache) but Redis had. */
+  misses = 0;
   private readonly ns: string;
   private loaded = false;
+  /** key → the entity's state as this store last wrote or saw it (see readModifyWrite). */
+  private readonly cache = new Map<string, Buffer>();
+  private readonly cacheLimit: number;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -98,6 +118,7 @@ export class RedisFeatureStore implements FeatureStore {
     if (/[{}]/.test(prefix)) throw new Error(`feature store prefix must not contain '{' or '}': '${prefix}'`);
     this.prefix = prefix;
     this.ns = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
+    this.cacheLimit = opts.cacheEntities ?? 100_000;
   }
 
   /** The key of an entity's state (one Redis Cluster slot per entity, by its hash tag). */
@@ -208,77 +229,85 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   /**
-   * Optimistic concurrency: reads the entities' blobs (one MGET; on a cluster one GET per
-   * entity), lets `apply` compute each one's new blob (null: unchanged, not written), writes
-   * them with one compare-and-set (LUA_CAS) and redoes the entities another writer changed in
-   * between, from their new state, until none is left. Each entity's result is therefore that
-   * of its events applied in order after every write that won before it, as the scripts that
-   * computed next to the data gave.
+   * Optimistic concurrency in one round trip: each entity's events are applied to the state this
+   * store last saw of it (its cache; none: a new entity), and the result is sent to LUA_CAS with
+   * the version it was computed from: written if Redis still holds that version, else Redis
+   * answers with what it holds (another instance wrote since, or the cache is cold) and the
+   * entity is redone from that, until none is left. An entity left unchanged (a redelivery) is
+   * only checked. Each entity's result is therefore that of its events applied in order after
+   * every write that won before it, as a script computing next to the data gives.
    */
   private async readModifyWrite(
     entities: Entity<unknown>[],
     apply: (e: Entity<unknown>, blob: Buffer | null) => Buffer | null,
   ): Promise<void> {
-    let pending = entities;
+    let pending = entities.map((e) => ({ e, blob: this.cache.get(e.key) ?? null }));
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_ROUNDS)
         throw new Error(`feature state: ${pending.length} entities still contended after ${MAX_ROUNDS} rounds`);
-      const blobs = await this.read(pending.map((e) => e.key));
-      const writes: { e: Entity<unknown>; blob: Buffer }[] = [];
-      pending.forEach((e, j) => {
-        const blob = blobs[j] ?? null;
+      const ops: CasOp[] = pending.map(({ e, blob }) => {
         e.read = versionOf(blob);
-        const next = apply(e, blob);
-        if (next) writes.push({ e, blob: next });
+        return { e, kind: e.kind, key: e.key, read: e.read, blob: apply(e, blob) };
       });
-      if (writes.length === 0) return;
-      const lost = await this.compareAndSet(
-        writes.map((w) => ({ key: w.e.key, kind: w.e.kind, read: w.e.read, blob: w.blob })),
-      );
-      this.conflicts += lost.length;
-      pending = lost.map((j) => writes[j]!.e);
+      const lost = await this.compareAndSet(ops);
+      for (const op of ops) if (op.blob) this.remember(op.key, op.blob);
+      pending = lost.map(({ op, now }) => {
+        if (op.read.length > 0) this.conflicts++;
+        else this.misses++;
+        if (now) this.remember(op.key, now);
+        else this.cache.delete(op.key);
+        return { e: op.e, blob: now };
+      });
     }
   }
 
-  private read(keys: string[]): Promise<(Buffer | null)[]> {
-    const client = this.client;
-    if (isCluster(client)) return Promise.all(keys.map((k) => client.getBuffer(k)));
-    return client.mgetBuffer(keys);
+  /** Keeps an entity's state as last written or seen, most recent last (the oldest leave first). */
+  private remember(key: string, blob: Buffer): void {
+    this.cache.delete(key);
+    this.cache.set(key, blob);
+    if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  /** Writes each blob whose key still holds the version read; returns the indexes of the others. */
-  private async compareAndSet(
-    writes: { key: string; kind: EntityKind; read: Buffer; blob: Buffer }[],
-  ): Promise<number[]> {
+  /**
+   * Writes (or, without a new state, checks) each entity whose key still holds the version it
+   * was computed from; returns the others with what their key holds now (null: no key).
+   */
+  private async compareAndSet(ops: CasOp[]): Promise<{ op: CasOp; now: Buffer | null }[]> {
     if (!this.loaded) await this.loadScripts();
     // Single node: one call. Cluster: one call per entity (its own slot), auto-pipelined.
-    const calls = isCluster(this.client) ? writes.map((w, j) => ({ writes: [w], first: j })) : [{ writes, first: 0 }];
-    const replies = await this.send(calls.map((c) => c.writes));
+    const calls = isCluster(this.client) ? ops.map((op) => [op]) : [ops];
+    const replies = await this.send(calls);
     const noscript = replies.flatMap(([e], j) => (e && /NOSCRIPT/.test(e.message) ? [j] : []));
     if (noscript.length > 0) {
       // Script cache flushed (restart, failover): load and resend the calls that did not run.
       await this.loadScripts();
-      const again = await this.send(noscript.map((j) => calls[j]!.writes));
+      const again = await this.send(noscript.map((j) => calls[j]!));
       noscript.forEach((j, n) => (replies[j] = again[n]!));
     }
-    const lost: number[] = [];
+    const lost: { op: CasOp; now: Buffer | null }[] = [];
     replies.forEach(([e, r], j) => {
       if (e) throw e;
-      if (!Array.isArray(r)) throw new Error(`feature state write returned ${JSON.stringify(r)}`);
-      for (const x of r as number[]) lost.push(calls[j]!.first + x - 1);
+      if (!Array.isArray(r) || r.length % 2 !== 0)
+        throw new Error(`feature state write returned ${r === null ? 'nothing' : typeof r}`);
+      for (let x = 0; x < r.length; x += 2) {
+        const now = r[x + 1] as Buffer;
+        lost.push({ op: calls[j]![(r[x] as number) - 1]!, now: now.length > 0 ? now : null });
+      }
     });
     return lost;
   }
 
-  private send(calls: { key: string; kind: EntityKind; read: Buffer; blob: Buffer }[][]): Promise<Reply[]> {
+  private send(calls: CasOp[][]): Promise<Reply[]> {
     const client = this.client;
     const sha = SCRIPTS.cas.sha;
     return Promise.all(
-      calls.map((ws) => {
-        const args: (string | Buffer)[] = ws.map((w) => w.key);
-        for (const w of ws) args.push(w.read, w.blob, TTL[w.kind]);
-        // (one array argument, flattened by ioredis: a batch's thousands of arguments are not spread)
-        return client.evalsha(sha, ws.length, args).then(
+      calls.map((ops) => {
+        const args: (string | number | Buffer)[] = [sha, ops.length];
+        for (const op of ops) args.push(op.key);
+        for (const op of ops) args.push(op.read, op.blob ?? EMPTY, TTL[op.kind]);
+        // replies as Buffers (the states are binary); routed by the first key on a cluster
+        const cmd = new Command('evalsha', args, { replyEncoding: null });
+        return (client.sendCommand(cmd) as Promise<unknown>).then(
           (r): Reply => [null, r],
           (e: Error): Reply => [e, null],
         );
