@@ -61,10 +61,10 @@ export interface RedisFeatureStoreOptions {
   /** Most entries per entity (default MAX_HISTORY; tests use small ones). */
   maxHistory?: HistoryCaps;
   /**
-   * Entity states kept in this process (default 100,000): an entity found here costs no read
-   * of Redis, one not found (or changed by another instance) one more round trip.
+   * Bytes of entity states kept in this process (default 64 MiB): an entity found here costs no
+   * read of Redis, one not found (or changed by another instance) one more round trip.
    */
-  cacheEntities?: number;
+  cacheBytes?: number;
 }
 
 /** The kinds of entity state: customer, terminal, card (the key's hash tag starts with it). */
@@ -109,6 +109,7 @@ export class RedisFeatureStore implements FeatureStore {
   /** key → the entity's state as this store last wrote or saw it (see readModifyWrite). */
   private readonly cache = new Map<string, Buffer>();
   private readonly cacheLimit: number;
+  private cacheBytes = 0;
 
   constructor(
     private readonly client: Redis | Cluster,
@@ -118,7 +119,7 @@ export class RedisFeatureStore implements FeatureStore {
     if (/[{}]/.test(prefix)) throw new Error(`feature store prefix must not contain '{' or '}': '${prefix}'`);
     this.prefix = prefix;
     this.ns = prefix === '' || prefix.endsWith(':') ? prefix : `${prefix}:`;
-    this.cacheLimit = opts.cacheEntities ?? 100_000;
+    this.cacheLimit = opts.cacheBytes ?? 64 * 2 ** 20;
   }
 
   /** The key of an entity's state (one Redis Cluster slot per entity, by its hash tag). */
@@ -254,18 +255,31 @@ export class RedisFeatureStore implements FeatureStore {
       pending = lost.map(({ op, now }) => {
         if (op.read.length > 0) this.conflicts++;
         else this.misses++;
-        if (now) this.remember(op.key, now);
-        else this.cache.delete(op.key);
+        this.remember(op.key, now);
         return { e: op.e, blob: now };
       });
     }
   }
 
   /** Keeps an entity's state as last written or seen, most recent last (the oldest leave first). */
-  private remember(key: string, blob: Buffer): void {
-    this.cache.delete(key);
-    this.cache.set(key, blob);
-    if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
+  private remember(key: string, blob: Buffer | null): void {
+    const had = this.cache.get(key);
+    if (had) {
+      this.cache.delete(key);
+      this.cacheBytes -= had.length;
+    }
+    if (!blob) return;
+    // An exact copy of its own: the states are views into larger buffers (the encoder's, the
+    // socket's), which a cached view would keep alive.
+    const copy = Buffer.allocUnsafeSlow(blob.length);
+    blob.copy(copy);
+    this.cache.set(key, copy);
+    this.cacheBytes += copy.length;
+    for (const [k, b] of this.cache) {
+      if (this.cacheBytes <= this.cacheLimit) break;
+      this.cache.delete(k);
+      this.cacheBytes -= b.length;
+    }
   }
 
   /**
