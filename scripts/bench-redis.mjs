@@ -23,7 +23,13 @@
  *   bytes_per_card           used_memory after minus before, over the distinct cards
  *   memory_usage             MEMORY USAGE summed by kind of key (features by entity, memo)
  *
+ *   engine_cpu_usec_per_event  this process's CPU per event over the same loop (process.cpuUsage):
+ *                            the engine's side of the work (features, model, rules, encode, ioredis)
+ *
  *   node scripts/bench-redis.mjs [--events 60000] [--batch 100] [--port 6391] [--redis URL] [--json FILE]
+ *                                [--dist DIR]   (the build to measure; default ./dist)
+ *                                [--days D]     (instead: the simulator's times over D days, see below)
+ *                                [--no-memo]    (the feature store alone)
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -34,16 +40,8 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import avro from 'avsc';
 import { Redis } from 'ioredis';
-import { RedisFeatureStore } from '../dist/features/redis/store.js';
-import { RedisDecisionMemo } from '../dist/features/redis/decision-memo.js';
-import { payloadHash } from '../dist/features/decision-memo.js';
-import { packDecision } from '../dist/features/decision-memo-codec.js';
-import { DecisionEngine } from '../dist/pipelines/decision/engine.js';
-import { loadEngineScorer } from '../dist/models/onnx-scorer.js';
-import { StaticRulesetSource } from '../dist/rules/file-source.js';
-import { loadConfig } from '../dist/config/config.js';
-import { readSchema } from '../dist/events/codec.js';
-import { simulate } from '../dist/simulator/index.js';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 
 const { values } = parseArgs({
   options: {
@@ -52,8 +50,27 @@ const { values } = parseArgs({
     port: { type: 'string' },
     redis: { type: 'string' },
     json: { type: 'string' },
+    dist: { type: 'string' },
+    days: { type: 'string' },
+    'no-memo': { type: 'boolean' },
   },
 });
+// --no-memo: the feature store alone (no memo recall or write), to split Redis's work between them.
+const withMemo = !values['no-memo'];
+const historyDays = values.days ? Number(values.days) : 0;
+// --dist: the engine code to measure (another build's dist/, for an A/B: scripts/bench-redis-ab.mjs).
+const dist = values.dist ? resolve(values.dist) : resolve(import.meta.dirname, '../dist');
+const load = (path) => import(pathToFileURL(resolve(dist, path)).href);
+const { RedisFeatureStore } = await load('features/redis/store.js');
+const { RedisDecisionMemo } = await load('features/redis/decision-memo.js');
+const { payloadHash } = await load('features/decision-memo.js');
+const { packDecision } = await load('features/decision-memo-codec.js');
+const { DecisionEngine } = await load('pipelines/decision/engine.js');
+const { loadEngineScorer } = await load('models/onnx-scorer.js');
+const { StaticRulesetSource } = await load('rules/file-source.js');
+const { loadConfig } = await load('config/config.js');
+const { readSchema } = await load('events/codec.js');
+const { simulate } = await load('simulator/index.js');
 const total = Number(values.events ?? 60_000);
 const batchSize = Number(values.batch ?? 100);
 const port = Number(values.port ?? 6391);
@@ -94,11 +111,18 @@ const header = Buffer.from([0, 0, 0, 0, 1]);
 const encodeDecision = (d) => Buffer.concat([header, decisionType.toBuffer(d)]);
 
 const T0 = Date.UTC(2026, 0, 5);
-const sim = simulate({ customers: Math.max(5000, Math.ceil(total / 2)), terminals: 10000, days: 2, seed: 1 });
 const events = [];
-for (let i = 0; i < total; i++) {
-  const e = sim.event(i % sim.count);
-  events.push({ ...e, auth_id: `b-${i}`, event_time: T0 + i });
+if (historyDays) {
+  // --days D: the simulator's own event times over D days (5,000 customers), so that entities
+  // carry the history of a running deployment (a customer ~2 events a day); --events caps them.
+  const sim = simulate({ customers: 5000, terminals: 10000, days: historyDays, seed: 1 });
+  for (let i = 0; i < Math.min(total, sim.count); i++) events.push({ ...sim.event(i), auth_id: `b-${i}` });
+} else {
+  const sim = simulate({ customers: Math.max(5000, Math.ceil(total / 2)), terminals: 10000, days: 2, seed: 1 });
+  for (let i = 0; i < total; i++) {
+    const e = sim.event(i % sim.count);
+    events.push({ ...e, auth_id: `b-${i}`, event_time: T0 + i });
+  }
 }
 const hashes = events.map((e) => payloadHash(Buffer.concat([header, authorizationType.toBuffer(e)])));
 
@@ -124,7 +148,9 @@ const cpuSecs = async () => {
 };
 /**
  * Commands the store and the memo send themselves; every other command counted ran inside a
- * script. SET is both: sent by the memo per entry (before), or run inside its EVAL (after).
+ * script. SET and GET are both: on a single node (this bench) they run inside the memo's EVAL
+ * and the feature store's compare-and-set script, and are counted as scripts' work whenever a
+ * script ran.
  */
 const TOP_LEVEL = new Set(['evalsha', 'eval', 'get', 'mget', 'set']);
 
@@ -134,20 +160,24 @@ try {
   const memBefore = Number((await info('memory')).used_memory);
   const statsBefore = await commandstats();
   const cpuBefore = await cpuSecs();
+  const ownBefore = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < events.length; i += batchSize) {
     const batch = events.slice(i, i + batchSize);
-    const before = await memo.recall(batch.map((e) => e.auth_id));
+    const before = withMemo ? await memo.recall(batch.map((e) => e.auth_id)) : [];
     recalled += before.filter(Boolean).length;
     const { decisions } = await engine.decideBatch(batch, performance.now());
-    await memo.remember(
-      decisions.map((d, k) => {
-        const wire = encodeDecision(d);
-        return { authId: d.auth_id, hash: hashes[i + k], value: packDecision(d, batch[k], wire) };
-      }),
-    );
+    if (withMemo) {
+      await memo.remember(
+        decisions.map((d, k) => {
+          const wire = encodeDecision(d);
+          return { authId: d.auth_id, hash: hashes[i + k], value: packDecision(d, batch[k], wire) };
+        }),
+      );
+    }
   }
   const wallSecs = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(ownBefore);
   const cpuAfter = await cpuSecs();
   const statsAfter = await commandstats();
   const memAfter = Number((await info('memory')).used_memory);
@@ -161,7 +191,7 @@ try {
     const d = { calls: s.calls - b.calls, usec: s.usec - b.usec };
     if (d.calls === 0 || cmd === 'info') continue;
     byCommand[cmd] = d;
-    if (TOP_LEVEL.has(cmd) && !(cmd === 'set' && statsAfter.eval)) {
+    if (TOP_LEVEL.has(cmd) && !((cmd === 'set' || cmd === 'get') && (statsAfter.eval || statsAfter.evalsha))) {
       calls += d.calls;
       usec += d.usec;
     } else scriptCalls += d.calls;
@@ -174,7 +204,10 @@ try {
     date: new Date().toISOString(),
     load_average_1m: round(loadavg()[0], 2),
     redis: server ? `own redis-server ${(await info('server')).redis_version}` : redisUrl,
+    dist,
     events: n,
+    history_days: historyDays || null,
+    memo: withMemo,
     batch: batchSize,
     cards,
     memo_recalled: recalled,
@@ -183,6 +216,7 @@ try {
     script_calls_per_event: round(scriptCalls / n, 2),
     usec_per_event: round(usec / n),
     cpu_usec_per_event: round(((cpuAfter - cpuBefore) * 1e6) / n),
+    engine_cpu_usec_per_event: round((own.user + own.system) / n),
     bytes_per_card: Math.round((memAfter - memBefore) / cards),
     memory_usage: {
       features_bytes_per_card: Math.round(features.bytes / cards),

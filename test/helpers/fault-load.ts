@@ -374,7 +374,7 @@ export async function featureCounts(
   const cards = [...byCard.entries()];
   // One command per key: on a Redis Cluster the keys are in many slots (no one pipeline).
   const res = await Promise.all(
-    cards.flatMap(([token, c]) => [store.cardKey(token), store.customerKey(c.customer)].map((k) => redis.zcard(k))),
+    cards.flatMap(([token, c]) => [store.historySize('card', token), store.historySize('customer', c.customer)]),
   );
   const report: FeatureReport = {
     cards: cards.length,

@@ -10,7 +10,15 @@ import {
 } from '../../src/features/definitions.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { driveFeatureStore, enrichFeed, interleaveLabels, type LabelledTx } from '../../src/features/label-feed.js';
-import { escapeField } from '../../src/features/redis/store.js';
+import {
+  decodeCard,
+  decodeCustomer,
+  decodeTerminal,
+  encodeCard,
+  encodeCustomer,
+  encodeTerminal,
+  versionOf,
+} from '../../src/features/redis/entity-codec.js';
 import { featureCsvRow } from '../../src/features/csv.js';
 import type { FeatureStore, FeatureVector } from '../../src/features/store.js';
 
@@ -382,11 +390,31 @@ describe('label feed', () => {
 });
 
 describe('encoding and CSV', () => {
-  it('escapes ids for Redis members', () => {
-    expect(escapeField(null)).toBe('');
-    expect(escapeField('')).toBe('%');
-    expect(escapeField('a|b%c')).toBe('a%7Cb%25c');
-    expect(escapeField('plain')).toBe('plain');
+  it('packs entity states for Redis and reads them back exactly; each write bumps the version', () => {
+    const t = Date.UTC(2024, 0, 1);
+    const customer = {
+      tx: [
+        { time: t, pos: t * 1024, auth: 'a|b%c', amount: -500, terminal: '', merchant: null, device: '' },
+        { time: t, pos: t * 1024 + 1, auth: '😀', amount: 2 ** 52, terminal: 'é', merchant: '', device: null },
+      ],
+    };
+    const first = encodeCustomer(customer, Buffer.alloc(0));
+    expect(decodeCustomer(first)).toEqual(customer);
+    const second = encodeCustomer(customer, versionOf(first));
+    expect(versionOf(second).readUInt32LE(0)).toBe((versionOf(first).readUInt32LE(0) + 1) >>> 0);
+    const keyed = { tx: [{ time: t + 5, pos: (t + 5) * 1024 + 3, auth: 'x' }], byAuth: null };
+    expect(decodeCard(encodeCard(keyed, Buffer.alloc(0)))).toEqual(keyed);
+    const terminal = {
+      ...keyed,
+      frauds: new Map([
+        ['x', t + 5],
+        ['ghost', t],
+      ]),
+    };
+    expect(decodeTerminal(encodeTerminal(terminal, Buffer.alloc(0)))).toEqual(terminal);
+    // no key: an empty state and no version
+    expect(decodeTerminal(null)).toEqual({ tx: [], byAuth: null, frauds: new Map() });
+    expect(versionOf(null).length).toBe(0);
   });
 
   it('prints null as an empty cell and numbers round-trip', () => {
