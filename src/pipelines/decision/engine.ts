@@ -89,6 +89,11 @@ export interface EngineOptions {
    * decisions output and the backtests, which never show them, turn them off.
    */
   factors?: boolean;
+  /**
+   * Each decision carries its features as a name → value record (default true). Replay without
+   * a decisions output and the backtests read the vector instead: an empty record each.
+   */
+  decisionFeatures?: boolean;
   drift?: {
     observe(vectors: readonly FeatureVector[], scores: Float32Array, events: readonly AuthorizationEvent[]): void;
   };
@@ -276,6 +281,7 @@ export class DecisionEngine {
     const budget = this.opts.rulesBudgetMs ?? 0;
     const now = this.opts.now ?? (() => performance.now());
     const rulesStart = budget > 0 ? now() : 0;
+    const withFeatures = this.opts.decisionFeatures !== false;
     let skipped = 0;
     let timedOut: string[] | null = null;
     for (let i = 0; i < n; i++) {
@@ -291,7 +297,7 @@ export class DecisionEngine {
       for (const r of hits.active) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'ACTIVE' });
       for (const r of hits.shadow) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'SHADOW' });
       const features: Record<string, number | null> = {};
-      for (let j = 0; j < FEATURE_NAMES.length; j++) features[FEATURE_NAMES[j]!] = vec[j] ?? null;
+      if (withFeatures) for (let j = 0; j < FEATURE_NAMES.length; j++) features[FEATURE_NAMES[j]!] = vec[j] ?? null;
       if (metrics) {
         for (const r of hits.active) metrics.ruleHits.inc({ rule: r.def.id, mode: 'active' });
         for (const r of hits.shadow) metrics.ruleHits.inc({ rule: r.def.id, mode: 'shadow' });
