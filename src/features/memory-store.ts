@@ -233,6 +233,10 @@ class KeyedHistory extends History {
 class TerminalHistory extends KeyedHistory {
   /** auth_id → tx_time of the label, for the auth ids currently labelled fraud. */
   readonly frauds = new Map<string, number>();
+  /** `id`: the terminal's interned id (the same when a swept terminal comes back). */
+  constructor(readonly id: number) {
+    super();
+  }
 }
 
 /** Entities idle for longer than their retention plus this margin are dropped. */
@@ -313,7 +317,10 @@ export class MemoryFeatureStore implements FeatureStore {
 
   applyLabelSync(l: LabelEvent): void {
     if (l.fraud) this.terminal(l.terminal_id).frauds.set(l.auth_id, l.tx_time);
-    else this.terminals.get(l.terminal_id)?.frauds.delete(l.auth_id);
+    else {
+      const s = this.terminals.get(l.terminal_id);
+      if (s && s.frauds.size > 0) s.frauds.delete(l.auth_id);
+    }
   }
 
   async close(): Promise<void> {
@@ -340,11 +347,12 @@ export class MemoryFeatureStore implements FeatureStore {
     checkEvent(ev);
     const t = ev.event_time;
     const auth = ev.auth_id;
-    const terminalId = intern(this.terminalIds, ev.terminal_id);
     const deviceId = ev.device_id === null ? -1 : intern(this.deviceIds, ev.device_id);
 
     // Customer: recorded once per (event_time, auth_id), as the Redis script does: the entries
     // of millisecond t are a contiguous run; one of them with this auth_id is this event.
+    const term = this.terminal(ev.terminal_id);
+    const terminalId = term.id;
     let c = this.customers.get(ev.customer_id);
     if (!c) this.customers.set(ev.customer_id, (c = new CustomerHistory()));
     const msFrom = c.firstAfter(lastPosition(t - 1));
@@ -365,7 +373,6 @@ export class MemoryFeatureStore implements FeatureStore {
     if (c.size > this.caps.customer) c.dropFirst(c.size - this.caps.customer);
 
     // Terminal: recorded once per auth_id (ZADD NX).
-    const term = this.terminal(ev.terminal_id);
     const tpos = term.record(t, auth);
     const termBound = term.trim(RETENTION_MS.terminal);
     term.cap(this.caps.terminal);
@@ -394,7 +401,7 @@ export class MemoryFeatureStore implements FeatureStore {
 
   private terminal(id: string): TerminalHistory {
     let s = this.terminals.get(id);
-    if (!s) this.terminals.set(id, (s = new TerminalHistory()));
+    if (!s) this.terminals.set(id, (s = new TerminalHistory(intern(this.terminalIds, id))));
     return s;
   }
 
