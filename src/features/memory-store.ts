@@ -191,15 +191,20 @@ class CustomerHistory extends History {
 
 /** A terminal's or card's history: recorded once per auth_id (ZADD NX). */
 class KeyedHistory extends History {
-  /** auth_id → position, for the live entries. */
-  readonly byAuth = new Map<string, number>();
+  /** New entries recorded so far (an absence found by a scan holds until the next one). */
+  version = 0;
 
-  /** Records (t, auth) once per auth_id; returns its position. */
-  record(t: number, auth: string): number {
-    const known = this.byAuth.get(auth);
-    if (known !== undefined) return known;
+  /**
+   * Records (t, auth) once per auth_id; returns its position. `maybeKnown`: the auth id may be
+   * recorded here already (the store's auth index has it), so the entries are searched first.
+   */
+  record(t: number, auth: string, maybeKnown: boolean): number {
+    if (maybeKnown) {
+      const i = this.indexOf(auth);
+      if (i >= 0) return this.pos[i]!;
+    }
     const p = newPosition(t, this.sameMs(t));
-    this.byAuth.set(auth, p);
+    this.version++;
     const n = this.pos.length;
     if (n === this.head || this.pos[n - 1]! <= p) {
       this.pos.push(p);
@@ -212,35 +217,67 @@ class KeyedHistory extends History {
     return p;
   }
 
-  /** Drops the oldest n live entries and their index entries. */
-  dropKeyed(n: number): void {
-    for (let i = this.head, end = this.head + n; i < end; i++) this.byAuth.delete(this.auth[i]!);
-    this.dropFirst(n);
+  /** Index of the live entry of `auth` (newest first), or −1. */
+  indexOf(auth: string): number {
+    const a = this.auth;
+    for (let i = a.length - 1; i >= this.head; i--) if (a[i] === auth) return i;
+    return -1;
+  }
+
+  /** Whether the live entries hold `auth` at position p. */
+  holds(p: number, auth: string): boolean {
+    for (let i = this.firstNotBefore(p); i < this.pos.length && this.pos[i] === p; i++)
+      if (this.auth[i] === auth) return true;
+    return false;
   }
 
   /** Trims to the retention; returns the bound (entries with time <= bound are gone). */
   trim(retention: number): number {
-    this.dropKeyed(this.expired(retention));
+    this.dropFirst(this.expired(retention));
     return this.lastTime() - retention;
   }
 
   /** Drops the oldest entries past `max` (the Redis scripts' cap: ZREMRANGEBYRANK). */
   cap(max: number): void {
-    if (this.size > max) this.dropKeyed(this.size - max);
+    if (this.size > max) this.dropFirst(this.size - max);
   }
 }
 
 class TerminalHistory extends KeyedHistory {
   /** auth_id → tx_time of the label, for the auth ids currently labelled fraud. */
   readonly frauds = new Map<string, number>();
+  /** Where the labelled auth ids were found: a position, or −(version + 1) when absent at that version. */
+  private readonly found = new Map<string, number>();
   /** `id`: the terminal's interned id (the same when a swept terminal comes back). */
   constructor(readonly id: number) {
     super();
+  }
+
+  /** Event time of the live entry of `auth`, if any (the labels' transactions, looked up once). */
+  timeOf(auth: string): number | undefined {
+    const f = this.found.get(auth);
+    if (f !== undefined) {
+      if (f >= 0 ? this.holds(f, auth) : -f - 1 === this.version) return f >= 0 ? Math.floor(f / TIE_SLOTS) : undefined;
+    }
+    const i = this.indexOf(auth);
+    if (i < 0) {
+      this.found.set(auth, -(this.version + 1));
+      return undefined;
+    }
+    this.found.set(auth, this.pos[i]!);
+    return Math.floor(this.pos[i]! / TIE_SLOTS);
+  }
+
+  /** Forgets the lookups of auth ids no longer labelled fraud. */
+  forget(auth: string): void {
+    this.found.delete(auth);
   }
 }
 
 /** Entities idle for longer than their retention plus this margin are dropped. */
 const IDLE_MARGIN_MS = DAY_MS;
+/** Event time between two rotations of the auth index (see rotateAuths). */
+const ROTATE_MS = 2 * Math.max(RETENTION_MS.terminal, RETENTION_MS.card) + 2 * IDLE_MARGIN_MS;
 
 export interface MemoryStoreStats {
   customers: number;
@@ -288,6 +325,13 @@ export class MemoryFeatureStore implements FeatureStore {
   private readonly cards = new Map<string, KeyedHistory>();
   private readonly terminalIds = new Map<string, number>();
   private readonly deviceIds = new Map<string, number>();
+  /**
+   * The auth ids recorded in terminal and card histories, in two generations: an id in neither
+   * is new to every history (the common case: no history is searched). See rotateAuths.
+   */
+  private authsNew = new Set<string>();
+  private authsOld = new Set<string>();
+  private lastRotation = -Infinity;
   private newest = -Infinity;
   private lastSweep = -Infinity;
 
@@ -319,7 +363,7 @@ export class MemoryFeatureStore implements FeatureStore {
     if (l.fraud) this.terminal(l.terminal_id).frauds.set(l.auth_id, l.tx_time);
     else {
       const s = this.terminals.get(l.terminal_id);
-      if (s && s.frauds.size > 0) s.frauds.delete(l.auth_id);
+      if (s && s.frauds.size > 0 && s.frauds.delete(l.auth_id)) s.forget(l.auth_id);
     }
   }
 
@@ -329,6 +373,8 @@ export class MemoryFeatureStore implements FeatureStore {
     this.cards.clear();
     this.terminalIds.clear();
     this.deviceIds.clear();
+    this.authsNew.clear();
+    this.authsOld.clear();
   }
 
   stats(): MemoryStoreStats {
@@ -373,16 +419,24 @@ export class MemoryFeatureStore implements FeatureStore {
     if (c.size > this.caps.customer) c.dropFirst(c.size - this.caps.customer);
 
     // Terminal: recorded once per auth_id (ZADD NX).
-    const tpos = term.record(t, auth);
+    // One lookup (add, then did the set grow?) for the usual new auth id.
+    const before = this.authsNew.size;
+    this.authsNew.add(auth);
+    const maybeKnown = this.authsNew.size === before || this.authsOld.has(auth);
+    const tpos = term.record(t, auth, maybeKnown);
     const termBound = term.trim(RETENTION_MS.terminal);
     term.cap(this.caps.terminal);
     if (term.frauds.size > 0)
-      for (const [a, labelTime] of term.frauds) if (labelTime <= termBound) term.frauds.delete(a);
+      for (const [a, labelTime] of term.frauds)
+        if (labelTime <= termBound) {
+          term.frauds.delete(a);
+          term.forget(a);
+        }
 
     // Card: recorded once per auth_id.
     let card = this.cards.get(ev.card_token);
     if (!card) this.cards.set(ev.card_token, (card = new KeyedHistory()));
-    const kpos = card.record(t, auth);
+    const kpos = card.record(t, auth, maybeKnown);
     card.trim(RETENTION_MS.card);
     card.cap(this.caps.card);
 
@@ -418,6 +472,23 @@ export class MemoryFeatureStore implements FeatureStore {
     for (const [id, s] of this.terminals) {
       if (idle(s, tc) && [...s.frauds.values()].every((txTime) => txTime <= tc)) this.terminals.delete(id);
     }
+    if (this.newest - this.lastRotation >= ROTATE_MS) this.rotateAuths((s) => idle(s, tc));
+  }
+
+  /**
+   * Drops the older generation of the auth index. Its ids were all recorded at or before the
+   * previous rotation, ROTATE_MS (2 × the longest keyed retention + 2 × the idle margin) ago or
+   * more, so an entry of theirs still in a history would be older than (newest − ROTATE_MS): it
+   * would have been trimmed (its history had an event a retention after it), or its history
+   * would be idle and just swept. Only a terminal kept for its labels survives idle: its ids
+   * stay known (added to the new generation).
+   */
+  private rotateAuths(idle: (s: TerminalHistory) => boolean): void {
+    this.lastRotation = this.newest;
+    this.authsOld = this.authsNew;
+    this.authsNew = new Set();
+    for (const s of this.terminals.values())
+      if (idle(s)) for (let i = s.head; i < s.auth.length; i++) this.authsNew.add(s.auth[i]!);
   }
 }
 
@@ -520,10 +591,8 @@ function terminalAggregates(h: TerminalHistory, t: number, pos: number): void {
     // The label's tx_time narrows the search (as the Redis index does); the transaction's own
     // event_time places it in the windows, and only recorded transactions count.
     if (!(labelTxTime > lo30 && labelTxTime <= hi)) continue;
-    const p = h.byAuth.get(auth);
-    if (p === undefined) continue;
-    const s = Math.floor(p / TIE_SLOTS);
-    if (!(s <= hi)) continue;
+    const s = h.timeOf(auth);
+    if (s === undefined || !(s <= hi)) continue;
     if (s > lo30) T.fraud30d++;
     if (s > hi - 7 * DAY_MS) T.fraud7d++;
     if (s > hi - DAY_MS) T.fraud1d++;

@@ -60,6 +60,48 @@ describe('memory store = reference (definitions over sorted entries)', () => {
     expect(memory.stats().customers).toBeLessThan(200 + 1);
   });
 
+  it('a terminal kept idle for a label still knows its old auth ids months later (a redelivery is not recorded again)', () => {
+    const T0 = Date.UTC(2024, 0, 1);
+    const memory = new MemoryFeatureStore();
+    const reference = new ReferenceMemoryStore();
+    const stores = [memory, reference];
+    const old = bareAuthorization({
+      auth_id: 'old',
+      event_time: T0,
+      terminal_id: 'kept',
+      customer_id: 'c0',
+      card_token: 'k0',
+    });
+    const label = {
+      auth_id: 'later',
+      card_token: 'k0',
+      customer_id: 'c0',
+      terminal_id: 'kept',
+      tx_time: T0 + 400 * DAY,
+      label_time: T0 + DAY,
+      fraud: true,
+      source: 'test',
+    };
+    const vectors = stores.map((s) => [s.enrichEventSync(old)]);
+    for (const s of stores) s.applyLabelSync(label);
+    // 300 days of traffic elsewhere: daily sweeps, several rotations of the auth index
+    for (let d = 1; d <= 300; d++) {
+      const e = bareAuthorization({
+        auth_id: `x${d}`,
+        event_time: T0 + d * DAY,
+        terminal_id: 'other',
+        customer_id: 'c1',
+        card_token: 'k1',
+      });
+      stores.forEach((s, i) => vectors[i]!.push(s.enrichEventSync(e)));
+    }
+    stores.forEach((s, i) => vectors[i]!.push(s.enrichEventSync(old)));
+    const nb1h = FEATURE_NAMES.indexOf('terminal_nb_tx_1h');
+    expect(vectors[1]!.at(-1)![nb1h]).toBe(1);
+    expect(vectors[0]!.map((v, i) => diff(v, vectors[1]![i]!)).filter(Boolean)).toEqual([]);
+    expect(memory.stats()).toEqual(reference.stats());
+  });
+
   it.each([
     ['the default history caps', undefined, false],
     ['tiny history caps', { customer: 6, terminal: 9, card: 4 }, false],
