@@ -10,6 +10,7 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { FEATURE_FIELDS, LIST_FIELDS, RuleFeatures, RuleLists, RuleTx, TX_FIELDS } from './context.js';
 import { CostError, DEFAULT_RULE_LIMITS, estimateCost, type RuleLimits } from './cost.js';
+import { fastRule, type FastRule } from './fast-eval.js';
 import { RECEIVER_MATCHES, regexMatches } from './regex.js';
 import { RuleError, type Lists, type RuleDef, type RulesetDef, type Thresholds } from './types.js';
 
@@ -32,6 +33,12 @@ export interface CompiledRule {
    * model's score: a challenger's would-be outcome evaluates them again (./evaluate.ts).
    */
   readonly readsScore: boolean;
+  /**
+   * The same test as a plain closure (./fast-eval.ts) when the expression is in its subset:
+   * RULE_ERROR instead of a throw. The evaluations (./evaluate.ts) run it instead of `test`
+   * (cel-js) when present.
+   */
+  readonly fast?: FastRule;
 }
 
 export interface CompiledRuleset {
@@ -184,7 +191,14 @@ export function compileRule(env: Environment, rule: RuleDef, limits: RuleLimits 
     if (err instanceof CostError) return fail(err.reason, err.pos);
     throw err;
   }
-  return { def: rule, test: fn as (ctx: RuleContext) => unknown, cost, readsScore: readsScore(rule.expression) };
+  const fast = fastRule(fn.ast);
+  return {
+    def: rule,
+    test: fn as (ctx: RuleContext) => unknown,
+    cost,
+    readsScore: readsScore(rule.expression),
+    ...(fast && { fast }),
+  };
 }
 
 const fmt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'unbounded');

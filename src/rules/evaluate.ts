@@ -6,6 +6,7 @@
 import type { AuthorizationEvent } from '../events/types.js';
 import type { CompiledRule, CompiledRuleset, RuleContext } from './compile.js';
 import { featuresOf, RuleLists, RuleTx } from './context.js';
+import { RULE_ERROR } from './fast-eval.js';
 import type { Lists } from './types.js';
 
 export interface RuleEvaluation {
@@ -14,13 +15,24 @@ export interface RuleEvaluation {
   errors: string[];
 }
 
+/** Whether the rule hits (true), or RULE_ERROR on a run-time error: the plain closure when it has one, else cel-js. */
+export function outcomeOf(rule: CompiledRule, ctx: RuleContext): boolean | typeof RULE_ERROR {
+  if (rule.fast) {
+    const v = rule.fast(ctx);
+    return v === RULE_ERROR ? v : v === true;
+  }
+  try {
+    return rule.test(ctx) === true;
+  } catch {
+    return RULE_ERROR;
+  }
+}
+
 function run(rules: readonly CompiledRule[], ctx: RuleContext, hits: CompiledRule[], errors: string[]): void {
   for (const rule of rules) {
-    try {
-      if (rule.test(ctx) === true) hits.push(rule);
-    } catch {
-      errors.push(rule.def.id);
-    }
+    const v = outcomeOf(rule, ctx);
+    if (v === true) hits.push(rule);
+    else if (v === RULE_ERROR) errors.push(rule.def.id);
   }
 }
 
@@ -59,11 +71,8 @@ export function activeHitsOnScore(
         if (hits.includes(rule)) out.push(rule);
         continue;
       }
-      try {
-        if (rule.test(ctx) === true) out.push(rule);
-      } catch {
-        // as evaluateRules: an error is no hit
-      }
+      // as evaluateRules: an error is no hit
+      if (outcomeOf(rule, ctx) === true) out.push(rule);
     }
   } finally {
     Error.stackTraceLimit = stackLimit;
@@ -107,13 +116,8 @@ export function measureRuleCosts(
     for (const rule of rules) {
       const pass = (n: number): number => {
         const t0 = performance.now();
-        for (let i = 0; i < n; i++) {
-          try {
-            rule.test(contexts[i]!);
-          } catch {
-            /* an error is an evaluation too */
-          }
-        }
+        // an error is an evaluation too
+        for (let i = 0; i < n; i++) outcomeOf(rule, contexts[i]!);
         return performance.now() - t0;
       };
       pass(Math.min(contexts.length, 1000));

@@ -95,6 +95,11 @@ export interface EngineOptions {
    * decisions output and the backtests, which never show them, turn them off.
    */
   factors?: boolean;
+  /**
+   * Each decision carries its features as a name → value record (default true). Replay without
+   * a decisions output and the backtests read the vector instead: an empty record each.
+   */
+  decisionFeatures?: boolean;
   drift?: {
     observe(vectors: readonly FeatureVector[], scores: Float32Array, events: readonly AuthorizationEvent[]): void;
   };
@@ -301,6 +306,7 @@ export class DecisionEngine {
     const budget = this.opts.rulesBudgetMs ?? 0;
     const now = this.opts.now ?? (() => performance.now());
     const rulesStart = budget > 0 ? now() : 0;
+    const withFeatures = this.opts.decisionFeatures !== false;
     let skipped = 0;
     let timedOut: string[] | null = null;
     for (let i = 0; i < n; i++) {
@@ -315,7 +321,8 @@ export class DecisionEngine {
       const ruleHits: RuleHit[] = [];
       for (const r of hits.active) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'ACTIVE' });
       for (const r of hits.shadow) ruleHits.push({ rule_id: r.def.id, action: r.def.action, mode: 'SHADOW' });
-      const features = vectorToRecord(vec);
+      // Replay that reads only outcomes (reports, backtests) skips the record nothing reads.
+      const features: Record<string, number | null> = withFeatures ? vectorToRecord(vec) : {};
       if (metrics) {
         for (const r of hits.active) metrics.ruleHits.inc({ rule: r.def.id, mode: 'active' });
         for (const r of hits.shadow) metrics.ruleHits.inc({ rule: r.def.id, mode: 'shadow' });

@@ -130,6 +130,7 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
     rules: { current: () => o.baseline },
     clock: (ev) => ev.event_time,
     factors: false,
+    decisionFeatures: false,
   });
 
   const all = new Map<string, RuleBacktest>();

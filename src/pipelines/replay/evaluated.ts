@@ -105,6 +105,7 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
     rules: o.rules,
     clock: (ev) => ev.event_time,
     factors: o.factors ?? o.onDecision !== undefined,
+    decisionFeatures: o.onDecision !== undefined,
     // The window's decisions, binned with the model's own float32 scores (the decisions' are rounded).
     ...(counts && {
       drift: {

@@ -36,6 +36,7 @@ export async function measureRulesetCosts(
     rules: { current: () => rs },
     clock: (ev) => ev.event_time,
     factors: false,
+    decisionFeatures: false,
   });
   const stride = Math.max(1, Math.ceil(records.length / COST_SAMPLE));
   const sample: RuleContext[] = [];
