@@ -18,6 +18,7 @@ import type { EngineConfig } from '../config/config.js';
 import type { AvroCodecs } from '../events/codec.js';
 import { MEMO_REMEMBER_LUA } from '../features/redis/decision-memo.js';
 import { SCRIPTS } from '../features/redis/scripts.js';
+import { KEY_SUFFIX } from '../features/redis/store.js';
 import { createKafka } from '../kafka/client.js';
 import { deltaOf, engineCounters, metricOf, round, ZERO_COUNTERS } from './engine-counters.js';
 import { fixedRate, type BenchTopics, type PhaseMeasure } from './fixed-rate.js';
@@ -195,7 +196,7 @@ async function saturation(run: Run, sat: BenchTopics, n: number) {
     (degradedByReason.features_shed ?? 0);
   const fullEps = (done - withoutFeatures) / ((last - first) / 1000);
   const memAfter = await redisUsedMemory(run.redis);
-  const cards = await scanKeys(run.redis, `${run.prefix}:{k:*}:tx`);
+  const cards = await scanKeys(run.redis, `${run.prefix}:{k:*}${KEY_SUFFIX}`);
   const byKind = await memoryByKind(run.redis, run.prefix);
   run.o.log(
     `   ${Math.round(eps)} decisions/s (${Math.round(fullEps)}/s with full features), peak RSS ${peakRss} MB, ${batches} batches, ${withoutFeatures} without features, degraded by reason ${JSON.stringify(degradedByReason)}, mean stage ms ${JSON.stringify(stages)}`,
