@@ -147,7 +147,8 @@ function readDecision(r: Reader, ev: AuthorizationEvent): Decision {
   };
 }
 
-function contextOf(ev: AuthorizationEvent): NonNullable<Decision['context']> {
+/** A decision's context, from its event: one home, so that a rebuilt memo equals what the engine emitted. */
+export function contextOf(ev: AuthorizationEvent): NonNullable<Decision['context']> {
   return {
     customer_id: ev.customer_id,
     terminal_id: ev.terminal_id,

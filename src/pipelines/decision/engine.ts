@@ -24,6 +24,7 @@ import type { AuthorizationEvent, Decision, DecisionFactor, RuleHit } from '../.
 import type { FeatureStore, FeatureVector } from '../../features/store.js';
 import { FEATURE_NAMES } from '../../features/names.js';
 import { txOnlyVector, vectorToRecord } from '../../features/definitions.js';
+import { contextOf } from '../../features/decision-memo-codec.js';
 import { RowBuffers, toFloat32Rows, type Scorer } from '../../models/scorer.js';
 import { TOP_FACTORS } from '../../models/explain/explainer.js';
 import type { CompiledRuleset } from '../../rules/compile.js';
@@ -353,17 +354,7 @@ export class DecisionEngine {
         event_time: ev.event_time,
         decided_time: this.opts.clock ? this.opts.clock(ev) : Date.now(),
         engine_latency_ms: 0,
-        context: {
-          customer_id: ev.customer_id,
-          terminal_id: ev.terminal_id,
-          merchant_id: ev.merchant_id,
-          mcc: ev.mcc,
-          amount_minor: ev.amount_minor,
-          currency: ev.currency,
-          channel: ev.channel,
-          country: ev.country,
-          device_id: ev.device_id,
-        },
+        context: contextOf(ev),
         factors: null,
         challenger_score: challengerScore === null ? null : Math.round(challengerScore * 1e6) / 1e6,
         challenger_version: challengerVersion,
