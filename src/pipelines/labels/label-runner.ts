@@ -8,12 +8,11 @@
  */
 import type { Consumer, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { LabelEvent } from '../../events/types.js';
-import { DecodeError, type AvroCodecs } from '../../events/codec.js';
+import type { AvroCodecs } from '../../events/codec.js';
+import { decodeLabelChunk } from '../../events/label-chunk.js';
 import type { FeatureStore } from '../../features/store.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
-import type { DeadLetter } from '../../kafka/dead-letter.js';
 import { validateLabel } from './validate.js';
 
 export interface LabelRunnerOptions {
@@ -45,24 +44,11 @@ export class KafkaLabelRunner extends LoopRunner {
   }
 
   protected async handle(chunk: LoopChunk): Promise<ChunkResult> {
-    const labels: LabelEvent[] = [];
-    const dead: DeadLetter[] = [];
-    const now = Date.now();
-    for (const m of chunk.messages) {
-      if (m.value && m.value.length > this.o.maxMessageBytes) {
-        dead.push({ reason: 'oversized_payload', message: m });
-        continue;
-      }
-      try {
-        const l = await this.o.codecs.decodeLabel(m.value);
-        const invalid = validateLabel(l, { now, maxFutureMs: this.o.maxFutureMs });
-        if (invalid) dead.push({ reason: invalid, message: m });
-        else labels.push(l);
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
-        dead.push({ reason: err.reason, message: m });
-      }
-    }
+    const { labels, dead } = await decodeLabelChunk(chunk.messages, {
+      codecs: this.o.codecs,
+      maxMessageBytes: this.o.maxMessageBytes,
+      validate: (l, now) => validateLabel(l, { now, maxFutureMs: this.o.maxFutureMs }),
+    });
     await this.o.store.applyLabels(labels);
     for (const l of labels) this.o.metrics.labels.inc({ fraud: String(l.fraud) });
     this.applied += labels.length;

@@ -12,13 +12,13 @@
 import type { Consumer, ConsumerConfig, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EngineConfig } from '../../config/config.js';
-import { DecodeError, type AvroCodecs } from '../../events/codec.js';
+import type { AvroCodecs } from '../../events/codec.js';
+import { decodeLabelChunk } from '../../events/label-chunk.js';
 import type { LabelEvent } from '../../events/types.js';
 import { LoopRunner, reasonLabel, wiredLoop, type ChunkResult, type LoopChunk } from '../../kafka/batch-loop.js';
-import type { DeadLetter } from '../../kafka/dead-letter.js';
 import type { LabelAuditWriter } from './label-writer.js';
 import type { AuditMetrics } from './metrics.js';
-import { auditConsumerConfig } from './runner.js';
+import { auditConsumerConfig, writeFailedReason } from './runner.js';
 
 export interface LabelAuditRunnerOptions {
   consumer: Consumer;
@@ -64,8 +64,7 @@ export class KafkaLabelAuditRunner extends LoopRunner {
       maxAttempts: o.maxAttempts ?? 3,
       handlerBudgetMs: 60_000,
       probe: o.probe,
-      reasonFor: (err) =>
-        `label_write_failed:${String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'error').slice(0, 16)}`,
+      reasonFor: writeFailedReason('label_write_failed'),
       onDeadLetter: (reason) => o.metrics.skipped.inc({ reason: `label:${reasonLabel(reason)}` }),
     });
   }
@@ -80,24 +79,7 @@ export class KafkaLabelAuditRunner extends LoopRunner {
   }
 
   protected async handle(chunk: LoopChunk): Promise<ChunkResult> {
-    const labels: LabelEvent[] = [];
-    const dead: DeadLetter[] = [];
-    const now = Date.now();
-    for (const m of chunk.messages) {
-      if (m.value && m.value.length > this.o.maxMessageBytes) {
-        dead.push({ reason: 'oversized_payload', message: m });
-        continue;
-      }
-      try {
-        const l = await this.o.codecs.decodeLabel(m.value);
-        const invalid = this.o.validate(l, now);
-        if (invalid) dead.push({ reason: invalid, message: m });
-        else labels.push(l);
-      } catch (err) {
-        if (!(err instanceof DecodeError)) throw err;
-        dead.push({ reason: err.reason, message: m });
-      }
-    }
+    const { labels, dead } = await decodeLabelChunk(chunk.messages, this.o);
     try {
       const r = await this.o.writer.write(labels);
       if (r.storedFraud) this.o.metrics.labels.inc({ fraud: 'true' }, r.storedFraud);

@@ -64,6 +64,15 @@ export function auditRunnerSettingsOf(
   };
 }
 
+/**
+ * The dead-letter reason of a row PostgreSQL refused: `<prefix>:<SQLSTATE or error name>`, cut
+ * short (a reason is a metric label too).
+ */
+export function writeFailedReason(prefix: string): (err: unknown) => string {
+  return (err) =>
+    `${prefix}:${String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'error').slice(0, 16)}`;
+}
+
 export class KafkaAuditRunner extends LoopRunner {
   /** Messages consumed and committed (written, duplicates and dead-lettered). */
   consumed = 0;
@@ -79,8 +88,7 @@ export class KafkaAuditRunner extends LoopRunner {
       maxAttempts: o.maxAttempts ?? 3,
       handlerBudgetMs: 60_000,
       probe: o.probe,
-      reasonFor: (err) =>
-        `audit_write_failed:${String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'error').slice(0, 16)}`,
+      reasonFor: writeFailedReason('audit_write_failed'),
       onDeadLetter: (reason) => o.metrics.skipped.inc({ reason: reasonLabel(reason) }),
     });
   }
