@@ -51,6 +51,8 @@ export interface EngineConfig {
     tls_ca_file: string;
     key_prefix: string;
     max_pending_commands: number;
+    /** MiB of entity states cached in the process (src/features/redis/store.ts); 0: none. */
+    state_cache_mb: number;
   };
   postgres: { url: string; ssl: boolean; ssl_ca_file: string; ssl_cert_file: string; ssl_key_file: string };
   engine: {
@@ -157,6 +159,7 @@ const SCHEMA: { [S in keyof EngineConfig]: Record<keyof EngineConfig[S], Kind> }
     tls_ca_file: 'string',
     key_prefix: 'string',
     max_pending_commands: 'int',
+    state_cache_mb: 'int',
   },
   postgres: {
     url: { url: ['postgres:', 'postgresql:'], optional: true },

@@ -24,7 +24,10 @@ export interface GuardedRedisState {
 /** The feature store and the decision memo on `redis`, both behind one guard that logs its circuit's changes. */
 export function guardedRedisState(cfg: EngineConfig, redis: Redis | Cluster, log: Logger): GuardedRedisState {
   const budgetMs = cfg.engine.redis_timeout_ms;
-  const store = new RedisFeatureStore(redis, { prefix: cfg.redis.key_prefix });
+  const store = new RedisFeatureStore(redis, {
+    prefix: cfg.redis.key_prefix,
+    cacheBytes: cfg.redis.state_cache_mb * 2 ** 20,
+  });
   const guard = new RedisGuard({
     budgetMs,
     maxPendingCommands: cfg.redis.max_pending_commands,
