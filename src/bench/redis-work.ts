@@ -87,7 +87,7 @@ export async function commandStats(redis: Redis): Promise<Map<string, CommandSta
 
 /**
  * The memory (MEMORY USAGE) of the keys under `prefix`, by kind: the part of the key after the
- * entity's hash tag (`{c:…}:v2` → `c:v2`; the memo's buckets `{m:<shard>}:<epoch>` → `m:memo`). Every key is counted;
+ * entity's hash tag (`{c:…}:tx` → `c:tx`, `{a:…}:decision` → `a:decision`). Every key is counted;
  * the bytes of each kind are the mean of its first `samplePerKind` keys times its count.
  */
 export async function memoryByKind(
@@ -102,7 +102,7 @@ export async function memoryByKind(
     cursor = next;
     for (const key of keys) {
       const m = /\{(\w+):.*\}:(\w+)$/.exec(key);
-      const kind = m ? (m[1] === 'm' ? 'm:memo' : `${m[1]}:${m[2]}`) : 'other';
+      const kind = m ? `${m[1]}:${m[2]}` : 'other';
       const k = kinds.get(kind) ?? kinds.set(kind, { keys: 0, sample: [] }).get(kind)!;
       k.keys++;
       if (k.sample.length < samplePerKind) k.sample.push(key);

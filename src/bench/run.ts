@@ -16,7 +16,7 @@ import { ChildEngineProcess, ROOT } from '../cli/child-engine.js';
 import { codecsFromConfig, connectRedis } from '../cli/clients.js';
 import type { EngineConfig } from '../config/config.js';
 import type { AvroCodecs } from '../events/codec.js';
-import { MEMO_SCRIPTS } from '../features/redis/decision-memo.js';
+import { MEMO_REMEMBER_LUA } from '../features/redis/decision-memo.js';
 import { SCRIPTS } from '../features/redis/scripts.js';
 import { KEY_SUFFIX } from '../features/redis/store.js';
 import { createKafka } from '../kafka/client.js';
@@ -389,9 +389,9 @@ export async function runBench(cfg: EngineConfig, o: BenchOptions) {
     engine: null,
     codecs: null as unknown as AvroCodecs,
     stackPids: await findStackPids(redis),
-    // The memo's HMGETs and HSETs run inside its scripts, one call per batch on the single node
-    // the bench measures (one per shard on a cluster).
-    inScripts: commandsOfScripts([...Object.values(SCRIPTS), ...Object.values(MEMO_SCRIPTS)].map((x) => x.lua)),
+    // The memo's SETs run inside its per-batch EVAL on the single node the bench measures (a
+    // cluster sends them one by one, as top-level commands).
+    inScripts: commandsOfScripts([...Object.values(SCRIPTS).map((x) => x.lua), MEMO_REMEMBER_LUA]),
   };
   const started = new Date();
   try {

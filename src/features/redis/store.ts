@@ -366,7 +366,7 @@ export class RedisFeatureStore implements FeatureStore {
 
   /**
    * MEMORY USAGE summed over the prefix's feature keys, by entity (the decision memo's keys,
-   * `{m:…}`, share the prefix: counted apart, not in `bytes`).
+   * `{a:…}`, share the prefix: counted apart, not in `bytes`).
    */
   async memoryUsage(): Promise<{
     keys: number;
