@@ -4,7 +4,7 @@
  * (same payload hash) gives back auth_id, card_token, event_time and the context; the feature
  * names are FEATURE_NAMES in order; numbers that are scaled integers (counts, amounts in minor
  * units, scores and contributions rounded to 1e-6, latencies to the µs) take a few bytes. About
- * 130 bytes instead of the ~1 KB Avro decision, which was most of Redis's memory per card.
+ * 110 bytes (form 2) instead of the ~1 KB Avro decision, which was most of Redis's memory per card.
  *
  * Restoring re-encodes the rebuilt decision with the running encoder and compares a CRC-32 of
  * the original wire bytes: a decision that does not come back identical (another writer schema
