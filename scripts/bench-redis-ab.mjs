@@ -9,6 +9,7 @@
  *
  *   node scripts/bench-redis-ab.mjs --base COMMIT [--rounds 3] [--events 20000] [--batch 100] [--json FILE]
  *                                   [--days D] [--no-memo]   (passed on to bench-redis.mjs)
+ *                                   [--port P]  (its redis-servers on P … P+3; default 6391)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     batch: { type: 'string' },
     json: { type: 'string' },
     days: { type: 'string' },
+    port: { type: 'string' },
     'no-memo': { type: 'boolean' },
   },
 });
@@ -34,6 +36,8 @@ const root = resolve(import.meta.dirname, '..');
 const rounds = Number(values.rounds ?? 3);
 const events = values.events ?? '20000';
 const batch = values.batch ?? '100';
+// four ports from --port (default 6391): another session's A/B may use the default ones
+const portBase = Number(values.port ?? 6391);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-redis-ab-'));
 try {
@@ -57,7 +61,7 @@ try {
           '--batch',
           batch,
           '--port',
-          String(6391 + (r % 2) * 2 + (side.name === 'A' ? 0 : 1)),
+          String(portBase + (r % 2) * 2 + (side.name === 'A' ? 0 : 1)),
           '--dist',
           side.dist,
           ...extra,

@@ -148,9 +148,10 @@ const cpuSecs = async () => {
 };
 /**
  * Commands the store and the memo send themselves; every other command counted ran inside a
- * script. SET and GET are both: on a single node (this bench) they run inside the memo's EVAL
- * and the feature store's compare-and-set script, and are counted as scripts' work whenever a
- * script ran.
+ * script. SET and GET are both: SET runs inside the feature store's compare-and-set script, and
+ * the memo sends its SETs as commands (pipelined; before, inside an EVAL). INFO commandstats
+ * merges them, so they are counted as scripts' work whenever a script ran: calls_per_event
+ * leaves out the memo's SET (one per event), script_calls_per_event includes it.
  */
 const TOP_LEVEL = new Set(['evalsha', 'eval', 'get', 'mget', 'set']);
 

@@ -4,7 +4,7 @@
  * (same payload hash) gives back auth_id, card_token, event_time and the context; the feature
  * names are FEATURE_NAMES in order; numbers that are scaled integers (counts, amounts in minor
  * units, scores and contributions rounded to 1e-6, latencies to the µs) take a few bytes. About
- * 130 bytes instead of the ~1 KB Avro decision, which was most of Redis's memory per card.
+ * 110 bytes (form 2) instead of the ~1 KB Avro decision, which was most of Redis's memory per card.
  *
  * Restoring re-encodes the rebuilt decision with the running encoder and compares a CRC-32 of
  * the original wire bytes: a decision that does not come back identical (another writer schema
@@ -12,14 +12,18 @@
  *
  * A packed value is either the wire bytes themselves (first byte 0, the Confluent magic byte:
  * decisions this codec cannot rebuild exactly, and entries written before it) or the compact
- * form (first byte 1).
+ * form: first byte 2, the feature values' tags two to a byte (14 bytes instead of 27: most
+ * entries then fit Redis's 128-byte allocation instead of the 160-byte one); first byte 1 (the
+ * previous release: a tag byte per feature value) is still read.
  */
 import { crc32 } from 'node:zlib';
 import type { AuthorizationEvent, Decision, DecisionFactor, Outcome, RuleHit } from '../events/types.js';
 import { FEATURE_NAMES } from './names.js';
 
 const RAW = 0;
-const COMPACT = 1;
+/** The previous compact form: one tag byte per feature value (read, no longer written). */
+const COMPACT_1 = 1;
+const COMPACT = 2;
 const OUTCOMES: readonly Outcome[] = ['APPROVE', 'REVIEW', 'DECLINE'];
 const FEATURE_POS = new Map<string, number>(FEATURE_NAMES.map((n, i) => [n, i]));
 
@@ -63,7 +67,7 @@ export function packDecision(d: Decision, ev: AuthorizationEvent, wire: Buffer):
   w.str(d.model_version);
   w.str(d.ruleset_version);
   w.strings(d.degraded);
-  for (const name of FEATURE_NAMES) w.num(d.features[name] ?? null);
+  w.nums(FEATURE_NAMES.map((name) => d.features[name] ?? null));
   w.varint(zigzag(d.decided_time - d.event_time));
   w.num(d.engine_latency_ms);
   if (d.factors) {
@@ -86,12 +90,12 @@ export function packDecision(d: Decision, ev: AuthorizationEvent, wire: Buffer):
 export function unpackDecision(packed: Buffer, ev: AuthorizationEvent, encode: (d: Decision) => Buffer): Buffer | null {
   if (packed.length === 0) return null;
   if (packed[0] === RAW) return packed;
-  if (packed[0] !== COMPACT) return null;
+  if (packed[0] !== COMPACT && packed[0] !== COMPACT_1) return null;
   let wire: Buffer;
   try {
     const r = new Reader(packed, 1);
     const crc = r.u32();
-    wire = encode(readDecision(r, ev));
+    wire = encode(readDecision(r, ev, packed[0] === COMPACT));
     if (r.left() !== 0 || crc32(wire) !== crc) return null;
   } catch {
     return null;
@@ -99,7 +103,7 @@ export function unpackDecision(packed: Buffer, ev: AuthorizationEvent, encode: (
   return wire;
 }
 
-function readDecision(r: Reader, ev: AuthorizationEvent): Decision {
+function readDecision(r: Reader, ev: AuthorizationEvent, pairedTags: boolean): Decision {
   const outcome = OUTCOMES[r.byte()];
   if (!outcome) throw new Error('bad outcome');
   const flags = r.byte();
@@ -113,7 +117,8 @@ function readDecision(r: Reader, ev: AuthorizationEvent): Decision {
   const rulesetVersion = r.str();
   const degraded = r.strings();
   const features: Record<string, number | null> = {};
-  for (const name of FEATURE_NAMES) features[name] = r.num();
+  const values = pairedTags ? r.nums(FEATURE_NAMES.length) : FEATURE_NAMES.map(() => r.num());
+  FEATURE_NAMES.forEach((name, i) => (features[name] = values[i]!));
   const decidedTime = ev.event_time + unzigzag(r.varint());
   const latency = r.num();
   let factors: DecisionFactor[] | null = null;
@@ -186,6 +191,18 @@ function rebuildable(d: Decision, ev: AuthorizationEvent): boolean {
   return !d.factors || d.factors.every((f) => FEATURE_POS.has(f.feature));
 }
 
+/** How a number is stored: NULL, F64, or 2 + the index of the first scale that makes it an exact integer. */
+function tagOf(v: number | null): number {
+  if (v === null) return NULL;
+  if (!Object.is(v, -0))
+    for (let i = 0; i < SCALES.length; i++) {
+      const s = SCALES[i]!;
+      const k = Math.round(v * s);
+      if (Math.abs(k) <= MAX_K && k / s === v) return 2 + i;
+    }
+  return F64;
+}
+
 const zigzag = (k: number): number => (k >= 0 ? 2 * k : -2 * k - 1);
 const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
 
@@ -228,21 +245,25 @@ class Writer {
     for (const s of xs) this.str(s);
   }
   num(v: number | null): void {
-    if (v === null) return this.byte(NULL);
-    if (!Object.is(v, -0)) {
-      for (let i = 0; i < SCALES.length; i++) {
-        const s = SCALES[i]!;
-        const k = Math.round(v * s);
-        if (Math.abs(k) <= MAX_K && k / s === v) {
-          this.byte(2 + i);
-          return this.varint(zigzag(k));
-        }
-      }
+    const tag = tagOf(v);
+    this.byte(tag);
+    this.payload(v, tag);
+  }
+  /** Numbers with their tags (0–5) two to a byte first, then their payloads. */
+  nums(vs: readonly (number | null)[]): void {
+    const tags = vs.map(tagOf);
+    for (let i = 0; i < tags.length; i += 2) this.byte(tags[i]! | ((tags[i + 1] ?? 0) << 4));
+    vs.forEach((v, i) => this.payload(v, tags[i]!));
+  }
+  private payload(v: number | null, tag: number): void {
+    if (tag === NULL) return;
+    if (tag === F64) {
+      this.room(8);
+      this.buf.writeDoubleLE(v!, this.at);
+      this.at += 8;
+      return;
     }
-    this.byte(F64);
-    this.room(8);
-    this.buf.writeDoubleLE(v, this.at);
-    this.at += 8;
+    this.varint(zigzag(Math.round(v! * SCALES[tag - 2]!)));
   }
   done(): Buffer {
     return this.buf.subarray(0, this.at);
@@ -300,7 +321,19 @@ class Reader {
     return out;
   }
   num(): number | null {
-    const tag = this.byte();
+    return this.payload(this.byte());
+  }
+  nums(n: number): (number | null)[] {
+    const tags = new Array<number>(n);
+    for (let i = 0; i < n; i += 2) {
+      const b = this.byte();
+      tags[i] = b & 15;
+      if (i + 1 < n) tags[i + 1] = b >> 4;
+      else if (b >> 4 !== 0) throw new Error('bad tag');
+    }
+    return tags.map((t) => this.payload(t));
+  }
+  private payload(tag: number): number | null {
     if (tag === NULL) return null;
     if (tag === F64) {
       this.need(8);

@@ -109,7 +109,7 @@ describe('decision memo codec', () => {
       const d = decision(e, seed);
       const wire = wireOf(d);
       const packed = packDecision(d, e, wire);
-      expect(packed[0]).toBe(1); // compact
+      expect(packed[0]).toBe(2); // compact
       const back = unpackDecision(packed, e, encode);
       expect(back).not.toBeNull();
       expect(back!.equals(wire)).toBe(true);
@@ -117,6 +117,23 @@ describe('decision memo codec', () => {
       wireBytes += wire.length;
     }
     expect(packedBytes).toBeLessThan(wireBytes / 4);
+  });
+
+  it('reads the previous compact form (a tag byte per feature value), which the previous release wrote', () => {
+    // packDecision of the release before the paired tags, on these decisions
+    const form1: Record<number, string> = {
+      1: 'AUrimW0BHwWSuBEDHXJ1bGU6aGlnaF9hbW91bnRfbmV3X3Rlcm1pbmFsCnNjb3JlPj0wLjgGw6nwn5iAAhhoaWdoX2Ftb3VudF9uZXdfdGVybWluYWwGUkVWSUVXAApzaGFkb3dfb25lB0RFQ0xJTkUBAQVuaWdodA9nYm0tMjAxOC0wNi1mMjcDdjEyAAMxAVVVVVVVvWlAAAMCAwICAAIMAwIDAgMxAfjggw8+uEJAAAMCAwICAAIeAwIDAgMxAXd3d3d3lzRAAAMCAwICAAIwAwIDAi4EjhsCAwMCBYCJDxAAAVVVVVVVVdW/A2QMY2hhbGxlbmdlci0x',
+      4: 'Afxa4lIBBwXK4EUDHXJ1bGU6aGlnaF9hbW91bnRfbmV3X3Rlcm1pbmFsCnNjb3JlPj0wLjgGw6nwn5iAAhhoaWdoX2Ftb3VudF9uZXdfdGVybWluYWwGUkVWSUVXAApzaGFkb3dfb25lB0RFQ0xJTkUBAA9nYm0tMjAxOC0wNi1mMjcDdjEyARBmZWF0dXJlc190aW1lb3V0AwgDCAIAAgYDCAMIAzEBVVVVVVXNSUAAAwgDCAIAAhgDCAMIAzEBycjIyMhIOEAAAwgDCAIAAioDCAMIAzEBGqRBGqTBL0AACQT8VAIDAgYFgIkPEAABVVVVVVVV1b8=',
+    };
+    for (const seed of [1, 4]) {
+      const e = ev({ auth_id: `a-${seed}` });
+      const wire = wireOf(decision(e, seed));
+      const old = Buffer.from(form1[seed]!, 'base64');
+      expect(old[0]).toBe(1);
+      expect(unpackDecision(old, e, encode)!.equals(wire)).toBe(true);
+      const now = packDecision(decision(e, seed), e, wire);
+      expect(now.length).toBeLessThanOrEqual(old.length - 13);
+    }
   });
 
   it('keeps a decision whole when the event cannot rebuild it, and reads whole ones as they are', () => {

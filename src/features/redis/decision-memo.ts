@@ -1,15 +1,13 @@
 /**
  * The decision memo (../decision-memo.ts) in Redis: one key per auth id, with a TTL.
- * On a single node a batch is one command each way: MGET to recall, one EVAL (a SET PX NX per
- * key inside) to remember. On a Redis Cluster the keys of a batch are in many slots: one command
- * each (a multi-key command must hold one slot there), written per node by autopipelining.
+ * On a single node a batch is one MGET to recall, and one pipelined write of a SET PX NX per key
+ * to remember: a SET sent as a command costs Redis less than the same SET made inside a script
+ * (the value passes into Lua and out again; docs/performance.md, "Redis per event"). On a Redis
+ * Cluster the keys of a batch are in many slots: one command each (a multi-key command must hold
+ * one slot there), written per node by autopipelining.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { decodeEntry, encodeEntry, type DecisionMemo, type MemoEntry } from '../decision-memo.js';
-
-/** KEYS: the entries' keys; ARGV[1]: TTL (ms), ARGV[i + 1]: the entry of KEYS[i]. Only absent keys are written. */
-/** A batch's entries in one call on a single node (the bench reads its inner SETs as scripts' work). */
-export const MEMO_REMEMBER_LUA = `for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1], 'NX') end`;
 
 export class RedisDecisionMemo implements DecisionMemo {
   constructor(
@@ -45,10 +43,10 @@ export class RedisDecisionMemo implements DecisionMemo {
       await Promise.all(entries.map((e) => redis.set(this.key(e.authId), encodeEntry(e), 'PX', this.opts.ttlMs, 'NX')));
       return;
     }
-    const keys = entries.map((e) => this.key(e.authId));
-    const args: (string | Buffer)[] = [String(this.opts.ttlMs)];
-    for (const e of entries) args.push(encodeEntry(e));
-    await redis.eval(MEMO_REMEMBER_LUA, keys.length, [...keys, ...args]);
+    const p = redis.pipeline();
+    for (const e of entries) p.set(this.key(e.authId), encodeEntry(e), 'PX', this.opts.ttlMs, 'NX');
+    const replies = (await p.exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
   }
 }
 

@@ -15,29 +15,40 @@ export const KEY_TTL_MS = {
 } as const;
 
 /**
- * KEYS: the entities' keys. ARGV: per key the version its new state was computed from (the
- * state's first 4 bytes; empty: computed as a new entity), the new state (empty: nothing to
- * write, only check the version), its TTL (ms). Writes each state whose key still holds that
- * version (or, for a new entity, no key); returns, for each of the others, its 1-based index and
- * what its key holds ('' for no key), for the caller to redo it from there.
- * One command per key on the usual path: SET … GET writes and returns what it replaced, which
- * is put back (a conflict) when its version is not the expected one; SET … NX GET (Redis 7.0+)
- * writes a new entity only if there is none and returns the one there is.
+ * KEYS: the entities' keys. ARGV[1]: two bytes per key, its kind (`c`, `t`, `k`: its TTL is
+ * ARGV[2], ARGV[3] or ARGV[4], in ms) and its mode; ARGV[4 + i]: what KEYS[i] gets:
+ *   n  a new entity's state: written only if there is no key (SET … NX GET, Redis 7.0+);
+ *   u  a new state computed from the version before its own (a state's first 4 bytes, a u32 LE
+ *      bumped by one on every write, ./entity-codec.ts): written, and the state it replaced put
+ *      back when that was not the version it was computed from (SET … GET returns it);
+ *   v  a version (empty: no key): nothing to write, only checked.
+ * Returns, for each key whose state was not written (or did not check), its 1-based index and
+ * what the key holds ('' for no key), for the caller to redo it from there.
+ * One argument per key, the version read from the state itself: passing each argument into Lua
+ * is a measurable part of the script's time (docs/performance.md, "Redis per event").
  */
 export const LUA_CAS = `
 local out = {}
+local spec = ARGV[1]
+local ttl = { [99] = ARGV[2], [116] = ARGV[3], [107] = ARGV[4] }
 for i = 1, #KEYS do
-  local a = 3 * i - 2
-  local k, want, state = KEYS[i], ARGV[a], ARGV[a + 1]
+  local k, arg = KEYS[i], ARGV[i + 4]
+  local kind, mode = string.byte(spec, 2 * i - 1, 2 * i)
   local lost, now = false, nil
-  if state == '' then
-    if redis.call('GETRANGE', k, 0, 3) ~= want then lost, now = true, redis.call('GET', k) end
-  elseif want == '' then
-    now = redis.call('SET', k, state, 'PX', ARGV[a + 2], 'NX', 'GET')
+  if mode == 118 then
+    if redis.call('GETRANGE', k, 0, 3) ~= arg then lost, now = true, redis.call('GET', k) end
+  elseif mode == 110 then
+    now = redis.call('SET', k, arg, 'PX', ttl[kind], 'NX', 'GET')
     lost = now ~= false
   else
-    now = redis.call('SET', k, state, 'PX', ARGV[a + 2], 'GET')
-    if not now or string.sub(now, 1, 4) ~= want then
+    now = redis.call('SET', k, arg, 'PX', ttl[kind], 'GET')
+    local ok = false
+    if now and #now >= 4 then
+      local a1, a2, a3, a4 = string.byte(arg, 1, 4)
+      local b1, b2, b3, b4 = string.byte(now, 1, 4)
+      ok = (b1 + 256 * (b2 + 256 * (b3 + 256 * b4)) + 1) % 4294967296 == a1 + 256 * (a2 + 256 * (a3 + 256 * a4))
+    end
+    if not ok then
       if now then redis.call('SET', k, now, 'KEEPTTL') else redis.call('DEL', k) end
       lost = true
     end

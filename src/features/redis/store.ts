@@ -317,8 +317,14 @@ export class RedisFeatureStore implements FeatureStore {
     return Promise.all(
       calls.map((ops) => {
         const args: (string | number | Buffer)[] = [sha, ops.length];
-        for (const op of ops) args.push(op.key);
-        for (const op of ops) args.push(op.read, op.blob ?? EMPTY, TTL[op.kind]);
+        let spec = '';
+        for (const op of ops) {
+          args.push(op.key);
+          spec += TAG[op.kind] + (op.blob ? (op.read.length > 0 ? 'u' : 'n') : 'v');
+        }
+        args.push(spec, TTL.customer, TTL.terminal, TTL.card);
+        // A new state's version is the one it was computed from plus one: the script reads it there.
+        for (const op of ops) args.push(op.blob ?? op.read);
         // replies as Buffers (the states are binary); routed by the first key on a cluster
         const cmd = new Command('evalsha', args, { replyEncoding: null });
         return (client.sendCommand(cmd) as Promise<unknown>).then(
