@@ -457,7 +457,7 @@ export class MemoryFeatureStore implements FeatureStore {
     // One lookup (add, then did the set grow?) for the usual new auth id.
     const before = this.authsNew.size;
     this.authsNew.add(auth);
-    const maybeKnown = this.authsNew.size === before || this.authsOld.has(auth);
+    const maybeKnown = this.authsNew.size === before || (this.authsOld.size > 0 && this.authsOld.has(auth));
     const tpos = term.record(t, auth, maybeKnown);
     const termBound = term.trim(RETENTION_MS.terminal);
     term.cap(this.caps.terminal);
