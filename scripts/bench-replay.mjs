@@ -17,7 +17,7 @@
  * `--dist DIR` runs another build (e.g. a checkout of main, built) for before/after in the same
  * conditions.
  *   node scripts/bench-replay.mjs [--input FILE | --days 183] [--rounds 3] [--batch 500]
- *     [--modes replay,backtest] [--outputs] [--dist DIR]
+ *     [--modes replay,backtest] [--outputs] [--dist DIR] [--no-store-alone]
  */
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     outputs: { type: 'boolean' },
     dist: { type: 'string' },
     model: { type: 'string' },
+    // Skip the store-alone measurement (e.g. under --cpu-prof, so the profile is the modes' only).
+    'no-store-alone': { type: 'boolean' },
   },
 });
 const distDir = values.dist ? pathToFileURL(resolve(values.dist, 'dist') + '/') : new URL('../dist/', import.meta.url);
@@ -171,7 +173,7 @@ async function runMode(mode) {
 }
 
 // The in-memory store alone over the same feed (the features' share of a replay).
-{
+if (!values['no-store-alone']) {
   const store = new MemoryFeatureStore();
   const feed = interleaveLabels(records, 7);
   const cpu0 = process.cpuUsage();

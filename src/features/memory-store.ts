@@ -61,6 +61,8 @@ class History {
     const a = this.pos;
     let lo = this.head;
     let hi = a.length;
+    // Most searches of a replay in time order land after the newest entry: one read, no search.
+    if (lo === hi || a[hi - 1]! <= p) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (a[mid]! > p) hi = mid;
@@ -74,6 +76,7 @@ class History {
     const a = this.pos;
     let lo = this.head;
     let hi = a.length;
+    if (lo === hi || a[hi - 1]! < p) return hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (a[mid]! >= p) hi = mid;
@@ -246,6 +249,8 @@ class KeyedHistory extends History {
 class TerminalHistory extends KeyedHistory {
   /** auth_id → tx_time of the label, for the auth ids currently labelled fraud. */
   readonly frauds = new Map<string, number>();
+  /** frauds.size, kept on the terminal: the per-event check reads no second object (a cache miss less). */
+  nFrauds = 0;
   /** Where the labelled auth ids were found: a position, or −(version + 1) when absent at that version. */
   private readonly found = new Map<string, number>();
   /** `id`: the terminal's interned id (the same when a swept terminal comes back). */
@@ -330,6 +335,11 @@ export class MemoryFeatureStore implements FeatureStore {
    * is new to every history (the common case: no history is searched). See rotateAuths.
    */
   private authsNew = new Set<string>();
+  /**
+   * How many terminals hold each auth id labelled fraud: a `fraud=false` label for an id in none
+   * (nearly every label of a history) changes nothing, found without looking up its terminal.
+   */
+  private readonly fraudAuths = new Map<string, number>();
   private authsOld = new Set<string>();
   private lastRotation = -Infinity;
   private newest = -Infinity;
@@ -360,11 +370,35 @@ export class MemoryFeatureStore implements FeatureStore {
   }
 
   applyLabelSync(l: LabelEvent): void {
-    if (l.fraud) this.terminal(l.terminal_id).frauds.set(l.auth_id, l.tx_time);
-    else {
+    if (l.fraud) this.addFraud(this.terminal(l.terminal_id), l.auth_id, l.tx_time);
+    else if (this.fraudAuths.has(l.auth_id)) {
       const s = this.terminals.get(l.terminal_id);
-      if (s && s.frauds.size > 0 && s.frauds.delete(l.auth_id)) s.forget(l.auth_id);
+      if (s) this.dropFraud(s, l.auth_id);
     }
+  }
+
+  /** Labels `auth` fraud at `term` (the label's tx_time); a second label of it replaces the first. */
+  private addFraud(term: TerminalHistory, auth: string, txTime: number): void {
+    const f = term.frauds;
+    const n = f.size;
+    f.set(auth, txTime);
+    if (f.size === n) return;
+    term.nFrauds = f.size;
+    this.fraudAuths.set(auth, (this.fraudAuths.get(auth) ?? 0) + 1);
+  }
+
+  /** Removes the fraud label of `auth` at `term`, if any. */
+  private dropFraud(term: TerminalHistory, auth: string): void {
+    if (!term.frauds.delete(auth)) return;
+    term.nFrauds = term.frauds.size;
+    term.forget(auth);
+    this.uncountFraud(auth);
+  }
+
+  private uncountFraud(auth: string): void {
+    const k = this.fraudAuths.get(auth)! - 1;
+    if (k > 0) this.fraudAuths.set(auth, k);
+    else this.fraudAuths.delete(auth);
   }
 
   async close(): Promise<void> {
@@ -375,6 +409,7 @@ export class MemoryFeatureStore implements FeatureStore {
     this.deviceIds.clear();
     this.authsNew.clear();
     this.authsOld.clear();
+    this.fraudAuths.clear();
   }
 
   stats(): MemoryStoreStats {
@@ -422,16 +457,11 @@ export class MemoryFeatureStore implements FeatureStore {
     // One lookup (add, then did the set grow?) for the usual new auth id.
     const before = this.authsNew.size;
     this.authsNew.add(auth);
-    const maybeKnown = this.authsNew.size === before || this.authsOld.has(auth);
+    const maybeKnown = this.authsNew.size === before || (this.authsOld.size > 0 && this.authsOld.has(auth));
     const tpos = term.record(t, auth, maybeKnown);
     const termBound = term.trim(RETENTION_MS.terminal);
     term.cap(this.caps.terminal);
-    if (term.frauds.size > 0)
-      for (const [a, labelTime] of term.frauds)
-        if (labelTime <= termBound) {
-          term.frauds.delete(a);
-          term.forget(a);
-        }
+    if (term.nFrauds > 0) for (const [a, labelTime] of term.frauds) if (labelTime <= termBound) this.dropFraud(term, a);
 
     // Card: recorded once per auth_id.
     let card = this.cards.get(ev.card_token);
@@ -470,7 +500,10 @@ export class MemoryFeatureStore implements FeatureStore {
     for (const [id, s] of this.cards) if (idle(s, kc)) this.cards.delete(id);
     const tc = cutoff(RETENTION_MS.terminal);
     for (const [id, s] of this.terminals) {
-      if (idle(s, tc) && [...s.frauds.values()].every((txTime) => txTime <= tc)) this.terminals.delete(id);
+      if (idle(s, tc) && [...s.frauds.values()].every((txTime) => txTime <= tc)) {
+        this.terminals.delete(id);
+        for (const auth of s.frauds.keys()) this.uncountFraud(auth);
+      }
     }
     if (this.newest - this.lastRotation >= ROTATE_MS) this.rotateAuths((s) => idle(s, tc));
   }
@@ -575,8 +608,8 @@ function terminalAggregates(h: TerminalHistory, t: number, pos: number): void {
   T.fraud1d = T.fraud7d = T.fraud30d = 0;
   T.lastFraud = 0;
   T.last3Frauds = 0;
+  if (h.nFrauds === 0) return;
   const frauds = h.frauds;
-  if (frauds.size === 0) return;
   const lo30 = hi - 30 * DAY_MS;
   // the latest transactions in (lo30, hi]: each a fraud when labelled so by a label of that window
   const isFraud = (i: number): 0 | 1 => {

@@ -211,18 +211,22 @@ function comparison(op: CompareOp, l: ASTNode, r: ASTNode): Compiled | null {
   if (!a || !b || a.type !== b.type) return null;
   // Ordering only of numbers (CEL orders strings by code point, JavaScript by UTF-16 unit).
   if ((a.type === 'bool' || a.type === 'string') && op !== '==' && op !== '!=') return null;
+  const k = b.literal;
+  if (k !== undefined) {
+    // The shapes of nearly every rule, each one closure with its operator inlined (no call per
+    // operand, no shared comparison function): a feature, `score` or `tx.amount` against a number.
+    if (typeof k === 'number') {
+      const feature =
+        l.op === '.' && l.args[0].op === 'id' && l.args[0].args === 'f' ? FEATURE_AT.get(l.args[1]) : undefined;
+      if (feature !== undefined) return { type: 'bool', run: featureAgainst(op, feature, k) };
+      if (l.op === 'id' && l.args === 'score') return { type: 'bool', run: scoreAgainst(op, k) };
+      if (l.op === '.' && l.args[0].op === 'id' && l.args[0].args === 'tx' && l.args[1] === 'amount')
+        return { type: 'bool', run: amountAgainst(op, k) };
+    }
+    return { type: 'bool', run: againstLiteral(op, a.run, k) };
+  }
   const test = COMPARE[op];
   const ra = a.run;
-  if (b.literal !== undefined) {
-    const k = b.literal;
-    return {
-      type: 'bool',
-      run: (ctx) => {
-        const x = ra(ctx);
-        return x === RULE_ERROR ? x : test(x, k);
-      },
-    };
-  }
   const rb = b.run;
   return {
     type: 'bool',
@@ -232,6 +236,92 @@ function comparison(op: CompareOp, l: ASTNode, r: ASTNode): Compiled | null {
       const y = rb(ctx);
       return y === RULE_ERROR ? y : test(x, y);
     },
+  };
+}
+
+/** `f.<feature> op k`: an error when the feature is missing (null, NaN, ±Infinity), as `field` reads it. */
+function featureAgainst(op: CompareOp, i: number, k: number): FastRule {
+  // One closure per operator: each comparison site sees one operator and numbers only.
+  const value = (ctx: RuleContext): number | undefined => {
+    const v = ctx.f.__vector[i];
+    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+  };
+  switch (op) {
+    case '==':
+      return (ctx) => {
+        const v = value(ctx);
+        return v === undefined ? RULE_ERROR : v === k;
+      };
+    case '!=':
+      return (ctx) => {
+        const v = value(ctx);
+        return v === undefined ? RULE_ERROR : v !== k;
+      };
+    case '<':
+      return (ctx) => {
+        const v = value(ctx);
+        return v === undefined ? RULE_ERROR : v < k;
+      };
+    case '<=':
+      return (ctx) => {
+        const v = value(ctx);
+        return v === undefined ? RULE_ERROR : v <= k;
+      };
+    case '>':
+      return (ctx) => {
+        const v = value(ctx);
+        return v === undefined ? RULE_ERROR : v > k;
+      };
+    case '>=':
+      return (ctx) => {
+        const v = value(ctx);
+        return v === undefined ? RULE_ERROR : v >= k;
+      };
+  }
+}
+
+/** `score op k`: an error without a score. */
+function scoreAgainst(op: CompareOp, k: number): FastRule {
+  switch (op) {
+    case '==':
+      return (ctx) => (ctx.score === undefined ? RULE_ERROR : ctx.score === k);
+    case '!=':
+      return (ctx) => (ctx.score === undefined ? RULE_ERROR : ctx.score !== k);
+    case '<':
+      return (ctx) => (ctx.score === undefined ? RULE_ERROR : ctx.score < k);
+    case '<=':
+      return (ctx) => (ctx.score === undefined ? RULE_ERROR : ctx.score <= k);
+    case '>':
+      return (ctx) => (ctx.score === undefined ? RULE_ERROR : ctx.score > k);
+    case '>=':
+      return (ctx) => (ctx.score === undefined ? RULE_ERROR : ctx.score >= k);
+  }
+}
+
+/** `tx.amount op k` (never missing). */
+function amountAgainst(op: CompareOp, k: number): FastRule {
+  switch (op) {
+    case '==':
+      return (ctx) => ctx.tx.amount === k;
+    case '!=':
+      return (ctx) => ctx.tx.amount !== k;
+    case '<':
+      return (ctx) => ctx.tx.amount < k;
+    case '<=':
+      return (ctx) => ctx.tx.amount <= k;
+    case '>':
+      return (ctx) => ctx.tx.amount > k;
+    case '>=':
+      return (ctx) => ctx.tx.amount >= k;
+  }
+}
+
+/** Any other operand of the subset against a literal of its type. */
+function againstLiteral(op: CompareOp, ra: FastRule, k: Scalar): FastRule {
+  const test = COMPARE[op];
+  return (ctx) => {
+    const x = ra(ctx);
+    return x === RULE_ERROR ? x : test(x, k);
   };
 }
 

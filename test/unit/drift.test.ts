@@ -93,6 +93,29 @@ describe('PSI', () => {
     expect(r.feature_psi.device_seen).toBeCloseTo(byHand, 12);
     expect(r.samples).toBe(100);
   });
+
+  it("counts a row of the model's input matrix as its vector (replay bins from the matrix)", () => {
+    const byVector = new DriftCounts(reference());
+    const byRow = new DriftCounts(reference());
+    // float32 rounding at the edges, missing values, a value beyond float32's range
+    const vectors: (number | null)[][] = [
+      [10, 1],
+      [Math.fround(20) - 1e-7, null],
+      [20.0000001, 0],
+      [1e39, NaN],
+      [-5, 0.9999999999],
+    ];
+    const rows = new Float32Array(vectors.length * 2);
+    vectors.forEach((v, i) => v.forEach((x, j) => (rows[i * 2 + j] = x === null ? NaN : x)));
+    vectors.forEach((v, i) => {
+      byVector.add(v, i / 10);
+      byRow.addRow(rows, i, i / 10);
+    });
+    expect(byRow.counts).toEqual(byVector.counts);
+    expect(byRow.samples).toBe(5);
+    // and the rows did land in different bins (the comparison is not vacuous)
+    expect(byRow.counts[1]!.filter((c) => c > 0).length).toBeGreaterThan(2);
+  });
 });
 
 describe('drift reference file', () => {

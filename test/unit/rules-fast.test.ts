@@ -26,6 +26,10 @@ const EXTRA: Record<string, string> = {
   lists: 'tx.customer_id in lists.block_customer || tx.email_hash in lists.block_email',
   literals: 'true && (false || f.terminal_nb_tx_1h >= 2.0)',
   error_both_sides: 'f.customer_amount_over_avg_30d > 1.0 && score > 0.2 || f.customer_device_seen_before == 0.0',
+  // every operator of the fused shapes (a feature, the score, tx.amount against a number)
+  feature_ops: 'f.customer_nb_tx_1d <= 2.0 && f.customer_device_seen_before != 1.0',
+  score_ops: 'score <= 0.1 || score == 0.25 || (score != 0.3 && score < 0.6 && score >= 0.59)',
+  amount_ops: 'tx.amount < 20.0 || tx.amount == 50.0 || (tx.amount != 10.0 && tx.amount <= 30.0 && tx.amount > 29.0)',
 };
 
 /** Outside the subset: cel-js stays the evaluation. */

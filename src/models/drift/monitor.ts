@@ -29,6 +29,19 @@ export class DriftCounts {
     this.samples++;
   }
 
+  /**
+   * add() of row `row` of the model's input matrix (toFloat32Rows: the vector as float32, NaN for
+   * missing), which bins exactly as the vector does (binOf compares float32 values), read from a
+   * typed array instead of a vector of boxed numbers.
+   */
+  addRow(rows: Float32Array, row: number, score: number | null): void {
+    const cols = this.columns;
+    const base = row * (cols.length - 1) - 1;
+    this.counts[0]![binOf(cols[0]!.edges, score)]!++;
+    for (let j = 1; j < cols.length; j++) this.counts[j]![binOf(cols[j]!.edges, rows[base + j])]!++;
+    this.samples++;
+  }
+
   addCounts(other: DriftCounts): void {
     for (let c = 0; c < this.counts.length; c++) {
       const to = this.counts[c]!;

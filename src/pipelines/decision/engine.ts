@@ -102,7 +102,13 @@ export interface EngineOptions {
    */
   decisionFeatures?: boolean;
   drift?: {
-    observe(vectors: readonly FeatureVector[], scores: Float32Array, events: readonly AuthorizationEvent[]): void;
+    /** `rows`: the model's input matrix of the batch (toFloat32Rows of `vectors`). */
+    observe(
+      vectors: readonly FeatureVector[],
+      scores: Float32Array,
+      events: readonly AuthorizationEvent[],
+      rows: Float32Array,
+    ): void;
   };
 }
 
@@ -294,7 +300,7 @@ export class DecisionEngine {
     metrics?.stageLatency.observe({ stage: 'model' }, msToSeconds(performance.now() - t));
     const challengerScores = challenger ? await this.scoreChallenger(challenger, vectors, rows) : null;
     // Degraded vectors (features unavailable, events too old) are not the population served.
-    if (drift && scores && batchDegraded.length === 0 && !alone) drift.observe(vectors, scores, events);
+    if (drift && scores && rows && batchDegraded.length === 0 && !alone) drift.observe(vectors, scores, events, rows);
 
     // 3. Rules and policy, per event, on the ruleset in force for the whole batch, within the
     // rules budget: one clock read per event; once over, the rest goes without rules.

@@ -225,13 +225,18 @@ export async function backtestRulesets(o: BacktestOptions): Promise<BacktestRepo
         else if (r.fraud === false) rep.false_positives.new++;
       }
 
-      const tally = (hits: ReturnType<typeof evaluateRules>, side: 'base' | 'new') => {
-        for (const h of [...hits.active, ...hits.shadow]) {
+      const tallyHits = (hits: readonly { def: { id: string } }[], side: 'base' | 'new') => {
+        for (const h of hits) {
           const row = ruleRow(h.def.id);
           row.hits[side]++;
           if (r.fraud === true) row.fraud_hits[side]++;
           else if (r.fraud === false) row.legit_hits[side]++;
         }
+      };
+      // Active then shadow hits, without an array of both per event and side.
+      const tally = (hits: ReturnType<typeof evaluateRules>, side: 'base' | 'new') => {
+        tallyHits(hits.active, side);
+        tallyHits(hits.shadow, side);
         for (const id of hits.errors) ruleRow(id).errors[side]++;
       };
       tally(baseHits, 'base');

@@ -109,9 +109,9 @@ export async function replayEvaluated(o: EvaluatedReplayOptions): Promise<Evalua
     // The window's decisions, binned with the model's own float32 scores (the decisions' are rounded).
     ...(counts && {
       drift: {
-        observe(vectors, scores, events) {
+        observe(vectors, scores, events, rows) {
           for (let i = 0; i < events.length; i++)
-            if (inWindow(events[i]!.event_time)) counts.add(vectors[i]!, scores[i]!);
+            if (inWindow(events[i]!.event_time)) counts.addRow(rows, i, scores[i]!);
         },
       },
     }),
