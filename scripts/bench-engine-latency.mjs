@@ -58,7 +58,7 @@ async function metrics() {
   const res = await fetch(`http://127.0.0.1:${PORT}/metrics`, { signal: AbortSignal.timeout(2000) });
   const out = new Map();
   for (const line of (await res.text()).split('\n')) {
-    const m = /^([a-z_]+)(\{[^}]*\})?\s+([0-9.e+-]+|NaN)$/.exec(line);
+    const m = /^([a-z0-9_]+)(\{[^}]*\})?\s+([0-9.e+-]+|NaN)$/.exec(line);
     if (m) out.set(m[1] + (m[2] ?? ''), Number(m[3]));
   }
   return out;
