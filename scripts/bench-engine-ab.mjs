@@ -6,7 +6,7 @@
 // hits). The cost is the engine process's utime+stime from /proc from its first decision to the
 // n-th, over those events; the machine's load average is recorded beside each run, since the
 // machine is shared.
-// usage: node scripts/bench-engine-ab.mjs [--n 40000] [--rounds 2] [--profile DIR] NAME=ROOT ...
+// usage: node scripts/bench-engine-ab.mjs [--n 40000] [--rounds 2] [--profile DIR] NAME=ROOT[@NODE_FLAG,...] ...
 //   (the stack's env: source .stack/stack.env; rules come from config/rules, no PostgreSQL)
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -30,8 +30,10 @@ const { values, positionals } = parseArgs({
 const n = Number(values.n);
 const rounds = Number(values.rounds);
 const variants = positionals.map((p) => {
-  const [name, root] = p.split('=');
-  return { name, root: resolve(root) };
+  // NAME=ROOT or NAME=ROOT@FLAG,FLAG (node flags of that variant, e.g. --max-semi-space-size=64)
+  const name = p.slice(0, p.indexOf('='));
+  const [root, flags] = p.slice(p.indexOf('=') + 1).split('@');
+  return { name, root: resolve(root), flags: flags ? flags.split(',') : [] };
 });
 if (!variants.length || variants.some((v) => !v.name || !v.root)) {
   console.error('usage: node scripts/bench-engine-ab.mjs [--n N] [--rounds R] [--profile DIR] NAME=ROOT ...');
@@ -83,7 +85,7 @@ async function runOne(v, round) {
   const nodeArgs = values.profile
     ? ['--cpu-prof', '--cpu-prof-dir', resolve(values.profile, `${v.name}-${round}`)]
     : [];
-  const proc = spawn(process.execPath, [...nodeArgs, resolve(v.root, 'bin/fraud-engine.js'), 'run'], {
+  const proc = spawn(process.execPath, [...v.flags, ...nodeArgs, resolve(v.root, 'bin/fraud-engine.js'), 'run'], {
     cwd: v.root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env,
@@ -110,6 +112,8 @@ async function runOne(v, round) {
   const wall = (performance.now() - t0) / 1000;
   const load1 = loadavg()[0];
   const degraded = await decided('fraud_degraded_total');
+  // GC pause time over the whole run (start-up included), per decision
+  const gcSeconds = await decided('fraud_process_nodejs_gc_duration_seconds_sum');
   proc.kill('SIGTERM');
   await exited;
   // the features and memo keys of this run
@@ -130,6 +134,7 @@ async function runOne(v, round) {
     eps: Math.round(events / wall),
     degraded,
     loadavg_1m: [Math.round(load0 * 100) / 100, Math.round(load1 * 100) / 100],
+    gc_us_per_event_whole_run: Math.round((gcSeconds * 1e7) / Math.max(1, done)) / 10,
   };
 }
 

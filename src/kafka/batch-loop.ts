@@ -16,6 +16,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { superviseConsumer, type ConsumerSupervisor } from './consumer-supervisor.js';
+import { CommitBatcher } from './commit-batcher.js';
 import { DeadLetterSink, type DeadLetter } from './dead-letter.js';
 import { isTransient } from './errors.js';
 
@@ -87,8 +88,13 @@ export class BatchConsumerLoop {
   private lastRetryLog = 0;
   /** Messages dead-lettered by this loop (handler refusals and isolated failures). */
   deadLettered = 0;
+  private readonly commits: CommitBatcher;
 
-  constructor(private readonly o: BatchLoopOptions) {}
+  constructor(private readonly o: BatchLoopOptions) {
+    this.commits = new CommitBatcher((err) =>
+      o.log.debug({ consumer: o.name, err }, 'offset commit failed: kafkajs commits the batch again'),
+    );
+  }
 
   get isAssigned(): boolean {
     return this.assigned > 0;
@@ -125,8 +131,9 @@ export class BatchConsumerLoop {
     });
     await consumer.subscribe({ topic, fromBeginning: true });
     this.running = true;
-    // Offsets are resolved only once a chunk is handled and its dead letters acknowledged;
-    // kafkajs commits them after every chunk (no interval, no threshold) and on stop.
+    // Offsets are resolved only once a chunk is handled and its dead letters acknowledged, and
+    // committed then, those of the partitions finishing together in one request
+    // (./commit-batcher.ts); kafkajs commits what is left after every batch and on stop.
     const run = () =>
       consumer.run({
         autoCommit: true,
@@ -168,7 +175,7 @@ export class BatchConsumerLoop {
       if (!(await this.handleChunk(chunk, p))) return;
       const last = chunk.messages[chunk.messages.length - 1]!.offset;
       p.resolveOffset(last);
-      await p.commitOffsetsIfNecessary();
+      await this.commits.commit(p, batch.topic, batch.partition, last);
       await p.heartbeat();
       lag(BigInt(last) + 1n);
     }

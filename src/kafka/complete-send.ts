@@ -14,15 +14,30 @@ import {
   type RecordMetadata,
   type TopicMessages,
 } from 'kafkajs';
+import { murmur2 } from './murmur2.js';
 
 const partitionOf = new WeakMap<Message, number>();
 
-/** murmur2 on the key as Java producers (kafkajs's DefaultPartitioner), noting the partition chosen. */
+/**
+ * murmur2 on the key as Java producers (kafkajs's DefaultPartitioner, same partitions), noting the
+ * partition chosen. A keyed message is hashed here (./murmur2.ts: kafkajs's hash allocates a Long
+ * per step, and its partitioner filters the partition list per message); the rest (a partition
+ * given, no key: round robin) is kafkajs's.
+ */
 export const NotingPartitioner: ICustomPartitioner = () => {
   const inner = Partitioners.DefaultPartitioner();
   return (args) => {
-    const p = inner(args);
-    partitionOf.set(args.message, p);
+    const { message, partitionMetadata } = args;
+    const key = message.key;
+    const p =
+      (message.partition === null || message.partition === undefined) &&
+      key !== null &&
+      key !== undefined &&
+      partitionMetadata.length > 0
+        ? (murmur2(typeof key === 'string' || Buffer.isBuffer(key) ? key : String(key)) & 0x7fffffff) %
+          partitionMetadata.length
+        : inner(args);
+    partitionOf.set(message, p);
     return p;
   };
 };
