@@ -67,7 +67,8 @@ export type Aggregate =
   | 'seen_before' // 1 if a prior transaction in the window has the same value, else 0
   | 'since_previous' // seconds since the previous transaction in the window
   | 'last_is_fraud' // 1 if the latest transaction in the (delayed) window is known as fraud now
-  | 'frauds_in_last'; // how many of the latest k transactions in the (delayed) window are known as fraud now
+  | 'frauds_in_last' // how many of the latest k transactions in the (delayed) window are known as fraud now
+  | 'oldest_fraud_age'; // days from the oldest transaction of the (delayed) window known as fraud now to t
 
 /** `binary` is 0/1; `int` a non-negative integer; `float` any double. */
 export type FeatureType = 'float' | 'int' | 'binary';
@@ -266,6 +267,15 @@ export const FEATURES: readonly FeatureDefinition[] = Object.freeze([
     description:
       "How many of the terminal's latest 3 transactions in (t-7d-30d, t-7d] are labelled fraud so far (0 to 3; 0 when there is none).",
   }),
+  def({
+    name: 'terminal_known_fraud_age',
+    ...beforeLabelDelay('30d', 30 * DAY_MS),
+    aggregate: 'oldest_fraud_age',
+    type: 'float',
+    nullWhen: 'no transaction of (t-7d-30d, t-7d] is labelled fraud so far',
+    description:
+      "Days from the terminal's oldest transaction in (t-7d-30d, t-7d] labelled fraud so far to t (event times, (t - its event_time) / 1 day; 7 to 37): how long the terminal has been showing fraud. A terminal whose compromise has just ended still shows only frauds in its latest labels; the age of its streak tells it from one compromised now.",
+  }),
 ]);
 
 /** Throws if the definitions and FEATURE_NAMES disagree (names or order). */
@@ -322,6 +332,7 @@ export function vectorToRecord(vector: FeatureVector): Record<FeatureName, numbe
     tx_is_ecom: vector[24] ?? null,
     terminal_last_known_fraud: vector[25] ?? null,
     terminal_frauds_last3_known: vector[26] ?? null,
+    terminal_known_fraud_age: vector[27] ?? null,
   };
 }
 
@@ -431,6 +442,8 @@ export interface TerminalAggregates {
   lastFraud: 0 | 1;
   /** Frauds among the latest 3 transactions in (t-7d-30d, t-7d] (0 if there is none). */
   last3Frauds: number;
+  /** event_time of the oldest of those counted in fraud30d (null if none). */
+  oldestFraudTime: number | null;
 }
 
 export interface CardAggregates {
@@ -527,6 +540,7 @@ export function aggregateTerminal(
     fraud30d: 0,
     lastFraud: 0,
     last3Frauds: 0,
+    oldestFraudTime: null,
   };
   const lo30 = hi - 30 * DAY_MS;
   // the latest transactions in (lo30, hi]: each a fraud when labelled so by a label of that window (as counted below)
@@ -545,7 +559,10 @@ export function aggregateTerminal(
     if (!(labelTxTime > lo30 && labelTxTime <= hi)) continue;
     const s = timeOf(auth);
     if (s === undefined || !(s <= hi)) continue;
-    if (s > lo30) agg.fraud30d++;
+    if (s > lo30) {
+      agg.fraud30d++;
+      if (agg.oldestFraudTime === null || s < agg.oldestFraudTime) agg.oldestFraudTime = s;
+    }
     if (s > hi - 7 * DAY_MS) agg.fraud7d++;
     if (s > hi - DAY_MS) agg.fraud1d++;
   }
@@ -605,6 +622,7 @@ export function combine(
     ev.channel === 'ECOM' ? 1 : 0,
     term.lastFraud,
     term.last3Frauds,
+    term.oldestFraudTime === null ? null : (ev.event_time - term.oldestFraudTime) / DAY_MS,
   ];
 }
 

@@ -316,6 +316,7 @@ const T: TerminalAggregates = {
   fraud30d: 0,
   lastFraud: 0,
   last3Frauds: 0,
+  oldestFraudTime: null,
 };
 const K: CardAggregates = { nb1d: 0, nb7d: 0 };
 const DISTINCT_TERMINALS: number[] = [];
@@ -608,6 +609,7 @@ function terminalAggregates(h: TerminalHistory, t: number, pos: number): void {
   T.fraud1d = T.fraud7d = T.fraud30d = 0;
   T.lastFraud = 0;
   T.last3Frauds = 0;
+  T.oldestFraudTime = null;
   if (h.nFrauds === 0) return;
   const frauds = h.frauds;
   const lo30 = hi - 30 * DAY_MS;
@@ -626,7 +628,10 @@ function terminalAggregates(h: TerminalHistory, t: number, pos: number): void {
     if (!(labelTxTime > lo30 && labelTxTime <= hi)) continue;
     const s = h.timeOf(auth);
     if (s === undefined || !(s <= hi)) continue;
-    if (s > lo30) T.fraud30d++;
+    if (s > lo30) {
+      T.fraud30d++;
+      if (T.oldestFraudTime === null || s < T.oldestFraudTime) T.oldestFraudTime = s;
+    }
     if (s > hi - 7 * DAY_MS) T.fraud7d++;
     if (s > hi - DAY_MS) T.fraud1d++;
   }

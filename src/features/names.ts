@@ -32,6 +32,7 @@ export const FEATURE_NAMES = [
   'tx_is_ecom',
   'terminal_last_known_fraud',
   'terminal_frauds_last3_known',
+  'terminal_known_fraud_age',
 ] as const;
 
 export type FeatureName = (typeof FEATURE_NAMES)[number];

@@ -128,10 +128,14 @@ describe('console end to end: Kafka, engine, audit sink, browser, labels, four e
     const probe = event({ auth_id: `${run}-probe`, event_time: txTime + 7 * DAY_MS + MINUTE_MS });
     const knownFraud = async () => {
       const [v] = await engine.store.enrich([probe]);
-      const known: FeatureName[] = ['terminal_last_known_fraud', 'terminal_frauds_last3_known'];
+      const known: FeatureName[] = [
+        'terminal_last_known_fraud',
+        'terminal_frauds_last3_known',
+        'terminal_known_fraud_age',
+      ];
       return known.map((n) => v![FEATURE_NAMES.indexOf(n)]);
     };
-    expect(await knownFraud()).toEqual([0, 0]);
+    expect(await knownFraud()).toEqual([0, 0, null]);
 
     const page = await signedIn(c.analyst, '/queue');
     const row = page.locator(`tr[data-case="${reviewId}"]`);
@@ -161,7 +165,10 @@ describe('console end to end: Kafka, engine, audit sink, browser, labels, four e
     expect(await row.count()).toBe(0);
 
     // Outbox relay -> the engine's labels topic -> its label runner -> Redis.
-    await expect.poll(knownFraud, { timeout: 20_000, interval: 100 }).toEqual([1, 1]);
+    // The probe is 7 days and a minute after the fraud: its streak is that old.
+    await expect
+      .poll(knownFraud, { timeout: 20_000, interval: 100 })
+      .toEqual([1, 1, (7 * DAY_MS + MINUTE_MS) / DAY_MS]);
     expect(engine.labels.applied).toBe(1);
     await page.context().close();
   });

@@ -14,6 +14,7 @@ import { giveVerdict } from '../../src/cases/verdicts.js';
 import { inTransaction } from '../../src/storage/pool.js';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../src/events/time.js';
 import type { LabelEvent } from '../../src/events/types.js';
+import { FEATURE_NAMES } from '../../src/features/names.js';
 import { listActions } from '../../src/identity/action-log.js';
 import { launchChromium, screenshot, signIn } from '../helpers/browser.js';
 import { caseFeatures, decisionOf, seedDecisions } from '../helpers/cases.js';
@@ -135,6 +136,9 @@ describe('console: review queue, case and verdict in Chromium', () => {
     const amountRow = page.locator('table.features tr', { has: page.getByRole('rowheader', { name: /^tx_amount/ }) });
     expect((await amountRow.locator('td').allTextContents()).map((t) => t.trim())).toEqual(['480', '23', '5']);
     expect(await amountRow.textContent()).toContain('unusual');
+    // Every feature the engine serves is listed by name, the newest (terminal_known_fraud_age) too.
+    const featureNames = await page.locator('table.features tbody th[scope="row"]').allTextContents();
+    expect(featureNames.map((t) => t.replace(/\s*unusual$/, '').trim()).sort()).toEqual([...FEATURE_NAMES].sort());
     expect(await page.locator('ol.timeline li.current').first().textContent()).toContain('this one');
     // The challenger's score beside the model's (it never decided).
     const authorization = page.getByRole('region', { name: 'Authorization' });

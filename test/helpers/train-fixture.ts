@@ -96,6 +96,8 @@ export function syntheticRow(r: () => number, fraud: boolean, when: Date): (numb
     tx_is_ecom: (fraud ? r() < 0.45 : r() < 0.25) ? 1 : 0,
     terminal_last_known_fraud: (fraud ? r() < 0.3 : r() < 0.01) ? 1 : 0,
     terminal_frauds_last3_known: fraud && r() < 0.3 ? 1 + Math.floor(3 * r()) : r() < 0.02 ? 1 : 0,
+    // null when the terminal has no known fraud (most rows); frauds' streaks are younger
+    terminal_known_fraud_age: (fraud ? r() < 0.4 : r() < 0.03) ? 7 + (fraud ? 10 : 30) * r() : null,
   };
   return FEATURE_NAMES.map((n) => v[n]);
 }

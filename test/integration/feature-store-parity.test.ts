@@ -155,6 +155,12 @@ describe.each(REDIS_TARGETS)('feature store parity (memory vs Redis, %s)', (targ
     const last3Idx = FEATURE_NAMES.indexOf('terminal_frauds_last3_known');
     expect(reference.filter((r) => r.vector[lastIdx] === 1).length).toBeGreaterThan(20);
     expect(reference.filter((r) => (r.vector[last3Idx] ?? 0) >= 2).length).toBeGreaterThan(20);
+    // The fraud streak's age: known for some, of varied ages (not only the 7-day minimum).
+    const ages = reference.map((r) => r.vector[FEATURE_NAMES.indexOf('terminal_known_fraud_age')]);
+    const known = ages.filter((a): a is number => a !== null);
+    expect(known.length).toBeGreaterThan(100);
+    expect(known.filter((a) => a > 14).length).toBeGreaterThan(20);
+    expect(known.every((a) => a >= 7 && a < 37)).toBe(true);
     expect(reference.some((r) => r.vector.includes(null))).toBe(true);
     console.log(
       `[parity] simulated: ${records.length} tx, ${feed.length - records.length} labels (${corrections.length} corrections): ` +

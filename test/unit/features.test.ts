@@ -79,7 +79,7 @@ describe('feature definitions', () => {
       if (f.name.startsWith('terminal_') && f.name !== 'terminal_nb_tx_1h') expect(f.delayMs).toBe(7 * DAY);
       else expect(f.delayMs).toBe(0);
     }
-    expect(FEATURE_INDEX.terminal_frauds_last3_known).toBe(FEATURE_NAMES.length - 1);
+    expect(FEATURE_INDEX.terminal_known_fraud_age).toBe(FEATURE_NAMES.length - 1);
   });
 
   it('refuses a list that differs from FEATURE_NAMES', () => {
@@ -250,6 +250,30 @@ describe('terminal delayed windows and labels', () => {
     expect(c3.terminal_risk_7d).toBe(1 / 4);
     expect(c3.terminal_risk_30d).toBe(2 / 5);
     expect(c3.terminal_nb_tx_1h).toBe(3);
+  });
+
+  it('terminal_known_fraud_age: days from the oldest known fraud of (t-7d-30d, t-7d] to t, null without one', async () => {
+    const s = new MemoryFeatureStore();
+    await s.enrich(past);
+    expect((await one(s, ev('d0', T0, X))).terminal_known_fraud_age).toBeNull();
+    // Frauds outside the window (b6 at its excluded lower bound, b5 inside the delay, a transaction
+    // the terminal never recorded) and genuine labels do not count.
+    await s.applyLabels([
+      label(b6, true),
+      label(b5, true),
+      label(b2, false),
+      label(ev('ghost', T0 - 9 * DAY, X), true),
+    ]);
+    expect((await one(s, ev('d1', T0, X))).terminal_known_fraud_age).toBeNull();
+    await s.applyLabels([label(b1, true), label(b4, true)]);
+    expect((await one(s, ev('d2', T0, X))).terminal_known_fraud_age).toBe(8); // b4, 8 days before
+    await s.applyLabels([label(b7, true)]);
+    expect((await one(s, ev('d3', T0, X))).terminal_known_fraud_age).toBe((37 * DAY - 1) / DAY);
+    // An hour later b7 has left the window (its bound is excluded): the oldest is b4 again.
+    expect((await one(s, ev('d4', T0 + HOUR, X))).terminal_known_fraud_age).toBe((8 * DAY + HOUR) / DAY);
+    // A retracted fraud no longer starts the streak.
+    await s.applyLabels([label(b4, false)]);
+    expect((await one(s, ev('d5', T0 + HOUR, X))).terminal_known_fraud_age).toBe((8 * DAY) / DAY);
   });
 
   it('a label arriving after the transaction that needed it is not seen by it', async () => {
