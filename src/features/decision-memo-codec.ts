@@ -13,16 +13,15 @@
  * A packed value is either the wire bytes themselves (first byte 0, the Confluent magic byte:
  * decisions this codec cannot rebuild exactly, and entries written before it) or the compact
  * form: first byte 2, the feature values' tags two to a byte (14 bytes instead of 27: most
- * entries then fit Redis's 128-byte allocation instead of the 160-byte one); first byte 1 (the
- * previous release: a tag byte per feature value) is still read.
+ * entries then fit Redis's 128-byte allocation instead of the 160-byte one). First byte 1 (a tag
+ * byte per feature value) was the 27-feature release's: its decisions cannot be rebuilt by an
+ * engine of 28 features, so such an entry is recomputed.
  */
 import { crc32 } from 'node:zlib';
 import type { AuthorizationEvent, Decision, DecisionFactor, Outcome, RuleHit } from '../events/types.js';
 import { FEATURE_NAMES } from './names.js';
 
 const RAW = 0;
-/** The previous compact form: one tag byte per feature value (read, no longer written). */
-const COMPACT_1 = 1;
 const COMPACT = 2;
 const OUTCOMES: readonly Outcome[] = ['APPROVE', 'REVIEW', 'DECLINE'];
 const FEATURE_POS = new Map<string, number>(FEATURE_NAMES.map((n, i) => [n, i]));
@@ -90,12 +89,12 @@ export function packDecision(d: Decision, ev: AuthorizationEvent, wire: Buffer):
 export function unpackDecision(packed: Buffer, ev: AuthorizationEvent, encode: (d: Decision) => Buffer): Buffer | null {
   if (packed.length === 0) return null;
   if (packed[0] === RAW) return packed;
-  if (packed[0] !== COMPACT && packed[0] !== COMPACT_1) return null;
+  if (packed[0] !== COMPACT) return null;
   let wire: Buffer;
   try {
     const r = new Reader(packed, 1);
     const crc = r.u32();
-    wire = encode(readDecision(r, ev, packed[0] === COMPACT));
+    wire = encode(readDecision(r, ev));
     if (r.left() !== 0 || crc32(wire) !== crc) return null;
   } catch {
     return null;
@@ -103,7 +102,7 @@ export function unpackDecision(packed: Buffer, ev: AuthorizationEvent, encode: (
   return wire;
 }
 
-function readDecision(r: Reader, ev: AuthorizationEvent, pairedTags: boolean): Decision {
+function readDecision(r: Reader, ev: AuthorizationEvent): Decision {
   const outcome = OUTCOMES[r.byte()];
   if (!outcome) throw new Error('bad outcome');
   const flags = r.byte();
@@ -117,7 +116,7 @@ function readDecision(r: Reader, ev: AuthorizationEvent, pairedTags: boolean): D
   const rulesetVersion = r.str();
   const degraded = r.strings();
   const features: Record<string, number | null> = {};
-  const values = pairedTags ? r.nums(FEATURE_NAMES.length) : FEATURE_NAMES.map(() => r.num());
+  const values = r.nums(FEATURE_NAMES.length);
   FEATURE_NAMES.forEach((name, i) => (features[name] = values[i]!));
   const decidedTime = ev.event_time + unzigzag(r.varint());
   const latency = r.num();
