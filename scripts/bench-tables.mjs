@@ -176,7 +176,8 @@ function redisTable({ r }) {
 
 function memoryTable({ r }) {
   const kinds = Object.entries(r.redis_memory_by_kind ?? {});
-  const cards = kinds.find(([k]) => k === 'k:tx')?.[1].keys ?? 0;
+  // The card keys: one per active card (`k:v2` since the compact state; `k:tx` before it).
+  const cards = kinds.find(([k]) => k === 'k:v2' || k === 'k:tx')?.[1].keys ?? 0;
   const rows = kinds.map(([kind, v]) => [
     `\`${kind}\``,
     n(v.keys),
