@@ -7,12 +7,10 @@
  * DecisionEngine over a RedisFeatureStore (no Kafka here: the engine class is the same).
  * Needs Redis (scripts/stack) and the trainer's venv (scripts/setup-python.sh, slow only once).
  */
-import { execFile } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import featuresCommand from '../../src/commands/features.js';
@@ -31,8 +29,8 @@ import { replayFeed } from '../../src/pipelines/replay/replay.js';
 import { StaticRulesetSource } from '../../src/rules/file-source.js';
 import { simulate, writeSimulation, type Simulation } from '../../src/simulator/index.js';
 import { stack, uniqueName } from '../helpers/stack.js';
+import { trainerPython } from '../helpers/python.js';
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 
 let dir: string;
@@ -71,7 +69,7 @@ const EVAL = ['--eval-from', '2018-04-15', '--eval-to', '2018-04-21'];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fraud-model-pipeline-'));
   // The venv first (a no-op when it is up to date), so that `train` does not wait on it.
-  await run('bash', [join(ROOT, 'scripts/setup-python.sh')], { cwd: ROOT, timeout: 15 * 60_000, maxBuffer: 16 << 20 });
+  await trainerPython();
   const sim = simulate({ customers: 300, terminals: 600, days: 20, seed: 11 });
   csv = await writeFile(sim, join(dir, 'history.csv'), 'csv');
   modelPath = join(dir, 'model.onnx');

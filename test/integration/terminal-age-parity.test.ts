@@ -18,18 +18,10 @@ import { FEATURE_INDEX } from '../../src/features/definitions.js';
 import { enrichFeed, interleaveLabels, type LabelledTx } from '../../src/features/label-feed.js';
 import { MemoryFeatureStore } from '../../src/features/memory-store.js';
 import { simulate } from '../../src/simulator/index.js';
+import { trainerPython } from '../helpers/python.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-
-async function python(): Promise<string> {
-  const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], {
-    cwd: ROOT,
-    timeout: 15 * 60_000,
-    maxBuffer: 16 << 20,
-  });
-  return setup.stdout.trim().split('\n').pop()!;
-}
 
 describe('terminal_known_fraud_age: engine = the Python definition it was measured with', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fraud-terminal-age-'));
@@ -49,7 +41,7 @@ describe('terminal_known_fraud_age: engine = the Python definition it was measur
       lines.push(`${r.event.event_time / 1000},${id},${r.fraud ? 1 : 0}`);
     }
     writeFileSync(join(dir, 'tx.csv'), lines.join('\n') + '\n');
-    await run(await python(), [
+    await run(await trainerPython(), [
       join(ROOT, 'test/helpers/terminal_age_reference.py'),
       join(dir, 'tx.csv'),
       join(dir, 'age.json'),

@@ -15,18 +15,14 @@ import { FeatureMismatchError, parseModelMetadata } from '../../src/models/metad
 import { OnnxScorer } from '../../src/models/onnx-scorer.js';
 import { toFloat32Rows } from '../../src/models/scorer.js';
 import { syntheticRows, writeTrainFixture, type TrainFixture } from '../helpers/train-fixture.js';
+import { trainerPython } from '../helpers/python.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Sets up the trainer's venv, writes the fixture into `dir`, trains `name`.onnx with `options`, loads it. */
 async function trainFixtureModel(dir: string, name: string, options: string[]) {
-  const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], {
-    cwd: ROOT,
-    timeout: 15 * 60_000,
-    maxBuffer: 16 << 20,
-  });
-  const python = setup.stdout.trim().split('\n').pop()!;
+  const python = await trainerPython();
   const fixture = writeTrainFixture(dir);
   const modelPath = join(dir, `${name}.onnx`);
   const args = [

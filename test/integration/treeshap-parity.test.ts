@@ -19,6 +19,7 @@ import { loadTreesFile } from '../../src/models/explain/trees-file.js';
 import { OnnxScorer } from '../../src/models/onnx-scorer.js';
 import { toFloat32Rows } from '../../src/models/scorer.js';
 import { syntheticRows, writeTrainFixture } from '../helpers/train-fixture.js';
+import { trainerPython } from '../helpers/python.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -34,22 +35,13 @@ interface Reference {
   raw_parts: number[][];
 }
 
-async function python(): Promise<string> {
-  const setup = await run('bash', [join(ROOT, 'scripts/setup-python.sh')], {
-    cwd: ROOT,
-    timeout: 15 * 60_000,
-    maxBuffer: 16 << 20,
-  });
-  return setup.stdout.trim().split('\n').pop()!;
-}
-
 describe('TreeSHAP parity with LightGBM pred_contrib', () => {
   let dir: string;
   const refs = new Map<string, { ref: Reference; explainer: Explainer; recursive: Explainer }>();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fraud-treeshap-'));
-    const py = await python();
+    const py = await trainerPython();
     const fixture = writeTrainFixture(dir); // 4,500 rows over 30 days, 4% fraud
     for (const params of ['default', 'blend']) {
       const out = join(dir, params);
