@@ -49,8 +49,8 @@ describe('alerts (promtool)', () => {
         'fraud_decision_latency_seconds_bucket[5m]))) > 1',
       ),
       alerts.replace(
-        'fraud_process_process_resident_memory_bytes > 450e6\n          for: 10m',
-        'fraud_process_process_resident_memory_bytes > 450e6\n          for: 1m',
+        'fraud_process_process_resident_memory_bytes > 700e6\n          for: 10m',
+        'fraud_process_process_resident_memory_bytes > 700e6\n          for: 1m',
       ),
     ]) {
       expect(broken).not.toBe(alerts);
