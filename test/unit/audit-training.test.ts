@@ -20,6 +20,7 @@ import { enrichFeed } from '../../src/features/label-feed.js';
 import { DAY_MS } from '../../src/events/time.js';
 import { simulate } from '../../src/simulator/index.js';
 import trainCommand from '../../src/commands/train.js';
+import { memorySink } from '../helpers/memory-sink.js';
 
 const T = Date.parse('2026-11-01T00:00:00Z');
 const rule: LabelRule = { cutoffMs: T + 10 * DAY_MS, delayMs: 7 * DAY_MS };
@@ -34,23 +35,6 @@ const row = (over: Partial<AuditTrainingRow> = {}): AuditTrainingRow => ({
   fraud: null,
   ...over,
 });
-
-/** A file in memory: what was written, and whether it was closed. */
-function memorySink() {
-  const s = { text: '', closed: false };
-  return {
-    s,
-    sink: {
-      write: async (t: string) => {
-        if (s.closed) throw new Error('write after close');
-        s.text += t;
-      },
-      close: async () => {
-        s.closed = true;
-      },
-    },
-  };
-}
 
 async function* batches<T>(...bs: T[][]): AsyncGenerator<T[]> {
   for (const b of bs) yield b;

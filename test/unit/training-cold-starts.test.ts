@@ -11,22 +11,7 @@ import { FEATURE_NAMES } from '../../src/features/names.js';
 import { DAY_MS } from '../../src/events/time.js';
 import { simulate } from '../../src/simulator/index.js';
 import trainCommand from '../../src/commands/train.js';
-
-function memorySink() {
-  const s = { text: '', closed: false };
-  return {
-    s,
-    sink: {
-      write: async (t: string) => {
-        if (s.closed) throw new Error('write after close');
-        s.text += t;
-      },
-      close: async () => {
-        s.closed = true;
-      },
-    },
-  };
-}
+import { memorySink } from '../helpers/memory-sink.js';
 
 describe('training data with cold starts', () => {
   const records = [...simulate({ customers: 100, terminals: 200, days: 15, seed: 5 }).transactions()];
